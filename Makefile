@@ -1,0 +1,141 @@
+# hotpath - one non-recursive Makefile.
+#
+#   make              build build/hotpath (installs missing build deps as root)
+#   make run          build, then serve the demo (slow origin + hotpath in front)
+#   make test         build, then every test: unit (ASan+UBSan), scenario, fuzz smoke
+#   make asan         build build/san/hotpath with AddressSanitizer + UBSan
+#   make fuzz         long libFuzzer runs (FUZZ_SECONDS each, default 300)
+#   make bench        the peer comparisons in bench/
+#   make src/net/loop.o   any single object (written under build/)
+#
+# Each src/<module>/ becomes build/lib/libhp_<module>.a. A unit test under
+# tests/unit/<module>/ links only the archives its module depends on
+# (DEPS_<module> below), which keeps the layering honest.
+
+CC ?= gcc
+ifeq ($(CC),cc)
+CC := gcc
+endif
+SAN ?= 0
+ifeq ($(SAN),1)
+BUILD ?= build/san
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+else
+BUILD ?= build
+SANFLAGS :=
+endif
+
+OPT ?= -O2
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wpointer-arith -Wformat=2 -Wno-format-nonliteral -Wvla -Werror
+CFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) -g $(WARN) -Isrc -pthread $(SANFLAGS) $(EXTRA_CFLAGS)
+LDFLAGS := -pthread $(SANFLAGS) $(EXTRA_LDFLAGS)
+LDLIBS := -ljansson -lz -lbrotlienc -lbrotlidec -lzstd -lm
+
+# Module layering: a module's tests link these archives, in this order.
+DEPS_core     := core
+DEPS_config   := config core
+DEPS_metrics  := metrics core
+DEPS_net      := net core
+DEPS_http     := http core
+DEPS_cache    := cache http core
+DEPS_upstream := upstream net http config core
+DEPS_ratelimit:= ratelimit core
+DEPS_compress := compress http core
+DEPS_bench    := bench net http metrics config core
+DEPS_proxy    := proxy cache upstream ratelimit compress metrics net http config core
+DEPS_admin    := admin proxy cache upstream ratelimit compress metrics net http config core
+ALL_LIBS      := admin bench proxy cache upstream ratelimit compress metrics net http config core
+
+MODULES := $(patsubst src/%/,%,$(filter-out src/cli/,$(sort $(dir $(wildcard src/*/*.c)))))
+lib_of = $(BUILD)/lib/libhp_$(1).a
+libs_for = $(foreach m,$(DEPS_$(1)),$(if $(filter $(m),$(MODULES)),$(call lib_of,$(m))))
+
+.PHONY: all deps run test unit scenario fuzz-smoke fuzz asan bench clean fmt check-headers
+all: deps $(BUILD)/hotpath
+
+deps:
+	@sh tools/deps.sh
+
+# ---- objects and archives ----
+$(BUILD)/obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+src/%.o: $(BUILD)/obj/%.o ;
+
+define module_rules
+$(call lib_of,$(1)): $(patsubst src/%.c,$(BUILD)/obj/%.o,$(wildcard src/$(1)/*.c))
+	@mkdir -p $$(dir $$@)
+	@rm -f $$@
+	ar rcs $$@ $$^
+endef
+$(foreach m,$(MODULES),$(eval $(call module_rules,$(m))))
+
+CLI_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(wildcard src/cli/*.c))
+HP_LIBS := $(foreach m,$(ALL_LIBS),$(if $(filter $(m),$(MODULES)),$(call lib_of,$(m))))
+
+$(BUILD)/hotpath: $(CLI_OBJS) $(HP_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(HP_LIBS) $(LDLIBS)
+
+asan:
+	@$(MAKE) --no-print-directory SAN=1 all
+
+# ---- unit tests: tests/unit/<module>/test_*.c, cmocka, always sanitized ----
+UNIT_SRCS := $(wildcard tests/unit/*/test_*.c)
+UNIT_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+test_module = $(word 3,$(subst /, ,$(1)))
+
+define unit_rule
+$(patsubst tests/%.c,$(BUILD)/tests/%,$(1)): $(1) $(call libs_for,$(call test_module,$(1)))
+	@mkdir -p $$(dir $$@)
+	$(CC) $(CFLAGS) -Itests -MMD -MP -o $$@ $$< $(call libs_for,$(call test_module,$(1))) $(LDLIBS) -lcmocka
+endef
+$(foreach t,$(UNIT_SRCS),$(eval $(call unit_rule,$(t))))
+
+unit-bins: $(UNIT_BINS)
+
+# ---- fuzz targets: tests/fuzz/fuzz_*.c, clang + libFuzzer ----
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BUILD := build/fuzz
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -O1 -g -Isrc -pthread -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=all
+LIB_SRCS := $(foreach m,$(filter-out bench admin,$(MODULES)),$(wildcard src/$(m)/*.c))
+$(FUZZ_BUILD)/%: tests/fuzz/%.c $(LIB_SRCS)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRCS) $(LDLIBS)
+fuzz-bins: $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(FUZZ_SRCS))
+
+# ---- test entry points ----
+test: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory SAN=1 all unit-bins
+	@$(MAKE) --no-print-directory fuzz-bins
+	@sh tests/run.sh
+
+unit: deps
+	@$(MAKE) --no-print-directory SAN=1 unit-bins
+	@TESTS=unit sh tests/run.sh
+
+scenario: deps all
+	@TESTS=scenario sh tests/run.sh
+
+fuzz: deps fuzz-bins
+	@FUZZ_SECONDS=$${FUZZ_SECONDS:-300} TESTS=fuzz sh tests/run.sh
+
+run: deps all
+	@sh examples/run-demo.sh
+
+bench: deps all
+	@sh bench/run.sh
+
+check-headers:
+	@sh tools/check_headers.sh
+
+fmt:
+	clang-format -i $(wildcard src/*/*.[ch] tests/*/*/*.c tests/*/*.c)
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * clock.h - monotonic time for timeouts and latency, wall time for HTTP
+ * dates, and the IMF-fixdate codec (RFC 9110 §5.6.7).
+ *
+ * The event loop caches "now" once per iteration (hp_loop_now_ms); these
+ * functions read the clock directly and are for that cache and for
+ * measurements that need a fresh reading.
+ */
+#ifndef HP_CORE_CLOCK_H
+#define HP_CORE_CLOCK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#define HP_HTTP_DATE_LEN 29 /* "Sun, 06 Nov 1994 08:49:37 GMT" */
+
+/* Monotonic clock in nanoseconds / milliseconds. */
+uint64_t hp_clock_mono_ns(void);
+uint64_t hp_clock_mono_ms(void);
+/* Wall clock in seconds since the epoch. */
+time_t hp_clock_wall_s(void);
+
+/* Format <t> as IMF-fixdate into <out> (HP_HTTP_DATE_LEN + 1 bytes, NUL-terminated). */
+void hp_http_date_format(time_t t, char *out);
+/* Parse an HTTP date: IMF-fixdate, and the obsolete RFC 850 and asctime
+ * forms a recipient must accept. False if it is none of them. */
+bool hp_http_date_parse(const char *s, size_t len, time_t *out);
+
+#endif

@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * net.h - the event loop, timers and sockets, shared by the proxy and the
+ * load generator.
+ *
+ * One loop per thread, over epoll in edge-triggered mode: a descriptor is
+ * registered once for read and write readiness, and its owner reads or
+ * writes until EAGAIN (or remembers that it stopped early). That costs no
+ * epoll_ctl per request. Timers are fields of their owner (struct
+ * hp_timer), kept in a binary heap; re-arming a timer later than its
+ * current deadline only moves the deadline, and the heap is corrected
+ * lazily when the old deadline comes up, so per-read timeout refreshes are
+ * O(1). Nothing is freed inside its own callback chain: owners mark
+ * themselves closed, stop their io and timers, and hand the free to
+ * hp_loop_defer(), which runs after the current batch of events.
+ *
+ * All functions are for the loop's own thread, except hp_loop_post() and
+ * hp_loop_stop(), which any thread may call.
+ */
+#ifndef HP_NET_NET_H
+#define HP_NET_NET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "core/core.h"
+
+struct hp_loop;
+struct hp_io;
+struct hp_timer;
+struct hp_deferred;
+
+/* Readiness bits given to an io callback. */
+#define HP_IO_READ 0x1u  /* readable, or the peer shut down its side */
+#define HP_IO_WRITE 0x2u /* writable */
+#define HP_IO_ERROR 0x4u /* error or hang-up: the next read/write says which */
+
+typedef void hp_io_fn(struct hp_io *io, unsigned events);
+typedef void hp_timer_fn(struct hp_timer *t);
+typedef void hp_deferred_fn(struct hp_deferred *d);
+typedef void hp_task_fn(void *arg);
+
+/* A registered descriptor; embed it in its owner and recover the owner with
+ * HP_CONTAINER_OF in the callback. */
+struct hp_io {
+	int fd;             /* -1 when not registered */
+	hp_io_fn *cb;       /* called with HP_IO_* bits */
+	struct hp_loop *loop;
+};
+
+/* A one-shot timer; embed it in its owner. Zero-initialised means idle. */
+struct hp_timer {
+	uint64_t at_ms;     /* deadline on the loop clock, ms */
+	hp_timer_fn *cb;
+	/* private */
+	uint64_t _key_ms;   /* deadline the heap is ordered by (<= at_ms) */
+	size_t _index;      /* 1-based heap slot, 0 when not armed */
+};
+
+/* A call queued to run after the current batch of events. */
+struct hp_deferred {
+	hp_deferred_fn *cb;
+	/* private */
+	struct hp_list _link;
+};
+
+/* ==== Loop ==== */
+
+/* A new loop; aborts if epoll or eventfd cannot be created. */
+struct hp_loop *hp_loop_create(void);
+/* Free the loop. Registered ios and timers must be stopped first. */
+void hp_loop_destroy(struct hp_loop *loop);
+/* Run until hp_loop_stop(). Returns 0, or -errno if epoll_wait fails. */
+int hp_loop_run(struct hp_loop *loop);
+/* Make hp_loop_run() return after the current iteration. Thread-safe. */
+void hp_loop_stop(struct hp_loop *loop);
+/* Run <fn>(<arg>) on the loop's thread soon. Thread-safe; allocates. */
+void hp_loop_post(struct hp_loop *loop, hp_task_fn *fn, void *arg);
+/* The loop clock, ms, read once per iteration. */
+uint64_t hp_loop_now_ms(const struct hp_loop *loop);
+/* Re-read the clock (after a long computation). */
+void hp_loop_update_time(struct hp_loop *loop);
+/* Owner data attached to the loop (the worker). */
+void hp_loop_set_data(struct hp_loop *loop, void *data);
+void *hp_loop_data(const struct hp_loop *loop);
+/* Queue <d> to run after the current batch; no-op if already queued. */
+void hp_loop_defer(struct hp_loop *loop, struct hp_deferred *d, hp_deferred_fn *cb);
+
+/* ==== Descriptors ==== */
+
+/* Register <fd> (already non-blocking) for edge-triggered read and write
+ * readiness. Returns 0 or -errno. */
+int hp_io_start(struct hp_loop *loop, struct hp_io *io, int fd, hp_io_fn *cb);
+/* Unregister; the descriptor is not closed. Safe on an idle io. */
+void hp_io_stop(struct hp_io *io);
+/* Unregister and close the descriptor. Safe on an idle io. */
+void hp_io_close(struct hp_io *io);
+
+/* ==== Timers ==== */
+
+/* Arm <t> to call <cb> <after_ms> from now, replacing any earlier arming. */
+void hp_timer_start(struct hp_loop *loop, struct hp_timer *t, uint64_t after_ms,
+		    hp_timer_fn *cb);
+/* Disarm; safe on an idle timer. */
+void hp_timer_stop(struct hp_loop *loop, struct hp_timer *t);
+static inline bool hp_timer_active(const struct hp_timer *t)
+{
+	return t->_index != 0;
+}
+
+/* ==== Sockets ==== */
+
+/*
+ * Resolve "host:port", "[v6]:port" or ":port" (all addresses) into <ss>.
+ * A host name is resolved with getaddrinfo, so call this at configuration
+ * time, never on a worker. Returns 0, or -EINVAL with a reason in <err>.
+ */
+int hp_net_resolve(const char *hostport, struct sockaddr_storage *ss, socklen_t *len,
+		   char *err, size_t errlen);
+/* A non-blocking listening socket, SO_REUSEADDR, and SO_REUSEPORT when
+ * <reuseport>. Returns the fd or -errno. */
+int hp_net_listen(const struct sockaddr *sa, socklen_t len, bool reuseport, int backlog);
+/* accept4 non-blocking and close-on-exec, TCP_NODELAY set. Returns the fd
+ * or -errno (-EAGAIN when none is pending). */
+int hp_net_accept(int lfd, struct sockaddr_storage *peer, socklen_t *peerlen);
+/* Start a non-blocking connect, TCP_NODELAY set. Returns the fd (the
+ * connection may still be in progress) or -errno. */
+int hp_net_connect(const struct sockaddr *sa, socklen_t len);
+/* The pending error of a socket (after a connect completes), 0 if none. */
+int hp_net_socket_error(int fd);
+/* "1.2.3.4:80" or "[::1]:80" into <out>. */
+void hp_net_format_addr(const struct sockaddr *sa, char *out, size_t n);
+/* Only the address part, no port. */
+void hp_net_format_ip(const struct sockaddr *sa, char *out, size_t n);
+
+#endif
