@@ -30,7 +30,7 @@ WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wpointer-arith -Wformat=2 -Wno-format-nonliteral -Wvla -Werror
 CFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) -g $(WARN) -Isrc -pthread $(SANFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS := -pthread $(SANFLAGS) $(EXTRA_LDFLAGS)
-LDLIBS := -ljansson -lz -lbrotlienc -lbrotlidec -lzstd -lm
+LDLIBS := -ljansson -lxxhash -lz -lbrotlienc -lbrotlidec -lzstd -lm
 
 # Module layering: a module's tests link these archives, in this order.
 DEPS_core     := core
@@ -48,11 +48,12 @@ DEPS_admin    := admin proxy cache upstream ratelimit compress metrics net http 
 ALL_LIBS      := admin bench proxy cache upstream ratelimit compress metrics net http config core
 
 MODULES := $(patsubst src/%/,%,$(filter-out src/cli/,$(sort $(dir $(wildcard src/*/*.c)))))
+EXAMPLE_BINS := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
 lib_of = $(BUILD)/lib/libhp_$(1).a
 libs_for = $(foreach m,$(DEPS_$(1)),$(if $(filter $(m),$(MODULES)),$(call lib_of,$(m))))
 
 .PHONY: all deps run test unit scenario fuzz-smoke fuzz asan bench clean fmt check-headers
-all: deps $(BUILD)/hotpath
+all: deps $(BUILD)/hotpath $(EXAMPLE_BINS)
 
 deps:
 	@sh tools/deps.sh
@@ -77,6 +78,14 @@ HP_LIBS := $(foreach m,$(ALL_LIBS),$(if $(filter $(m),$(MODULES)),$(call lib_of,
 
 $(BUILD)/hotpath: $(CLI_OBJS) $(HP_LIBS)
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(HP_LIBS) $(LDLIBS)
+
+# Standalone programs (the demo origin, benchmark drivers), linked with every archive.
+$(BUILD)/examples/%: examples/%.c $(HP_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -o $@ $< $(HP_LIBS) $(LDLIBS)
+$(BUILD)/bench/%: bench/%.c $(HP_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -o $@ $< $(HP_LIBS) $(LDLIBS)
 
 asan:
 	@$(MAKE) --no-print-directory SAN=1 all

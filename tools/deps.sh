@@ -15,6 +15,7 @@ need libjansson-dev hdr jansson.h
 need zlib1g-dev hdr zlib.h
 need libbrotli-dev hdr brotli/encode.h
 need libzstd-dev hdr zstd.h
+need libxxhash-dev hdr xxhash.h
 need libcmocka-dev hdr cmocka.h
 need clang command -v clang
 need libclang-rt-14-dev sh -c 'ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a'
