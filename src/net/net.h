@@ -43,11 +43,13 @@ typedef void hp_deferred_fn(struct hp_deferred *d);
 typedef void hp_task_fn(void *arg);
 
 /* A registered descriptor; embed it in its owner and recover the owner with
- * HP_CONTAINER_OF in the callback. */
+ * HP_CONTAINER_OF in the callback. Zero-initialised means idle. */
 struct hp_io {
-	int fd;             /* -1 when not registered */
+	int fd;             /* -1 after stop/close */
 	hp_io_fn *cb;       /* called with HP_IO_* bits */
-	struct hp_loop *loop;
+	struct hp_loop *loop; /* NULL when not registered */
+	/* private */
+	unsigned _gen;      /* flips on each start: filters stale events (nginx "instance") */
 };
 
 /* A one-shot timer; embed it in its owner. Zero-initialised means idle. */
