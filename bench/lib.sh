@@ -1,0 +1,450 @@
+# SPDX-License-Identifier: MIT
+# lib.sh - helpers shared by the bench/ scripts, sourced (POSIX sh, runs under dash).
+#
+# The scripts compare hotpath with nginx, HAProxy and Varnish in the same run on the same
+# machine. Everything they start lives in one private temp dir, listens on 127.0.0.1 ports
+# found free at start, is pinned with taskset (proxies on BENCH_PROXY_CPU, origin and wrk on
+# BENCH_LOAD_CPU) and is stopped by the PID recorded when it was spawned, from an EXIT trap.
+# Repetitions are interleaved across candidates so a burst of noise from another process
+# hits everybody alike, and each candidate is reduced to the median of its runs.
+
+BENCH_ROOT=$(cd "$BENCH_DIR/.." && pwd)
+HOTPATH=${HOTPATH:-$BENCH_ROOT/build/hotpath}
+BENCH_CONNS=${BENCH_CONNS:-50}
+BENCH_DURATION=${BENCH_DURATION:-10s}
+BENCH_REPS=${BENCH_REPS:-5}
+BENCH_WARMUP=${BENCH_WARMUP:-3s}
+BENCH_OUT=${BENCH_OUT:-$BENCH_ROOT/bench/results}
+BENCH_PROXY_CPU=${BENCH_PROXY_CPU:-0}
+BENCH_LOAD_CPU=${BENCH_LOAD_CPU:-1}
+BENCH_T=""
+
+bench_log() {
+	echo "[$(date +%H:%M:%S)] $*" >&2
+}
+
+# bench_note MSG: log MSG and keep it for the report's notes (why a candidate is missing).
+bench_note() {
+	bench_log "$*"
+	echo "- $*" >>"$BENCH_T/notes"
+}
+
+bench_die() {
+	bench_log "error: $*"
+	exit 1
+}
+
+bench_usage() {
+	cat >&2 <<EOF
+usage: sh $0 [-c conns] [-d duration] [-r reps] [-w warmup] [-o outdir]
+  -c  wrk connections (default $BENCH_CONNS)
+  -d  duration of one measured wrk run (default $BENCH_DURATION)
+  -r  measured repetitions per candidate (default $BENCH_REPS)
+  -w  duration of the discarded warm-up run (default $BENCH_WARMUP)
+  -o  where the markdown result goes (default bench/results)
+Environment: BENCH_PROXY_CPU, BENCH_LOAD_CPU (pinning), HOTPATH (binary),
+HOTPATH_ARGS (extra 'serve' arguments), BENCH_KEEP=1 (keep the temp dir).
+EOF
+	exit 2
+}
+
+bench_parse_opts() {
+	while getopts c:d:r:w:o:h opt; do
+		case $opt in
+		c) BENCH_CONNS=$OPTARG ;;
+		d) BENCH_DURATION=$OPTARG ;;
+		r) BENCH_REPS=$OPTARG ;;
+		w) BENCH_WARMUP=$OPTARG ;;
+		o) BENCH_OUT=$OPTARG ;;
+		*) bench_usage ;;
+		esac
+	done
+	case $BENCH_REPS in '' | *[!0-9]* | 0) bench_die "-r wants a positive count" ;; esac
+	case $BENCH_CONNS in '' | *[!0-9]* | 0) bench_die "-c wants a positive count" ;; esac
+}
+
+bench_need() { # bench_need CMD... : die naming the first missing tool
+	for c in "$@"; do
+		command -v "$c" >/dev/null 2>&1 || bench_die "'$c' not found (apt-get install $c)"
+	done
+}
+
+bench_have() {
+	command -v "$1" >/dev/null 2>&1
+}
+
+# ==== Temp dir and process lifetime ====
+
+# The temp dir is world-readable because varnishd drops to its own users and must reach its
+# -n directory; nothing secret is written there.
+bench_setup() {
+	BENCH_T=$(mktemp -d "${TMPDIR:-/tmp}/hp-bench.XXXXXX") || bench_die "mktemp failed"
+	chmod 755 "$BENCH_T"
+	mkdir -p "$BENCH_T/res"
+	: >"$BENCH_T/pids"
+	: >"$BENCH_T/notes"
+	trap bench_cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	[ "$(nproc)" -ge 2 ] || bench_log "warning: fewer than 2 CPUs, pinning is meaningless"
+}
+
+# proc_alive PID: true while PID exists and is not a zombie waiting for us to reap it.
+proc_alive() {
+	[ -r "/proc/$1/stat" ] || return 1
+	state=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
+	[ -n "$state" ] && [ "$state" != Z ]
+}
+
+# bench_stop PID: SIGTERM, up to 5 s of grace, then SIGKILL; only ever a PID we spawned.
+bench_stop() {
+	pid=$1
+	kill -TERM "$pid" 2>/dev/null || return 0
+	n=0
+	while proc_alive "$pid" && [ $n -lt 50 ]; do
+		sleep 0.1
+		n=$((n + 1))
+	done
+	proc_alive "$pid" && kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	sed -i "/^$pid /d" "$BENCH_T/pids"
+	return 0
+}
+
+bench_cleanup() {
+	[ -n "$BENCH_T" ] && [ -d "$BENCH_T" ] || return 0
+	# Newest first: proxies go before the origin they keep connections to.
+	for pid in $(cut -d' ' -f1 "$BENCH_T/pids" | sort -rn); do
+		bench_stop "$pid"
+	done
+	if [ "${BENCH_KEEP:-0}" = 1 ]; then
+		bench_log "kept $BENCH_T"
+	else
+		rm -rf "$BENCH_T"
+	fi
+	BENCH_T=""
+}
+
+# bench_spawn NAME CPU CMD...: run CMD pinned to CPU in the background, output in
+# $BENCH_T/NAME.log; sets BENCH_PID. taskset execs CMD, so the PID is CMD's own.
+bench_spawn() {
+	name=$1
+	cpu=$2
+	shift 2
+	taskset -c "$cpu" "$@" </dev/null >"$BENCH_T/$name.log" 2>&1 &
+	BENCH_PID=$!
+	echo "$BENCH_PID $name" >>"$BENCH_T/pids"
+}
+
+# bench_free_port: print a port below the ephemeral range that nothing listens on, so
+# wrk's own outgoing connections can never collide with it.
+bench_free_port() {
+	python3 - "${BENCH_NEXT_PORT:-$((20000 + $$ % 8000))}" <<'EOF'
+import socket, sys
+p = int(sys.argv[1])
+for port in range(p, p + 2000):
+	s = socket.socket()
+	s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+	try:
+		s.bind(("127.0.0.1", port))
+	except OSError:
+		continue
+	finally:
+		s.close()
+	print(port)
+	break
+EOF
+}
+
+# bench_port: set PORT to a fresh free port; consecutive calls never return the same one.
+bench_port() {
+	PORT=$(bench_free_port)
+	[ -n "$PORT" ] || bench_die "no free port"
+	BENCH_NEXT_PORT=$((PORT + 1))
+}
+
+# bench_wait_port PORT PID [TIMEOUT_S]: wait until 127.0.0.1:PORT accepts, fail early if PID
+# died. Returns 0 when ready.
+bench_wait_port() {
+	python3 - "$1" "$2" "${3:-15}" <<'EOF'
+import os, socket, sys, time
+port, pid, limit = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+deadline = time.monotonic() + limit
+while time.monotonic() < deadline:
+	try:
+		socket.create_connection(("127.0.0.1", port), timeout=1).close()
+		sys.exit(0)
+	except OSError:
+		pass
+	try:
+		with open("/proc/%d/stat" % pid) as f:
+			if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+				sys.exit(1)
+	except OSError:
+		sys.exit(1)
+	time.sleep(0.02)
+sys.exit(1)
+EOF
+}
+
+# bench_render TEMPLATE OUT KEY=VALUE...: copy a bench/conf template replacing @KEY@.
+# Values are paths and numbers; '|' is reserved as the sed delimiter.
+bench_render() {
+	src=$1
+	dst=$2
+	shift 2
+	: >"$dst.sed"
+	for kv in "$@"; do
+		printf 's|@%s@|%s|g\n' "${kv%%=*}" "${kv#*=}" >>"$dst.sed"
+	done
+	sed -f "$dst.sed" "$BENCH_DIR/conf/$src" >"$dst"
+	if grep -q '@[A-Z_]*@' "$dst"; then
+		bench_die "unfilled placeholder in $dst: $(grep -o '@[A-Z_]*@' "$dst" | head -1)"
+	fi
+}
+
+# ==== Candidates ====
+# Each start_* function takes NAME and the proxy port (origin in $ORIGIN_PORT), starts
+# the server on the proxy CPU and returns non-zero, with the reason logged, if it did not
+# come up. The caller then leaves that candidate out rather than inventing a number.
+
+nginx_user_line() {
+	# As root nginx would switch its worker to nobody, which cannot write our temp dir.
+	if [ "$(id -u)" = 0 ]; then echo "user root;"; else echo ""; fi
+}
+
+start_nginx() { # start_nginx NAME PORT TEMPLATE [CPU]
+	mkdir -p "$BENCH_T/$1"
+	bench_render "$3" "$BENCH_T/$1/nginx.conf" DIR="$BENCH_T/$1" PORT="$2" \
+		ORIGIN_PORT="${ORIGIN_PORT:-0}" WWW="$BENCH_T/www" USER="$(nginx_user_line)"
+	bench_spawn "$1" "${4:-$BENCH_PROXY_CPU}" nginx -p "$BENCH_T/$1" \
+		-c "$BENCH_T/$1/nginx.conf" -e "$BENCH_T/$1/error.log"
+	bench_wait_port "$2" "$BENCH_PID" || {
+		bench_note "$1: nginx did not start: $(tail -n 3 "$BENCH_T/$1/error.log" 2>/dev/null)"
+		return 1
+	}
+}
+
+start_haproxy() { # start_haproxy NAME PORT TEMPLATE
+	mkdir -p "$BENCH_T/$1"
+	bench_render "$3" "$BENCH_T/$1/haproxy.cfg" PORT="$2" ORIGIN_PORT="$ORIGIN_PORT"
+	bench_spawn "$1" "$BENCH_PROXY_CPU" haproxy -db -f "$BENCH_T/$1/haproxy.cfg"
+	bench_wait_port "$2" "$BENCH_PID" || {
+		bench_note "$1: haproxy did not start: $(tail -n 3 "$BENCH_T/$1.log")"
+		return 1
+	}
+}
+
+start_varnish() { # start_varnish NAME PORT
+	# thread_pool_min well above the wrk connection count, so no run waits for thread
+	# creation; one pool, as the proxies under test get one CPU.
+	bench_spawn "$1" "$BENCH_PROXY_CPU" varnishd -F -a "127.0.0.1:$2" \
+		-b "127.0.0.1:$ORIGIN_PORT" -n "$BENCH_T/$1" -s malloc,256m \
+		-p thread_pools=1 -p thread_pool_min=$((BENCH_CONNS * 2 + 10)) \
+		-p thread_pool_max=$((BENCH_CONNS * 4 + 100))
+	bench_wait_port "$2" "$BENCH_PID" 30 || {
+		bench_note "$1: varnishd did not start: $(tail -n 3 "$BENCH_T/$1.log")"
+		return 1
+	}
+}
+
+start_hotpath() { # start_hotpath NAME PORT [extra serve args]
+	name=$1
+	port=$2
+	shift 2
+	if [ ! -x "$HOTPATH" ]; then
+		bench_note "$name: $HOTPATH not built (run make): skipped"
+		return 1
+	fi
+	# shellcheck disable=SC2086 # HOTPATH_ARGS is a word list on purpose
+	bench_spawn "$name" "$BENCH_PROXY_CPU" "$HOTPATH" serve --listen "127.0.0.1:$port" \
+		--upstream "http://127.0.0.1:$ORIGIN_PORT" "$@" ${HOTPATH_ARGS:-}
+	bench_wait_port "$port" "$BENCH_PID" 10 || {
+		bench_note "$name: hotpath did not start: $(tail -n 3 "$BENCH_T/$name.log")"
+		return 1
+	}
+}
+
+# bench_check_body NAME URL BYTES: the candidate answers 200 with a body of BYTES bytes.
+bench_check_body() {
+	got=$(curl -s -o /dev/null -m 5 -w '%{http_code} %{size_download}' "$2")
+	[ "$got" = "200 $3" ] && return 0
+	bench_note "$1: $2 answered '$got', expected '200 $3'"
+	return 1
+}
+
+# bench_drop NAME: stop a candidate that failed a check and take it off the list.
+bench_drop() {
+	pid=$(awk -v n="$1" '$2 == n { print $1 }' "$BENCH_T/pids")
+	[ -n "$pid" ] && bench_stop "$pid"
+	CANDS=$(echo " $CANDS " | sed "s/ $1 / /; s/^ *//; s/ *$//")
+	SKIPPED="$SKIPPED $1"
+}
+
+# ==== Measuring ====
+
+# parse_wrk FILE: print "rps p50_ms p99_ms errors" from wrk --latency output. errors counts
+# socket errors and non-2xx/3xx answers: a run with errors is shown, never hidden.
+parse_wrk() {
+	awk '
+	function ms(v) {
+		if (v ~ /us$/) return v / 1000
+		if (v ~ /ms$/) return v + 0
+		if (v ~ /m$/) return v * 60000
+		if (v ~ /h$/) return v * 3600000
+		if (v ~ /s$/) return v * 1000
+		return v + 0
+	}
+	/^ +50%/ { p50 = ms($2) }
+	/^ +99%/ { p99 = ms($2) }
+	/^Requests\/sec:/ { rps = $2 }
+	/Socket errors:/ { err += $4 + $6 + $8 + $10 }
+	/Non-2xx or 3xx responses:/ { err += $NF }
+	END {
+		if (rps == "") { print "FAIL"; exit }
+		printf "%.0f %.3f %.3f %d\n", rps, p50, p99, err
+	}' "$1"
+}
+
+# cpu_ticks CPU: "busy total" jiffies of one CPU from /proc/stat.
+cpu_ticks() {
+	awk -v c="cpu$1" '$1 == c {
+		t = 0
+		for (i = 2; i <= NF; i++) t += $i
+		print t - $5 - $6, t
+	}' /proc/stat
+}
+
+# bench_wrk CAND URL DURATION KEY: one pinned wrk run; appends the parsed line plus how busy
+# the proxy CPU was (%) to $BENCH_T/res/CAND.KEY (nothing is kept for KEY "warmup"). A proxy
+# CPU well below 100 % means the candidate was not the bottleneck: wrk or the origin was.
+bench_wrk() {
+	out="$BENCH_T/wrk.out"
+	t0=$(cpu_ticks "$BENCH_PROXY_CPU")
+	taskset -c "$BENCH_LOAD_CPU" wrk -t1 "-c$BENCH_CONNS" "-d$3" --latency "$2" >"$out" 2>&1
+	t1=$(cpu_ticks "$BENCH_PROXY_CPU")
+	line=$(parse_wrk "$out")
+	if [ "$line" = FAIL ]; then
+		bench_note "$1: wrk failed: $(head -n 3 "$out")"
+		return 1
+	fi
+	busy=$(echo "$t0 $t1" | awk '{ d = $4 - $2; printf "%.0f", d ? 100 * ($3 - $1) / d : 0 }')
+	[ "$4" = warmup ] || echo "$line $busy" >>"$BENCH_T/res/$1.$4"
+	bench_log "$1 $4: $line $busy (req/s p50 p99 errors proxy-cpu%)"
+}
+
+# bench_notes_md: the notes gathered during the run, as a markdown section, if any.
+bench_notes_md() {
+	[ -s "$BENCH_T/notes" ] || return 0
+	printf '\n## Notes\n\n'
+	cat "$BENCH_T/notes"
+}
+
+# median: the median of the numbers on stdin, "-" when there are none.
+median() {
+	sort -g | awk '{ a[NR] = $1 }
+	END {
+		if (NR == 0) { print "-"; exit }
+		if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2
+	}'
+}
+
+# col FILE N [FORMAT]: median of column N of a result file, printed with FORMAT.
+col() {
+	if [ -s "$1" ]; then
+		cut -d' ' -f"$2" "$1" | median | awk -v f="${3:-%.3f}" '{ printf f "\n", $1 }'
+	else
+		echo "-"
+	fi
+}
+
+# ratio A B: A / B to two decimals, "n/a" if either is missing.
+ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN {
+		if (a == "-" || b == "-" || b + 0 == 0) print "n/a"; else printf "%.2f\n", a / b }'
+}
+
+# bench_table KEY [EXTRA_HEADER EXTRA_FILE_SUFFIX]: markdown table of the medians for every
+# candidate still in CANDS, with hotpath's req/s ratio to each. An extra column is read, as
+# a sum, from $BENCH_T/res/CAND.KEY.SUFFIX when given.
+bench_table() {
+	key=$1
+	hp_rps=$(col "$BENCH_T/res/hotpath.$key" 1 %.0f)
+	hdr="| candidate | req/s | p50 ms | p99 ms | errors | runs | proxy CPU % | hotpath ÷ peer req/s |"
+	sep="|---|---:|---:|---:|---:|---:|---:|---:|"
+	if [ -n "${2:-}" ]; then
+		hdr="$hdr $2 |"
+		sep="$sep---:|"
+	fi
+	echo "$hdr"
+	echo "$sep"
+	for c in $CANDS; do
+		f="$BENCH_T/res/$c.$key"
+		rps=$(col "$f" 1 %.0f)
+		errs=$(if [ -s "$f" ]; then awk '{ s += $4 } END { print s }' "$f"; else echo "-"; fi)
+		runs=$(if [ -s "$f" ]; then wc -l <"$f"; else echo 0; fi)
+		r=$(if [ "$c" = hotpath ]; then echo "—"; else ratio "$hp_rps" "$rps"; fi)
+		row="| $c | $rps | $(col "$f" 2) | $(col "$f" 3) | $errs | $runs | $(col "$f" 5 %.0f) | $r |"
+		if [ -n "${2:-}" ]; then
+			row="$row $(cat "$f.$3" 2>/dev/null | awk '{ s += $1 } END { print s + 0 }') |"
+		fi
+		echo "$row"
+	done
+}
+
+peer_versions() {
+	printf 'nginx %s, ' "$(nginx -v 2>&1 | sed 's|.*/||')"
+	printf '%s, ' "$(haproxy -v 2>/dev/null | head -n 1 | cut -d' ' -f1-3)"
+	printf '%s, ' "$(varnishd -V 2>&1 | head -n 1 | cut -d' ' -f1-2 | tr -d '(')"
+	wrk -v 2>&1 | head -n 1 | cut -d' ' -f1-2
+}
+
+# bench_machine_md: the markdown block that says what the numbers were measured on.
+bench_machine_md() {
+	cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+	hp_rev=$(git -C "$BENCH_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+	dirty=$(git -C "$BENCH_ROOT" status --porcelain -- src 2>/dev/null | head -1)
+	cat <<EOF
+## Machine
+
+- date: $(date -u '+%Y-%m-%d %H:%M UTC')
+- CPU: $cpu, nproc $(nproc); kernel $(uname -r)
+- load average at start: $(cut -d' ' -f1-3 /proc/loadavg)
+- hotpath: commit $hp_rev${dirty:+ (with uncommitted changes in src/)}
+- peers: $(peer_versions)
+- pinning: proxies on CPU $BENCH_PROXY_CPU, origin and wrk on CPU $BENCH_LOAD_CPU
+- wrk -t1 -c$BENCH_CONNS -d$BENCH_DURATION --latency; $BENCH_REPS interleaved repetitions \
+after one discarded $BENCH_WARMUP warm-up; medians shown
+EOF
+}
+
+# bench_write NAME: copy $BENCH_T/report.md to OUTDIR/NAME-<date>.md and say where.
+bench_write() {
+	mkdir -p "$BENCH_OUT"
+	dst="$BENCH_OUT/$1-$(date -u +%Y-%m-%d-%H%M).md"
+	cp "$BENCH_T/report.md" "$dst"
+	bench_log "wrote $dst"
+}
+
+# bench_rounds KEY: the warm-up then BENCH_REPS measured rounds, candidates interleaved.
+# URL_<cand> holds each candidate's URL. An optional hook, bench_after_run CAND KEY, runs
+# after every measured run (the cache bench counts origin requests there).
+bench_rounds() {
+	for c in $CANDS; do
+		eval "url=\$URL_$c"
+		bench_wrk "$c" "$url" "$BENCH_WARMUP" warmup || true
+	done
+	rep=1
+	while [ "$rep" -le "$BENCH_REPS" ]; do
+		for c in $CANDS; do
+			eval "url=\$URL_$c"
+			bench_before_run "$c" "$1"
+			bench_wrk "$c" "$url" "$BENCH_DURATION" "$1" || true
+			bench_after_run "$c" "$1"
+		done
+		rep=$((rep + 1))
+	done
+}
+
+bench_before_run() { :; }
+bench_after_run() { :; }
