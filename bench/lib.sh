@@ -8,6 +8,7 @@
 # Repetitions are interleaved across candidates so a burst of noise from another process
 # hits everybody alike, and each candidate is reduced to the median of its runs.
 
+: "${BENCH_DIR:?the sourcing script sets BENCH_DIR}"
 BENCH_ROOT=$(cd "$BENCH_DIR/.." && pwd)
 HOTPATH=${HOTPATH:-$BENCH_ROOT/build/hotpath}
 BENCH_CONNS=${BENCH_CONNS:-50}
@@ -114,7 +115,7 @@ bench_stop() {
 bench_cleanup() {
 	[ -n "$BENCH_T" ] && [ -d "$BENCH_T" ] || return 0
 	# Newest first: proxies go before the origin they keep connections to.
-	for pid in $(cut -d' ' -f1 "$BENCH_T/pids" | sort -rn); do
+	for pid in $(tac "$BENCH_T/pids" | cut -d' ' -f1); do
 		bench_stop "$pid"
 	done
 	if [ "${BENCH_KEEP:-0}" = 1 ]; then
@@ -386,7 +387,8 @@ bench_table() {
 		r=$(if [ "$c" = hotpath ]; then echo "—"; else ratio "$hp_rps" "$rps"; fi)
 		row="| $c | $rps | $(col "$f" 2) | $(col "$f" 3) | $errs | $runs | $(col "$f" 5 %.0f) | $r |"
 		if [ -n "${2:-}" ]; then
-			row="$row $(cat "$f.$3" 2>/dev/null | awk '{ s += $1 } END { print s + 0 }') |"
+			sum=$(if [ -f "$f.$3" ]; then awk '{ s += $1 } END { print s }' "$f.$3"; fi)
+			row="$row ${sum:--} |"
 		fi
 		echo "$row"
 	done
@@ -430,6 +432,7 @@ bench_write() {
 # URL_<cand> holds each candidate's URL. An optional hook, bench_after_run CAND KEY, runs
 # after every measured run (the cache bench counts origin requests there).
 bench_rounds() {
+	url=""
 	for c in $CANDS; do
 		eval "url=\$URL_$c"
 		bench_wrk "$c" "$url" "$BENCH_WARMUP" warmup || true
