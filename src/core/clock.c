@@ -36,9 +36,14 @@ void hp_http_date_format(time_t t, char *out)
 {
 	struct tm tm;
 	gmtime_r(&t, &tm);
-	snprintf(out, HP_HTTP_DATE_LEN + 1, "%s, %02d %s %04d %02d:%02d:%02d GMT",
+	/* Formatted into a roomy buffer: the compiler cannot know the fields
+	 * of a struct tm are in range. */
+	char tmp[96];
+	snprintf(tmp, sizeof(tmp), "%s, %02d %s %04d %02d:%02d:%02d GMT",
 		 day_names[tm.tm_wday], tm.tm_mday, month_names[tm.tm_mon],
 		 tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	memcpy(out, tmp, HP_HTTP_DATE_LEN);
+	out[HP_HTTP_DATE_LEN] = '\0';
 }
 
 /* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar. */

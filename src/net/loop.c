@@ -179,6 +179,11 @@ static void run_deferred(struct hp_loop *l)
 	}
 }
 
+void hp_loop_flush(struct hp_loop *loop)
+{
+	run_deferred(loop);
+}
+
 static void wake(struct hp_loop *l)
 {
 	uint64_t one = 1;

@@ -87,6 +87,8 @@ void hp_loop_update_time(struct hp_loop *loop);
 /* Owner data attached to the loop (the worker). */
 void hp_loop_set_data(struct hp_loop *loop, void *data);
 void *hp_loop_data(const struct hp_loop *loop);
+/* Run the deferred calls now: for teardown, after hp_loop_run() returned. */
+void hp_loop_flush(struct hp_loop *loop);
 /* Queue <d> to run after the current batch; no-op if already queued. */
 void hp_loop_defer(struct hp_loop *loop, struct hp_deferred *d, hp_deferred_fn *cb);
 

@@ -1,0 +1,361 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * client.c - client connections: reading request heads, writing
+ * responses, keep-alive, pipelining, timeouts and the responses hotpath
+ * makes itself (errors).
+ *
+ * hp_client_drive() is the one place that advances a connection: it is
+ * called on every socket event of the client or of its upstream
+ * connection, and loops until neither side can make progress. The
+ * transaction states (proxy_priv.h) are:
+ *   IDLE        reading a request head (or idle between requests)
+ *   CONNECTING  waiting for an upstream connection (forward.c)
+ *   EXCHANGE    request going up, response coming down (forward.c)
+ *   LOCAL       a response of our own is being flushed
+ * A transaction ends when its whole response has been written; the
+ * connection then closes or goes back to IDLE, where the next pipelined
+ * request may already be waiting in the input buffer.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "proxy/proxy_priv.h"
+
+#define READ_CHUNK 16384
+
+/* ==== Life cycle ==== */
+
+static void on_client_event(struct hp_io *io, unsigned events);
+static void on_client_timer(struct hp_timer *t);
+
+static void arm_timer(struct hp_client *c, enum hp_client_timer kind, uint64_t ms)
+{
+	c->timer_kind = kind;
+	hp_timer_start(c->w->loop, &c->timer, ms, on_client_timer);
+}
+
+static void disarm_timer(struct hp_client *c)
+{
+	c->timer_kind = CT_NONE;
+	hp_timer_stop(c->w->loop, &c->timer);
+}
+
+void hp_client_accept(struct hp_worker *w, int fd, const struct sockaddr_storage *peer)
+{
+	struct hp_client *c = hp_xcalloc(1, sizeof(*c));
+	c->magic = HP_CLIENT_MAGIC;
+	c->w = w;
+	c->peer = *peer;
+	hp_net_format_ip((const struct sockaddr *)peer, c->peer_ip, sizeof(c->peer_ip));
+	hp_arena_init(&c->arena, 2048);
+	hp_list_link_tail(&w->clients, &c->link);
+	c->writable = true;
+	c->readable = true;
+	if (hp_io_start(w->loop, &c->io, fd, on_client_event) < 0) {
+		close(fd);
+		c->closed = true;
+		hp_worker_client_gone(w, c);
+		hp_arena_fini(&c->arena);
+		free(c);
+		return;
+	}
+	arm_timer(c, CT_HEADER, w->px->cfg->limits.header_timeout_ms);
+	hp_client_drive(c);
+}
+
+static void free_client(struct hp_deferred *d)
+{
+	struct hp_client *c = HP_CONTAINER_OF(d, struct hp_client, free_later);
+	HP_CHECK_OBJ(c, HP_CLIENT_MAGIC);
+	hp_buf_fini(&c->in);
+	hp_buf_fini(&c->out);
+	hp_buf_fini(&c->t.up_out);
+	hp_arena_fini(&c->arena);
+	c->magic = 0;
+	free(c);
+}
+
+void hp_client_close(struct hp_client *c)
+{
+	HP_CHECK_OBJ(c, HP_CLIENT_MAGIC);
+	if (c->closed)
+		return;
+	c->closed = true;
+	hp_forward_abort(c);
+	disarm_timer(c);
+	hp_io_close(&c->io);
+	hp_worker_client_gone(c->w, c);
+	hp_loop_defer(c->w->loop, &c->free_later, free_client);
+}
+
+bool hp_client_is_idle(const struct hp_client *c)
+{
+	return c->t.state == TXN_IDLE && c->in.len == 0 && c->out.len == 0;
+}
+
+/* ==== Reading and writing ==== */
+
+/* Read until the buffer holds <limit> bytes or the socket is drained.
+ * Returns false if the connection failed (it is then closed). */
+static bool read_client(struct hp_client *c, size_t limit)
+{
+	while (c->readable && !c->eof && c->in.len < limit) {
+		hp_buf_reserve(&c->in, READ_CHUNK);
+		size_t room = hp_buf_room(&c->in);
+		ssize_t n = read(c->io.fd, hp_buf_tail(&c->in), room);
+		if (n > 0) {
+			hp_buf_commit(&c->in, (size_t)n);
+			/* A short read means the socket is drained: with edge-triggered
+			 * epoll, the next arrival raises a new event. */
+			if ((size_t)n < room)
+				c->readable = false;
+		} else if (n == 0) {
+			c->eof = true;
+		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			c->readable = false;
+		} else if (errno != EINTR) {
+			hp_client_close(c);
+			return false;
+		}
+	}
+	return true;
+}
+
+bool hp_client_read(struct hp_client *c, size_t limit)
+{
+	return read_client(c, limit);
+}
+
+static void finish_txn(struct hp_client *c);
+
+/* Write what is pending. Returns false if the connection was closed. */
+static bool flush_out(struct hp_client *c)
+{
+	while (c->writable && c->out.len > 0) {
+		ssize_t n = write(c->io.fd, hp_buf_data(&c->out), c->out.len);
+		if (n > 0) {
+			hp_buf_consume(&c->out, (size_t)n);
+			if (c->timer_kind == CT_SEND)
+				arm_timer(c, CT_SEND, c->w->px->cfg->limits.send_timeout_ms);
+		} else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			c->writable = false;
+		} else if (n < 0 && errno == EINTR) {
+			continue;
+		} else {
+			/* The client went away: abort whatever feeds this response. */
+			hp_client_close(c);
+			return false;
+		}
+	}
+	if (c->out.len > 0 && c->timer_kind != CT_SEND)
+		arm_timer(c, CT_SEND, c->w->px->cfg->limits.send_timeout_ms);
+	else if (c->out.len == 0 && c->timer_kind == CT_SEND)
+		disarm_timer(c);
+	return true;
+}
+
+/* ==== Local responses ==== */
+
+void hp_client_send_error(struct hp_client *c, int status, const char *reason)
+{
+	struct hp_txn *t = &c->t;
+	if (t->resp_started) {
+		/* Part of a response is out: the only honest signal left is to
+		 * close without completing it. */
+		hp_client_close(c);
+		return;
+	}
+	hp_forward_abort(c);
+	/* After a protocol error the framing is unknown, and after an error
+	 * with unread body bytes they would be taken for the next request. */
+	bool body_pending = t->req_body != HP_BODY_NONE && !t->req_done;
+	if (status < 500 || body_pending || !t->client_keep_alive || t->state == TXN_IDLE)
+		c->close_after = true;
+	char date[HP_HTTP_DATE_LEN + 1];
+	hp_worker_date(c->w, date);
+	char body[256];
+	int blen = snprintf(body, sizeof(body), "%s\n", reason);
+	char head[512];
+	int hlen = snprintf(head, sizeof(head),
+			    "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: hotpath\r\n"
+			    "Content-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\n"
+			    "%s\r\n",
+			    status, hp_http_status_reason(status), date, blen,
+			    c->close_after ? "Connection: close\r\n" : "");
+	hp_buf_append(&c->out, head, (size_t)hlen);
+	if (t->method != HP_METHOD_HEAD)
+		hp_buf_append(&c->out, body, (size_t)blen);
+	t->state = TXN_LOCAL;
+	t->status = status;
+	t->resp_started = true;
+	t->resp_done = true;
+	t->bytes_out = (size_t)hlen + (t->method != HP_METHOD_HEAD ? (size_t)blen : 0);
+	if (t->start_ns == 0)
+		t->start_ns = hp_clock_mono_ns();
+	if (c->timer_kind != CT_SEND)
+		disarm_timer(c);
+}
+
+/* ==== Request heads ==== */
+
+static struct hp_http_limits head_limits(const struct hp_config *cfg)
+{
+	return (struct hp_http_limits){
+		.max_request_line = cfg->limits.max_request_line,
+		.max_head_bytes = cfg->limits.max_header_size,
+		.max_headers = cfg->limits.max_header_fields,
+	};
+}
+
+static void begin_txn(struct hp_client *c)
+{
+	struct hp_buf keep = c->t.up_out;
+	hp_buf_reset(&keep);
+	memset(&c->t, 0, sizeof(c->t));
+	c->t.up_out = keep;
+}
+
+/* Parse the head at the front of c->in. Returns true if it moved on. */
+static bool read_head(struct hp_client *c)
+{
+	const struct hp_config *cfg = c->w->px->cfg;
+	if (!read_client(c, cfg->limits.max_header_size + 1))
+		return false;
+	if (c->in.len == 0) {
+		if (c->eof)
+			hp_client_close(c);
+		return false;
+	}
+	if (c->timer_kind != CT_HEADER)
+		arm_timer(c, CT_HEADER, cfg->limits.header_timeout_ms);
+	struct hp_http_limits lim = head_limits(cfg);
+	struct hp_http_request req;
+	struct hp_http_header *hdrs = hp_arena_alloc(&c->arena, lim.max_headers * sizeof(*hdrs));
+	int rc = hp_http_parse_request(hp_buf_data(&c->in), c->in.len, &req, hdrs, &lim);
+	if (rc == HP_AGAIN) {
+		if (c->eof)
+			hp_client_close(c);
+		return false;
+	}
+	begin_txn(c);
+	if (rc == HP_ERR) {
+		/* Nothing after a malformed head can be trusted. */
+		hp_buf_reset(&c->in);
+		hp_client_send_error(c, req.error_status ? req.error_status : 400,
+				     req.error_reason ? req.error_reason : "bad request");
+		return true;
+	}
+	disarm_timer(c);
+	c->t.start_ns = hp_clock_mono_ns();
+	hp_forward_start(c, &req, (size_t)rc);
+	return true;
+}
+
+/* ==== Driving ==== */
+
+static void finish_txn(struct hp_client *c)
+{
+	struct hp_txn *t = &c->t;
+	hp_accesslog_record(c);
+	c->requests++;
+	bool keep = t->client_keep_alive && !c->close_after && !c->w->draining &&
+		    (t->req_body == HP_BODY_NONE || t->req_done);
+	hp_forward_abort(c);
+	begin_txn(c);
+	hp_arena_reset(&c->arena);
+	if (!keep) {
+		hp_client_close(c);
+		return;
+	}
+	if (c->in.len == 0)
+		arm_timer(c, CT_KEEPALIVE, c->w->px->cfg->limits.keepalive_timeout_ms);
+	else
+		arm_timer(c, CT_HEADER, c->w->px->cfg->limits.header_timeout_ms);
+}
+
+void hp_client_drive(struct hp_client *c)
+{
+	HP_CHECK_OBJ(c, HP_CLIENT_MAGIC);
+	while (!c->closed) {
+		if (!flush_out(c))
+			return;
+		struct hp_txn *t = &c->t;
+		if (t->resp_done && c->out.len == 0) {
+			if (c->close_after) {
+				hp_client_close(c);
+				return;
+			}
+			finish_txn(c);
+			continue;
+		}
+		bool progress = false;
+		switch (t->state) {
+		case TXN_IDLE:
+			progress = read_head(c);
+			break;
+		case TXN_CONNECTING:
+		case TXN_EXCHANGE:
+			progress = hp_forward_drive(c);
+			break;
+		case TXN_LOCAL:
+			break;
+		}
+		if (!progress)
+			return;
+	}
+}
+
+static void on_client_event(struct hp_io *io, unsigned events)
+{
+	struct hp_client *c = HP_CONTAINER_OF(io, struct hp_client, io);
+	HP_CHECK_OBJ(c, HP_CLIENT_MAGIC);
+	if (events & HP_IO_READ)
+		c->readable = true;
+	if (events & HP_IO_WRITE)
+		c->writable = true;
+	hp_client_drive(c);
+}
+
+static void on_client_timer(struct hp_timer *tm)
+{
+	struct hp_client *c = HP_CONTAINER_OF(tm, struct hp_client, timer);
+	HP_CHECK_OBJ(c, HP_CLIENT_MAGIC);
+	enum hp_client_timer kind = c->timer_kind;
+	c->timer_kind = CT_NONE;
+	switch (kind) {
+	case CT_HEADER:
+		if (c->in.len == 0 || c->t.resp_started) {
+			hp_client_close(c);
+			return;
+		}
+		hp_buf_reset(&c->in);
+		hp_client_send_error(c, 408, "request header timeout");
+		break;
+	case CT_BODY:
+		hp_client_send_error(c, 408, "request body timeout");
+		break;
+	case CT_QUEUE:
+		hp_forward_retry_queued(c);
+		break;
+	case CT_KEEPALIVE:
+	case CT_SEND:
+	case CT_NONE:
+		hp_client_close(c);
+		return;
+	}
+	hp_client_drive(c);
+}
+
+void hp_client_arm_timer(struct hp_client *c, enum hp_client_timer kind, uint64_t ms)
+{
+	arm_timer(c, kind, ms);
+}
+
+void hp_client_disarm_timer(struct hp_client *c)
+{
+	disarm_timer(c);
+}

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * proxy.h - the accelerator: workers that accept client connections, read
+ * requests, route them to an upstream group and stream the responses back.
+ *
+ * The proxy is the only module that knows all the others. Its life cycle:
+ * hp_proxy_create() resolves and binds everything that can fail (listening
+ * sockets, upstream addresses) so errors surface before any thread starts;
+ * hp_proxy_start() runs one thread per worker, each with its own loop and
+ * its own SO_REUSEPORT listeners; hp_proxy_drain() stops accepting and lets
+ * in-flight requests finish within limits.drain_timeout; hp_proxy_wait()
+ * joins the workers. Signals are the caller's business (cli/serve).
+ */
+#ifndef HP_PROXY_PROXY_H
+#define HP_PROXY_PROXY_H
+
+#include <stddef.h>
+
+struct hp_config;
+struct hp_proxy;
+
+/* Build a proxy from <cfg> (borrowed: it must outlive the proxy). Binds
+ * the listening sockets. Returns NULL with a one-line reason in <err>. */
+struct hp_proxy *hp_proxy_create(const struct hp_config *cfg, char *err, size_t errlen);
+/* Start the worker threads. Returns 0 or -errno. */
+int hp_proxy_start(struct hp_proxy *px);
+/* Graceful stop: close listeners, finish in-flight requests, then stop
+ * the workers (at most limits.drain_timeout later). Thread-safe. */
+void hp_proxy_drain(struct hp_proxy *px);
+/* Stop the workers now, closing every connection. Thread-safe. */
+void hp_proxy_stop(struct hp_proxy *px);
+/* Wait until every worker has stopped. */
+void hp_proxy_wait(struct hp_proxy *px);
+void hp_proxy_destroy(struct hp_proxy *px);
+
+#endif

@@ -1,0 +1,295 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * worker.c - the proxy's life cycle and its worker threads.
+ *
+ * Every worker has its own listening socket per address (SO_REUSEPORT, so
+ * the kernel spreads connections), its own loop and its own upstream
+ * pools; workers share only the configuration, the upstream groups and a
+ * connection counter. All sockets are bound in hp_proxy_create(), on the
+ * calling thread, so a port in use is reported before anything runs.
+ *
+ * Draining: each worker closes its listeners, closes connections that sit
+ * idle between requests, and lets the others finish; a response finished
+ * while draining carries "Connection: close". The worker stops when its
+ * last client is gone or when drain_timeout fires, whichever is first.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "proxy/proxy_priv.h"
+
+static const char too_many[] =
+	"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
+	"Content-Length: 21\r\nConnection: close\r\n\r\ntoo many connections\n";
+
+void hp_worker_date(struct hp_worker *w, char *out)
+{
+	time_t now = hp_clock_wall_s();
+	if (now != w->date_s) {
+		w->date_s = now;
+		hp_http_date_format(now, w->date);
+	}
+	memcpy(out, w->date, HP_HTTP_DATE_LEN + 1);
+}
+
+static void maybe_finish_drain(struct hp_worker *w)
+{
+	if (w->draining && w->nclients == 0)
+		hp_loop_stop(w->loop);
+}
+
+void hp_worker_client_gone(struct hp_worker *w, struct hp_client *c)
+{
+	hp_list_unlink(&c->link);
+	w->nclients--;
+	atomic_fetch_sub(&w->px->nclients, 1);
+	maybe_finish_drain(w);
+}
+
+/* ==== Accepting ==== */
+
+static void refuse(int fd)
+{
+	(void)!write(fd, too_many, sizeof(too_many) - 1);
+	close(fd);
+}
+
+static void on_accept(struct hp_io *io, unsigned events)
+{
+	(void)events;
+	struct hp_listener *l = HP_CONTAINER_OF(io, struct hp_listener, io);
+	struct hp_worker *w = l->w;
+	HP_CHECK_OBJ(w, HP_WORKER_MAGIC);
+	uint32_t max = w->px->cfg->limits.max_connections;
+	for (;;) {
+		struct sockaddr_storage peer;
+		socklen_t len;
+		int fd = hp_net_accept(io->fd, &peer, &len);
+		if (fd < 0) {
+			if (fd != -EAGAIN && fd != -EINTR && fd != -ECONNABORTED)
+				hp_log_warn("accept: %s", strerror(-fd));
+			return;
+		}
+		if (max != 0 && atomic_fetch_add(&w->px->nclients, 1) >= max) {
+			atomic_fetch_sub(&w->px->nclients, 1);
+			refuse(fd);
+			continue;
+		}
+		if (max == 0)
+			atomic_fetch_add(&w->px->nclients, 1);
+		w->nclients++;
+		hp_client_accept(w, fd, &peer);
+	}
+}
+
+/* ==== Draining ==== */
+
+static void on_drain_timeout(struct hp_timer *t)
+{
+	struct hp_worker *w = HP_CONTAINER_OF(t, struct hp_worker, drain_timer);
+	if (w->nclients > 0)
+		hp_log_warn("worker %u: drain timeout, closing %zu connections", w->id,
+			    w->nclients);
+	hp_loop_stop(w->loop);
+}
+
+static void start_drain(void *arg)
+{
+	struct hp_worker *w = arg;
+	HP_CHECK_OBJ(w, HP_WORKER_MAGIC);
+	if (w->draining)
+		return;
+	w->draining = true;
+	for (size_t i = 0; i < w->px->cfg->nlisten; i++)
+		hp_io_close(&w->listeners[i].io);
+	struct hp_list *pos = w->clients.next;
+	while (pos != &w->clients) {
+		struct hp_client *c = HP_CONTAINER_OF(pos, struct hp_client, link);
+		pos = pos->next;
+		if (hp_client_is_idle(c))
+			hp_client_close(c);
+	}
+	hp_timer_start(w->loop, &w->drain_timer, w->px->cfg->limits.drain_timeout_ms,
+		       on_drain_timeout);
+	maybe_finish_drain(w);
+}
+
+void hp_proxy_drain(struct hp_proxy *px)
+{
+	for (unsigned i = 0; i < px->nworkers; i++)
+		hp_loop_post(px->workers[i].loop, start_drain, &px->workers[i]);
+}
+
+static void stop_now(void *arg)
+{
+	struct hp_worker *w = arg;
+	hp_loop_stop(w->loop);
+}
+
+void hp_proxy_stop(struct hp_proxy *px)
+{
+	for (unsigned i = 0; i < px->nworkers; i++)
+		hp_loop_post(px->workers[i].loop, stop_now, &px->workers[i]);
+}
+
+/* ==== Worker thread ==== */
+
+static void close_all_clients(struct hp_worker *w)
+{
+	while (!hp_list_empty(&w->clients)) {
+		struct hp_client *c = HP_LIST_FIRST(&w->clients, struct hp_client, link);
+		hp_client_close(c);
+	}
+	hp_loop_flush(w->loop);
+}
+
+static void *worker_main(void *arg)
+{
+	struct hp_worker *w = arg;
+	HP_CHECK_OBJ(w, HP_WORKER_MAGIC);
+	int rc = hp_loop_run(w->loop);
+	if (rc < 0)
+		hp_log_error("worker %u: event loop failed: %s", w->id, strerror(-rc));
+	close_all_clients(w);
+	hp_accesslog_flush(w);
+	return NULL;
+}
+
+static void worker_init(struct hp_proxy *px, struct hp_worker *w, unsigned id)
+{
+	const struct hp_config *cfg = px->cfg;
+	w->magic = HP_WORKER_MAGIC;
+	w->id = id;
+	w->px = px;
+	w->loop = hp_loop_create();
+	hp_loop_set_data(w->loop, w);
+	hp_list_init(&w->clients);
+	w->listeners = hp_xcalloc(cfg->nlisten, sizeof(*w->listeners));
+	w->pools = hp_xcalloc(cfg->nupstreams, sizeof(*w->pools));
+	for (size_t i = 0; i < cfg->nupstreams; i++)
+		w->pools[i] = hp_upstream_pool_create(w->loop, px->groups[i]);
+}
+
+static void worker_fini(struct hp_worker *w)
+{
+	if (w->loop == NULL)
+		return;
+	for (size_t i = 0; i < w->px->cfg->nlisten; i++)
+		hp_io_close(&w->listeners[i].io);
+	for (size_t i = 0; i < w->px->cfg->nupstreams; i++)
+		hp_upstream_pool_destroy(w->pools[i]);
+	hp_timer_stop(w->loop, &w->drain_timer);
+	hp_timer_stop(w->loop, &w->log_timer);
+	hp_loop_flush(w->loop);
+	hp_loop_destroy(w->loop);
+	hp_buf_fini(&w->logbuf);
+	free(w->pools);
+	free(w->listeners);
+	w->loop = NULL;
+}
+
+/* ==== Proxy ==== */
+
+static int bind_listeners(struct hp_proxy *px, char *err, size_t errlen)
+{
+	const struct hp_config *cfg = px->cfg;
+	px->addrs = hp_xcalloc(cfg->nlisten, sizeof(*px->addrs));
+	for (size_t i = 0; i < cfg->nlisten; i++) {
+		struct hp_listen_addr *a = &px->addrs[i];
+		char rerr[256];
+		if (hp_net_resolve(cfg->listen[i], &a->ss, &a->len, rerr, sizeof(rerr)) < 0) {
+			snprintf(err, errlen, "listen: %s", rerr);
+			return -1;
+		}
+		a->name = cfg->listen[i];
+	}
+	for (unsigned k = 0; k < px->nworkers; k++) {
+		struct hp_worker *w = &px->workers[k];
+		for (size_t i = 0; i < cfg->nlisten; i++) {
+			const struct hp_listen_addr *a = &px->addrs[i];
+			int fd = hp_net_listen((const struct sockaddr *)&a->ss, a->len, true, 1024);
+			if (fd < 0) {
+				snprintf(err, errlen, "listen %s: %s", a->name, strerror(-fd));
+				return -1;
+			}
+			w->listeners[i].w = w;
+			if (hp_io_start(w->loop, &w->listeners[i].io, fd, on_accept) < 0) {
+				close(fd);
+				snprintf(err, errlen, "listen %s: cannot register", a->name);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+static unsigned worker_count(const struct hp_config *cfg)
+{
+	if (cfg->workers > 0)
+		return cfg->workers;
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (unsigned)n : 1;
+}
+
+struct hp_proxy *hp_proxy_create(const struct hp_config *cfg, char *err, size_t errlen)
+{
+	struct hp_proxy *px = hp_xcalloc(1, sizeof(*px));
+	px->cfg = cfg;
+	atomic_init(&px->nclients, 0);
+	px->groups = hp_xcalloc(cfg->nupstreams, sizeof(*px->groups));
+	for (size_t i = 0; i < cfg->nupstreams; i++) {
+		px->groups[i] = hp_upstream_group_create(&cfg->upstreams[i], err, errlen);
+		if (px->groups[i] == NULL)
+			goto fail;
+	}
+	if (cfg->access_log.path != NULL) {
+		px->alog = hp_accesslog_open(&cfg->access_log, err, errlen);
+		if (px->alog == NULL)
+			goto fail;
+	}
+	px->nworkers = worker_count(cfg);
+	px->workers = hp_xcalloc(px->nworkers, sizeof(*px->workers));
+	for (unsigned i = 0; i < px->nworkers; i++)
+		worker_init(px, &px->workers[i], i);
+	if (bind_listeners(px, err, errlen) < 0)
+		goto fail;
+	return px;
+fail:
+	hp_proxy_destroy(px);
+	return NULL;
+}
+
+int hp_proxy_start(struct hp_proxy *px)
+{
+	for (unsigned i = 0; i < px->nworkers; i++) {
+		int rc = pthread_create(&px->workers[i].thread, NULL, worker_main, &px->workers[i]);
+		if (rc != 0)
+			return -rc;
+	}
+	return 0;
+}
+
+void hp_proxy_wait(struct hp_proxy *px)
+{
+	for (unsigned i = 0; i < px->nworkers; i++)
+		pthread_join(px->workers[i].thread, NULL);
+}
+
+void hp_proxy_destroy(struct hp_proxy *px)
+{
+	if (px == NULL)
+		return;
+	for (unsigned i = 0; px->workers != NULL && i < px->nworkers; i++)
+		worker_fini(&px->workers[i]);
+	free(px->workers);
+	for (size_t i = 0; px->groups != NULL && i < px->cfg->nupstreams; i++)
+		hp_upstream_group_destroy(px->groups[i]);
+	free(px->groups);
+	free(px->addrs);
+	hp_accesslog_close(px->alog);
+	free(px);
+}

@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pool.c - per-worker keep-alive pools of upstream connections.
+ *
+ * Idle connections are kept per server, most recently used first (the
+ * warmest socket, and the least likely to have been closed by the server's
+ * own idle timeout). Before reuse, a non-blocking MSG_PEEK tells whether the
+ * server closed the connection or sent something unexpected while it sat
+ * idle; either way it is dropped. That check cannot see a close still in
+ * flight, so the proxy also retries an idempotent request once when a
+ * reused connection fails before any response byte.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "config/config.h"
+#include "core/log.h"
+#include "upstream/upstream_priv.h"
+
+struct hp_upstream_pool {
+	struct hp_loop *loop;
+	struct hp_upstream_group *group;
+	struct hp_list *idle;   /* per server, struct hp_upstream_conn._link, MRU first */
+	size_t *nidle;          /* per server */
+	size_t total_idle;
+};
+
+struct hp_upstream_pool *hp_upstream_pool_create(struct hp_loop *loop,
+						 struct hp_upstream_group *g)
+{
+	struct hp_upstream_pool *p = hp_xcalloc(1, sizeof(*p));
+	p->loop = loop;
+	p->group = g;
+	p->idle = hp_xcalloc(g->nservers, sizeof(*p->idle));
+	p->nidle = hp_xcalloc(g->nservers, sizeof(*p->nidle));
+	for (size_t i = 0; i < g->nservers; i++)
+		hp_list_init(&p->idle[i]);
+	return p;
+}
+
+struct hp_upstream_group *hp_upstream_pool_group(const struct hp_upstream_pool *p)
+{
+	return p->group;
+}
+
+size_t hp_upstream_pool_idle(const struct hp_upstream_pool *p)
+{
+	return p->total_idle;
+}
+
+static void free_conn(struct hp_deferred *d)
+{
+	struct hp_upstream_conn *c = HP_CONTAINER_OF(d, struct hp_upstream_conn, _free);
+	HP_CHECK_OBJ(c, HP_UPSTREAM_CONN_MAGIC);
+	hp_buf_fini(&c->in);
+	c->magic = 0;
+	free(c);
+}
+
+static void unlink_idle(struct hp_upstream_conn *c)
+{
+	struct hp_upstream_pool *p = c->pool;
+	hp_list_unlink(&c->_link);
+	p->nidle[c->server->index]--;
+	p->total_idle--;
+}
+
+/* Close and schedule the free; <in_use> says whether it counted as active. */
+static void destroy_conn(struct hp_upstream_conn *c, bool in_use)
+{
+	struct hp_loop *loop = c->pool->loop;
+	hp_timer_stop(loop, &c->timer);
+	hp_io_close(&c->io);
+	if (in_use)
+		atomic_fetch_sub(&c->server->active, 1);
+	hp_loop_defer(loop, &c->_free, free_conn);
+}
+
+static void on_idle_event(struct hp_io *io, unsigned events)
+{
+	(void)events;
+	struct hp_upstream_conn *c = HP_CONTAINER_OF(io, struct hp_upstream_conn, io);
+	HP_CHECK_OBJ(c, HP_UPSTREAM_CONN_MAGIC);
+	/* An idle connection has nothing to say; any readiness means the server
+	 * closed it or broke protocol. Writability alone is expected. */
+	if (!(events & (HP_IO_READ | HP_IO_ERROR)))
+		return;
+	unlink_idle(c);
+	destroy_conn(c, false);
+}
+
+static void on_idle_timeout(struct hp_timer *t)
+{
+	struct hp_upstream_conn *c = HP_CONTAINER_OF(t, struct hp_upstream_conn, timer);
+	HP_CHECK_OBJ(c, HP_UPSTREAM_CONN_MAGIC);
+	unlink_idle(c);
+	destroy_conn(c, false);
+}
+
+static bool still_alive(int fd)
+{
+	char b;
+	ssize_t n = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+	return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+struct hp_upstream_conn *hp_upstream_take(struct hp_upstream_pool *p,
+					  struct hp_upstream_server *s, void *owner)
+{
+	struct hp_list *list = &p->idle[s->index];
+	while (!hp_list_empty(list)) {
+		struct hp_upstream_conn *c = HP_LIST_FIRST(list, struct hp_upstream_conn, _link);
+		unlink_idle(c);
+		if (!still_alive(c->io.fd)) {
+			destroy_conn(c, false);
+			continue;
+		}
+		if (s->max_connections != 0 &&
+		    atomic_fetch_add(&s->active, 1) >= s->max_connections) {
+			/* At the limit: keep it idle for later. */
+			atomic_fetch_sub(&s->active, 1);
+			hp_list_link_head(list, &c->_link);
+			p->nidle[s->index]++;
+			p->total_idle++;
+			return NULL;
+		}
+		if (s->max_connections == 0)
+			atomic_fetch_add(&s->active, 1);
+		hp_timer_stop(p->loop, &c->timer);
+		c->owner = owner;
+		c->reused = true;
+		c->readable = false;
+		c->writable = true;
+		return c;
+	}
+	return NULL;
+}
+
+int hp_upstream_connect(struct hp_upstream_pool *p, struct hp_upstream_server *s, void *owner,
+			hp_io_fn *cb, struct hp_upstream_conn **out)
+{
+	unsigned before = atomic_fetch_add(&s->active, 1);
+	if (s->max_connections != 0 && before >= s->max_connections) {
+		atomic_fetch_sub(&s->active, 1);
+		return -EBUSY;
+	}
+	int fd = hp_net_connect((const struct sockaddr *)&s->addr, s->addrlen);
+	if (fd < 0) {
+		atomic_fetch_sub(&s->active, 1);
+		return fd;
+	}
+	struct hp_upstream_conn *c = hp_xcalloc(1, sizeof(*c));
+	c->magic = HP_UPSTREAM_CONN_MAGIC;
+	c->server = s;
+	c->pool = p;
+	c->owner = owner;
+	int rc = hp_io_start(p->loop, &c->io, fd, cb);
+	if (rc < 0) {
+		close(fd);
+		atomic_fetch_sub(&s->active, 1);
+		free(c);
+		return rc;
+	}
+	*out = c;
+	return 0;
+}
+
+int hp_upstream_conn_check_connected(struct hp_upstream_conn *c)
+{
+	int err = hp_net_socket_error(c->io.fd);
+	if (err != 0)
+		return -err;
+	c->connected = true;
+	c->writable = true;
+	return 0;
+}
+
+void hp_upstream_release(struct hp_upstream_conn *c, bool reusable)
+{
+	HP_CHECK_OBJ(c, HP_UPSTREAM_CONN_MAGIC);
+	struct hp_upstream_pool *p = c->pool;
+	const struct hp_config_upstream *conf = p->group->conf;
+	size_t i = c->server->index;
+	c->owner = NULL;
+	if (!reusable || c->in.len != 0 || !c->connected || p->nidle[i] >= conf->max_idle) {
+		destroy_conn(c, true);
+		return;
+	}
+	atomic_fetch_sub(&c->server->active, 1);
+	hp_buf_reset(&c->in);
+	c->io.cb = on_idle_event;
+	hp_timer_start(p->loop, &c->timer, conf->idle_timeout_ms, on_idle_timeout);
+	hp_list_link_head(&p->idle[i], &c->_link);
+	p->nidle[i]++;
+	p->total_idle++;
+}
+
+void hp_upstream_pool_destroy(struct hp_upstream_pool *p)
+{
+	if (p == NULL)
+		return;
+	for (size_t i = 0; i < p->group->nservers; i++) {
+		while (!hp_list_empty(&p->idle[i])) {
+			struct hp_upstream_conn *c =
+				HP_LIST_FIRST(&p->idle[i], struct hp_upstream_conn, _link);
+			unlink_idle(c);
+			hp_timer_stop(p->loop, &c->timer);
+			hp_io_close(&c->io);
+			hp_buf_fini(&c->in);
+			c->magic = 0;
+			free(c);
+		}
+	}
+	free(p->idle);
+	free(p->nidle);
+	free(p);
+}

@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * upstream.h - upstream server groups, balancers and keep-alive pools.
+ *
+ * A group (struct hp_upstream_group) is created once from the
+ * configuration, with every server's address resolved, and shared by all
+ * workers: its only mutable state is per-server atomics (connections in
+ * use) and the balancer's own state. Each worker owns one pool per group
+ * (struct hp_upstream_pool): the idle keep-alive connections it may reuse,
+ * so taking or returning a connection never takes a lock.
+ *
+ * Ownership of a connection: hp_upstream_connect() or hp_upstream_take()
+ * hands it to the caller, who drives its I/O (it sets conn->io.cb) until it
+ * gives it back with hp_upstream_release() — reusable, so it goes idle in
+ * the pool, or not, so it is closed. The pool closes idle connections on
+ * their idle timeout or when the server closes them, and frees every
+ * connection through the loop's deferred queue, never inside a callback.
+ */
+#ifndef HP_UPSTREAM_UPSTREAM_H
+#define HP_UPSTREAM_UPSTREAM_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "core/buf.h"
+#include "core/core.h"
+#include "net/net.h"
+
+struct hp_config_upstream;
+struct hp_upstream_group;
+struct hp_upstream_pool;
+
+#define HP_UPSTREAM_CONN_MAGIC 0x7570636eu
+
+struct hp_upstream_server {
+	char *name;                     /* "127.0.0.1:9000", for logs and headers */
+	struct sockaddr_storage addr;   /* resolved at start-up */
+	socklen_t addrlen;
+	uint32_t weight;                /* relative share, >= 1 */
+	uint32_t max_connections;       /* in use at once, all workers; 0 = unlimited */
+	atomic_uint active;             /* connections in use or connecting, all workers */
+	size_t index;                   /* position in the group */
+};
+
+/* A connection to one upstream server. */
+struct hp_upstream_conn {
+	unsigned magic;                 /* HP_UPSTREAM_CONN_MAGIC */
+	struct hp_io io;                /* its owner sets io.cb while it holds the conn */
+	struct hp_timer timer;          /* owner's timeouts; the pool's idle timeout */
+	struct hp_buf in;               /* bytes read from the server */
+	struct hp_upstream_server *server;
+	struct hp_upstream_pool *pool;
+	void *owner;                    /* the request using it; NULL while idle */
+	unsigned requests;              /* requests sent on this connection so far */
+	bool connected;                 /* the TCP handshake completed */
+	bool reused;                    /* taken from the idle pool */
+	bool readable;                  /* edge-triggered: data may be pending */
+	bool writable;                  /* edge-triggered: the socket accepts writes */
+	/* private */
+	struct hp_list _link;           /* in the pool's idle list */
+	struct hp_deferred _free;
+};
+
+/* ==== Groups (shared) ==== */
+
+/* Create a group from its configuration, resolving every server address
+ * (blocking: start-up only). Returns NULL with a reason in <err>. */
+struct hp_upstream_group *hp_upstream_group_create(const struct hp_config_upstream *conf,
+						   char *err, size_t errlen);
+void hp_upstream_group_destroy(struct hp_upstream_group *g);
+const struct hp_config_upstream *hp_upstream_group_conf(const struct hp_upstream_group *g);
+size_t hp_upstream_group_size(const struct hp_upstream_group *g);
+struct hp_upstream_server *hp_upstream_group_server(struct hp_upstream_group *g, size_t i);
+
+/* Pick a server for a request, skipping those in <exclude> (a bitmask of
+ * server indexes already tried, servers past index 63 are never excluded).
+ * Returns NULL only when every server is excluded. */
+struct hp_upstream_server *hp_upstream_pick(struct hp_upstream_group *g, uint64_t exclude);
+
+/* ==== Balancers: a const table per strategy, one file each ==== */
+
+struct hp_balancer_ops {
+	const char *name;
+	/* Allocate the strategy's state for <g>. */
+	void *(*create)(struct hp_upstream_group *g);
+	/* Choose among the group's servers not in <exclude>; NULL if none. */
+	struct hp_upstream_server *(*pick)(void *state, struct hp_upstream_group *g,
+					   uint64_t exclude);
+	void (*destroy)(void *state);
+};
+
+extern const struct hp_balancer_ops hp_balancer_round_robin;
+
+/* ==== Pools (per worker) ==== */
+
+struct hp_upstream_pool *hp_upstream_pool_create(struct hp_loop *loop,
+						 struct hp_upstream_group *g);
+/* Close every idle connection and free the pool. Connections still owned
+ * by requests must have been released first. */
+void hp_upstream_pool_destroy(struct hp_upstream_pool *p);
+struct hp_upstream_group *hp_upstream_pool_group(const struct hp_upstream_pool *p);
+
+/* An idle connection to <s> that still looks alive, or NULL. */
+struct hp_upstream_conn *hp_upstream_take(struct hp_upstream_pool *p,
+					  struct hp_upstream_server *s, void *owner);
+/* Start a new connection to <s>. Returns 0 with *out set (the handshake
+ * may still be in progress: wait for HP_IO_WRITE, then check
+ * hp_upstream_conn_check_connected), -EBUSY when <s> is at its
+ * max_connections, or another -errno. */
+int hp_upstream_connect(struct hp_upstream_pool *p, struct hp_upstream_server *s, void *owner,
+			hp_io_fn *cb, struct hp_upstream_conn **out);
+/* After a write event on a connecting conn: 0 once connected, -errno if
+ * the connection failed. */
+int hp_upstream_conn_check_connected(struct hp_upstream_conn *c);
+/* Give <c> back. A <reusable> connection (response complete, nothing
+ * pending either way) goes idle in the pool if there is room; otherwise it
+ * is closed. The caller must not touch <c> afterwards. */
+void hp_upstream_release(struct hp_upstream_conn *c, bool reusable);
+
+/* Count of idle connections (for metrics and tests). */
+size_t hp_upstream_pool_idle(const struct hp_upstream_pool *p);
+
+#endif
