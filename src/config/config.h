@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * config.h - the configuration: one JSON file, environment overrides, and
+ * command-line overrides, loaded into plain structs the rest of hotpath reads.
+ *
+ * Every key is optional and has a documented default, so a config with only
+ * an upstream (from the file, HOTPATH_* or --upstream) is complete. Values
+ * are applied in this order, later ones winning: schema defaults, the file,
+ * the environment (HOTPATH_<KEY_PATH>, '.' -> '_', upper case), then the
+ * command line. Unknown keys and wrong types are errors reported as
+ * "FILE:LINE:COLUMN: key.path: reason" or "HOTPATH_X: key.path: reason".
+ *
+ * Invariants after a successful load: nupstreams >= 1, every upstream has
+ * nservers >= 1, nroutes >= 1, and every route's upstream_index is valid.
+ * A loaded config is immutable and may be read from any thread; reload
+ * builds a new one. All strings and arrays are owned by the config.
+ */
+#ifndef HP_CONFIG_CONFIG_H
+#define HP_CONFIG_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/core.h"
+
+struct hp_cidr;
+
+struct hp_config_server {
+	char *url;       /* as written: "http://127.0.0.1:9000" */
+	char *host;      /* "127.0.0.1" (brackets removed for IPv6) */
+	uint16_t port;   /* 80 when absent */
+	char *hostport;  /* "127.0.0.1:9000" ("[::1]:9000" for v6), for hp_net_resolve */
+	uint32_t weight; /* default 1, 1..1000 */
+};
+
+struct hp_config_upstream {
+	char *name;                      /* the key in "upstreams" */
+	struct hp_config_server *servers; /* at least 1 */
+	size_t nservers;
+	char *balance;                 /* "round_robin" (only value accepted for now) */
+	uint64_t connect_timeout_ms;   /* default 30 s */
+	uint64_t send_timeout_ms;      /* default 30 s */
+	uint64_t read_timeout_ms;      /* default 60 s: between bytes of the response */
+	uint64_t idle_timeout_ms;      /* default 600 s: pooled keep-alive connection */
+	uint32_t max_idle;             /* default 32: idle keep-alive conns per worker per server */
+	uint32_t max_connections;      /* default 100 per server (0 = unlimited) */
+	uint32_t retries;              /* default 1: idempotent retry on a dead pooled conn */
+};
+
+struct hp_config_cache_policy {
+	bool enabled;                  /* default true */
+	uint64_t default_ttl_ms;       /* default 0 = off; TTL for storable responses that
+					  carry no explicit freshness */
+	uint64_t grace_ms;             /* default 0: serve stale this long when the origin
+					  sends neither stale-while-revalidate nor -if-error */
+	bool allow_set_cookie;         /* default false */
+	char **key_query_include;      /* default none = keep the whole query */
+	size_t nkey_query_include;
+	char **key_query_exclude;      /* query parameters dropped from the key */
+	size_t nkey_query_exclude;
+	bool key_query_ignore;         /* default false: true drops the query from the key */
+	char **key_headers;            /* request headers added to the key */
+	size_t nkey_headers;
+};
+
+struct hp_config_route {
+	char *host;                    /* NULL = any host; exact match, case-insensitive */
+	char *path_prefix;             /* default "/" */
+	char *upstream;                /* name of an upstream; default: the first one */
+	size_t upstream_index;         /* index into cfg->upstreams, resolved by the loader */
+	struct hp_config_cache_policy cache;
+};
+
+struct hp_config_cache {
+	bool enabled;                  /* default true */
+	uint64_t max_memory;           /* bytes, default 100MB */
+	uint64_t max_object_size;      /* bytes, default 8MB */
+	char *namespace;               /* default "": prefix of every key (bump to invalidate) */
+	char *tag_header;              /* default "Cache-Tag" */
+	bool strip_tag_header;         /* default true */
+	struct hp_cidr *purge_allow;   /* default 127.0.0.0/8, ::1/128 */
+	size_t npurge_allow;
+	uint64_t hit_for_pass_ms;      /* default 120 s */
+	char **warm;                   /* paths to fetch after start */
+	size_t nwarm;
+	uint32_t warm_concurrency;     /* default 4 */
+	bool server_timing;            /* default false */
+	bool x_cache;                  /* default true */
+};
+
+struct hp_config_limits {
+	uint32_t max_connections;      /* default 10000 client connections (whole process) */
+	uint64_t max_header_size;      /* bytes, default 32KB: whole request head -> 431 */
+	uint32_t max_header_fields;    /* default 100 -> 431 */
+	uint64_t max_request_line;     /* bytes, default 8KB -> 414 */
+	uint64_t max_body_size;        /* bytes, default 10MB -> 413 */
+	uint64_t header_timeout_ms;    /* default 10 s: whole head must arrive (slowloris) */
+	uint64_t body_timeout_ms;      /* default 60 s: between body bytes from a client */
+	uint64_t keepalive_timeout_ms; /* default 75 s: idle client connection */
+	uint64_t send_timeout_ms;      /* default 60 s: client not reading */
+	uint64_t drain_timeout_ms;     /* default 10 s: graceful stop */
+};
+
+struct hp_config_access_log {
+	char *path;                    /* NULL = off, "-" = stdout */
+	char *format;                  /* "combined" (default) or "json" */
+};
+
+struct hp_config {
+	char *path;                    /* file it came from, NULL for defaults */
+	char **listen;                 /* default ["127.0.0.1:8080"]: "host:port",
+					  "[v6]:port" or ":port" */
+	size_t nlisten;
+	uint32_t workers;              /* default 0 = number of CPUs */
+	char *log_level;               /* "error" | "warn" | "info" (default) | "debug" */
+	struct hp_config_access_log access_log;
+	struct hp_cidr *trusted_proxies; /* default none */
+	size_t ntrusted_proxies;
+	struct hp_config_upstream *upstreams; /* JSON: object name -> group, in file order */
+	size_t nupstreams;
+	struct hp_config_route *routes; /* default: one route "/" -> first upstream */
+	size_t nroutes;
+	struct hp_config_limits limits;
+	struct hp_config_cache cache;
+};
+
+/* From the command line; these win over the file and the environment. */
+struct hp_config_overrides {
+	const char *listen;            /* NULL = none; replaces the whole listen list */
+	const char **upstream_urls;    /* replace upstreams with one group "default", */
+	size_t nupstream_urls;         /* and every route then goes to it */
+	int workers;                   /* -1 = none */
+};
+
+struct hp_config_error {
+	char msg[1024];                /* one line, no trailing newline */
+};
+
+/*
+ * Load <path> (NULL = defaults only), then apply the environment <envp>
+ * (NULL-terminated "NAME=value" strings, usually `environ`; NULL = none) and
+ * <ov> (NULL = none). Returns a config the caller frees with
+ * hp_config_destroy(), or NULL with <err>->msg set. A config with no
+ * upstream at all is an error. Unknown HOTPATH_* variables are logged as
+ * warnings, not errors, since other tools share the prefix.
+ */
+struct hp_config *hp_config_load(const char *path, const struct hp_config_overrides *ov,
+				 char *const *envp, struct hp_config_error *err);
+
+/* As hp_config_load(), from the <len> bytes of JSON at <text> (need not be
+ * NUL-terminated); <name> is used in messages and as cfg->path. Used by
+ * the loader itself, by reload and by the fuzzer. */
+struct hp_config *hp_config_load_buffer(const char *name, const char *text, size_t len,
+					const struct hp_config_overrides *ov,
+					char *const *envp, struct hp_config_error *err);
+
+/* Free <cfg> and everything it owns. NULL is allowed. */
+void hp_config_destroy(struct hp_config *cfg);
+
+/* The effective configuration as pretty JSON (malloc'd string, caller
+ * frees), every key shown with its value, defaults included; sizes and
+ * durations written in units ("100MB", "30s"). Loading it back yields an
+ * equal config. */
+char *hp_config_dump(const struct hp_config *cfg);
+
+/* The key reference as Markdown (malloc'd, caller frees): one table row
+ * per key with its type, default, environment variable and meaning,
+ * generated from the schema. docs/configuration.md embeds it. */
+char *hp_config_reference(void);
+
+/* Route for a request: the first route whose host matches <host> (the Host
+ * header; a ":port" suffix is ignored, case-insensitive) or is NULL, and
+ * whose path_prefix is a prefix of <path>. NULL if none. */
+const struct hp_config_route *hp_config_match_route(const struct hp_config *cfg,
+						    struct hp_str host, struct hp_str path);
+
+#endif

@@ -1,0 +1,417 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * config_schema.c - the table of every configuration key, and the checks
+ * that need more than a type and bounds (URLs, listen addresses, names).
+ *
+ * One row per key: the loader, the environment mapping, the dump, the
+ * reference in docs/configuration.md and hp_config_destroy() all walk these
+ * tables, so this file is the single place where a key is defined.
+ */
+#include "config/config_priv.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <strings.h>
+
+#define SECOND 1000ull
+#define MINUTE (60 * SECOND)
+#define HOUR (60 * MINUTE)
+#define DAY (24 * HOUR)
+#define YEAR (365 * DAY)
+#define KB 1024ull
+#define MB (1024 * KB)
+#define TB (1024 * 1024 * MB)
+
+/* ==== Checks ==== */
+
+static bool is_host_char(int c)
+{
+	return isalnum(c) || c == '-' || c == '.' || c == '_';
+}
+
+static bool parse_port(const char *s, size_t len, uint16_t *out)
+{
+	uint64_t v;
+
+	if (!hp_str_to_u64((struct hp_str){s, len}, 65535, &v) || v == 0)
+		return false;
+	*out = (uint16_t)v;
+	return true;
+}
+
+/*
+ * Split "host[:port]" or "[v6][:port]" at <s>. Host names are kept as text:
+ * resolution happens at start-up elsewhere. <*v6> tells the caller to put
+ * brackets back when it joins host and port.
+ */
+static const char *split_hostport(const char *s, size_t len, char **host, uint16_t *port,
+				  bool *v6)
+{
+	const char *colon;
+	size_t hlen;
+
+	*v6 = len > 0 && s[0] == '[';
+	if (*v6) {
+		const char *end = memchr(s, ']', len);
+		if (end == NULL)
+			return "missing ']' after an IPv6 address";
+		hlen = (size_t)(end - s - 1);
+		char buf[INET6_ADDRSTRLEN];
+		struct in6_addr a;
+		if (hlen >= sizeof(buf))
+			return "bad IPv6 address";
+		memcpy(buf, s + 1, hlen);
+		buf[hlen] = '\0';
+		if (inet_pton(AF_INET6, buf, &a) != 1)
+			return "bad IPv6 address";
+		colon = end + 1 < s + len ? end + 1 : NULL;
+		if (colon && *colon != ':')
+			return "unexpected text after ']'";
+		*host = hp_xstrndup(s + 1, hlen);
+	} else {
+		colon = memchr(s, ':', len);
+		hlen = colon ? (size_t)(colon - s) : len;
+		if (colon && memchr(colon + 1, ':', len - hlen - 1))
+			return "IPv6 addresses must be in brackets: \"[::1]:8080\"";
+		for (size_t i = 0; i < hlen; i++)
+			if (!is_host_char((unsigned char)s[i]))
+				return "bad character in host name";
+		*host = hp_xstrndup(s, hlen);
+	}
+	if (colon && !parse_port(colon + 1, (size_t)(s + len - colon - 1), port)) {
+		free(*host);
+		*host = NULL;
+		return "port must be a number from 1 to 65535";
+	}
+	return NULL;
+}
+
+static bool check_server_url(struct cfg_load *ld, const struct cfg_key *k, void *obj)
+{
+	struct hp_config_server *srv = obj;
+	const char *url = srv->url;
+	(void)k;
+
+	if (strncasecmp(url, "https://", 8) == 0)
+		return hp_config_fail(ld, false, "https upstreams are not supported");
+	if (strncasecmp(url, "http://", 7) != 0)
+		return hp_config_fail(ld, false,
+				      "expected an upstream URL like \"http://127.0.0.1:9000\", "
+				      "got \"%s\"", url);
+	const char *auth = url + 7;
+	size_t alen = strcspn(auth, "/?#");
+	if (auth[alen] != '\0' && strcmp(auth + alen, "/") != 0)
+		return hp_config_fail(ld, false, "upstream URL must not have a path");
+	if (memchr(auth, '@', alen))
+		return hp_config_fail(ld, false, "upstream URL must not have user info");
+	if (alen == 0 || auth[0] == ':')
+		return hp_config_fail(ld, false, "upstream URL has no host");
+
+	bool v6;
+	const char *why;
+	free(srv->host);
+	srv->host = NULL;
+	srv->port = 80;
+	why = split_hostport(auth, alen, &srv->host, &srv->port, &v6);
+	if (why)
+		return hp_config_fail(ld, false, "bad upstream URL \"%s\": %s", url, why);
+
+	char buf[300];
+	snprintf(buf, sizeof(buf), v6 ? "[%s]:%u" : "%s:%u", srv->host, (unsigned)srv->port);
+	free(srv->hostport);
+	srv->hostport = hp_xstrdup(buf);
+	return true;
+}
+
+static void fini_server(void *obj)
+{
+	struct hp_config_server *srv = obj;
+
+	free(srv->host);
+	free(srv->hostport);
+	srv->host = NULL;
+	srv->hostport = NULL;
+}
+
+static bool check_listen(struct cfg_load *ld, const struct cfg_key *k, void *obj)
+{
+	struct hp_config *cfg = obj;
+	(void)k;
+
+	for (size_t i = 0; i < cfg->nlisten; i++) {
+		const char *s = cfg->listen[i];
+		const char *colon = strrchr(s, ':');
+		char *host = NULL;
+		uint16_t port = 0;
+		bool v6;
+		const char *why = "expected \"host:port\", \"[v6]:port\" or \":port\"";
+
+		if (colon && colon[1] != '\0')
+			why = split_hostport(s, strlen(s), &host, &port, &v6);
+		free(host);
+		if (why == NULL && port == 0)
+			why = "port must be a number from 1 to 65535";
+		if (why) {
+			hp_config_path_push_index(ld, i);
+			return hp_config_fail(ld, false, "%s, got \"%s\"", why, s);
+		}
+	}
+	return true;
+}
+
+static bool is_token(const char *s)
+{
+	if (*s == '\0')
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("!#$%&'*+-.^_`|~", *s))
+			return false;
+	return true;
+}
+
+/* Header names go into request keys and response filters verbatim. */
+static bool check_header_names(struct cfg_load *ld, const struct cfg_key *k, void *obj)
+{
+	if (k->type == CFG_STRING) {
+		const char *s = *(char **)(void *)((char *)obj + k->off);
+		if (!is_token(s))
+			return hp_config_fail(ld, false, "not a header name: \"%s\"", s);
+		return true;
+	}
+	char **list = *(char ***)(void *)((char *)obj + k->off);
+	size_t n = *(size_t *)(void *)((char *)obj + k->count_off);
+	for (size_t i = 0; i < n; i++) {
+		if (!is_token(list[i])) {
+			hp_config_path_push_index(ld, i);
+			return hp_config_fail(ld, false, "not a header name: \"%s\"", list[i]);
+		}
+	}
+	return true;
+}
+
+static bool check_paths(struct cfg_load *ld, const struct cfg_key *k, void *obj)
+{
+	if (k->type == CFG_STRING) {
+		const char *s = *(char **)(void *)((char *)obj + k->off);
+		if (s[0] != '/')
+			return hp_config_fail(ld, false, "must start with '/', got \"%s\"", s);
+		return true;
+	}
+	char **list = *(char ***)(void *)((char *)obj + k->off);
+	size_t n = *(size_t *)(void *)((char *)obj + k->count_off);
+	for (size_t i = 0; i < n; i++) {
+		if (list[i][0] != '/') {
+			hp_config_path_push_index(ld, i);
+			return hp_config_fail(ld, false, "must start with '/', got \"%s\"", list[i]);
+		}
+	}
+	return true;
+}
+
+/* Names appear in metrics labels and logs, so keep them plain. */
+static bool check_upstream(struct cfg_load *ld, const struct cfg_key *k, void *obj)
+{
+	const struct hp_config_upstream *up = obj;
+	(void)k;
+
+	for (const char *p = up->name; *p; p++)
+		if (!is_host_char((unsigned char)*p))
+			return hp_config_fail(ld, true, "upstream names use only letters, digits, "
+					      "'-', '_' and '.'");
+	if (up->name[0] == '\0')
+		return hp_config_fail(ld, true, "upstream name must not be empty");
+	return true;
+}
+
+/* ==== Tables ==== */
+
+#define SECTION(table) .keys = table, .nkeys = HP_ARRAY_SIZE(table)
+
+static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
+static const char *const log_formats[] = {"combined", "json", NULL};
+static const char *const balancers[] = {"round_robin", NULL};
+
+#define S(f) offsetof(struct hp_config_server, f)
+static const struct cfg_key server_keys[] = {
+	{.name = "url", .type = CFG_STRING, .off = S(url), .check = check_server_url,
+	 .flags = CFG_REQUIRED,
+	 .help = "Origin server as \"http://host[:port]\" (port 80 by default); a bare "
+		 "string in \"servers\" is this URL with weight 1."},
+	{.name = "weight", .type = CFG_U32, .off = S(weight), .min = 1, .max = 1000, .def = "1",
+	 .help = "Relative share of requests in round robin."},
+};
+static const struct cfg_section server_section = {
+	SECTION(server_keys), .size = sizeof(struct hp_config_server), .shorthand = "url",
+	.fini = fini_server,
+};
+
+#define U(f) offsetof(struct hp_config_upstream, f)
+static const struct cfg_key upstream_keys[] = {
+	{.name = "servers", .type = CFG_ARRAY, .off = U(servers), .count_off = U(nservers),
+	 .min = 1, .max = 1024, .ext = &server_section, .flags = CFG_REQUIRED,
+	 .help = "Servers of the group: URLs, or objects {\"url\", \"weight\"}."},
+	{.name = "balance", .type = CFG_ENUM, .off = U(balance), .def = "round_robin",
+	 .ext = balancers, .help = "How requests are spread over the servers."},
+	{.name = "connect_timeout", .type = CFG_DURATION, .off = U(connect_timeout_ms),
+	 .min = 1, .max = DAY, .def = "30s", .help = "Limit for establishing a connection."},
+	{.name = "send_timeout", .type = CFG_DURATION, .off = U(send_timeout_ms),
+	 .min = 1, .max = DAY, .def = "30s",
+	 .help = "Limit between writes of the request to the server."},
+	{.name = "read_timeout", .type = CFG_DURATION, .off = U(read_timeout_ms),
+	 .min = 1, .max = DAY, .def = "60s",
+	 .help = "Limit between bytes of the response; 504 if it expires before the head."},
+	{.name = "idle_timeout", .type = CFG_DURATION, .off = U(idle_timeout_ms),
+	 .min = 1, .max = DAY, .def = "600s",
+	 .help = "How long a pooled keep-alive connection may stay unused."},
+	{.name = "max_idle", .type = CFG_U32, .off = U(max_idle), .max = 100000, .def = "32",
+	 .help = "Idle keep-alive connections kept per worker per server."},
+	{.name = "max_connections", .type = CFG_U32, .off = U(max_connections),
+	 .max = 1000000, .def = "100",
+	 .help = "Connections per server (0 = unlimited); requests queue beyond it."},
+	{.name = "retries", .type = CFG_U32, .off = U(retries), .max = 10, .def = "1",
+	 .help = "Retries of an idempotent request whose pooled connection was dead."},
+};
+static const struct cfg_section upstream_section = {
+	SECTION(upstream_keys), .size = sizeof(struct hp_config_upstream),
+	.name_off = U(name), .check = check_upstream,
+};
+
+#define P(f) offsetof(struct hp_config_cache_policy, f)
+static const struct cfg_key policy_keys[] = {
+	{.name = "enabled", .type = CFG_BOOL, .off = P(enabled), .def = "true",
+	 .help = "Cache responses on this route."},
+	{.name = "default_ttl", .type = CFG_DURATION, .off = P(default_ttl_ms), .max = YEAR,
+	 .def = "0s", .help = "Freshness for storable responses that carry none "
+			      "(no max-age, Expires or validators); 0 = do not cache them."},
+	{.name = "grace", .type = CFG_DURATION, .off = P(grace_ms), .max = YEAR, .def = "0s",
+	 .help = "Serve stale this long while refreshing, when the origin sends neither "
+		 "stale-while-revalidate nor stale-if-error."},
+	{.name = "allow_set_cookie", .type = CFG_BOOL, .off = P(allow_set_cookie),
+	 .def = "false", .help = "Store responses that carry Set-Cookie."},
+	{.name = "key_query_include", .type = CFG_STRLIST, .off = P(key_query_include),
+	 .count_off = P(nkey_query_include), .max = 256, .def = "",
+	 .help = "Only these query parameters are part of the cache key (empty = all)."},
+	{.name = "key_query_exclude", .type = CFG_STRLIST, .off = P(key_query_exclude),
+	 .count_off = P(nkey_query_exclude), .max = 256, .def = "",
+	 .help = "Query parameters left out of the cache key (e.g. utm_source)."},
+	{.name = "key_query_ignore", .type = CFG_BOOL, .off = P(key_query_ignore),
+	 .def = "false", .help = "Leave the whole query string out of the cache key."},
+	{.name = "key_headers", .type = CFG_STRLIST, .off = P(key_headers),
+	 .count_off = P(nkey_headers), .max = 32, .def = "", .check = check_header_names,
+	 .help = "Request headers whose values are part of the cache key."},
+};
+static const struct cfg_section policy_section = {SECTION(policy_keys)};
+
+#define R(f) offsetof(struct hp_config_route, f)
+static const struct cfg_key route_keys[] = {
+	{.name = "host", .type = CFG_STRING, .off = R(host), .flags = CFG_NULLABLE,
+	 .help = "Host header to match, case-insensitive, port ignored; null = any host."},
+	{.name = "path_prefix", .type = CFG_STRING, .off = R(path_prefix), .def = "/",
+	 .check = check_paths, .help = "The request path must start with this."},
+	{.name = "upstream", .type = CFG_STRING, .off = R(upstream), .flags = CFG_NULLABLE,
+	 .help = "Name of the upstream group; null = the first one."},
+	{.name = "cache", .type = CFG_OBJECT, .off = R(cache), .ext = &policy_section,
+	 .help = "Cache policy of the route."},
+};
+static const struct cfg_section route_section = {
+	SECTION(route_keys), .size = sizeof(struct hp_config_route),
+};
+
+#define A(f) offsetof(struct hp_config_access_log, f)
+static const struct cfg_key access_log_keys[] = {
+	{.name = "path", .type = CFG_STRING, .off = A(path), .flags = CFG_NULLABLE,
+	 .help = "File to append one line per request to; \"-\" = stdout; null = off."},
+	{.name = "format", .type = CFG_ENUM, .off = A(format), .def = "combined",
+	 .ext = log_formats, .help = "Line format: Apache \"combined\" or one JSON object."},
+};
+static const struct cfg_section access_log_section = {SECTION(access_log_keys)};
+
+#define L(f) offsetof(struct hp_config_limits, f)
+static const struct cfg_key limits_keys[] = {
+	{.name = "max_connections", .type = CFG_U32, .off = L(max_connections), .min = 1,
+	 .max = 10000000, .def = "10000",
+	 .help = "Client connections for the whole process; more wait in the backlog."},
+	{.name = "max_header_size", .type = CFG_SIZE, .off = L(max_header_size), .min = KB,
+	 .max = MB, .def = "32KB", .help = "Largest request head (431 beyond)."},
+	{.name = "max_header_fields", .type = CFG_U32, .off = L(max_header_fields), .min = 1,
+	 .max = 10000, .def = "100", .help = "Most header fields in a request (431 beyond)."},
+	{.name = "max_request_line", .type = CFG_SIZE, .off = L(max_request_line), .min = 256,
+	 .max = MB, .def = "8KB", .help = "Longest request line (414 beyond)."},
+	{.name = "max_body_size", .type = CFG_SIZE, .off = L(max_body_size), .max = TB,
+	 .def = "10MB", .help = "Largest request body (413 beyond)."},
+	{.name = "header_timeout", .type = CFG_DURATION, .off = L(header_timeout_ms), .min = 1,
+	 .max = HOUR, .def = "10s",
+	 .help = "The whole request head must arrive within this (slowloris)."},
+	{.name = "body_timeout", .type = CFG_DURATION, .off = L(body_timeout_ms), .min = 1,
+	 .max = DAY, .def = "60s", .help = "Limit between body bytes from a client."},
+	{.name = "keepalive_timeout", .type = CFG_DURATION, .off = L(keepalive_timeout_ms),
+	 .min = 1, .max = DAY, .def = "75s", .help = "How long an idle client connection stays."},
+	{.name = "send_timeout", .type = CFG_DURATION, .off = L(send_timeout_ms), .min = 1,
+	 .max = DAY, .def = "60s", .help = "Limit for a client that stops reading."},
+	{.name = "drain_timeout", .type = CFG_DURATION, .off = L(drain_timeout_ms), .max = DAY,
+	 .def = "10s", .help = "On graceful stop, how long open requests may finish."},
+};
+static const struct cfg_section limits_section = {SECTION(limits_keys)};
+
+#define C(f) offsetof(struct hp_config_cache, f)
+static const struct cfg_key cache_keys[] = {
+	{.name = "enabled", .type = CFG_BOOL, .off = C(enabled), .def = "true",
+	 .help = "The in-memory cache; false turns caching off on every route."},
+	{.name = "max_memory", .type = CFG_SIZE, .off = C(max_memory), .max = TB,
+	 .def = "100MB", .help = "Memory for cached objects; least recently used go first."},
+	{.name = "max_object_size", .type = CFG_SIZE, .off = C(max_object_size), .max = TB,
+	 .def = "8MB", .help = "Larger responses stream through without being stored."},
+	{.name = "namespace", .type = CFG_STRING, .off = C(namespace), .def = "",
+	 .help = "Prefix of every cache key; change it to invalidate everything."},
+	{.name = "tag_header", .type = CFG_STRING, .off = C(tag_header), .def = "Cache-Tag",
+	 .check = check_header_names,
+	 .help = "Response header listing tags for purge by tag."},
+	{.name = "strip_tag_header", .type = CFG_BOOL, .off = C(strip_tag_header),
+	 .def = "true", .help = "Remove the tag header before responding to clients."},
+	{.name = "purge_allow", .type = CFG_CIDRLIST, .off = C(purge_allow),
+	 .count_off = C(npurge_allow), .max = 1024, .def = "127.0.0.0/8,::1/128",
+	 .help = "Client addresses allowed to send PURGE requests."},
+	{.name = "hit_for_pass", .type = CFG_DURATION, .off = C(hit_for_pass_ms), .max = DAY,
+	 .def = "120s", .help = "How long a key whose response was not storable bypasses "
+				"request coalescing."},
+	{.name = "warm", .type = CFG_STRLIST, .off = C(warm), .count_off = C(nwarm),
+	 .max = 100000, .def = "", .check = check_paths,
+	 .help = "Paths fetched into the cache after start."},
+	{.name = "warm_concurrency", .type = CFG_U32, .off = C(warm_concurrency), .min = 1,
+	 .max = 1000, .def = "4", .help = "Warming requests in flight at once."},
+	{.name = "server_timing", .type = CFG_BOOL, .off = C(server_timing), .def = "false",
+	 .help = "Add a Server-Timing header with cache and upstream times."},
+	{.name = "x_cache", .type = CFG_BOOL, .off = C(x_cache), .def = "true",
+	 .help = "Add X-Cache: HIT, MISS, ... (Cache-Status is always sent)."},
+};
+static const struct cfg_section cache_section = {SECTION(cache_keys)};
+
+#define T(f) offsetof(struct hp_config, f)
+static const struct cfg_key top_keys[] = {
+	{.name = "listen", .type = CFG_STRLIST, .off = T(listen), .count_off = T(nlisten),
+	 .min = 1, .max = 64, .def = "127.0.0.1:8080", .check = check_listen,
+	 .help = "Addresses to accept clients on: \"host:port\", \"[v6]:port\", \":port\"."},
+	{.name = "workers", .type = CFG_U32, .off = T(workers), .max = 1024, .def = "0",
+	 .help = "Worker threads, each with its own event loop; 0 = one per CPU."},
+	{.name = "log_level", .type = CFG_ENUM, .off = T(log_level), .def = "info",
+	 .ext = log_levels, .help = "Threshold of diagnostics written to stderr."},
+	{.name = "access_log", .type = CFG_OBJECT, .off = T(access_log),
+	 .ext = &access_log_section, .help = "Per-request log."},
+	{.name = "trusted_proxies", .type = CFG_CIDRLIST, .off = T(trusted_proxies),
+	 .count_off = T(ntrusted_proxies), .max = 1024, .def = "",
+	 .help = "Peers whose X-Forwarded-For is believed for the client address."},
+	{.name = "upstreams", .type = CFG_MAP, .off = T(upstreams), .count_off = T(nupstreams),
+	 .max = 1024, .ext = &upstream_section,
+	 .help = "Server groups by name; routes refer to them."},
+	{.name = "routes", .type = CFG_ARRAY, .off = T(routes), .count_off = T(nroutes),
+	 .max = 4096, .ext = &route_section,
+	 .help = "Checked in order, the first match wins; default: one route \"/\" to the "
+		 "first upstream."},
+	{.name = "limits", .type = CFG_OBJECT, .off = T(limits), .ext = &limits_section,
+	 .help = "Protection limits for client requests."},
+	{.name = "cache", .type = CFG_OBJECT, .off = T(cache), .ext = &cache_section,
+	 .help = "The shared in-memory cache."},
+};
+const struct cfg_section hp_config_schema = {SECTION(top_keys), .size = sizeof(struct hp_config)};
