@@ -102,8 +102,14 @@ static void build_upstream_head(struct hp_client *c, const struct hp_http_reques
 		put_str(b, req->target);
 	}
 	put(b, " HTTP/1.1\r\n", 11);
-	if (absolute)
+	if (absolute) {
 		put_field(b, HP_STR("Host"), req->host);
+	} else if (req->host.len == 0) {
+		/* An HTTP/1.0 client may send no Host; HTTP/1.1 upstreams need one. */
+		const struct hp_config *cfg = c->w->px->cfg;
+		const char *hp = cfg->upstreams[c->t.route->upstream_index].servers[0].hostport;
+		put_field(b, HP_STR("Host"), (struct hp_str){hp, strlen(hp)});
+	}
 	struct hp_str xff_prev = {NULL, 0};
 	bool have_proto = false, have_fhost = false;
 	for (size_t i = 0; i < req->num_headers; i++) {
