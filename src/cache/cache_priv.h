@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cache_priv.h - types shared by the files of src/cache/ only.
+ *
+ * Locking: every field marked "shard" is guarded by the lock of the shard
+ * the key hashes to. Object fields outside that group are written before the
+ * object is published and never again (refcnt and purged are atomics), which
+ * is what lets readers use an object with no lock held.
+ */
+#ifndef HP_CACHE_CACHE_PRIV_H
+#define HP_CACHE_CACHE_PRIV_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "cache/cache.h"
+
+#define HP_CACHE_MAGIC 0x63616368u
+#define HP_CACHE_OBJ_MAGIC 0x6f626a63u
+#define HP_CACHE_FILL_MAGIC 0x66696c6cu
+
+#define BODY_SEG_BYTES 16384u  /* body segment size; the last one is trimmed at commit */
+#define MAX_VARIANTS 16        /* variants per key; the oldest goes beyond this */
+#define FREQ_MAX 3             /* S3-FIFO saturating access counter */
+#define OBJ_OVERHEAD_BYTES 64  /* malloc headers and the like, charged per object */
+
+enum queue { Q_NONE, Q_SMALL, Q_MAIN };
+
+/* A body shared by an object and the objects freshened from it. */
+struct body {
+	atomic_uint refcnt;
+	uint64_t len;   /* bytes */
+	size_t nseg;    /* segments in use: all BODY_SEG_BYTES long but the last */
+	size_t cap;     /* slots in seg[] */
+	char **seg;
+};
+
+/*
+ * Invariants: linked (ke != NULL) <=> in ke->variants and in one queue;
+ * the cache holds one reference while linked; charge_bytes is counted in the
+ * shard's bytes exactly while linked.
+ */
+struct hp_cache_obj {
+	unsigned magic;
+	atomic_uint refcnt;
+	atomic_bool purged;           /* soft purge: counts as expired */
+	/* shard */
+	struct kentry *ke;            /* NULL once unlinked */
+	struct hp_list vlink;         /* in ke->variants, newest first */
+	struct hp_list qlink;         /* in the shard's small or main queue */
+	uint8_t queue;                /* enum queue */
+	uint8_t freq;                 /* hits since insert or last second chance, <= FREQ_MAX */
+	/* immutable once published */
+	uint64_t charge_bytes;        /* everything this object holds, body included */
+	uint64_t hash;                /* of its key, to find its shard again */
+	size_t mem_bytes;             /* size of <mem> */
+	int status;
+	struct hp_str head;           /* serialized, see hp_cache_obj_head() */
+	struct hp_http_header *fields;
+	size_t nfields;
+	struct hp_http_header *vary;  /* name, and "\1" + combined request value (or "") */
+	size_t nvary;
+	bool vary_star;               /* Vary: * never matches */
+	struct hp_str *tags;
+	size_t ntags;
+	struct hp_str etag;
+	struct hp_str last_modified;
+	struct body *body;
+	time_t response_time;         /* wall s */
+	int64_t corrected_initial_age;/* s, §4.2.3 */
+	int64_t lifetime_s;           /* freshness lifetime */
+	int64_t swr_s;                /* stale-while-revalidate, -1 absent */
+	int64_t sie_s;                /* stale-if-error, -1 absent */
+	bool no_cache;                /* unqualified no-cache: revalidate every use */
+	bool no_stale;                /* must-/proxy-revalidate or s-maxage */
+	char *mem;                    /* backing store of every string above */
+	char *head_mem;
+};
+
+/* A key: its variants, its fill in progress, its hit-for-pass / ghost memory. */
+struct kentry {
+	struct kentry *hnext;         /* bucket chain */
+	uint64_t hash;
+	struct hp_list variants;      /* objects, newest first */
+	size_t nvariants;
+	struct hp_cache_fill *fill;   /* in progress, or NULL */
+	time_t hfp_until;             /* wall s; hit-for-pass while now < this */
+	bool ghost;                   /* evicted from the small queue unused (S3-FIFO) */
+	struct hp_list idle_link;     /* in shard idle list: no variants, no fill */
+	size_t keylen;
+	char key[];
+};
+
+#define KENTRY_CHARGE(keylen) (sizeof(struct kentry) + (keylen) + 16)
+
+/*
+ * One lock's worth of the cache. Budget is max_memory / shards: the sum of
+ * the shards' bytes never exceeds max_memory, with no global counter to
+ * contend on.
+ */
+struct shard {
+	pthread_mutex_t mtx;
+	struct kentry **buckets;      /* power of two */
+	size_t nbuckets;
+	size_t nkeys;
+	struct hp_list small;         /* S3-FIFO small queue, oldest first (LRU: unused) */
+	struct hp_list main;          /* S3-FIFO main queue / LRU list, oldest first */
+	struct hp_list idle;          /* idle kentries (ghosts, hit-for-pass), oldest first */
+	size_t nidle;
+	size_t nobjs;
+	uint64_t bytes;               /* objects + kentries */
+	uint64_t small_bytes;
+	uint64_t budget_bytes;
+	uint64_t inserts, evictions, purges, hfp;
+} __attribute__((aligned(64)));
+
+struct hp_cache {
+	unsigned magic;
+	struct hp_cache_conf conf;    /* tag_header owned */
+	uint64_t max_object_bytes;    /* min(max_object_size, shard budget) */
+	unsigned nshards;
+	struct shard *shards;
+};
+
+struct hp_cache_fill {
+	unsigned magic;
+	struct hp_cache *cache;
+	unsigned shard_idx;
+	struct kentry *ke;            /* pinned: a kentry with a fill is never freed */
+	struct hp_list waiters;       /* shard */
+	bool purged;                  /* shard: hard purge hit the key, do not publish */
+	time_t now;                   /* of begin_fill, for hit-for-pass */
+	struct hp_cache_obj *obj;     /* built by fill_head */
+};
+
+/* ==== store.c ==== */
+struct shard *hp_cache_shard_of(struct hp_cache *c, uint64_t hash);
+struct kentry *hp_cache_kentry_find(struct shard *sh, const void *key, size_t keylen,
+				    uint64_t hash);
+/* Unlink <obj> from its key and queue, uncharge it, settle its key (which may
+ * free the key) and drop the cache's reference. */
+void hp_cache_obj_unlink(struct hp_cache *c, struct shard *sh, struct hp_cache_obj *obj);
+/* Free <ke> if it holds nothing, else move it to the idle list if idle. */
+void hp_cache_kentry_settle(struct hp_cache *c, struct shard *sh, struct kentry *ke);
+
+/* ==== evict.c ==== */
+/* Queue a newly linked <obj>; <replaced> (still linked, or NULL) passes on its
+ * place, since a refreshed object is as popular as the one it replaces. */
+void hp_cache_queue_insert(struct hp_cache *c, struct shard *sh, struct hp_cache_obj *obj,
+			   const struct hp_cache_obj *replaced);
+void hp_cache_queue_hit(struct hp_cache *c, struct shard *sh, struct hp_cache_obj *obj);
+void hp_cache_queue_remove(struct shard *sh, struct hp_cache_obj *obj);
+/* Evict until the shard is within budget. */
+void hp_cache_evict(struct hp_cache *c, struct shard *sh);
+/* Drop the oldest idle key; false if there is none. */
+bool hp_cache_drop_idle(struct hp_cache *c, struct shard *sh);
+
+/* ==== object.c ==== */
+struct hp_cache_obj *hp_cache_obj_new(void);
+/* Fill <obj>'s head, fields, vary, tags and times; the body is untouched. */
+void hp_cache_obj_set_head(struct hp_cache *c, struct hp_cache_obj *obj, int status,
+			   const struct hp_http_header *resp, size_t nresp,
+			   const struct hp_http_header *req, size_t nreq,
+			   const struct hp_cache_obj *vary_from, time_t request_time,
+			   time_t response_time, const struct hp_cache_policy *pol);
+bool hp_cache_body_append(struct body *b, const void *data, size_t len);
+void hp_cache_body_trim(struct body *b);
+void hp_cache_body_release(struct body *b);
+bool hp_cache_vary_match(const struct hp_cache_obj *obj, const struct hp_http_header *req,
+			 size_t nreq);
+bool hp_cache_supersedes(const struct hp_cache_obj *newer, const struct hp_cache_obj *older);
+bool hp_cache_obj_has_tag(const struct hp_cache_obj *obj, struct hp_str tag);
+uint64_t hp_cache_obj_charge(const struct hp_cache_obj *obj);
+
+/* ==== policy.c ==== */
+/* hp_cache_freshness_lifetime() with <date_fallback> used when Date is absent. */
+int64_t hp_cache_lifetime_at(int status, const struct hp_http_header *resp, size_t n,
+			     const struct hp_cache_policy *pol, time_t date_fallback);
+/* ==== key.c ==== */
+/* Split a key into its host and path-with-query parts (see hp_cache_key_build). */
+bool hp_cache_key_split(const char *key, size_t keylen, struct hp_str *host, struct hp_str *path);
+
+#endif

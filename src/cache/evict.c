@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * evict.c - keeping each shard within its byte budget: S3-FIFO by default,
+ * plain LRU as a switch for comparison.
+ *
+ * S3-FIFO (Yang et al., SOSP 2023): new objects enter a small FIFO holding
+ * ~10 % of the bytes; one that was hit while there moves to the main FIFO,
+ * one that was not is evicted and its key is remembered as a ghost, so that
+ * its next insert goes straight to main. Main is a FIFO with a 2-bit access
+ * counter as second chance (CLOCK-like). One-hit wonders and scans thus
+ * only churn the small queue and never flush the popular set, which LRU
+ * lets them do. A hit costs one increment under the shard lock we already
+ * hold for the lookup; nothing is moved on a hit.
+ *
+ * Ghosts are idle index entries (struct kentry without variants), bounded
+ * in count by the number of live objects and charged to the budget.
+ */
+#include <stdlib.h>
+
+#include "cache/cache_priv.h"
+
+#define SMALL_PERCENT 10
+#define PROMOTE_FREQ 1   /* hits in the small queue that earn a place in main */
+#define MIN_IDLE_KEYS 64
+
+void hp_cache_queue_insert(struct hp_cache *c, struct shard *sh, struct hp_cache_obj *obj,
+			   const struct hp_cache_obj *replaced)
+{
+	bool to_main = c->conf.eviction == HP_CACHE_EVICT_LRU || obj->ke->ghost ||
+		       (replaced != NULL && replaced->queue == Q_MAIN);
+
+	obj->freq = replaced != NULL ? replaced->freq : 0;
+	obj->ke->ghost = false;
+	obj->queue = to_main ? Q_MAIN : Q_SMALL;
+	hp_list_link_tail(to_main ? &sh->main : &sh->small, &obj->qlink);
+	if (!to_main)
+		sh->small_bytes += obj->charge_bytes;
+}
+
+void hp_cache_queue_hit(struct hp_cache *c, struct shard *sh, struct hp_cache_obj *obj)
+{
+	if (c->conf.eviction == HP_CACHE_EVICT_LRU) {
+		hp_list_unlink(&obj->qlink);
+		hp_list_link_tail(&sh->main, &obj->qlink);
+		return;
+	}
+	if (obj->freq < FREQ_MAX)
+		obj->freq++;
+}
+
+void hp_cache_queue_remove(struct shard *sh, struct hp_cache_obj *obj)
+{
+	if (obj->queue == Q_SMALL)
+		sh->small_bytes -= obj->charge_bytes;
+	hp_list_unlink(&obj->qlink);
+	obj->queue = Q_NONE;
+}
+
+static void evict_obj(struct hp_cache *c, struct shard *sh, struct hp_cache_obj *obj)
+{
+	sh->evictions++;
+	hp_cache_obj_unlink(c, sh, obj);
+}
+
+static void move_to_main(struct shard *sh, struct hp_cache_obj *obj, uint8_t freq)
+{
+	hp_cache_queue_remove(sh, obj);
+	obj->freq = freq;
+	obj->queue = Q_MAIN;
+	hp_list_link_tail(&sh->main, &obj->qlink);
+}
+
+/*
+ * Evict one object; false if the queues are empty. Terminates: every pass
+ * over a main object lowers its counter, every pass over a small one moves
+ * it to main or evicts it.
+ */
+static bool evict_one(struct hp_cache *c, struct shard *sh)
+{
+	uint64_t small_target = sh->budget_bytes / 100 * SMALL_PERCENT;
+
+	for (;;) {
+		struct hp_cache_obj *obj;
+		if (c->conf.eviction == HP_CACHE_EVICT_LRU) {
+			obj = HP_LIST_FIRST(&sh->main, struct hp_cache_obj, qlink);
+			if (obj == NULL)
+				return false;
+			evict_obj(c, sh, obj);
+			return true;
+		}
+		if (!hp_list_empty(&sh->small) &&
+		    (sh->small_bytes >= small_target || hp_list_empty(&sh->main))) {
+			obj = HP_LIST_FIRST(&sh->small, struct hp_cache_obj, qlink);
+			if (obj->freq >= PROMOTE_FREQ) {
+				move_to_main(sh, obj, 0);
+				continue;
+			}
+			obj->ke->ghost = true;
+			evict_obj(c, sh, obj);
+			return true;
+		}
+		obj = HP_LIST_FIRST(&sh->main, struct hp_cache_obj, qlink);
+		if (obj == NULL)
+			return false;
+		if (obj->freq > 0) {
+			move_to_main(sh, obj, (uint8_t)(obj->freq - 1));
+			continue;
+		}
+		evict_obj(c, sh, obj);
+		return true;
+	}
+}
+
+bool hp_cache_drop_idle(struct hp_cache *c, struct shard *sh)
+{
+	struct kentry *ke = HP_LIST_FIRST(&sh->idle, struct kentry, idle_link);
+
+	if (ke == NULL)
+		return false;
+	ke->ghost = false;
+	ke->hfp_until = 0;
+	hp_cache_kentry_settle(c, sh, ke);
+	return true;
+}
+
+void hp_cache_evict(struct hp_cache *c, struct shard *sh)
+{
+	while (sh->nidle > HP_MAX(sh->nobjs, (size_t)MIN_IDLE_KEYS))
+		(void)hp_cache_drop_idle(c, sh);
+	while (sh->bytes > sh->budget_bytes) {
+		if (!evict_one(c, sh) && !hp_cache_drop_idle(c, sh))
+			break;
+	}
+}

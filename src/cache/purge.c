@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * purge.c - invalidation by key, by host and path prefix, by tag, and of
+ * everything.
+ *
+ * A hard purge unlinks objects (readers keep theirs until they release it)
+ * and marks a fill in progress on the key so that it is not published: its
+ * response may predate the purge. A soft purge only flags objects as
+ * expired, so stale-while-revalidate and grace can still serve them while
+ * one request refreshes them. Prefix and tag purges scan every key of every
+ * shard, one shard lock at a time: they are admin operations, and the hit
+ * path pays nothing for them.
+ * XXX: a tag index would make tag purges O(tagged objects).
+ */
+#include "cache/cache_priv.h"
+
+/* Purge every variant of <ke>. <ke> may be freed on return. */
+static size_t purge_entry(struct hp_cache *c, struct shard *sh, struct kentry *ke, bool soft)
+{
+	size_t n = ke->nvariants;
+	struct hp_list *l;
+
+	if (soft) {
+		for (l = ke->variants.next; l != &ke->variants; l = l->next) {
+			struct hp_cache_obj *obj = HP_CONTAINER_OF(l, struct hp_cache_obj, vlink);
+			atomic_store_explicit(&obj->purged, true, memory_order_relaxed);
+		}
+		sh->purges += n;
+		return n;
+	}
+	if (ke->fill != NULL)
+		ke->fill->purged = true;
+	ke->hfp_until = 0;
+	if (n == 0)
+		hp_cache_kentry_settle(c, sh, ke);
+	for (size_t i = n; i > 0; i--)
+		hp_cache_obj_unlink(c, sh, HP_LIST_FIRST(&ke->variants, struct hp_cache_obj, vlink));
+	sh->purges += n;
+	return n;
+}
+
+size_t hp_cache_purge_key(struct hp_cache *c, const void *key, size_t keylen, uint64_t hash,
+			  bool soft)
+{
+	struct shard *sh = hp_cache_shard_of(c, hash);
+	size_t n = 0;
+
+	pthread_mutex_lock(&sh->mtx);
+	struct kentry *ke = hp_cache_kentry_find(sh, key, keylen, hash);
+	if (ke != NULL)
+		n = purge_entry(c, sh, ke, soft);
+	pthread_mutex_unlock(&sh->mtx);
+	return n;
+}
+
+typedef size_t purge_fn(struct hp_cache *c, struct shard *sh, struct kentry *ke,
+			const void *arg, bool soft);
+
+/* Apply <fn> to every key of every shard. <fn> may free the key it is given. */
+static size_t purge_scan(struct hp_cache *c, purge_fn *fn, const void *arg, bool soft)
+{
+	size_t n = 0;
+
+	for (unsigned i = 0; i < c->nshards; i++) {
+		struct shard *sh = &c->shards[i];
+		pthread_mutex_lock(&sh->mtx);
+		for (size_t b = 0; b < sh->nbuckets; b++) {
+			struct kentry *next;
+			for (struct kentry *ke = sh->buckets[b]; ke != NULL; ke = next) {
+				next = ke->hnext;
+				n += fn(c, sh, ke, arg, soft);
+			}
+		}
+		pthread_mutex_unlock(&sh->mtx);
+	}
+	return n;
+}
+
+struct prefix {
+	struct hp_str host; /* without a default port */
+	struct hp_str path;
+};
+
+static size_t purge_if_prefix(struct hp_cache *c, struct shard *sh, struct kentry *ke,
+			      const void *arg, bool soft)
+{
+	const struct prefix *p = arg;
+	struct hp_str host;
+	struct hp_str path;
+
+	if (!hp_cache_key_split(ke->key, ke->keylen, &host, &path))
+		return 0;
+	if (!hp_str_ieq_str(host, p->host) || path.len < p->path.len ||
+	    memcmp(path.ptr, p->path.ptr, p->path.len) != 0)
+		return 0;
+	return purge_entry(c, sh, ke, soft);
+}
+
+size_t hp_cache_purge_prefix(struct hp_cache *c, struct hp_str host, struct hp_str path_prefix,
+			     bool soft)
+{
+	struct prefix p = {host, path_prefix};
+
+	if (p.host.len > 3 && memcmp(p.host.ptr + p.host.len - 3, ":80", 3) == 0)
+		p.host.len -= 3;
+	return purge_scan(c, purge_if_prefix, &p, soft);
+}
+
+/* Count the variants first: unlinking the last one may free <ke>. */
+static size_t purge_if_tagged(struct hp_cache *c, struct shard *sh, struct kentry *ke,
+			      const void *arg, bool soft)
+{
+	const struct hp_str *tag = arg;
+	size_t total = ke->nvariants;
+	size_t n = 0;
+	struct hp_list *l = ke->variants.next;
+
+	for (size_t i = 0; i < total; i++) {
+		struct hp_cache_obj *obj = HP_CONTAINER_OF(l, struct hp_cache_obj, vlink);
+		l = l->next;
+		if (!hp_cache_obj_has_tag(obj, *tag))
+			continue;
+		n++;
+		if (soft)
+			atomic_store_explicit(&obj->purged, true, memory_order_relaxed);
+		else
+			hp_cache_obj_unlink(c, sh, obj);
+	}
+	sh->purges += n;
+	return n;
+}
+
+size_t hp_cache_purge_tag(struct hp_cache *c, struct hp_str tag, bool soft)
+{
+	return purge_scan(c, purge_if_tagged, &tag, soft);
+}
+
+static size_t purge_any(struct hp_cache *c, struct shard *sh, struct kentry *ke,
+			const void *arg, bool soft)
+{
+	(void)arg;
+	return purge_entry(c, sh, ke, soft);
+}
+
+size_t hp_cache_purge_all(struct hp_cache *c)
+{
+	return purge_scan(c, purge_any, NULL, false);
+}
