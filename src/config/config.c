@@ -522,16 +522,24 @@ static struct hp_str strip_port(struct hp_str host)
 	return (struct hp_str){host.ptr, end};
 }
 
+/* No strlen: this runs for every route of every request. */
+static bool has_prefix(struct hp_str path, const char *prefix)
+{
+	for (size_t i = 0; prefix[i]; i++)
+		if (i >= path.len || path.ptr[i] != prefix[i])
+			return false;
+	return true;
+}
+
 const struct hp_config_route *hp_config_match_route(const struct hp_config *cfg,
 						    struct hp_str host, struct hp_str path)
 {
 	host = strip_port(host);
 	for (size_t i = 0; i < cfg->nroutes; i++) {
 		const struct hp_config_route *r = &cfg->routes[i];
-		size_t plen = strlen(r->path_prefix);
 		if (r->host && !hp_str_ieq(host, r->host))
 			continue;
-		if (path.len >= plen && memcmp(path.ptr, r->path_prefix, plen) == 0)
+		if (has_prefix(path, r->path_prefix))
 			return r;
 	}
 	return NULL;

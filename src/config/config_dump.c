@@ -144,7 +144,8 @@ static void describe_type(const struct cfg_key *k, char *out, size_t size)
 		snprintf(out, size, "object");
 		return;
 	case CFG_ARRAY:
-		snprintf(out, size, "array of objects");
+		snprintf(out, size, ((const struct cfg_section *)k->ext)->shorthand
+					    ? "array of strings or objects" : "array of objects");
 		return;
 	case CFG_MAP:
 		snprintf(out, size, "object of name -> group");
@@ -155,7 +156,10 @@ static void describe_type(const struct cfg_key *k, char *out, size_t size)
 static void describe_default(const struct cfg_key *k, char *out, size_t size)
 {
 	if (k->def == NULL) {
-		snprintf(out, size, k->type == CFG_STRING ? "`null`" : "-");
+		if (k->flags & CFG_REQUIRED)
+			snprintf(out, size, "required");
+		else
+			snprintf(out, size, k->type == CFG_STRING ? "`null`" : "-");
 		return;
 	}
 	json_t *v = hp_config_text_value(k, k->def);
@@ -180,8 +184,8 @@ static void reference_section(struct hp_buf *b, const struct cfg_section *sec,
 			hp_config_env_name(path, var + 1, sizeof(var) - 2);
 			strcat(var, "`");
 		}
-		snprintf(line, sizeof(line), "| `%s` | %s | %s | %s | %s%s |\n", path, type, def,
-			 var, k->help, k->flags & CFG_REQUIRED ? " Required." : "");
+		snprintf(line, sizeof(line), "| `%s` | %s | %s | %s | %s |\n", path, type, def, var,
+			 k->help);
 		hp_buf_append_str(b, line);
 		if (k->type == CFG_OBJECT)
 			reference_section(b, k->ext, path, env);

@@ -651,6 +651,25 @@ static void test_reference_in_docs(void **state)
 	free(doc);
 }
 
+/* The shipped examples load, and the documented error example is exact. */
+static void test_examples_load(void **state)
+{
+	static const char *const files[] = {
+		"examples/minimal.json", "examples/api-cache.json", "examples/demo.json",
+	};
+	struct hp_config_error err;
+
+	(void)state;
+	if (access("examples/minimal.json", R_OK) != 0)
+		skip(); /* not run from the repository root */
+	for (size_t i = 0; i < HP_ARRAY_SIZE(files); i++) {
+		struct hp_config *cfg = hp_config_load(files[i], NULL, no_env, &err);
+		if (cfg == NULL)
+			fail_msg("%s", err.msg);
+		hp_config_destroy(cfg);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -667,6 +686,7 @@ int main(void)
 		cmocka_unit_test(test_match_route),
 		cmocka_unit_test(test_load_file),
 		cmocka_unit_test(test_reference_in_docs),
+		cmocka_unit_test(test_examples_load),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
