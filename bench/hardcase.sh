@@ -53,7 +53,7 @@ path = sys.argv[1]
 def find(o):
 	if isinstance(o, dict):
 		for k, v in o.items():
-			if k == path and isinstance(v, (int, float)):
+			if k == path and isinstance(v, (int, float)):	# demo_origin: {"paths": {PATH: N}}
 				return v
 			if k == path and isinstance(v, dict):
 				for name in ("count", "requests", "hits", "total"):
@@ -131,7 +131,7 @@ main() {
 	bench_port
 	ORIGIN_PORT=$PORT
 	bench_spawn demo_origin "$BENCH_LOAD_CPU" "$DEMO" --listen "127.0.0.1:$ORIGIN_PORT" \
-		--delay "$DELAY"
+		--delay "$DELAY" --quiet
 	bench_wait_port "$ORIGIN_PORT" "$BENCH_PID" 10 || bench_die "demo_origin did not start"
 	bench_port
 	HP_PORT=$PORT

@@ -316,22 +316,38 @@ cpu_ticks() {
 	}' /proc/stat
 }
 
-# bench_wrk CAND URL DURATION KEY: one pinned wrk run; appends the parsed line plus how busy
-# the proxy CPU was (%) to $BENCH_T/res/CAND.KEY (nothing is kept for KEY "warmup"). A proxy
-# CPU well below 100 % means the candidate was not the bottleneck: wrk or the origin was.
+# proc_ticks PID: user+system jiffies of PID and its direct children (nginx and varnishd
+# do their work in a child of the process we started). Fields are counted after the
+# ")" that ends the command name, which may itself contain spaces.
+proc_ticks() {
+	cat /proc/[0-9]*/stat 2>/dev/null | sed 's/^\([0-9]*\) .*) /\1 /' |
+		awk -v p="$1" '$1 == p || $3 == p { t += $13 + $14 } END { print t + 0 }'
+}
+
+# bench_wrk CAND URL DURATION KEY: one pinned wrk run. Appends the parsed line plus two CPU
+# figures to $BENCH_T/res/CAND.KEY (nothing is kept for KEY "warmup"): the candidate's own
+# CPU use and how busy its whole CPU was, both in %. Well below 100 % own use on an
+# otherwise idle CPU means the candidate was not the bottleneck: wrk or the origin was.
 bench_wrk() {
 	out="$BENCH_T/wrk.out"
-	t0=$(cpu_ticks "$BENCH_PROXY_CPU")
+	pid=$(awk -v n="$1" '$2 == n { print $1 }' "$BENCH_T/pids")
+	c0=$(cpu_ticks "$BENCH_PROXY_CPU")
+	p0=$(proc_ticks "$pid")
+	ns0=$(date +%s%N)
 	taskset -c "$BENCH_LOAD_CPU" wrk -t1 "-c$BENCH_CONNS" "-d$3" --latency "$2" >"$out" 2>&1
-	t1=$(cpu_ticks "$BENCH_PROXY_CPU")
+	ns1=$(date +%s%N)
+	p1=$(proc_ticks "$pid")
+	c1=$(cpu_ticks "$BENCH_PROXY_CPU")
 	line=$(parse_wrk "$out")
 	if [ "$line" = FAIL ]; then
 		bench_note "$1: wrk failed: $(head -n 3 "$out")"
 		return 1
 	fi
-	busy=$(echo "$t0 $t1" | awk '{ d = $4 - $2; printf "%.0f", d ? 100 * ($3 - $1) / d : 0 }')
-	[ "$4" = warmup ] || echo "$line $busy" >>"$BENCH_T/res/$1.$4"
-	bench_log "$1 $4: $line $busy (req/s p50 p99 errors proxy-cpu%)"
+	core=$(echo "$c0 $c1" | awk '{ d = $4 - $2; printf "%.0f", d ? 100 * ($3 - $1) / d : 0 }')
+	own=$(awk -v a="$p0" -v b="$p1" -v ns=$((ns1 - ns0)) -v hz="$(getconf CLK_TCK)" \
+		'BEGIN { printf "%.0f", ns ? 100 * (b - a) / hz / (ns / 1e9) : 0 }')
+	[ "$4" = warmup ] || echo "$line $own $core" >>"$BENCH_T/res/$1.$4"
+	bench_log "$1 $4: $line $own $core (req/s p50 p99 errors own-cpu% core-busy%)"
 }
 
 # bench_notes_md: the notes gathered during the run, as a markdown section, if any.
@@ -371,7 +387,8 @@ ratio() {
 bench_table() {
 	key=$1
 	hp_rps=$(col "$BENCH_T/res/hotpath.$key" 1 %.0f)
-	hdr="| candidate | req/s | p50 ms | p99 ms | errors | runs | proxy CPU % | hotpath ÷ peer req/s |"
+	hdr="| candidate | req/s | p50 ms | p99 ms | errors | runs | CPU % own/core |"
+	hdr="$hdr hotpath ÷ peer req/s |"
 	sep="|---|---:|---:|---:|---:|---:|---:|---:|"
 	if [ -n "${2:-}" ]; then
 		hdr="$hdr $2 |"
@@ -385,7 +402,8 @@ bench_table() {
 		errs=$(if [ -s "$f" ]; then awk '{ s += $4 } END { print s }' "$f"; else echo "-"; fi)
 		runs=$(if [ -s "$f" ]; then wc -l <"$f"; else echo 0; fi)
 		r=$(if [ "$c" = hotpath ]; then echo "—"; else ratio "$hp_rps" "$rps"; fi)
-		row="| $c | $rps | $(col "$f" 2) | $(col "$f" 3) | $errs | $runs | $(col "$f" 5 %.0f) | $r |"
+		cpu="$(col "$f" 5 %.0f)/$(col "$f" 6 %.0f)"
+		row="| $c | $rps | $(col "$f" 2) | $(col "$f" 3) | $errs | $runs | $cpu | $r |"
 		if [ -n "${2:-}" ]; then
 			sum=$(if [ -f "$f.$3" ]; then awk '{ s += $1 } END { print s }' "$f.$3"; fi)
 			row="$row ${sum:--} |"
