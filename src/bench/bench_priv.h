@@ -143,12 +143,13 @@ struct hp_bench_result {
 
 /* ==== opts.c ==== */
 
-/* Parse the command line into <o>. Returns 0, or 2 after printing a usage
- * error on stderr. <o> owns heap memory: pair with hp_bench_opts_fini(). */
+/* Parse the command line into <o>. Returns 0; 2 after printing a usage
+ * error on stderr; -1 after printing the help (-h) on stdout. <o> owns heap
+ * memory either way: pair with hp_bench_opts_fini(). */
 int hp_bench_opts_parse(struct hp_bench_opts *o, int argc, char **argv);
 void hp_bench_opts_fini(struct hp_bench_opts *o);
-/* "250ms", "10s", "2m", "1h", "1.5s"; a bare number means seconds.
- * Returns false if malformed or zero when !allow_zero. */
+/* "250ms", "10s", "2m", "1h", "1.5s", "500us"; a bare number means seconds.
+ * Returns false if malformed or longer than 30 days. */
 bool hp_bench_parse_duration(const char *s, size_t len, uint64_t *out_ns);
 /* Parse "10s:100,30s:1000,10s:0" (rates) or "5s:10c,20s:100c" (connections).
  * Returns 0, or -1 with a message in <err> saying where it is wrong. */

@@ -74,8 +74,11 @@ static int take_metric(struct cursor *c, struct hp_bench_clause *cl, enum unit_k
 {
 	if (c->p[0] == 'p' && isdigit((unsigned char)c->p[1])) {
 		c->p++;
-		if (!take_number(c, &cl->pct) || cl->pct <= 0 || cl->pct > 100)
+		const char *num = c->p;
+		if (!take_number(c, &cl->pct) || cl->pct <= 0 || cl->pct > 100) {
+			c->p = num;
 			return fail(c, "percentile must be above 0 and at most 100, e.g. p99.9");
+		}
 		cl->metric = HP_BM_PCT;
 		*unit = UNIT_TIME;
 		return 0;

@@ -186,7 +186,12 @@ static void conn_close(struct conn *c)
 static void conn_release(struct conn *c, bool keep)
 {
 	struct worker *w = c->w;
-	hp_timer_stop(w->loop, &c->timer);
+	/*
+	 * The timeout timer stays armed: the next request pushes its deadline
+	 * later, which the loop's lazy heap does in O(1), where a stop and a
+	 * start would each cost a heap operation. It fires harmlessly on an
+	 * idle connection.
+	 */
 	if (!keep)
 		conn_close(c);
 	c->state = C_IDLE;
@@ -239,6 +244,8 @@ static void on_timeout(struct hp_timer *t)
 {
 	struct conn *c = HP_CONTAINER_OF(t, struct conn, timer);
 	HP_CHECK_OBJ(c, CONN_MAGIC);
+	if (c->state == C_IDLE)
+		return;
 	if (c->state == C_CONNECTING)
 		connect_failed(c, ETIMEDOUT);
 	else
@@ -581,12 +588,18 @@ static void dispatch(struct worker *w)
 		if (w->open) {
 			if (w->next_ticket_ns >= w->end_ns)
 				return;
-			if (w->next_ticket_ns > now) {
-				uint64_t ms = (w->next_ticket_ns - now + 999999) / 1000000;
+			/*
+			 * Timers have 1 ms resolution. Waiting for the next whole ms would
+			 * charge up to 1 ms of our own lateness to the server, so a ticket
+			 * due within the coming ms is sent now and its latency counted
+			 * from the actual send (never before the intended time).
+			 */
+			if (w->next_ticket_ns > now + 1000000) {
+				uint64_t ms = (w->next_ticket_ns - now) / 1000000;
 				hp_timer_start(w->loop, &w->sched, ms, on_sched);
 				return;
 			}
-			intended = w->next_ticket_ns;
+			intended = HP_MIN(w->next_ticket_ns, now);
 			advance_ticket(w);
 		} else if (w->busy >= allowed_busy(w, now)) {
 			return;

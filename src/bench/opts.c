@@ -249,8 +249,10 @@ static void build_request(struct hp_bench_target *t, const char *path, const str
 	hp_buf_append_str(&b, "\r\n");
 	if (rp->body != NULL)
 		hp_buf_append(&b, rp->body, rp->body_len);
+	/* NUL-terminated for readers that print it; req_len excludes the NUL. */
+	hp_buf_append(&b, "", 1);
 	t->req = b.base;
-	t->req_len = b.len;
+	t->req_len = b.len - 1;
 }
 
 static bool valid_header(const char *h)
@@ -451,12 +453,17 @@ static int check_combination(struct hp_bench_opts *o, uint64_t duration_given)
 	if (o->find_max.n && (o->rate > 0 || o->nstages || o->requests))
 		return usage_error("--find-max chooses the rate itself; drop -R, -n and --stages");
 	if (o->nstages) {
+		double peak = 1;
 		o->duration_ns = 0;
 		for (size_t i = 0; i < o->nstages; i++) {
 			o->duration_ns += o->stages[i].duration_ns;
-			if (o->stages_are_conns && o->stages[i].target > o->conns)
-				o->conns = (unsigned)ceil(o->stages[i].target);
+			peak = HP_MAX(peak, o->stages[i].target);
 		}
+		/* Connection stages say how many connections; -c does not apply. */
+		if (o->stages_are_conns && peak > 1000000)
+			return usage_error("--stages: at most 1000000 connections");
+		if (o->stages_are_conns)
+			o->conns = (unsigned)ceil(peak);
 	}
 	if (o->threads > o->conns)
 		o->threads = o->conns;
