@@ -422,7 +422,7 @@ peer_versions() {
 # bench_machine_md: the markdown block that says what the numbers were measured on.
 bench_machine_md() {
 	cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
-	hp_rev=$(git -C "$BENCH_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+	hp_rev=${BENCH_REV:-$(git -C "$BENCH_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)}
 	dirty=$(git -C "$BENCH_ROOT" status --porcelain -- src 2>/dev/null | head -1)
 	cat <<EOF
 ## Machine
