@@ -51,7 +51,8 @@ void hp_config_path_format(const struct cfg_path *p, char *out, size_t size)
 	for (unsigned i = 0; i < p->depth && len < size; i++) {
 		int n;
 		if (p->comp[i].key)
-			n = snprintf(out + len, size - len, "%s%s", i ? "." : "", p->comp[i].key);
+			n = snprintf(out + len, size - len, "%s%s", i ? "." : "",
+				     p->comp[i].key[0] ? p->comp[i].key : "\"\"");
 		else
 			n = snprintf(out + len, size - len, "[%zu]", p->comp[i].index);
 		if (n < 0)

@@ -148,7 +148,8 @@ static bool find_member(struct scan *s, const char *key, const char **key_pos, s
 		skip_ws(s);
 		s->p++; /* ':' */
 		skip_ws(s);
-		if (b->len == strlen(key) && memcmp(hp_buf_data(b), key, b->len) == 0)
+		/* An empty key never allocated the buffer: do not touch its data. */
+		if (b->len == strlen(key) && (b->len == 0 || memcmp(hp_buf_data(b), key, b->len) == 0))
 			return true;
 		skip_value(s);
 		skip_ws(s);

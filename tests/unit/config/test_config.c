@@ -391,6 +391,8 @@ static void test_errors(void **state)
 		/* escaped keys are decoded when locating */
 		{"{\"\\u0063ache\": {\"x_cache\": 1}}",
 		 "hotpath.json:1:28: cache.x_cache: expected true or false, got 1"},
+		/* an empty key (found by the fuzzer) */
+		{"{\"\": 1}", "hotpath.json:1:2: \"\": unknown key"},
 		/* columns count characters, not bytes */
 		{"{\"cache\": {\"namespace\": \"\xc3\xa9t\xc3\xa9\", \"enabled\": 0}}",
 		 "hotpath.json:1:43: cache.enabled: expected true or false, got 0"},
