@@ -21,7 +21,7 @@ struct unit {
 	uint64_t mult;
 };
 
-/* Longest spellings first is not needed: a unit must match the whole rest. */
+/* A unit must match the whole rest of the string, so order does not matter. */
 static const struct unit size_units[] = {
 	{"", 1}, {"b", 1},
 	{"k", 1ull << 10}, {"kb", 1ull << 10}, {"kib", 1ull << 10},
@@ -68,7 +68,7 @@ static bool parse_scaled(const char *s, const struct unit *units, size_t nunits,
 		uint64_t v;
 		if (__builtin_mul_overflow(whole, units[i].mult, &v))
 			return false;
-		/* frac < frac_div <= 1e9 and mult <= 2^40 cannot overflow 2^64 ... */
+		/* frac * mult reaches 1e9 * 2^40 > 2^64, hence the wide product. */
 		unsigned __int128 f = (unsigned __int128)frac * units[i].mult / frac_div;
 		if (__builtin_add_overflow(v, (uint64_t)f, out))
 			return false;
