@@ -92,7 +92,10 @@ static bool evict_one(struct hp_cache *c, struct shard *sh)
 		    (sh->small_bytes >= small_target || hp_list_empty(&sh->main))) {
 			obj = HP_LIST_FIRST(&sh->small, struct hp_cache_obj, qlink);
 			if (obj->freq >= PROMOTE_FREQ) {
-				move_to_main(sh, obj, 0);
+				/* Keep what is left after paying for the move: otherwise,
+				 * after warm-up, the hottest early objects would sit at the
+				 * head of main with nothing to tell them apart. */
+				move_to_main(sh, obj, (uint8_t)(obj->freq - PROMOTE_FREQ));
 				continue;
 			}
 			obj->ke->ghost = true;

@@ -72,7 +72,10 @@ static const char *refusal(enum hp_http_method m, int status, const struct hp_ht
 		return "private";
 	if (req_auth && !cc.public_ && cc.s_maxage < 0 && !cc.must_revalidate)
 		return "authorization";
-	if (!(pol != NULL && pol->allow_set_cookie) && hp_http_find_header(resp, nresp, "Set-Cookie"))
+	/* Set-Cookie named by private= or no-cache= is not stored, so it is no obstacle. */
+	if (!(pol != NULL && pol->allow_set_cookie) && hp_http_find_header(resp, nresp, "Set-Cookie") &&
+	    !hp_http_has_token(cc.private_fields, "Set-Cookie") &&
+	    !hp_http_has_token(cc.no_cache_fields, "Set-Cookie"))
 		return "set-cookie";
 	/* Storable per §3, but §4.1 says it never matches: storing it only wastes room. */
 	if (vary_star(resp, nresp))

@@ -69,14 +69,10 @@ static inline struct hp_cache *test_cache(uint64_t max_memory, unsigned shards)
 	return hp_cache_create(&conf);
 }
 
-/*
- * Store a response under <key> and look it up again with <req>: returns the
- * object with a reference taken, or NULL if the fill refused to store it.
- */
-static inline struct hp_cache_obj *store_obj(struct hp_cache *c, const char *key, int status,
-					     const char *resp, const char *req, time_t req_t,
-					     time_t resp_t, const struct hp_cache_policy *pol,
-					     const char *body)
+/* Fill <key> with a response as the proxy would; false if it was refused. */
+static inline bool fill_obj(struct hp_cache *c, const char *key, int status, const char *resp,
+			    const char *req, time_t req_t, time_t resp_t,
+			    const struct hp_cache_policy *pol, const char *body)
 {
 	struct fields rf;
 	struct fields qf;
@@ -91,14 +87,33 @@ static inline struct hp_cache_obj *store_obj(struct hp_cache *c, const char *key
 		abort();
 	if (!hp_cache_fill_head(fill, status, rf.h, rf.n, qf.h, qf.n, req_t, resp_t, pol)) {
 		hp_cache_fill_abort(fill, false);
-		return NULL;
+		return false;
 	}
 	if (body != NULL && !hp_cache_fill_append(fill, body, strlen(body))) {
 		hp_cache_fill_abort(fill, false);
-		return NULL;
+		return false;
 	}
 	hp_cache_fill_commit(fill);
-	return hp_cache_lookup(c, key, klen, hash, qf.h, qf.n, resp_t);
+	return true;
+}
+
+/*
+ * Store a response under <key> and look it up again with <req>: returns the
+ * object with a reference taken, or NULL if the fill refused to store it.
+ * The lookup counts as a hit for eviction.
+ */
+static inline struct hp_cache_obj *store_obj(struct hp_cache *c, const char *key, int status,
+					     const char *resp, const char *req, time_t req_t,
+					     time_t resp_t, const struct hp_cache_policy *pol,
+					     const char *body)
+{
+	struct fields qf;
+
+	if (!fill_obj(c, key, status, resp, req, req_t, resp_t, pol, body))
+		return NULL;
+	fields_parse(&qf, req);
+	return hp_cache_lookup(c, key, strlen(key), XXH3_64bits(key, strlen(key)), qf.h, qf.n,
+			       resp_t);
 }
 
 static inline uint64_t key_hash(const char *key)
