@@ -43,14 +43,15 @@ static inline void hp_buf_reset(struct hp_buf *b);
 
 /* inline definitions */
 
+/* NULL for a buffer never allocated (NULL + 0 is undefined behaviour). */
 static inline char *hp_buf_data(const struct hp_buf *b)
 {
-	return b->base + b->off;
+	return b->base ? b->base + b->off : NULL;
 }
 
 static inline char *hp_buf_tail(const struct hp_buf *b)
 {
-	return b->base + b->off + b->len;
+	return b->base ? b->base + b->off + b->len : NULL;
 }
 
 static inline size_t hp_buf_room(const struct hp_buf *b)

@@ -109,7 +109,7 @@ bool hp_str_to_u64(struct hp_str s, uint64_t max, uint64_t *out)
 		unsigned d = (unsigned char)s.ptr[i] - '0';
 		if (d > 9)
 			return false;
-		if (v > (max - d) / 10)
+		if (d > max || v > (max - d) / 10)
 			return false;
 		v = v * 10 + d;
 	}

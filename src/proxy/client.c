@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 
 #include "core/log.h"
 #include "proxy/proxy_priv.h"
@@ -67,16 +68,26 @@ void hp_client_accept(struct hp_worker *w, int fd, const struct sockaddr_storage
 	hp_client_drive(c);
 }
 
-static void free_client(struct hp_deferred *d)
+void hp_client_free_now(struct hp_client *c)
 {
-	struct hp_client *c = HP_CONTAINER_OF(d, struct hp_client, free_later);
 	HP_CHECK_OBJ(c, HP_CLIENT_MAGIC);
+	HP_ASSERT(c->closed);
 	hp_buf_fini(&c->in);
 	hp_buf_fini(&c->out);
 	hp_buf_fini(&c->t.up_out);
 	hp_arena_fini(&c->arena);
 	c->magic = 0;
 	free(c);
+}
+
+static void free_client(struct hp_deferred *d)
+{
+	struct hp_client *c = HP_CONTAINER_OF(d, struct hp_client, free_later);
+	HP_CHECK_OBJ(c, HP_CLIENT_MAGIC);
+	/* A cache wake-up posted to this client is still queued: it frees. */
+	if (c->post_pending)
+		return;
+	hp_client_free_now(c);
 }
 
 void hp_client_close(struct hp_client *c)
@@ -88,8 +99,43 @@ void hp_client_close(struct hp_client *c)
 	hp_forward_abort(c);
 	disarm_timer(c);
 	hp_io_close(&c->io);
+	if (c->warm) {
+		c->w->warm_active--;
+		if (c->last_status < 200 || c->last_status >= 300)
+			c->w->warm_failed++;
+		hp_worker_warm_next(c->w);
+	}
 	hp_worker_client_gone(c->w, c);
 	hp_loop_defer(c->w->loop, &c->free_later, free_client);
+}
+
+static void start_internal(struct hp_deferred *d)
+{
+	struct hp_client *c = HP_CONTAINER_OF(d, struct hp_client, start_later);
+	HP_CHECK_OBJ(c, HP_CLIENT_MAGIC);
+	hp_client_drive(c);
+}
+
+struct hp_client *hp_client_spawn_internal(struct hp_worker *w, const char *head, size_t len,
+					   bool refresh)
+{
+	struct hp_client *c = hp_xcalloc(1, sizeof(*c));
+	c->magic = HP_CLIENT_MAGIC;
+	c->w = w;
+	c->internal = true;
+	c->refresh = refresh;
+	c->writable = true;
+	strcpy(c->peer_ip, "127.0.0.1");
+	struct sockaddr_in *sin = (struct sockaddr_in *)(void *)&c->peer;
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	hp_arena_init(&c->arena, 2048);
+	hp_buf_append(&c->in, head, len);
+	hp_list_link_tail(&w->clients, &c->link);
+	w->nclients++;
+	atomic_fetch_add(&w->px->nclients, 1);
+	hp_loop_defer(w->loop, &c->start_later, start_internal);
+	return c;
 }
 
 bool hp_client_is_idle(const struct hp_client *c)
@@ -103,6 +149,8 @@ bool hp_client_is_idle(const struct hp_client *c)
  * Returns false if the connection failed (it is then closed). */
 static bool read_client(struct hp_client *c, size_t limit)
 {
+	if (c->internal)
+		return true;
 	while (c->readable && !c->eof && c->in.len < limit) {
 		hp_buf_reserve(&c->in, READ_CHUNK);
 		size_t room = hp_buf_room(&c->in);
@@ -135,6 +183,12 @@ static void finish_txn(struct hp_client *c);
 /* Write what is pending. Returns false if the connection was closed. */
 static bool flush_out(struct hp_client *c)
 {
+	if (c->t.serving_obj) {
+		if (!hp_cached_flush_body(c))
+			return false;
+	} else if (c->internal) {
+		hp_buf_reset(&c->out);
+	}
 	while (c->writable && c->out.len > 0) {
 		ssize_t n = write(c->io.fd, hp_buf_data(&c->out), c->out.len);
 		if (n > 0) {
@@ -151,9 +205,10 @@ static bool flush_out(struct hp_client *c)
 			return false;
 		}
 	}
-	if (c->out.len > 0 && c->timer_kind != CT_SEND)
+	bool pending = c->out.len > 0 || c->t.serving_obj;
+	if (pending && c->timer_kind != CT_SEND)
 		arm_timer(c, CT_SEND, c->w->px->cfg->limits.send_timeout_ms);
-	else if (c->out.len == 0 && c->timer_kind == CT_SEND)
+	else if (!pending && c->timer_kind == CT_SEND)
 		disarm_timer(c);
 	return true;
 }
@@ -173,7 +228,7 @@ void hp_client_send_error(struct hp_client *c, int status, const char *reason)
 	/* After a protocol error the framing is unknown, and after an error
 	 * with unread body bytes they would be taken for the next request. */
 	bool body_pending = t->req_body != HP_BODY_NONE && !t->req_done;
-	if (status < 500 || body_pending || !t->client_keep_alive || t->state == TXN_IDLE)
+	if ((status >= 400 && status < 500) || body_pending || !t->client_keep_alive)
 		c->close_after = true;
 	char date[HP_HTTP_DATE_LEN + 1];
 	hp_worker_date(c->w, date);
@@ -245,6 +300,7 @@ static bool read_head(struct hp_client *c)
 	if (rc == HP_ERR) {
 		/* Nothing after a malformed head can be trusted. */
 		hp_buf_reset(&c->in);
+		c->close_after = true;
 		hp_client_send_error(c, req.error_status ? req.error_status : 400,
 				     req.error_reason ? req.error_reason : "bad request");
 		return true;
@@ -260,9 +316,11 @@ static bool read_head(struct hp_client *c)
 static void finish_txn(struct hp_client *c)
 {
 	struct hp_txn *t = &c->t;
+	hp_cached_unsafe_invalidate(c);
 	hp_accesslog_record(c);
+	c->last_status = t->status;
 	c->requests++;
-	bool keep = t->client_keep_alive && !c->close_after && !c->w->draining &&
+	bool keep = t->client_keep_alive && !c->close_after && !c->w->draining && !c->internal &&
 		    (t->req_body == HP_BODY_NONE || t->req_done);
 	hp_forward_abort(c);
 	begin_txn(c);
@@ -284,7 +342,7 @@ void hp_client_drive(struct hp_client *c)
 		if (!flush_out(c))
 			return;
 		struct hp_txn *t = &c->t;
-		if (t->resp_done && c->out.len == 0) {
+		if (t->resp_done && c->out.len == 0 && !t->serving_obj) {
 			if (c->close_after) {
 				hp_client_close(c);
 				return;
@@ -302,6 +360,7 @@ void hp_client_drive(struct hp_client *c)
 			progress = hp_forward_drive(c);
 			break;
 		case TXN_LOCAL:
+		case TXN_WAITING:
 			break;
 		}
 		if (!progress)

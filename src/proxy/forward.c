@@ -67,6 +67,15 @@ static bool peer_trusted(const struct hp_client *c)
 			     (const struct sockaddr *)&c->peer);
 }
 
+/* While filling the cache we want the whole response, whatever the client
+ * has: its own conditions are answered from the stored object after. */
+static bool is_client_condition(struct hp_str name)
+{
+	return hp_str_ieq(name, "if-none-match") || hp_str_ieq(name, "if-modified-since") ||
+	       hp_str_ieq(name, "if-match") || hp_str_ieq(name, "if-unmodified-since") ||
+	       hp_str_ieq(name, "if-range") || hp_str_ieq(name, "range");
+}
+
 static bool skip_request_field(const struct hp_http_request *req, struct hp_str name,
 			       bool trusted, bool absolute)
 {
@@ -118,6 +127,8 @@ static void build_upstream_head(struct hp_client *c, const struct hp_http_reques
 			xff_prev = h->value;
 		if (skip_request_field(req, h->name, trusted, absolute))
 			continue;
+		if ((c->t.fill != NULL || c->t.refresh) && is_client_condition(h->name))
+			continue;
 		have_proto |= hp_str_ieq(h->name, "x-forwarded-proto");
 		have_fhost |= hp_str_ieq(h->name, "x-forwarded-host");
 		put_field(b, h->name, h->value);
@@ -134,6 +145,14 @@ static void build_upstream_head(struct hp_client *c, const struct hp_http_reques
 	if (!have_fhost && req->host.len > 0)
 		put_field(b, HP_STR("X-Forwarded-Host"), req->host);
 	put(b, "Via: 1.1 hotpath\r\n", 18);
+	if (c->t.revalidating) {
+		struct hp_str etag = hp_cache_obj_etag(c->t.obj);
+		struct hp_str lm = hp_cache_obj_last_modified(c->t.obj);
+		if (etag.len > 0)
+			put_field(b, HP_STR("If-None-Match"), etag);
+		if (lm.len > 0)
+			put_field(b, HP_STR("If-Modified-Since"), lm);
+	}
 	if (req->body == HP_BODY_CHUNKED)
 		put(b, "Transfer-Encoding: chunked\r\n", 28);
 	put(b, "\r\n", 2);
@@ -186,6 +205,16 @@ void hp_forward_start(struct hp_client *c, const struct hp_http_request *req, si
 		return;
 	}
 	t->pool = c->w->pools[t->route->upstream_index];
+	switch (hp_cached_begin(c, req, head_len)) {
+	case HP_CV_DONE:
+		hp_buf_consume(&c->in, head_len);
+		return;
+	case HP_CV_WAIT:
+		/* The head stays in the input buffer, to be run again. */
+		return;
+	case HP_CV_FETCH:
+		break;
+	}
 	build_upstream_head(c, req);
 	if (req->expect_continue && req->minor_version == 1 && !t->req_done)
 		hp_buf_append(&c->out, "HTTP/1.1 100 Continue\r\n\r\n", 25);
@@ -205,8 +234,10 @@ static void attach(struct hp_client *c, struct hp_upstream_conn *up)
 	t->up = up;
 	t->up_out_sent = 0;
 	t->state = TXN_EXCHANGE;
-	if (t->upstream_ns == 0)
+	if (t->upstream_ns == 0) {
 		t->upstream_ns = hp_clock_mono_ns();
+		t->request_time = hp_clock_wall_s();
+	}
 	up->io.cb = on_upstream_event;
 	up->requests++;
 	hp_timer_start(c->w->loop, &up->timer,
@@ -227,6 +258,7 @@ static void release_upstream(struct hp_client *c, bool reusable)
 void hp_forward_abort(struct hp_client *c)
 {
 	release_upstream(c, false);
+	hp_cached_release(c);
 	if (c->timer_kind == CT_QUEUE)
 		hp_client_disarm_timer(c);
 }
@@ -240,6 +272,9 @@ static void upstream_failed(struct hp_client *c, int status, const char *reason)
 		hp_client_close(c);
 		return;
 	}
+	release_upstream(c, false);
+	if (hp_cached_on_error(c))
+		return;
 	hp_client_send_error(c, status, reason);
 }
 
@@ -476,6 +511,7 @@ static void start_response(struct hp_client *c, const struct hp_http_response *r
 		put(b, "Transfer-Encoding: chunked\r\n", 28);
 	if (t->rechunk)
 		put(b, "Transfer-Encoding: chunked\r\n", 28);
+	hp_cached_put_fields(c, b);
 	put(b, "Via: 1.1 hotpath\r\n", 18);
 	if (c->close_after)
 		put(b, "Connection: close\r\n", 19);
@@ -488,8 +524,11 @@ static void start_response(struct hp_client *c, const struct hp_http_response *r
 static void append_decoded(void *arg, const char *data, size_t len)
 {
 	struct hp_client *c = arg;
-	hp_buf_append(&c->out, data, len);
-	c->t.bytes_out += len;
+	if (c->t.dechunk) {
+		hp_buf_append(&c->out, data, len);
+		c->t.bytes_out += len;
+	}
+	hp_cached_on_body(c, data, len);
 }
 
 static void append_out(struct hp_client *c, const char *p, size_t n)
@@ -510,14 +549,16 @@ static int pass_body(struct hp_client *c, bool up_eof)
 	case HP_BODY_LENGTH: {
 		uint64_t n = HP_MIN((uint64_t)in->len, t->resp_remaining);
 		append_out(c, hp_buf_data(in), (size_t)n);
+		hp_cached_on_body(c, hp_buf_data(in), (size_t)n);
 		hp_buf_consume(in, (size_t)n);
 		t->resp_remaining -= n;
 		return t->resp_remaining == 0 ? 1 : 0;
 	}
 	case HP_BODY_CHUNKED: {
 		bool done = false;
+		bool decode = t->dechunk || t->storing;
 		ssize_t n = hp_http_chunked_feed(&t->resp_chunked, hp_buf_data(in), in->len, &done,
-						 t->dechunk ? append_decoded : NULL, c);
+						 decode ? append_decoded : NULL, c);
 		if (n < 0)
 			return -1;
 		if (!t->dechunk)
@@ -533,6 +574,7 @@ static int pass_body(struct hp_client *c, bool up_eof)
 				append_out(c, size, (size_t)k);
 			}
 			append_out(c, hp_buf_data(in), in->len);
+			hp_cached_on_body(c, hp_buf_data(in), in->len);
 			if (t->rechunk)
 				append_out(c, "\r\n", 2);
 			hp_buf_consume(in, in->len);
@@ -548,6 +590,7 @@ static void response_complete(struct hp_client *c)
 {
 	struct hp_txn *t = &c->t;
 	t->resp_done = true;
+	hp_cached_on_complete(c, true);
 	bool reusable = t->resp_keep_alive && t->req_done && t->resp_body != HP_BODY_CLOSE;
 	release_upstream(c, reusable);
 	if (!t->req_done)
@@ -583,6 +626,14 @@ static int take_head(struct hp_client *c)
 			forward_interim(c, &r);
 			hp_buf_consume(in, (size_t)rc);
 			continue;
+		}
+		if (hp_cached_on_response(c, &r)) {
+			/* Answered from the cache (a 304 freshened it, or it is served
+			 * stale on an error): the upstream's response goes no further. */
+			hp_buf_consume(in, (size_t)rc);
+			release_upstream(c, r.status == 304 && r.keep_alive && t->req_done &&
+					 in->len == 0);
+			return 2;
 		}
 		start_response(c, &r);
 		hp_buf_consume(in, (size_t)rc);
@@ -637,6 +688,8 @@ static void receive_response(struct hp_client *c, bool *progress)
 			upstream_failed(c, 502, "invalid response from upstream");
 			return;
 		}
+		if (rc == 2)
+			return;
 		if (rc == 0) {
 			if (eof || !ok) {
 				if (t->up->in.len == 0 && try_retry(c))
@@ -661,6 +714,7 @@ static void receive_response(struct hp_client *c, bool *progress)
 	if (eof || !ok) {
 		/* Cut short: deliver what came, then close so it cannot pass as whole. */
 		hp_log_info("upstream %s: closed mid-body", t->server->name);
+		hp_cached_on_complete(c, false);
 		release_upstream(c, false);
 		t->resp_done = true;
 		c->close_after = true;

@@ -25,12 +25,20 @@
 #include "http/http.h"
 #include "net/net.h"
 #include "proxy/proxy.h"
+#include "cache/cache.h"
 #include "upstream/upstream.h"
 
 #define HP_WORKER_MAGIC 0x776f726bu
 #define HP_CLIENT_MAGIC 0x636c6e74u
 
 struct hp_accesslog;
+
+/* A route's cache rules in the cache module's terms, built once. */
+struct hp_route_cache {
+	bool enabled;
+	struct hp_cache_policy policy;
+	struct hp_cache_key_spec key;
+};
 
 struct hp_listen_addr {
 	struct sockaddr_storage ss;
@@ -47,6 +55,8 @@ struct hp_proxy {
 	unsigned nworkers;
 	atomic_uint nclients;          /* client connections, all workers */
 	struct hp_accesslog *alog;     /* NULL when access_log.path is NULL */
+	struct hp_cache *cache;        /* NULL when cache.enabled is false */
+	struct hp_route_cache *route_cache; /* one per cfg->routes */
 };
 
 struct hp_listener {
@@ -70,13 +80,18 @@ struct hp_worker {
 	char date[HP_HTTP_DATE_LEN + 1];
 	struct hp_buf logbuf;          /* access log lines waiting to be written */
 	struct hp_timer log_timer;     /* flushes logbuf once a second */
+	size_t warm_next;              /* next cache.warm entry to fetch */
+	unsigned warm_active;          /* warm-up requests in flight */
+	unsigned warm_failed;          /* warm-up responses that were not 2xx */
+	bool warm_logged;
 };
 
 enum hp_txn_state {
 	TXN_IDLE,        /* waiting for a request head */
 	TXN_CONNECTING,  /* head parsed, waiting for an upstream connection */
 	TXN_EXCHANGE,    /* request going up, response coming down */
-	TXN_LOCAL,       /* sending a response hotpath made itself */
+	TXN_LOCAL,       /* sending a response hotpath made itself, or a stored one */
+	TXN_WAITING,     /* another request is fetching this key: wait for it */
 };
 
 enum hp_client_timer {
@@ -128,6 +143,25 @@ struct hp_txn {
 	bool resp_started;             /* bytes of the response went into client->out */
 	bool resp_done;                /* the whole response is in client->out */
 	uint64_t bytes_out;            /* response bytes given to the client */
+	/* cache (cached.c) */
+	const struct hp_route_cache *rc; /* the route's cache rules, NULL when not caching */
+	char *key;                     /* cache key, in the arena */
+	size_t keylen;
+	uint64_t hash;
+	struct hp_cache_obj *obj;      /* stored object being served or revalidated (a ref) */
+	struct hp_cache_fill *fill;    /* ours while we fetch for the cache */
+	struct hp_cache_waiter waiter; /* registered while TXN_WAITING */
+	bool waited;                   /* woken after waiting: do not coalesce again */
+	bool storing;                  /* the response is being copied into fill */
+	bool revalidating;             /* the upstream request carries obj's validators */
+	bool serving_obj;              /* the body comes from obj, not from upstream */
+	bool refresh;                  /* background refresh: revalidate whatever is stored */
+	uint64_t obj_off;              /* body bytes of obj already written */
+	const char *x_cache;           /* HIT, MISS, STALE, REVALIDATED, COALESCED, PASS */
+	const char *fwd;               /* Cache-Status fwd= reason, NULL for a hit */
+	char *req_head;                /* copy of the request head while filling (for Vary) */
+	size_t req_head_len;
+	time_t request_time;           /* wall clock when the upstream request started */
 	/* log fields, copied into the arena when an access log is on */
 	const char *log_method, *log_target, *log_ua, *log_referer, *log_host;
 };
@@ -150,17 +184,28 @@ struct hp_client {
 	bool eof;                      /* the client shut down its sending side */
 	bool close_after;              /* close once out is flushed */
 	bool closed;
+	bool internal;                 /* no socket: a background refresh or a warm-up */
+	bool post_pending;             /* a cache wake-up is posted to us: free after it */
+	bool after_wait;               /* re-running a request after waiting on a fill */
+	bool refresh;                  /* internal: refresh whatever is stored */
+	bool warm;                     /* internal: a cache warm-up request */
+	struct hp_deferred start_later;/* internal: first drive, outside the caller's stack */
 	unsigned requests;             /* served on this connection */
+	int last_status;               /* status of the last finished transaction */
 	struct hp_txn t;
 };
 
 /* worker.c */
 void hp_worker_date(struct hp_worker *w, char *out);
 void hp_worker_client_gone(struct hp_worker *w, struct hp_client *c);
+/* Start more cache warm-up requests, up to cache.warm_concurrency. */
+void hp_worker_warm_next(struct hp_worker *w);
 
 /* client.c */
 void hp_client_accept(struct hp_worker *w, int fd, const struct sockaddr_storage *peer);
 void hp_client_close(struct hp_client *c);
+/* Free a closed client whose deferred free was held back by post_pending. */
+void hp_client_free_now(struct hp_client *c);
 void hp_client_drive(struct hp_client *c);
 void hp_client_send_error(struct hp_client *c, int status, const char *reason);
 bool hp_client_is_idle(const struct hp_client *c);
@@ -176,6 +221,31 @@ void hp_forward_start(struct hp_client *c, const struct hp_http_request *req, si
 bool hp_forward_drive(struct hp_client *c);
 void hp_forward_abort(struct hp_client *c);
 void hp_forward_retry_queued(struct hp_client *c);
+
+/* cached.c */
+enum hp_cache_verdict {
+	HP_CV_FETCH,     /* go upstream (t->fill / t->revalidating say how) */
+	HP_CV_DONE,      /* answered from the cache, or an error was queued */
+	HP_CV_WAIT,      /* coalesced behind another fetch */
+};
+enum hp_cache_verdict hp_cached_begin(struct hp_client *c, const struct hp_http_request *req,
+				      size_t head_len);
+/* The upstream answered: decide to store, freshen, or serve stale. Returns
+ * true if the response was handled from the cache (the upstream's is dropped). */
+bool hp_cached_on_response(struct hp_client *c, const struct hp_http_response *r);
+void hp_cached_on_body(struct hp_client *c, const char *data, size_t len);
+void hp_cached_on_complete(struct hp_client *c, bool whole);
+/* The upstream failed before a response: serve stale if allowed. */
+bool hp_cached_on_error(struct hp_client *c);
+void hp_cached_release(struct hp_client *c);
+/* Response fields the cache adds to a response going to the client. */
+void hp_cached_put_fields(struct hp_client *c, struct hp_buf *b);
+/* Write the stored body after c->out; false if the connection failed. */
+bool hp_cached_flush_body(struct hp_client *c);
+bool hp_cached_unsafe_invalidate(struct hp_client *c);
+void hp_cached_init_routes(struct hp_proxy *px);
+struct hp_client *hp_client_spawn_internal(struct hp_worker *w, const char *head, size_t len,
+					   bool refresh);
 
 /* accesslog.c */
 struct hp_accesslog *hp_accesslog_open(const struct hp_config_access_log *conf, char *err,

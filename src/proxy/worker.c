@@ -246,6 +246,16 @@ struct hp_proxy *hp_proxy_create(const struct hp_config *cfg, char *err, size_t 
 		if (px->groups[i] == NULL)
 			goto fail;
 	}
+	if (cfg->cache.enabled) {
+		struct hp_cache_conf cc = {
+			.max_memory = cfg->cache.max_memory,
+			.max_object_size = cfg->cache.max_object_size,
+			.hit_for_pass_s = cfg->cache.hit_for_pass_ms / 1000,
+			.tag_header = cfg->cache.tag_header,
+		};
+		px->cache = hp_cache_create(&cc);
+	}
+	hp_cached_init_routes(px);
 	if (cfg->access_log.path != NULL) {
 		px->alog = hp_accesslog_open(&cfg->access_log, err, errlen);
 		if (px->alog == NULL)
@@ -263,8 +273,58 @@ fail:
 	return NULL;
 }
 
+/* ==== Cache warm-up ==== */
+
+/* "/path" is asked of the first listen address's host; "http://host/path"
+ * names its own host. */
+static size_t warm_request(const struct hp_config *cfg, const char *url, char *out, size_t n)
+{
+	const char *host = cfg->listen[0];
+	size_t hostlen = strlen(host);
+	const char *path = url;
+	if (strncmp(url, "http://", 7) == 0) {
+		host = url + 7;
+		const char *slash = strchr(host, '/');
+		hostlen = slash ? (size_t)(slash - host) : strlen(host);
+		path = slash ? slash : "/";
+	}
+	int k = snprintf(out, n, "GET %s HTTP/1.1\r\nHost: %.*s\r\nUser-Agent: hotpath-warm\r\n"
+			 "Connection: close\r\n\r\n", path, (int)hostlen, host);
+	return k > 0 && (size_t)k < n ? (size_t)k : 0;
+}
+
+void hp_worker_warm_next(struct hp_worker *w)
+{
+	const struct hp_config *cfg = w->px->cfg;
+	uint32_t limit = cfg->cache.warm_concurrency ? cfg->cache.warm_concurrency : 1;
+	while (w->warm_active < limit && w->warm_next < cfg->cache.nwarm && !w->draining) {
+		char req[2048];
+		const char *url = cfg->cache.warm[w->warm_next++];
+		size_t len = warm_request(cfg, url, req, sizeof(req));
+		if (len == 0) {
+			hp_log_warn("cache warm-up: skipping %s: too long", url);
+			continue;
+		}
+		w->warm_active++;
+		hp_client_spawn_internal(w, req, len, false)->warm = true;
+	}
+	if (w->warm_active == 0 && w->warm_next == cfg->cache.nwarm && cfg->cache.nwarm > 0 &&
+	    !w->warm_logged) {
+		w->warm_logged = true;
+		hp_log_info("cache warm-up: %zu URLs fetched, %u failed", cfg->cache.nwarm,
+			    w->warm_failed);
+	}
+}
+
+static void start_warm(void *arg)
+{
+	hp_worker_warm_next(arg);
+}
+
 int hp_proxy_start(struct hp_proxy *px)
 {
+	if (px->cache != NULL && px->cfg->cache.nwarm > 0)
+		hp_loop_post(px->workers[0].loop, start_warm, &px->workers[0]);
 	for (unsigned i = 0; i < px->nworkers; i++) {
 		int rc = pthread_create(&px->workers[i].thread, NULL, worker_main, &px->workers[i]);
 		if (rc != 0)
@@ -291,5 +351,8 @@ void hp_proxy_destroy(struct hp_proxy *px)
 	free(px->groups);
 	free(px->addrs);
 	hp_accesslog_close(px->alog);
+	if (px->cache != NULL)
+		hp_cache_destroy(px->cache);
+	free(px->route_cache);
 	free(px);
 }

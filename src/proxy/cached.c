@@ -1,0 +1,588 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cached.c - the cache in the request path: lookup, coalescing, filling,
+ * revalidation, stale serving, invalidation and background refresh.
+ *
+ * For a GET or HEAD on a caching route, hp_cached_begin() looks the key up
+ * and decides:
+ *   fresh object                -> serve it (HIT)
+ *   stale, within SWR or grace  -> serve it (STALE) and refresh it once in
+ *                                  the background, by an internal client
+ *   stale otherwise             -> fetch as the filler, with its validators
+ *                                  (a 304 freshens it: REVALIDATED; a 5xx or
+ *                                  a failure within stale-if-error serves it)
+ *   nothing                     -> become the filler (MISS), or wait for the
+ *                                  request already fetching it (COALESCED)
+ * A waiter keeps its request head in the client's input buffer and re-runs
+ * the lookup when the filler commits or aborts; a woken waiter never waits
+ * twice, so a response that turns out uncacheable releases everyone at
+ * once, and the key is then hit-for-pass for a while (PASS).
+ *
+ * The cache's callbacks come from whichever worker commits the fill, so a
+ * waiter is woken through hp_loop_post() onto its own worker; a client
+ * that closes while such a wake-up is in flight is freed by the wake-up.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "core/cidr.h"
+#include "core/log.h"
+#include "proxy/proxy_priv.h"
+
+/* ==== Set-up ==== */
+
+void hp_cached_init_routes(struct hp_proxy *px)
+{
+	const struct hp_config *cfg = px->cfg;
+	px->route_cache = hp_xcalloc(cfg->nroutes, sizeof(*px->route_cache));
+	for (size_t i = 0; i < cfg->nroutes; i++) {
+		const struct hp_config_cache_policy *p = &cfg->routes[i].cache;
+		struct hp_route_cache *rc = &px->route_cache[i];
+		rc->enabled = px->cache != NULL && p->enabled;
+		rc->policy.default_ttl_s = (int64_t)(p->default_ttl_ms / 1000);
+		rc->policy.grace_s = (int64_t)(p->grace_ms / 1000);
+		rc->policy.allow_set_cookie = p->allow_set_cookie;
+		rc->policy.strip_tag_header = cfg->cache.strip_tag_header;
+		rc->key.namespace = cfg->cache.namespace;
+		rc->key.query_ignore = p->key_query_ignore;
+		rc->key.query_include = (const char *const *)p->key_query_include;
+		rc->key.nquery_include = p->nkey_query_include;
+		rc->key.query_exclude = (const char *const *)p->key_query_exclude;
+		rc->key.nquery_exclude = p->nkey_query_exclude;
+		rc->key.headers = (const char *const *)p->key_headers;
+		rc->key.nheaders = p->nkey_headers;
+	}
+}
+
+/* ==== Helpers ==== */
+
+static struct hp_cache *cache_of(const struct hp_client *c)
+{
+	return c->w->px->cache;
+}
+
+static void build_key(struct hp_client *c, struct hp_str host, struct hp_str path,
+		      struct hp_str query, const struct hp_http_header *h, size_t n)
+{
+	struct hp_txn *t = &c->t;
+	struct hp_buf kb = {0};
+	t->hash = hp_cache_key_build(&kb, &t->rc->key, host, path, query, h, n);
+	t->key = hp_arena_alloc(&c->arena, kb.len ? kb.len : 1);
+	memcpy(t->key, hp_buf_data(&kb), kb.len);
+	t->keylen = kb.len;
+	hp_buf_fini(&kb);
+}
+
+/* Response fields minus hop-by-hop ones, as the cache stores them. */
+static struct hp_http_header *end_to_end_fields(struct hp_client *c,
+						const struct hp_http_response *r, size_t *n)
+{
+	struct hp_http_header *out = hp_arena_alloc(&c->arena, (r->num_headers + 1) * sizeof(*out));
+	size_t k = 0;
+	for (size_t i = 0; i < r->num_headers; i++) {
+		const struct hp_http_header *h = &r->headers[i];
+		if (hp_http_is_hop_by_hop(h->name) ||
+		    hp_http_connection_lists(r->headers, r->num_headers, h->name))
+			continue;
+		out[k++] = *h;
+	}
+	*n = k;
+	return out;
+}
+
+/* Re-parse the request head kept while filling (the original views are
+ * gone by the time the response arrives). */
+static size_t saved_request_fields(struct hp_client *c, struct hp_http_header **out)
+{
+	struct hp_txn *t = &c->t;
+	*out = NULL;
+	if (t->req_head == NULL)
+		return 0;
+	const struct hp_config *cfg = c->w->px->cfg;
+	struct hp_http_limits lim = {
+		.max_request_line = cfg->limits.max_request_line,
+		.max_head_bytes = cfg->limits.max_header_size,
+		.max_headers = cfg->limits.max_header_fields,
+	};
+	struct hp_http_header *h = hp_arena_alloc(&c->arena, lim.max_headers * sizeof(*h));
+	struct hp_http_request req;
+	if (hp_http_parse_request(t->req_head, t->req_head_len, &req, h, &lim) <= 0)
+		return 0;
+	*out = h;
+	return req.num_headers;
+}
+
+/* ==== Serving a stored object ==== */
+
+static const char *const not_modified_fields[] = {
+	"cache-control", "content-location", "etag", "expires", "last-modified", "vary",
+};
+
+static void put_304_fields(struct hp_buf *b, const struct hp_cache_obj *obj)
+{
+	size_t n;
+	const struct hp_http_header *f = hp_cache_obj_fields(obj, &n);
+	for (size_t i = 0; i < n; i++) {
+		for (size_t k = 0; k < HP_ARRAY_SIZE(not_modified_fields); k++) {
+			if (!hp_str_ieq(f[i].name, not_modified_fields[k]))
+				continue;
+			hp_buf_append(b, f[i].name.ptr, f[i].name.len);
+			hp_buf_append(b, ": ", 2);
+			hp_buf_append(b, f[i].value.ptr, f[i].value.len);
+			hp_buf_append(b, "\r\n", 2);
+		}
+	}
+}
+
+static bool has_content_length(const struct hp_cache_obj *obj)
+{
+	size_t n;
+	const struct hp_http_header *f = hp_cache_obj_fields(obj, &n);
+	return hp_http_find_header(f, n, "content-length") != NULL;
+}
+
+/* Queue <obj> (a reference the transaction now owns) as the response. */
+static void serve_obj(struct hp_client *c, struct hp_cache_obj *obj, const char *label,
+		      const struct hp_http_header *req, size_t nreq)
+{
+	struct hp_txn *t = &c->t;
+	struct hp_buf *b = &c->out;
+	size_t before = b->len;
+	if (t->obj != NULL && t->obj != obj)
+		hp_cache_obj_release(t->obj);
+	t->obj = obj;
+	t->x_cache = label;
+	bool not_modified = req != NULL && hp_cache_not_modified(obj, req, nreq);
+	if (not_modified) {
+		hp_buf_append_str(b, "HTTP/1.1 304 Not Modified\r\n");
+		put_304_fields(b, obj);
+		t->status = 304;
+	} else {
+		struct hp_str head = hp_cache_obj_head(obj);
+		hp_buf_append(b, head.ptr, head.len);
+		t->status = hp_cache_obj_status(obj);
+	}
+	char line[128];
+	char date[HP_HTTP_DATE_LEN + 1];
+	hp_worker_date(c->w, date);
+	int k = snprintf(line, sizeof(line), "Date: %s\r\nAge: %llu\r\n", date,
+			 (unsigned long long)hp_cache_obj_age(obj, hp_clock_wall_s()));
+	hp_buf_append(b, line, (size_t)k);
+	uint64_t body_len = hp_cache_obj_body_len(obj);
+	if (!not_modified && !has_content_length(obj)) {
+		k = snprintf(line, sizeof(line), "Content-Length: %llu\r\n",
+			     (unsigned long long)body_len);
+		hp_buf_append(b, line, (size_t)k);
+	}
+	hp_cached_put_fields(c, b);
+	hp_buf_append_str(b, "Via: 1.1 hotpath\r\n");
+	if (!t->client_keep_alive || c->w->draining)
+		c->close_after = true;
+	if (c->close_after)
+		hp_buf_append_str(b, "Connection: close\r\n");
+	else if (t->minor_version == 0)
+		hp_buf_append_str(b, "Connection: keep-alive\r\n");
+	hp_buf_append(b, "\r\n", 2);
+	t->bytes_out += b->len - before;
+	t->serving_obj = !not_modified && t->method != HP_METHOD_HEAD && body_len > 0;
+	t->obj_off = 0;
+	t->state = TXN_LOCAL;
+	t->resp_started = true;
+	t->resp_done = true;
+}
+
+bool hp_cached_flush_body(struct hp_client *c)
+{
+	struct hp_txn *t = &c->t;
+	uint64_t len = hp_cache_obj_body_len(t->obj);
+	if (c->internal) {
+		hp_buf_reset(&c->out);
+		t->serving_obj = false;
+		return true;
+	}
+	while (c->writable && t->serving_obj) {
+		struct iovec iov[17];
+		int n = 0;
+		if (c->out.len > 0)
+			iov[n++] = (struct iovec){hp_buf_data(&c->out), c->out.len};
+		n += hp_cache_obj_body_iov(t->obj, t->obj_off, iov + n, 16);
+		ssize_t w = writev(c->io.fd, iov, n);
+		if (w < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				c->writable = false;
+				break;
+			}
+			if (errno == EINTR)
+				continue;
+			hp_client_close(c);
+			return false;
+		}
+		size_t from_out = HP_MIN((size_t)w, c->out.len);
+		hp_buf_consume(&c->out, from_out);
+		t->obj_off += (size_t)w - from_out;
+		t->bytes_out += (size_t)w - from_out;
+		if (t->obj_off >= len)
+			t->serving_obj = false;
+	}
+	return true;
+}
+
+void hp_cached_put_fields(struct hp_client *c, struct hp_buf *b)
+{
+	struct hp_txn *t = &c->t;
+	if (t->x_cache == NULL)
+		return;
+	char line[192];
+	int k;
+	if (c->w->px->cfg->cache.x_cache) {
+		k = snprintf(line, sizeof(line), "X-Cache: %s\r\n", t->x_cache);
+		hp_buf_append(b, line, (size_t)k);
+	}
+	if (t->fwd == NULL && t->obj != NULL) {
+		k = snprintf(line, sizeof(line), "Cache-Status: hotpath; hit; ttl=%lld\r\n",
+			     (long long)hp_cache_obj_ttl(t->obj, hp_clock_wall_s()));
+	} else {
+		k = snprintf(line, sizeof(line), "Cache-Status: hotpath; fwd=%s; fwd-status=%d%s%s\r\n",
+			     t->fwd ? t->fwd : "uri-miss", t->status, t->storing ? "; stored" : "",
+			     t->waited ? "; collapsed" : "");
+	}
+	hp_buf_append(b, line, (size_t)k);
+}
+
+/* ==== Coalescing ==== */
+
+static void on_wake(void *arg)
+{
+	struct hp_client *c = arg;
+	HP_CHECK_OBJ(c, HP_CLIENT_MAGIC);
+	c->post_pending = false;
+	if (c->closed) {
+		hp_client_free_now(c);
+		return;
+	}
+	if (c->t.state != TXN_WAITING)
+		return;
+	/* Run the same request again; this time it will not wait. */
+	c->after_wait = true;
+	c->t.state = TXN_IDLE;
+	hp_client_drive(c);
+}
+
+static void on_fill_done(struct hp_cache_waiter *w)
+{
+	struct hp_client *c = w->data;
+	c->post_pending = true;
+	hp_loop_post(c->w->loop, on_wake, c);
+}
+
+/* ==== The decision ==== */
+
+static void spawn_refresh(struct hp_client *c, const struct hp_http_request *req,
+			  size_t head_len)
+{
+	/* The same request, as a GET, from an internal client that fills the
+	 * cache and discards the response. */
+	const char *head = hp_buf_data(&c->in);
+	size_t mlen = req->method.len;
+	char *copy = hp_arena_alloc(&c->arena, head_len + 4);
+	memcpy(copy, "GET", 3);
+	memcpy(copy + 3, head + mlen, head_len - mlen);
+	hp_client_spawn_internal(c->w, copy, head_len - mlen + 3, true);
+}
+
+static enum hp_cache_verdict only_if_cached_miss(struct hp_client *c)
+{
+	hp_client_send_error(c, 504, "not in cache (only-if-cached)");
+	return HP_CV_DONE;
+}
+
+static enum hp_cache_verdict lookup_stored(struct hp_client *c, const struct hp_http_request *req,
+					   size_t head_len,
+					   const struct hp_http_cache_control *cc, time_t now)
+{
+	struct hp_txn *t = &c->t;
+	struct hp_cache_obj *obj = hp_cache_lookup(cache_of(c), t->key, t->keylen, t->hash,
+						   req->headers, req->num_headers, now);
+	if (obj == NULL)
+		return cc->only_if_cached ? only_if_cached_miss(c) : HP_CV_FETCH;
+	if (t->waited) {
+		serve_obj(c, obj, "COALESCED", req->headers, req->num_headers);
+		return HP_CV_DONE;
+	}
+	if (t->refresh) {
+		t->obj = obj;
+		return HP_CV_FETCH;
+	}
+	switch (hp_cache_obj_evaluate(obj, cc, now, &t->rc->policy)) {
+	case HP_CACHE_FRESH:
+		serve_obj(c, obj, "HIT", req->headers, req->num_headers);
+		return HP_CV_DONE;
+	case HP_CACHE_STALE_SERVE_REVALIDATE:
+		spawn_refresh(c, req, head_len);
+		serve_obj(c, obj, "STALE", req->headers, req->num_headers);
+		return HP_CV_DONE;
+	case HP_CACHE_STALE:
+		if (cc->only_if_cached) {
+			serve_obj(c, obj, "STALE", req->headers, req->num_headers);
+			return HP_CV_DONE;
+		}
+		t->obj = obj;
+		return HP_CV_FETCH;
+	}
+	return HP_CV_FETCH;
+}
+
+static void keep_request_head(struct hp_client *c, size_t head_len)
+{
+	struct hp_txn *t = &c->t;
+	t->req_head = hp_arena_alloc(&c->arena, head_len);
+	memcpy(t->req_head, hp_buf_data(&c->in), head_len);
+	t->req_head_len = head_len;
+}
+
+static enum hp_cache_verdict begin_fill(struct hp_client *c, size_t head_len, time_t now)
+{
+	struct hp_txn *t = &c->t;
+	struct hp_cache_fill *fill = NULL;
+	t->waiter.cb = on_fill_done;
+	t->waiter.data = c;
+	switch (hp_cache_begin_fill(cache_of(c), t->key, t->keylen, t->hash, &fill, &t->waiter,
+				    now)) {
+	case HP_CACHE_FILLER:
+		t->fill = fill;
+		keep_request_head(c, head_len);
+		if (t->obj != NULL && (hp_cache_obj_etag(t->obj).len > 0 ||
+				       hp_cache_obj_last_modified(t->obj).len > 0))
+			t->revalidating = true;
+		t->x_cache = "MISS";
+		t->fwd = t->obj != NULL ? "stale" : "uri-miss";
+		return HP_CV_FETCH;
+	case HP_CACHE_WAITING:
+		if (t->obj != NULL) {
+			hp_cache_obj_release(t->obj);
+			t->obj = NULL;
+		}
+		t->state = TXN_WAITING;
+		return HP_CV_WAIT;
+	case HP_CACHE_PASS:
+		t->x_cache = "PASS";
+		t->fwd = "bypass";
+		return HP_CV_FETCH;
+	}
+	return HP_CV_FETCH;
+}
+
+static bool purge_allowed(const struct hp_client *c)
+{
+	const struct hp_config_cache *cc = &c->w->px->cfg->cache;
+	return hp_cidr_match(cc->purge_allow, cc->npurge_allow, (const struct sockaddr *)&c->peer);
+}
+
+static bool header_set(const struct hp_http_request *req, const char *name)
+{
+	const struct hp_http_header *h = hp_http_find_header(req->headers, req->num_headers, name);
+	return h != NULL && !hp_str_eq(hp_str_trim(h->value), "0") &&
+	       !hp_str_ieq(hp_str_trim(h->value), "false");
+}
+
+/* PURGE <url>: the URL (every variant); with X-Purge-Prefix: 1 every URL
+ * under it, with X-Purge-Tag: a, b every object tagged so, with
+ * X-Purge-All: 1 everything; X-Purge-Soft: 1 marks stale instead. */
+static enum hp_cache_verdict purge(struct hp_client *c, const struct hp_http_request *req)
+{
+	if (!purge_allowed(c)) {
+		hp_client_send_error(c, 403, "purge not allowed from this address");
+		return HP_CV_DONE;
+	}
+	struct hp_cache *cache = cache_of(c);
+	bool soft = header_set(req, "x-purge-soft");
+	size_t n = 0;
+	const struct hp_http_header *tag = hp_http_find_header(req->headers, req->num_headers,
+							       "x-purge-tag");
+	if (header_set(req, "x-purge-all")) {
+		n = hp_cache_purge_all(cache);
+	} else if (tag != NULL) {
+		size_t pos = 0;
+		struct hp_str one;
+		while (hp_str_next_token(tag->value, &pos, &one))
+			n += hp_cache_purge_tag(cache, one, soft);
+	} else if (header_set(req, "x-purge-prefix")) {
+		n = hp_cache_purge_prefix(cache, req->host, req->path, soft);
+	} else {
+		n = hp_cache_purge_key(cache, c->t.key, c->t.keylen, c->t.hash, soft);
+	}
+	char msg[64];
+	snprintf(msg, sizeof(msg), "%s %zu", soft ? "soft-purged" : "purged", n);
+	hp_client_send_error(c, 200, msg);
+	return HP_CV_DONE;
+}
+
+enum hp_cache_verdict hp_cached_begin(struct hp_client *c, const struct hp_http_request *req,
+				      size_t head_len)
+{
+	struct hp_txn *t = &c->t;
+	struct hp_proxy *px = c->w->px;
+	t->waited = c->after_wait;
+	c->after_wait = false;
+	t->refresh = c->internal && c->refresh;
+	if (px->cache == NULL)
+		return HP_CV_FETCH;
+	t->rc = &px->route_cache[t->route - px->cfg->routes];
+	bool safe = t->method == HP_METHOD_GET || t->method == HP_METHOD_HEAD;
+	if (!t->rc->enabled || (!safe && t->method != HP_METHOD_PURGE &&
+				hp_http_method_is_safe(t->method))) {
+		t->rc = NULL;
+		return HP_CV_FETCH;
+	}
+	build_key(c, req->host, req->path, req->query, req->headers, req->num_headers);
+	if (t->method == HP_METHOD_PURGE)
+		return purge(c, req);
+	if (!safe)
+		return HP_CV_FETCH; /* unsafe: invalidated when it succeeds */
+	struct hp_http_cache_control cc;
+	hp_http_parse_cache_control(req->headers, req->num_headers, &cc);
+	time_t now = hp_clock_wall_s();
+	enum hp_cache_verdict v = lookup_stored(c, req, head_len, &cc, now);
+	if (v != HP_CV_FETCH)
+		return v;
+	if (t->method == HP_METHOD_HEAD || t->waited) {
+		/* A HEAD cannot fill (no body), and a woken waiter fetches alone. */
+		t->x_cache = "MISS";
+		t->fwd = "uri-miss";
+		return HP_CV_FETCH;
+	}
+	return begin_fill(c, head_len, now);
+}
+
+/* ==== The upstream's answer ==== */
+
+bool hp_cached_on_response(struct hp_client *c, const struct hp_http_response *r)
+{
+	struct hp_txn *t = &c->t;
+	if (t->rc == NULL)
+		return false;
+	time_t now = hp_clock_wall_s();
+	struct hp_http_header *req = NULL;
+	size_t nreq = 0;
+	if (t->revalidating && r->status == 304) {
+		size_t n;
+		struct hp_http_header *f = end_to_end_fields(c, r, &n);
+		struct hp_cache_obj *fresh = hp_cache_freshen(cache_of(c), t->obj, f, n,
+							      t->request_time, now, &t->rc->policy);
+		hp_cache_obj_release(t->obj);
+		t->obj = NULL;
+		hp_cache_fill_abort(t->fill, false);
+		t->fill = NULL;
+		t->fwd = "stale";
+		nreq = saved_request_fields(c, &req);
+		serve_obj(c, fresh, "REVALIDATED", c->internal ? NULL : req, nreq);
+		return true;
+	}
+	if (t->obj != NULL && r->status >= 500) {
+		struct hp_http_cache_control cc = {0};
+		nreq = saved_request_fields(c, &req);
+		hp_http_parse_cache_control(req, nreq, &cc);
+		if (hp_cache_obj_stale_if_error_ok(t->obj, &cc, now, &t->rc->policy)) {
+			if (t->fill != NULL)
+				hp_cache_fill_abort(t->fill, false);
+			t->fill = NULL;
+			t->fwd = "stale";
+			serve_obj(c, hp_cache_obj_fetch(t->obj), "STALE", req, nreq);
+			return true;
+		}
+	}
+	if (t->obj != NULL) {
+		hp_cache_obj_release(t->obj);
+		t->obj = NULL;
+	}
+	if (t->fill != NULL) {
+		size_t n;
+		struct hp_http_header *f = end_to_end_fields(c, r, &n);
+		nreq = saved_request_fields(c, &req);
+		if (hp_cache_fill_head(t->fill, r->status, f, n, req, nreq, t->request_time, now,
+				       &t->rc->policy)) {
+			t->storing = true;
+		} else {
+			hp_cache_fill_abort(t->fill, true);
+			t->fill = NULL;
+		}
+	}
+	return false;
+}
+
+void hp_cached_on_body(struct hp_client *c, const char *data, size_t len)
+{
+	struct hp_txn *t = &c->t;
+	if (!t->storing || len == 0)
+		return;
+	if (!hp_cache_fill_append(t->fill, data, len)) {
+		/* Larger than max_object_size: stream it, and do not try again soon. */
+		hp_cache_fill_abort(t->fill, true);
+		t->fill = NULL;
+		t->storing = false;
+	}
+}
+
+void hp_cached_on_complete(struct hp_client *c, bool whole)
+{
+	struct hp_txn *t = &c->t;
+	if (t->fill == NULL)
+		return;
+	if (t->storing && whole)
+		hp_cache_fill_commit(t->fill);
+	else
+		hp_cache_fill_abort(t->fill, false);
+	t->fill = NULL;
+}
+
+bool hp_cached_on_error(struct hp_client *c)
+{
+	struct hp_txn *t = &c->t;
+	if (t->rc == NULL || t->obj == NULL || t->resp_started)
+		return false;
+	struct hp_http_header *req = NULL;
+	size_t nreq = saved_request_fields(c, &req);
+	struct hp_http_cache_control cc = {0};
+	hp_http_parse_cache_control(req, nreq, &cc);
+	if (!hp_cache_obj_stale_if_error_ok(t->obj, &cc, hp_clock_wall_s(), &t->rc->policy))
+		return false;
+	if (t->fill != NULL)
+		hp_cache_fill_abort(t->fill, false);
+	t->fill = NULL;
+	t->fwd = "stale";
+	serve_obj(c, hp_cache_obj_fetch(t->obj), "STALE", req, nreq);
+	return true;
+}
+
+/* After a successful unsafe request: its target and the same-host
+ * Location / Content-Location are invalid (RFC 9111 §4.4). */
+bool hp_cached_unsafe_invalidate(struct hp_client *c)
+{
+	struct hp_txn *t = &c->t;
+	if (t->rc == NULL || t->key == NULL || hp_http_method_is_safe(t->method) ||
+	    t->status < 200 || t->status >= 400)
+		return false;
+	hp_cache_purge_key(cache_of(c), t->key, t->keylen, t->hash, false);
+	return true;
+}
+
+void hp_cached_release(struct hp_client *c)
+{
+	struct hp_txn *t = &c->t;
+	if (t->state == TXN_WAITING && !hp_cache_cancel_wait(cache_of(c), &t->waiter))
+		c->post_pending = true; /* the wake-up is on its way: it frees us */
+	if (t->fill != NULL) {
+		hp_cache_fill_abort(t->fill, false);
+		t->fill = NULL;
+	}
+	if (t->obj != NULL) {
+		hp_cache_obj_release(t->obj);
+		t->obj = NULL;
+	}
+	t->storing = false;
+	t->serving_obj = false;
+}
