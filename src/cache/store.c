@@ -393,10 +393,14 @@ void hp_cache_fill_commit(struct hp_cache_fill *f)
 	pthread_mutex_lock(&sh->mtx);
 	detach_fill(sh, f, &woken);
 	if (!f->purged && obj->charge_bytes <= sh->budget_bytes) {
+		/* Eviction may take the new object, and its key with it: do not
+		 * touch the key after this. */
 		publish(c, sh, f->ke, obj);
 		f->obj = NULL;
+	} else {
+		hp_cache_kentry_settle(c, sh, f->ke);
 	}
-	hp_cache_kentry_settle(c, sh, f->ke);
+	f->ke = NULL;
 	pthread_mutex_unlock(&sh->mtx);
 	wake(&woken);
 	fill_free(f);
@@ -420,6 +424,7 @@ void hp_cache_fill_abort(struct hp_cache_fill *f, bool hit_for_pass)
 						struct hp_cache_obj, vlink));
 	}
 	hp_cache_kentry_settle(c, sh, ke);
+	f->ke = NULL;
 	pthread_mutex_unlock(&sh->mtx);
 	wake(&woken);
 	fill_free(f);

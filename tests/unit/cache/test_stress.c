@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_stress.c - four threads doing random lookups, fills, commits, aborts,
+ * waits, cancels, freshens and purges on a few hot keys in a small cache,
+ * for a fixed number of operations. It asserts what must hold under any
+ * interleaving (objects are complete and intact, waiters are called exactly
+ * once or withdrawn, the budget holds); ASan and TSan find the rest.
+ */
+#include <pthread.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "unit/cache/helpers.h"
+
+#define THREADS 4
+#define OPS_PER_THREAD 20000
+#define NKEYS 48
+#define BUDGET_BYTES (96u << 10)
+
+struct worker {
+	pthread_t tid;
+	struct hp_cache *cache;
+	uint64_t rng;
+	unsigned long hits, fills, waits, passes;
+};
+
+struct stress_waiter {
+	struct hp_cache_waiter w;
+	atomic_int calls;
+};
+
+static uint64_t next_rand(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+static void on_wake(struct hp_cache_waiter *w)
+{
+	struct stress_waiter *sw = HP_CONTAINER_OF(w, struct stress_waiter, w);
+
+	atomic_fetch_add(&sw->calls, 1);
+}
+
+/* The body of key k is its name repeated: a torn or freed body shows. */
+static void check_body(const struct hp_cache_obj *obj, const char *key)
+{
+	struct iovec iov[4];
+	size_t klen = strlen(key);
+	uint64_t off = 0;
+	int n;
+
+	while ((n = hp_cache_obj_body_iov(obj, off, iov, 4)) > 0) {
+		for (int i = 0; i < n; i++) {
+			const char *p = iov[i].iov_base;
+			for (size_t j = 0; j < iov[i].iov_len; j++)
+				HP_ASSERT(p[j] == key[(off + j) % klen]);
+			off += iov[i].iov_len;
+		}
+	}
+	HP_ASSERT(off == hp_cache_obj_body_len(obj));
+}
+
+static void do_fill(struct worker *wk, struct hp_cache_fill *fill, const char *key, uint64_t r)
+{
+	struct fields rf;
+	char body[4096];
+	size_t len = 100 + r % 3000;
+	size_t klen = strlen(key);
+
+	fields_parse(&rf, r % 5 == 0 ? "Cache-Control: max-age=1|ETag: \"x\"|Cache-Tag: t1"
+				     : "Cache-Control: max-age=60|Cache-Tag: t2, t1");
+	for (size_t i = 0; i < len; i++)
+		body[i] = key[i % klen];
+	if (!hp_cache_fill_head(fill, 200, rf.h, rf.n, NULL, 0, T0, T0, NULL) || r % 17 == 0) {
+		hp_cache_fill_abort(fill, r % 34 == 0);
+		return;
+	}
+	for (size_t off = 0; off < len; off += 1000)
+		if (!hp_cache_fill_append(fill, body + off, HP_MIN(1000, len - off))) {
+			hp_cache_fill_abort(fill, false);
+			return;
+		}
+	hp_cache_fill_commit(fill);
+	wk->fills++;
+}
+
+static void do_wait(struct worker *wk, struct stress_waiter *sw, uint64_t r)
+{
+	wk->waits++;
+	if (r % 2 == 0 && hp_cache_cancel_wait(wk->cache, &sw->w)) {
+		HP_ASSERT(atomic_load(&sw->calls) == 0);
+		return;
+	}
+	/* The filler is another thread that never waits itself: this ends. */
+	while (atomic_load(&sw->calls) == 0)
+		sched_yield();
+	HP_ASSERT(atomic_load(&sw->calls) == 1);
+}
+
+static void do_lookup(struct worker *wk, const char *key, size_t klen, uint64_t h, uint64_t r)
+{
+	struct hp_cache_obj *o = hp_cache_lookup(wk->cache, key, klen, h, NULL, 0, T0);
+	const char *name = key + 1;
+	struct fields f304;
+
+	if (o == NULL)
+		return;
+	wk->hits++;
+	check_body(o, name);
+	if (r % 8 == 0) {
+		fields_parse(&f304, "Cache-Control: max-age=120|X-Fresh: 1");
+		struct hp_cache_obj *n = hp_cache_freshen(wk->cache, o, f304.h, f304.n, T0, T0, NULL);
+		check_body(n, name);
+		hp_cache_obj_release(n);
+	}
+	hp_cache_obj_release(o);
+}
+
+static void do_purge(struct worker *wk, const char *key, size_t klen, uint64_t h, uint64_t r)
+{
+	switch (r % 4) {
+	case 0:
+		(void)hp_cache_purge_key(wk->cache, key, klen, h, r % 8 == 0);
+		break;
+	case 1:
+		(void)hp_cache_purge_tag(wk->cache, HP_STR("t2"), r % 8 == 1);
+		break;
+	case 2:
+		(void)hp_cache_purge_prefix(wk->cache, HP_STR("h"), HP_STR("/"), true);
+		break;
+	default:
+		if (r % 64 == 3)
+			(void)hp_cache_purge_all(wk->cache);
+	}
+}
+
+static void *run(void *arg)
+{
+	struct worker *wk = arg;
+	char key[32];
+
+	for (int i = 0; i < OPS_PER_THREAD; i++) {
+		uint64_t r = next_rand(&wk->rng);
+		int k = (int)(r % NKEYS);
+		/* A valid key layout, so that prefix purges can parse it. */
+		int klen = snprintf(key, sizeof(key), "%cnsk%d%c/p%d%c", 0, k, 0, k, 0);
+		uint64_t h = XXH3_64bits(key, (size_t)klen);
+		uint64_t op = (r >> 16) % 100;
+		struct hp_cache_fill *fill;
+		struct stress_waiter sw = {.w.cb = on_wake};
+		if (op < 55) {
+			do_lookup(wk, key, (size_t)klen, h, r >> 24);
+		} else if (op < 95) {
+			switch (hp_cache_begin_fill(wk->cache, key, (size_t)klen, h, &fill, &sw.w,
+						    T0 + (time_t)(i / 1000))) {
+			case HP_CACHE_FILLER:
+				do_fill(wk, fill, key + 1, r >> 24);
+				break;
+			case HP_CACHE_WAITING:
+				do_wait(wk, &sw, r >> 24);
+				break;
+			case HP_CACHE_PASS:
+				wk->passes++;
+				break;
+			}
+		} else {
+			do_purge(wk, key, (size_t)klen, h, r >> 24);
+		}
+	}
+	return NULL;
+}
+
+static void test_threads(void **state)
+{
+	struct hp_cache_conf conf = {.max_memory = BUDGET_BYTES, .shards = 4, .hit_for_pass_s = 2};
+	struct hp_cache *c = hp_cache_create(&conf);
+	struct worker wk[THREADS];
+	struct hp_cache_stats st;
+
+	(void)state;
+	for (int i = 0; i < THREADS; i++) {
+		wk[i] = (struct worker){.cache = c, .rng = 0x9e3779b97f4a7c15ull * (uint64_t)(i + 1)};
+		HP_AZ(pthread_create(&wk[i].tid, NULL, run, &wk[i]));
+	}
+	unsigned long hits = 0;
+	unsigned long fills = 0;
+	unsigned long waits = 0;
+	for (int i = 0; i < THREADS; i++) {
+		HP_AZ(pthread_join(wk[i].tid, NULL));
+		hits += wk[i].hits;
+		fills += wk[i].fills;
+		waits += wk[i].waits;
+	}
+	hp_cache_get_stats(c, &st);
+	print_message("hits %lu fills %lu waits %lu objects %llu bytes %llu evictions %llu\n",
+		      hits, fills, waits, (unsigned long long)st.objects,
+		      (unsigned long long)st.bytes, (unsigned long long)st.evictions);
+	assert_true(st.bytes <= BUDGET_BYTES);
+	assert_true(hits > 0 && fills > 0 && waits > 0);
+	hp_cache_destroy(c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_threads),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
