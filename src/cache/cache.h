@@ -152,8 +152,10 @@ struct hp_cache_policy {
  * Give the fill its response head: <status>, fields as they will be stored
  * (hop-by-hop fields already removed), the request fields (for Vary and
  * request no-store / Authorization), and the request and response times
- * (§4.2.3, wall seconds). Everything is copied. Returns false if the
- * response must not be stored: then call hp_cache_fill_abort(f, true).
+ * (§4.2.3, wall seconds). Everything is copied. The upstream request must
+ * be a GET (fetch a HEAD miss as GET, or pass it). Returns false if the
+ * response must not be stored, or could never be used (stale at once with no
+ * validator and no stale window): then call hp_cache_fill_abort(f, true).
  */
 bool hp_cache_fill_head(struct hp_cache_fill *f, int status,
 			const struct hp_http_header *resp, size_t nresp,

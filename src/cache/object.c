@@ -29,7 +29,9 @@ bool hp_cache_body_append(struct body *b, const void *data, size_t len)
 	const char *p = data;
 
 	while (len > 0) {
-		size_t used = b->nseg == 0 ? BODY_SEG_BYTES : b->len - (b->nseg - 1) * BODY_SEG_BYTES;
+		size_t used = BODY_SEG_BYTES;
+		if (b->nseg > 0)
+			used = b->len - (b->nseg - 1) * BODY_SEG_BYTES;
 		if (used == BODY_SEG_BYTES) {
 			if (b->nseg == b->cap) {
 				b->cap = b->cap ? b->cap * 2 : 4;

@@ -73,7 +73,8 @@ static const char *refusal(enum hp_http_method m, int status, const struct hp_ht
 	if (req_auth && !cc.public_ && cc.s_maxage < 0 && !cc.must_revalidate)
 		return "authorization";
 	/* Set-Cookie named by private= or no-cache= is not stored, so it is no obstacle. */
-	if (!(pol != NULL && pol->allow_set_cookie) && hp_http_find_header(resp, nresp, "Set-Cookie") &&
+	bool cookie_ok = pol != NULL && pol->allow_set_cookie;
+	if (!cookie_ok && hp_http_find_header(resp, nresp, "Set-Cookie") &&
 	    !hp_http_has_token(cc.private_fields, "Set-Cookie") &&
 	    !hp_http_has_token(cc.no_cache_fields, "Set-Cookie"))
 		return "set-cookie";

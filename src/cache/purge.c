@@ -34,7 +34,8 @@ static size_t purge_entry(struct hp_cache *c, struct shard *sh, struct kentry *k
 	if (n == 0)
 		hp_cache_kentry_settle(c, sh, ke);
 	for (size_t i = n; i > 0; i--)
-		hp_cache_obj_unlink(c, sh, HP_LIST_FIRST(&ke->variants, struct hp_cache_obj, vlink));
+		hp_cache_obj_unlink(c, sh,
+				    HP_LIST_FIRST(&ke->variants, struct hp_cache_obj, vlink));
 	sh->purges += n;
 	return n;
 }

@@ -281,7 +281,8 @@ static void detach_fill(struct shard *sh, struct hp_cache_fill *f, struct hp_lis
 	f->ke->fill = NULL;
 	hp_list_init(woken);
 	while (!hp_list_empty(&f->waiters)) {
-		struct hp_cache_waiter *w = HP_LIST_FIRST(&f->waiters, struct hp_cache_waiter, _link);
+		struct hp_cache_waiter *w =
+			HP_LIST_FIRST(&f->waiters, struct hp_cache_waiter, _link);
 		hp_list_unlink(&w->_link);
 		w->_queued = false;
 		hp_list_link_tail(woken, &w->_link);

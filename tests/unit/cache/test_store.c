@@ -37,7 +37,8 @@ static struct hp_cache_obj *lookup(struct hp_cache *c, const char *key, const ch
 static void test_refcount_outlives_eviction(void **state)
 {
 	struct hp_cache *c = test_cache(1 << 20, 1);
-	struct hp_cache_obj *obj = store_obj(c, "k", 200, CC "max-age=60", "", T0, T0, NULL, "hello");
+	struct hp_cache_obj *obj = store_obj(c, "k", 200, CC "max-age=60", "", T0, T0, NULL,
+					     "hello");
 	char buf[64];
 
 	(void)state;
@@ -127,9 +128,12 @@ static void test_vary(void **state)
 	char buf[64];
 
 	(void)state;
-	hp_cache_obj_release(store_obj(c, "k", 200, resp, "Accept-Encoding: gzip", T0, T0, NULL, "gz"));
-	hp_cache_obj_release(store_obj(c, "k", 200, resp, "Accept-Encoding: br", T0, T0, NULL, "br"));
-	hp_cache_obj_release(store_obj(c, "k", 200, resp, "", T0, T0, NULL, "id"));
+	hp_cache_obj_release(
+		store_obj(c, "k", 200, resp, "Accept-Encoding: gzip", T0, T0, NULL, "gz"));
+	hp_cache_obj_release(
+		store_obj(c, "k", 200, resp, "Accept-Encoding: br", T0, T0, NULL, "br"));
+	hp_cache_obj_release(
+		store_obj(c, "k", 200, resp, "", T0, T0, NULL, "id"));
 	struct hp_cache_obj *o = lookup(c, "k", "Accept-Encoding: gzip");
 	assert_true(hp_str_eq(body_of(o, buf, sizeof(buf)), "gz"));
 	hp_cache_obj_release(o);
@@ -143,7 +147,8 @@ static void test_vary(void **state)
 	assert_null(lookup(c, "k", "Accept-Encoding: gzip|Accept-Encoding: br"));
 	assert_null(lookup(c, "k", "Accept-Encoding:"));
 	/* The same variant again replaces the old one. */
-	hp_cache_obj_release(store_obj(c, "k", 200, resp, "Accept-Encoding: gzip", T0, T0, NULL, "g2"));
+	hp_cache_obj_release(
+		store_obj(c, "k", 200, resp, "Accept-Encoding: gzip", T0, T0, NULL, "g2"));
 	o = lookup(c, "k", "Accept-Encoding: gzip");
 	assert_true(hp_str_eq(body_of(o, buf, sizeof(buf)), "g2"));
 	hp_cache_obj_release(o);

@@ -116,7 +116,8 @@ static void do_lookup(struct worker *wk, const char *key, size_t klen, uint64_t 
 	check_body(o, name);
 	if (r % 8 == 0) {
 		fields_parse(&f304, "Cache-Control: max-age=120|X-Fresh: 1");
-		struct hp_cache_obj *n = hp_cache_freshen(wk->cache, o, f304.h, f304.n, T0, T0, NULL);
+		struct hp_cache_obj *n =
+			hp_cache_freshen(wk->cache, o, f304.h, f304.n, T0, T0, NULL);
 		check_body(n, name);
 		hp_cache_obj_release(n);
 	}
@@ -186,7 +187,8 @@ static void test_threads(void **state)
 
 	(void)state;
 	for (int i = 0; i < THREADS; i++) {
-		wk[i] = (struct worker){.cache = c, .rng = 0x9e3779b97f4a7c15ull * (uint64_t)(i + 1)};
+		uint64_t seed = 0x9e3779b97f4a7c15ull * (uint64_t)(i + 1);
+		wk[i] = (struct worker){.cache = c, .rng = seed};
 		HP_AZ(pthread_create(&wk[i].tid, NULL, run, &wk[i]));
 	}
 	unsigned long hits = 0;
