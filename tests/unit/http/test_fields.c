@@ -128,7 +128,8 @@ static void test_valid_host(void **state)
 		{"[::1]a", false},          {"[:::1]", false},        {"[v.a]", false},
 		{"[v1.]", false},           {"[v1.a/b]", false},      {"a%4", false},
 		{"a%4g", false},            {"a\tb", false},          {"caf\xc3\xa9", false},
-		{"a:1:2", false},           {"[0123456789:0123456789:0123456789:0123456789]", false},
+		{"a:1:2", false},
+		{"[0123456789:0123456789:0123456789:0123456789]", false},
 	};
 	for (size_t i = 0; i < HP_ARRAY_SIZE(tbl); i++) {
 		bool v = hp_http_valid_host((struct hp_str){tbl[i].host, strlen(tbl[i].host)});

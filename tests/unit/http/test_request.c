@@ -106,8 +106,8 @@ static const struct req_case cases[] = {
 	BAD("POST / HTTP/1.1\r\n" H "Transfer-Encoding: identity\r\n\r\n", 400),
 	BAD("POST / HTTP/1.1\r\n" H "Transfer-Encoding: chunked, gzip\r\n\r\n", 400),
 	BAD("POST / HTTP/1.1\r\n" H "Transfer-Encoding: chunked, chunked\r\n\r\n", 400),
-	BAD("POST / HTTP/1.1\r\n" H "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
-	    400),
+	BAD("POST / HTTP/1.1\r\n" H "Transfer-Encoding: chunked\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n", 400),
 	BAD("POST / HTTP/1.1\r\n" H "Transfer-Encoding: chunked;q=1\r\n\r\n", 400),
 	BAD("POST / HTTP/1.1\r\n" H "Transfer-Encoding: \"chunked\"\r\n\r\n", 400),
 	BAD("POST / HTTP/1.1\r\n" H "Transfer-Encoding:\r\n\r\n", 400),
@@ -428,6 +428,34 @@ static void test_views_and_errors(void **state)
 	assert_string_equal(req.error_reason, "several Content-Length fields");
 }
 
+/* Field values are scanned a word at a time: every byte value at every
+ * offset of a word must still be judged like the byte-class table does. */
+static void test_value_bytes(void **state)
+{
+	(void)state;
+	static const char head[] = "GET / HTTP/1.1\r\nHost: a\r\nX: ";
+	char in[128];
+
+	for (int b = 0; b < 256; b++) {
+		bool valid = b == '\t' || (b >= 0x20 && b != 0x7f);
+		for (size_t off = 0; off < 17; off++) {
+			size_t len = sizeof(head) - 1;
+			memcpy(in, head, len);
+			memset(in + len, 'a', off);
+			len += off;
+			in[len++] = (char)b;
+			memset(in + len, 'z', 20);
+			len += 20;
+			memcpy(in + len, "\r\n\r\n", 4);
+			len += 4;
+			int rv = parse(in, len, &req, &lim_default);
+			if (rv != (valid ? (int)len : HP_ERR))
+				print_error("byte 0x%02x at offset %zu: %d\n", b, off, rv);
+			assert_int_equal(rv, valid ? (int)len : HP_ERR);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -439,6 +467,7 @@ int main(void)
 		cmocka_unit_test(test_connection),
 		cmocka_unit_test(test_expect),
 		cmocka_unit_test(test_views_and_errors),
+		cmocka_unit_test(test_value_bytes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
