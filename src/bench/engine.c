@@ -465,17 +465,21 @@ static void read_response(struct conn *c)
 		if (n > 0) {
 			c->bytes += (uint64_t)n;
 			/*
-			 * A short read drained the socket: with edge-triggered epoll any
-			 * byte arriving later raises a new event, so we can skip the read
-			 * that would only return EAGAIN before the next request.
+			 * A short read drained the socket, so when it completes the
+			 * response we skip the read that would only return EAGAIN before
+			 * the next request: new bytes raise a new edge, and a FIN that
+			 * came in with the data makes our next write draw a reset, which
+			 * raises one too. While the response is incomplete we read on:
+			 * that FIN would otherwise go unnoticed.
 			 */
 			if ((size_t)n < room)
 				c->rd_ready = false;
 			if (head)
 				c->head_len += (size_t)n;
 			bool more = head ? take_head(c) : take_body(c, dst, (size_t)n);
-			if (!more || !c->rd_ready)
+			if (!more)
 				return;
+			c->rd_ready = true;
 		} else if (n == 0) {
 			on_eof(c);
 			return;
