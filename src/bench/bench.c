@@ -5,7 +5,7 @@
  *
  * --find-max first runs closed-loop to learn the most the target can take,
  * then bisects constant-rate runs between 0 and that figure: a rate passes
- * when the budget holds and the target kept up (at least 95 % of the asked
+ * when the budget holds and the target kept up (at least 90 % of the asked
  * rate was answered; short runs lose the requests still in flight at the
  * end, hence the slack). The highest passing rate is reported with its run.
  */
