@@ -654,8 +654,13 @@ static void worker_init(struct worker *w, struct run *run, unsigned idx, unsigne
 	w->conns = hp_xcalloc(nconns, sizeof(*w->conns));
 	hp_list_init(&w->idle);
 	for (unsigned i = 0; i < nconns; i++) {
+		/* Fields one by one: assigning a whole struct would write (and make
+		 * resident) every page of the read buffer, which calloc left
+		 * untouched; a short response only ever touches its first page. */
 		struct conn *c = &w->conns[i];
-		*c = (struct conn){.magic = CONN_MAGIC, .w = w, .io = {.fd = -1}};
+		c->magic = CONN_MAGIC;
+		c->w = w;
+		c->io.fd = -1;
 		hp_list_link_tail(&w->idle, &c->idle_link);
 	}
 	w->methods = hp_xcalloc(o->ntargets, sizeof(*w->methods));
