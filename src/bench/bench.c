@@ -120,6 +120,17 @@ static double find_max(const struct hp_bench_opts *o, bool progress,
 	return lo;
 }
 
+static void print_find_max(const struct hp_bench_budget *b, double found)
+{
+	fputs("find-max: highest rate meeting \"", stdout);
+	for (size_t i = 0; i < b->n; i++)
+		printf("%s%s", i ? "," : "", b->clauses[i].text);
+	if (found > 0)
+		printf("\": %.0f req/s (the run above proved it)\n", found);
+	else
+		fputs("\": none, even the lowest rate tried failed\n", stdout);
+}
+
 static int write_reports(const struct hp_bench_opts *o, const struct hp_bench_result *r,
 			 double found)
 {
@@ -157,9 +168,7 @@ int hp_bench_main(int argc, char **argv)
 	} else {
 		hp_bench_report_text(stdout, &o, &r);
 		if (o.find_max.n)
-			printf("find-max: highest rate meeting \"%s\": %.0f req/s%s\n",
-			       o.find_max.clauses[0].text, found,
-			       found > 0 ? " (the run above proved it)" : "");
+			print_find_max(&o.find_max, found);
 		rc = o.find_max.n && found <= 0 ? 1 : 0;
 		print_violations(&o.budget, &r, stdout);
 		if (hp_bench_budget_violations(&o.budget, &r) > 0)
