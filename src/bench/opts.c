@@ -448,8 +448,8 @@ static int check_combination(struct hp_bench_opts *o, uint64_t duration_given)
 		return usage_error("-d and -n exclude each other");
 	if (o->nstages && (duration_given || o->requests))
 		return usage_error("--stages sets the duration; drop -d and -n");
-	if (o->nstages && !o->stages_are_conns && o->rate > 0)
-		return usage_error("--stages with rates and -R exclude each other");
+	if (o->nstages && o->rate > 0)
+		return usage_error("--stages and -R exclude each other");
 	if (o->find_max.n && (o->rate > 0 || o->nstages || o->requests))
 		return usage_error("--find-max chooses the rate itself; drop -R, -n and --stages");
 	if (o->nstages) {
