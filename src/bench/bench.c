@@ -22,36 +22,37 @@
 
 void hp_bench_usage(FILE *out)
 {
-	fputs("usage: hotpath bench [options] URL [URL@WEIGHT ...]\n"
-	      "\n"
-	      "Load an HTTP/1.1 server and report latency percentiles and throughput.\n"
-	      "\n"
-	      "  -c, --connections N   connections in all (default 10)\n"
-	      "  -t, --threads N       threads, each with its own event loop (default 1)\n"
-	      "  -d, --duration D      measured duration, e.g. 30s, 2m (default 10s)\n"
-	      "  -n, --requests N      stop after N requests instead of a duration\n"
-	      "  -R, --rate R          constant rate in req/s (open model: latency counts\n"
-	      "                        from the intended send time, as wrk2 does)\n"
-	      "  -m, --method M        request method (default GET; POST with a body)\n"
-	      "  -H, --header 'N: v'   add a request header (repeatable)\n"
-	      "  -b, --body S          request body; --body-file F reads it from F\n"
-	      "      --timeout D       per-request timeout (default 10s)\n"
-	      "      --no-keepalive    one request per connection\n"
-	      "      --warmup D        run D before measuring (not counted)\n"
-	      "      --stages LIST     ramp linearly from target to target, e.g.\n"
-	      "                        \"10s:100,30s:1000,10s:0\" (req/s) or\n"
-	      "                        \"10s:50c,1m:50c\" (connections)\n"
-	      "      --assert EXPR     budget, e.g. \"p95<200ms,p99<500ms,success>=99%,rps>=1000\";\n"
-	      "                        metrics pN min mean max stdev (us|ms|s), success\n"
-	      "                        error_rate hit_ratio (%), rps errors\n"
-	      "      --find-max EXPR   search the highest constant rate that meets EXPR\n"
-	      "      --json FILE       write every figure and the timeline as JSON\n"
-	      "      --html FILE       write a self-contained page with SVG plots\n"
-	      "      --quiet           no live progress line\n"
-	      "\n"
-	      "URL@WEIGHT spreads requests over several URLs by weight (default 1).\n"
-	      "Exit: 0 ok, 1 a budget clause failed, 2 usage error, 3 target unreachable.\n",
-	      out);
+	fputs(
+	    "usage: hotpath bench [options] URL [URL@WEIGHT ...]\n"
+	    "\n"
+	    "Load an HTTP/1.1 server and report latency percentiles and throughput.\n"
+	    "\n"
+	    "  -c, --connections N   connections in all (default 10)\n"
+	    "  -t, --threads N       threads, each with its own event loop (default 1)\n"
+	    "  -d, --duration D      measured duration, e.g. 30s, 2m (default 10s)\n"
+	    "  -n, --requests N      stop after N requests instead of a duration\n"
+	    "  -R, --rate R          constant rate in req/s (open model: latency counts\n"
+	    "                        from the intended send time, as wrk2 does)\n"
+	    "  -m, --method M        request method (default GET; POST with a body)\n"
+	    "  -H, --header 'N: v'   add a request header (repeatable)\n"
+	    "  -b, --body S          request body; --body-file F reads it from F\n"
+	    "      --timeout D       per-request timeout (default 10s)\n"
+	    "      --no-keepalive    one request per connection\n"
+	    "      --warmup D        run D before measuring (not counted)\n"
+	    "      --stages LIST     ramp linearly from target to target, e.g.\n"
+	    "                        \"10s:100,30s:1000,10s:0\" (req/s) or\n"
+	    "                        \"10s:50c,1m:50c\" (connections)\n"
+	    "      --assert EXPR     budget, e.g. \"p95<200ms,p99<500ms,success>=99%,rps>=1000\";\n"
+	    "                        metrics pN min mean max stdev (us|ms|s), success\n"
+	    "                        error_rate hit_ratio (%), rps errors\n"
+	    "      --find-max EXPR   search the highest constant rate that meets EXPR\n"
+	    "      --json FILE       write every figure and the timeline as JSON\n"
+	    "      --html FILE       write a self-contained page with SVG plots\n"
+	    "      --quiet           no live progress line\n"
+	    "\n"
+	    "URL@WEIGHT spreads requests over several URLs by weight (default 1).\n"
+	    "Exit: 0 ok, 1 a budget clause failed, 2 usage error, 3 target unreachable.\n",
+	    out);
 }
 
 static void print_violations(const struct hp_bench_budget *b, const struct hp_bench_result *r,
@@ -73,16 +74,14 @@ static void print_violations(const struct hp_bench_budget *b, const struct hp_be
 	}
 }
 
-static bool rate_passes(const struct hp_bench_opts *o, const struct hp_bench_result *r,
-			double rate)
+static bool rate_passes(const struct hp_bench_opts *o, const struct hp_bench_result *r, double rate)
 {
 	return !r->unreachable && hp_bench_budget_violations(&o->find_max, r) == 0 &&
 	       hp_bench_rps(r) >= 0.90 * rate;
 }
 
 /* Bisect constant-rate runs; leaves the best passing run in <best>. */
-static double find_max(const struct hp_bench_opts *o, bool progress,
-		       struct hp_bench_result *best)
+static double find_max(const struct hp_bench_opts *o, bool progress, struct hp_bench_result *best)
 {
 	struct hp_bench_result probe = {0};
 	hp_bench_run(o, 0, progress, &probe);

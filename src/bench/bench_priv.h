@@ -23,32 +23,32 @@
 
 /* One URL to load, with its request serialised once. */
 struct hp_bench_target {
-	char *url;                     /* as given, without @WEIGHT */
-	char *hostport;                /* "host:port" for the connection */
-	struct sockaddr_storage addr;  /* resolved hostport */
+	char *url;		      /* as given, without @WEIGHT */
+	char *hostport;		      /* "host:port" for the connection */
+	struct sockaddr_storage addr; /* resolved hostport */
 	socklen_t addrlen;
-	unsigned weight;               /* share of requests, >= 1 */
-	char *req;                     /* the whole request: head and body */
-	size_t req_len;                /* bytes at req */
+	unsigned weight; /* share of requests, >= 1 */
+	char *req;	 /* the whole request: head and body */
+	size_t req_len;	 /* bytes at req */
 };
 
 /* A stage ramps linearly from the previous stage's target (0 for the
  * first) to <target> over <duration_ns>, as k6 stages do. */
 struct hp_bench_stage {
 	uint64_t duration_ns;
-	double target;                 /* req/s, or connections with a 'c' suffix */
+	double target; /* req/s, or connections with a 'c' suffix */
 };
 
 enum hp_bench_metric {
-	HP_BM_PCT,        /* latency percentile (<pct>) */
+	HP_BM_PCT, /* latency percentile (<pct>) */
 	HP_BM_MIN,
 	HP_BM_MEAN,
 	HP_BM_MAX,
 	HP_BM_STDEV,
-	HP_BM_RPS,        /* responses per second */
-	HP_BM_SUCCESS,    /* % of attempts answered 2xx or 3xx */
+	HP_BM_RPS,	  /* responses per second */
+	HP_BM_SUCCESS,	  /* % of attempts answered 2xx or 3xx */
 	HP_BM_ERROR_RATE, /* % of attempts that failed at the socket level or were 5xx */
-	HP_BM_ERRORS,     /* count of socket-level errors */
+	HP_BM_ERRORS,	  /* count of socket-level errors */
 	HP_BM_HIT_RATIO,  /* % of cache-labelled responses that were hits */
 };
 
@@ -58,10 +58,10 @@ enum hp_bench_op { HP_OP_LT, HP_OP_LE, HP_OP_GT, HP_OP_GE };
  * percentages as 0..100. */
 struct hp_bench_clause {
 	enum hp_bench_metric metric;
-	double pct;                    /* HP_BM_PCT: which percentile */
+	double pct; /* HP_BM_PCT: which percentile */
 	enum hp_bench_op op;
-	double value;                  /* bound in the metric's unit */
-	char text[48];                 /* the clause as written, for reports */
+	double value;  /* bound in the metric's unit */
+	char text[48]; /* the clause as written, for reports */
 };
 
 struct hp_bench_budget {
@@ -70,11 +70,11 @@ struct hp_bench_budget {
 };
 
 enum hp_bench_err {
-	HP_BERR_CONNECT,  /* refused, unreachable, connect timeout */
-	HP_BERR_READ,     /* reset or closed before the response completed */
-	HP_BERR_WRITE,    /* reset or EPIPE while sending */
-	HP_BERR_TIMEOUT,  /* no complete response within --timeout */
-	HP_BERR_PARSE,    /* malformed response or framing */
+	HP_BERR_CONNECT, /* refused, unreachable, connect timeout */
+	HP_BERR_READ,	 /* reset or closed before the response completed */
+	HP_BERR_WRITE,	 /* reset or EPIPE while sending */
+	HP_BERR_TIMEOUT, /* no complete response within --timeout */
+	HP_BERR_PARSE,	 /* malformed response or framing */
 	HP_BENCH_ERR_N
 };
 
@@ -82,30 +82,30 @@ enum hp_bench_cache { HP_BCACHE_HIT, HP_BCACHE_MISS, HP_BCACHE_STALE, HP_BCACHE_
 
 /* Everything the command line says about one run. */
 struct hp_bench_opts {
-	unsigned conns;                /* -c, connections in all (max over stages) */
-	unsigned threads;              /* -t */
-	uint64_t duration_ns;          /* -d, or the sum of the stages */
-	uint64_t requests;             /* -n, 0 for a timed run */
-	double rate;                   /* -R, 0 for closed loop */
-	uint64_t timeout_ns;           /* --timeout, per request */
-	uint64_t warmup_ns;            /* --warmup, before the measured part */
+	unsigned conns;	      /* -c, connections in all (max over stages) */
+	unsigned threads;     /* -t */
+	uint64_t duration_ns; /* -d, or the sum of the stages */
+	uint64_t requests;    /* -n, 0 for a timed run */
+	double rate;	      /* -R, 0 for closed loop */
+	uint64_t timeout_ns;  /* --timeout, per request */
+	uint64_t warmup_ns;   /* --warmup, before the measured part */
 	bool keepalive;
-	bool stages_are_conns;         /* stage targets are connections, not rates */
+	bool stages_are_conns; /* stage targets are connections, not rates */
 	struct hp_bench_stage *stages;
 	size_t nstages;
 	struct hp_bench_target *targets;
 	size_t ntargets;
-	struct hp_bench_budget budget;   /* --assert */
+	struct hp_bench_budget budget;	 /* --assert */
 	struct hp_bench_budget find_max; /* --find-max */
 	const char *json_path;
 	const char *html_path;
-	bool quiet;                    /* no progress line even on a terminal */
+	bool quiet; /* no progress line even on a terminal */
 };
 
 /* One second of the timeline, counted by completion time. */
 struct hp_bench_second {
 	uint64_t responses;
-	uint64_t errors;               /* socket errors plus 5xx */
+	uint64_t errors; /* socket errors plus 5xx */
 	uint64_t bytes;
 	uint64_t lat_sum_us;
 	uint64_t lat_max_us;
@@ -114,30 +114,30 @@ struct hp_bench_second {
 struct hp_bench_cache_stats {
 	uint64_t responses;
 	uint64_t bytes;
-	struct hp_hist lat;            /* us */
+	struct hp_hist lat; /* us */
 };
 
 /* Counters of one thread, and after merging, of the whole run. */
 struct hp_bench_stats {
-	struct hp_hist lat;            /* us, every response */
-	uint64_t status[6];            /* by class: [2] is 2xx ... [5] is 5xx */
+	struct hp_hist lat; /* us, every response */
+	uint64_t status[6]; /* by class: [2] is 2xx ... [5] is 5xx */
 	uint64_t errors[HP_BENCH_ERR_N];
 	uint64_t responses;
-	uint64_t bytes;                /* response bytes read, head and body */
-	uint64_t connects;             /* successful connects */
-	bool cache_seen;               /* some response carried Cache-Status or X-Cache */
+	uint64_t bytes;	   /* response bytes read, head and body */
+	uint64_t connects; /* successful connects */
+	bool cache_seen;   /* some response carried Cache-Status or X-Cache */
 	struct hp_bench_cache_stats cache[HP_BCACHE_N];
 	struct hp_bench_second *timeline;
-	size_t seconds;                /* entries of timeline in use */
+	size_t seconds; /* entries of timeline in use */
 	size_t seconds_cap;
 };
 
 /* The outcome of one run. */
 struct hp_bench_result {
 	struct hp_bench_stats st;
-	double elapsed_s;              /* measured part only */
-	double rate;                   /* the constant rate asked for, 0 if none */
-	bool unreachable;              /* every connect failed: ended early */
+	double elapsed_s; /* measured part only */
+	double rate;	  /* the constant rate asked for, 0 if none */
+	bool unreachable; /* every connect failed: ended early */
 	char unreachable_reason[128];
 };
 
@@ -153,8 +153,8 @@ void hp_bench_opts_fini(struct hp_bench_opts *o);
 bool hp_bench_parse_duration(const char *s, size_t len, uint64_t *out_ns);
 /* Parse "10s:100,30s:1000,10s:0" (rates) or "5s:10c,20s:100c" (connections).
  * Returns 0, or -1 with a message in <err> saying where it is wrong. */
-int hp_bench_parse_stages(const char *s, struct hp_bench_stage **out, size_t *n,
-			  bool *are_conns, char *err, size_t errlen);
+int hp_bench_parse_stages(const char *s, struct hp_bench_stage **out, size_t *n, bool *are_conns,
+			  char *err, size_t errlen);
 /* The stage target in force <t_ns> after the start (linear ramps). */
 double hp_bench_stage_value(const struct hp_bench_stage *st, size_t n, uint64_t t_ns);
 
@@ -168,8 +168,7 @@ void hp_bench_budget_fini(struct hp_bench_budget *b);
 double hp_bench_clause_measure(const struct hp_bench_clause *c, const struct hp_bench_result *r);
 bool hp_bench_clause_holds(const struct hp_bench_clause *c, const struct hp_bench_result *r);
 /* Number of clauses of <b> that do not hold in <r>. */
-size_t hp_bench_budget_violations(const struct hp_bench_budget *b,
-				  const struct hp_bench_result *r);
+size_t hp_bench_budget_violations(const struct hp_bench_budget *b, const struct hp_bench_result *r);
 
 /* ==== engine.c ==== */
 

@@ -27,15 +27,15 @@ static const struct {
 	enum hp_bench_metric metric;
 	enum unit_kind unit;
 } metrics[] = {
-	{"min", HP_BM_MIN, UNIT_TIME},
-	{"mean", HP_BM_MEAN, UNIT_TIME},
-	{"max", HP_BM_MAX, UNIT_TIME},
-	{"stdev", HP_BM_STDEV, UNIT_TIME},
-	{"rps", HP_BM_RPS, UNIT_NONE},
-	{"success", HP_BM_SUCCESS, UNIT_PCT},
-	{"error_rate", HP_BM_ERROR_RATE, UNIT_PCT},
-	{"errors", HP_BM_ERRORS, UNIT_NONE},
-	{"hit_ratio", HP_BM_HIT_RATIO, UNIT_PCT},
+    {"min", HP_BM_MIN, UNIT_TIME},
+    {"mean", HP_BM_MEAN, UNIT_TIME},
+    {"max", HP_BM_MAX, UNIT_TIME},
+    {"stdev", HP_BM_STDEV, UNIT_TIME},
+    {"rps", HP_BM_RPS, UNIT_NONE},
+    {"success", HP_BM_SUCCESS, UNIT_PCT},
+    {"error_rate", HP_BM_ERROR_RATE, UNIT_PCT},
+    {"errors", HP_BM_ERRORS, UNIT_NONE},
+    {"hit_ratio", HP_BM_HIT_RATIO, UNIT_PCT},
 };
 
 struct cursor {
@@ -47,8 +47,8 @@ struct cursor {
 
 static int fail(struct cursor *c, const char *why)
 {
-	snprintf(c->err, c->errlen, "column %zu of \"%s\": %s", (size_t)(c->p - c->all) + 1,
-		 c->all, why);
+	snprintf(c->err, c->errlen, "column %zu of \"%s\": %s", (size_t)(c->p - c->all) + 1, c->all,
+		 why);
 	return -1;
 }
 
@@ -229,8 +229,7 @@ bool hp_bench_clause_holds(const struct hp_bench_clause *c, const struct hp_benc
 	return false;
 }
 
-size_t hp_bench_budget_violations(const struct hp_bench_budget *b,
-				  const struct hp_bench_result *r)
+size_t hp_bench_budget_violations(const struct hp_bench_budget *b, const struct hp_bench_result *r)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < b->n; i++)

@@ -39,10 +39,10 @@
 
 #define CONN_MAGIC 0x62636f6eu
 #define WORKER_MAGIC 0x62776b72u
-#define READ_BUF_BYTES 8192   /* must hold a whole response head */
+#define READ_BUF_BYTES 8192 /* must hold a whole response head */
 #define MAX_RESP_HEADERS 64
-#define TICK_MS 10            /* stage, deadline and abort checks */
-#define RETRY_MS 10           /* pause after a failed connect */
+#define TICK_MS 10  /* stage, deadline and abort checks */
+#define RETRY_MS 10 /* pause after a failed connect */
 #define NS_PER_S 1000000000ull
 
 enum conn_state { C_IDLE, C_CONNECTING, C_WRITING, C_HEAD, C_BODY };
@@ -52,33 +52,33 @@ struct worker;
 struct conn {
 	unsigned magic;
 	struct worker *w;
-	struct hp_io io;                  /* fd -1 when the socket is closed */
-	struct hp_timer timer;            /* request timeout, or connect retry pause */
-	struct hp_list idle_link;         /* in w->idle while free */
+	struct hp_io io;	  /* fd -1 when the socket is closed */
+	struct hp_timer timer;	  /* request timeout, or connect retry pause */
+	struct hp_list idle_link; /* in w->idle while free */
 	enum conn_state state;
-	bool rd_ready;                    /* reads may return data (no EAGAIN seen) */
-	bool wr_ready;                    /* writes may proceed */
-	size_t target;                    /* index of the current request's target */
-	size_t conn_target;               /* target whose address the socket is connected to */
-	size_t written;                   /* request bytes sent */
-	uint64_t start_ns;                /* latency origin; 0 until the first write */
-	uint64_t bytes;                   /* response bytes read */
-	int status;                       /* response status */
-	int cache_class;                  /* HP_BCACHE_*, or -1 */
-	bool keep_alive;                  /* the response allows reuse */
+	bool rd_ready;	    /* reads may return data (no EAGAIN seen) */
+	bool wr_ready;	    /* writes may proceed */
+	size_t target;	    /* index of the current request's target */
+	size_t conn_target; /* target whose address the socket is connected to */
+	size_t written;	    /* request bytes sent */
+	uint64_t start_ns;  /* latency origin; 0 until the first write */
+	uint64_t bytes;	    /* response bytes read */
+	int status;	    /* response status */
+	int cache_class;    /* HP_BCACHE_*, or -1 */
+	bool keep_alive;    /* the response allows reuse */
 	enum hp_http_body body;
-	uint64_t remaining;               /* body bytes still due (HP_BODY_LENGTH) */
+	uint64_t remaining; /* body bytes still due (HP_BODY_LENGTH) */
 	struct hp_http_chunked chunked;
-	size_t head_len;                  /* bytes of buf holding the head so far */
+	size_t head_len; /* bytes of buf holding the head so far */
 	char buf[READ_BUF_BYTES];
 };
 
 /* Shared by every worker of a run. */
 struct run {
 	const struct hp_bench_opts *o;
-	atomic_bool abort;                /* the target is unreachable: stop */
-	atomic_uint_fast64_t connects;    /* successful connects, all workers */
-	pthread_mutex_t lock;             /* protects reason */
+	atomic_bool abort;	       /* the target is unreachable: stop */
+	atomic_uint_fast64_t connects; /* successful connects, all workers */
+	pthread_mutex_t lock;	       /* protects reason */
 	char reason[128];
 };
 
@@ -90,25 +90,25 @@ struct worker {
 	pthread_t tid;
 	struct conn *conns;
 	unsigned nconns;
-	struct hp_list idle;              /* free connections */
-	unsigned busy;                    /* connections with a request */
+	struct hp_list idle; /* free connections */
+	unsigned busy;	     /* connections with a request */
 	struct hp_timer tick;
-	struct hp_timer sched;            /* next ticket (open model) */
-	enum hp_http_method *methods;     /* per target */
-	uint64_t *cum_weight;             /* per target, running sum */
-	uint64_t rng;                     /* xorshift state for weighted URLs */
-	double rate;                      /* this worker's constant rate, 0 if none */
-	bool open;                        /* open model: tickets */
+	struct hp_timer sched;	      /* next ticket (open model) */
+	enum hp_http_method *methods; /* per target */
+	uint64_t *cum_weight;	      /* per target, running sum */
+	uint64_t rng;		      /* xorshift state for weighted URLs */
+	double rate;		      /* this worker's constant rate, 0 if none */
+	bool open;		      /* open model: tickets */
 	uint64_t next_ticket_ns;
-	uint64_t start_ns;                /* run start (warmup begins) */
-	uint64_t measure_ns;              /* measured part begins */
-	uint64_t end_ns;                  /* deadline, UINT64_MAX with -n */
-	uint64_t budget;                  /* requests still to start (-n) */
-	uint64_t last_done_ns;            /* last recorded completion */
-	uint64_t connect_failures;        /* consecutive, before any success */
+	uint64_t start_ns;	   /* run start (warmup begins) */
+	uint64_t measure_ns;	   /* measured part begins */
+	uint64_t end_ns;	   /* deadline, UINT64_MAX with -n */
+	uint64_t budget;	   /* requests still to start (-n) */
+	uint64_t last_done_ns;	   /* last recorded completion */
+	uint64_t connect_failures; /* consecutive, before any success */
 	uint64_t last_publish_ns;
 	bool stopping;
-	atomic_bool done;                 /* the worker's loop has returned */
+	atomic_bool done; /* the worker's loop has returned */
 	struct hp_bench_stats st;
 	/* published for the progress line */
 	atomic_uint_fast64_t pub_responses;
@@ -141,8 +141,7 @@ static void record_error(struct worker *w, struct conn *c, enum hp_bench_err kin
 		return;
 	w->st.errors[kind]++;
 	second_of(w, now)->errors++;
-	atomic_store_explicit(&w->pub_errors, hp_bench_errors_total(&w->st),
-			      memory_order_relaxed);
+	atomic_store_explicit(&w->pub_errors, hp_bench_errors_total(&w->st), memory_order_relaxed);
 	w->last_done_ns = now;
 }
 
@@ -335,8 +334,8 @@ static void write_request(struct conn *c)
 	if (c->start_ns == 0)
 		c->start_ns = hp_clock_mono_ns();
 	while (c->written < t->req_len) {
-		ssize_t n = send(c->io.fd, t->req + c->written, t->req_len - c->written,
-				 MSG_NOSIGNAL);
+		ssize_t n =
+		    send(c->io.fd, t->req + c->written, t->req_len - c->written, MSG_NOSIGNAL);
 		if (n >= 0) {
 			c->written += (size_t)n;
 		} else if (errno == EAGAIN) {
@@ -389,7 +388,7 @@ static bool take_body(struct conn *c, const char *p, size_t n)
 static int classify_cache(const struct hp_http_response *resp)
 {
 	const struct hp_http_header *h =
-		hp_http_find_header(resp->headers, resp->num_headers, "cache-status");
+	    hp_http_find_header(resp->headers, resp->num_headers, "cache-status");
 	if (h != NULL)
 		return hp_bench_cache_class(h->value.ptr, h->value.len, true);
 	h = hp_http_find_header(resp->headers, resp->num_headers, "x-cache");
@@ -404,9 +403,9 @@ static int classify_cache(const struct hp_http_response *resp)
 static bool take_head(struct conn *c)
 {
 	static const struct hp_http_limits lim = {
-		.max_request_line = READ_BUF_BYTES,
-		.max_head_bytes = READ_BUF_BYTES,
-		.max_headers = MAX_RESP_HEADERS,
+	    .max_request_line = READ_BUF_BYTES,
+	    .max_head_bytes = READ_BUF_BYTES,
+	    .max_headers = MAX_RESP_HEADERS,
 	};
 	struct hp_http_header headers[MAX_RESP_HEADERS];
 	struct hp_http_response resp;

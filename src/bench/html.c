@@ -21,16 +21,19 @@
 /* A polyline in plot coordinates (x, y in [0,1]) inside the padded box. */
 static void svg_open(FILE *f, const char *title, const char *xlabel, const char *ylabel)
 {
-	fprintf(f, "<h2>%s</h2>\n<svg width=\"%d\" height=\"%d\" "
-		   "xmlns=\"http://www.w3.org/2000/svg\" font-size=\"11\">\n",
+	fprintf(f,
+		"<h2>%s</h2>\n<svg width=\"%d\" height=\"%d\" "
+		"xmlns=\"http://www.w3.org/2000/svg\" font-size=\"11\">\n",
 		title, W, H);
-	fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"#fafafa\" "
-		   "stroke=\"#999\"/>\n",
+	fprintf(f,
+		"<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"#fafafa\" "
+		"stroke=\"#999\"/>\n",
 		PAD, 10, W - PAD - 10, H - PAD - 10);
 	fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">%s</text>\n", W / 2, H - 8,
 		xlabel);
-	fprintf(f, "<text x=\"12\" y=\"%d\" transform=\"rotate(-90 12 %d)\" "
-		   "text-anchor=\"middle\">%s</text>\n",
+	fprintf(f,
+		"<text x=\"12\" y=\"%d\" transform=\"rotate(-90 12 %d)\" "
+		"text-anchor=\"middle\">%s</text>\n",
 		H / 2, H / 2, ylabel);
 }
 
@@ -48,8 +51,9 @@ static void y_ticks(FILE *f, double max, const char *unit)
 {
 	for (int i = 0; i <= 4; i++) {
 		double y = i / 4.0;
-		fprintf(f, "<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>"
-			   "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%.3g%s</text>\n",
+		fprintf(f,
+			"<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>"
+			"<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%.3g%s</text>\n",
 			PAD, W - 10, py(y), py(y), PAD - 4, py(y) + 4, max * y, unit);
 	}
 }
@@ -63,8 +67,8 @@ static void percentile_plot(FILE *f, const struct hp_hist *h)
 	y_ticks(f, max_ms, "");
 	for (int n = 0; n <= NINES; n++) {
 		double x = (double)n / NINES;
-		fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%.*f%%</text>\n", px(x),
-			H - PAD + 14, n > 2 ? n - 2 : 0, 100.0 * (1 - pow(10, -n)));
+		fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%.*f%%</text>\n",
+			px(x), H - PAD + 14, n > 2 ? n - 2 : 0, 100.0 * (1 - pow(10, -n)));
 	}
 	fputs("<polyline fill=\"none\" stroke=\"#c0392b\" stroke-width=\"2\" points=\"", f);
 	for (int i = 0; i <= 200 && h->total; i++) {

@@ -111,22 +111,24 @@ static int parse_stage(const char *s, const char *p, const char *end, struct hp_
 	char num[32];
 	char *nend;
 	if (vlen == 0 || vlen >= sizeof(num) || v[0] < '0' || v[0] > '9')
-		return stage_error(err, errlen, s, v, "invalid target: a rate, or connections "
-						      "with a 'c' suffix");
+		return stage_error(err, errlen, s, v,
+				   "invalid target: a rate, or connections "
+				   "with a 'c' suffix");
 	memcpy(num, v, vlen);
 	num[vlen] = '\0';
 	st->target = strtod(num, &nend);
 	if (*nend != '\0' || !isfinite(st->target) || st->target > 1e8)
 		return stage_error(err, errlen, s, v, "invalid target number");
 	if (*kind >= 0 && *kind != this_kind)
-		return stage_error(err, errlen, s, v, "all stages must be rates or all "
-						      "connections ('c')");
+		return stage_error(err, errlen, s, v,
+				   "all stages must be rates or all "
+				   "connections ('c')");
 	*kind = this_kind;
 	return 0;
 }
 
-int hp_bench_parse_stages(const char *s, struct hp_bench_stage **out, size_t *n,
-			  bool *are_conns, char *err, size_t errlen)
+int hp_bench_parse_stages(const char *s, struct hp_bench_stage **out, size_t *n, bool *are_conns,
+			  char *err, size_t errlen)
 {
 	size_t cap = 1;
 	for (const char *p = s; *p; p++)
@@ -180,13 +182,15 @@ static int parse_url(const char *arg, struct hp_bench_target *t, const char **pa
 	if (at != NULL && strchr(at, '/') == NULL) {
 		unsigned long long w;
 		if (!parse_uint(at + 1, 1000000, &w) || w == 0)
-			return usage_error("invalid weight in \"%s\": expected URL@N with N >= 1", arg);
+			return usage_error("invalid weight in \"%s\": expected URL@N with N >= 1",
+					   arg);
 		t->weight = (unsigned)w;
 		*at = '\0';
 	}
 	if (strncmp(url, "https://", 8) == 0)
 		return usage_error("\"%s\": https is not supported; put hotpath's plain "
-				   "HTTP listener in front", arg);
+				   "HTTP listener in front",
+				   arg);
 	if (strncmp(url, "http://", 7) != 0)
 		return usage_error("invalid URL \"%s\": expected http://host[:port]/path", arg);
 	const char *host = url + 7;
@@ -304,26 +308,26 @@ enum {
 };
 
 static const struct option long_opts[] = {
-	{"connections", required_argument, NULL, 'c'},
-	{"threads", required_argument, NULL, 't'},
-	{"duration", required_argument, NULL, 'd'},
-	{"requests", required_argument, NULL, 'n'},
-	{"rate", required_argument, NULL, 'R'},
-	{"method", required_argument, NULL, 'm'},
-	{"header", required_argument, NULL, 'H'},
-	{"body", required_argument, NULL, 'b'},
-	{"body-file", required_argument, NULL, OPT_BODY_FILE},
-	{"timeout", required_argument, NULL, OPT_TIMEOUT},
-	{"no-keepalive", no_argument, NULL, OPT_NO_KEEPALIVE},
-	{"warmup", required_argument, NULL, OPT_WARMUP},
-	{"stages", required_argument, NULL, OPT_STAGES},
-	{"assert", required_argument, NULL, OPT_ASSERT},
-	{"find-max", required_argument, NULL, OPT_FIND_MAX},
-	{"json", required_argument, NULL, OPT_JSON},
-	{"html", required_argument, NULL, OPT_HTML},
-	{"quiet", no_argument, NULL, OPT_QUIET},
-	{"help", no_argument, NULL, 'h'},
-	{NULL, 0, NULL, 0},
+    {"connections", required_argument, NULL, 'c'},
+    {"threads", required_argument, NULL, 't'},
+    {"duration", required_argument, NULL, 'd'},
+    {"requests", required_argument, NULL, 'n'},
+    {"rate", required_argument, NULL, 'R'},
+    {"method", required_argument, NULL, 'm'},
+    {"header", required_argument, NULL, 'H'},
+    {"body", required_argument, NULL, 'b'},
+    {"body-file", required_argument, NULL, OPT_BODY_FILE},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"no-keepalive", no_argument, NULL, OPT_NO_KEEPALIVE},
+    {"warmup", required_argument, NULL, OPT_WARMUP},
+    {"stages", required_argument, NULL, OPT_STAGES},
+    {"assert", required_argument, NULL, OPT_ASSERT},
+    {"find-max", required_argument, NULL, OPT_FIND_MAX},
+    {"json", required_argument, NULL, OPT_JSON},
+    {"html", required_argument, NULL, OPT_HTML},
+    {"quiet", no_argument, NULL, OPT_QUIET},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
 };
 
 static int set_duration(const char *name, const char *arg, uint64_t *out)
@@ -473,11 +477,11 @@ static int check_combination(struct hp_bench_opts *o, uint64_t duration_given)
 static void opts_defaults(struct hp_bench_opts *o)
 {
 	*o = (struct hp_bench_opts){
-		.conns = 10,
-		.threads = 1,
-		.duration_ns = 10000000000ull,
-		.timeout_ns = 10000000000ull,
-		.keepalive = true,
+	    .conns = 10,
+	    .threads = 1,
+	    .duration_ns = 10000000000ull,
+	    .timeout_ns = 10000000000ull,
+	    .keepalive = true,
 	};
 }
 
@@ -506,7 +510,8 @@ int hp_bench_opts_parse(struct hp_bench_opts *o, int argc, char **argv)
 	optind = 1;
 	opterr = 0;
 	int c;
-	while (rc == 0 && (c = getopt_long(argc, argv, "+c:t:d:n:R:m:H:b:h", long_opts, NULL)) != -1) {
+	while (rc == 0 &&
+	       (c = getopt_long(argc, argv, "+c:t:d:n:R:m:H:b:h", long_opts, NULL)) != -1) {
 		if (c == 'h') {
 			hp_bench_usage(stdout);
 			rc = -1;

@@ -17,7 +17,7 @@
 #define BAR_WIDTH 40
 
 const char *const hp_bench_err_names[HP_BENCH_ERR_N] = {
-	"connect", "read", "write", "timeout", "parse",
+    "connect", "read", "write", "timeout", "parse",
 };
 const char *const hp_bench_cache_names[HP_BCACHE_N] = {"hit", "miss", "stale"};
 
@@ -66,8 +66,8 @@ static void print_counts(FILE *out, const struct hp_bench_result *r)
 	char b1[32];
 	char b2[32];
 	fprintf(out, "  requests   %llu responses, %.1f req/s, %s read (%s/s)\n",
-		(unsigned long long)s->responses, hp_bench_rps(r), fmt_bytes((double)s->bytes, b1,
-									     sizeof(b1)),
+		(unsigned long long)s->responses, hp_bench_rps(r),
+		fmt_bytes((double)s->bytes, b1, sizeof(b1)),
 		fmt_bytes(r->elapsed_s > 0 ? (double)s->bytes / r->elapsed_s : 0, b2, sizeof(b2)));
 	fprintf(out, "  status     2xx %llu  3xx %llu  4xx %llu  5xx %llu\n",
 		(unsigned long long)s->status[2], (unsigned long long)s->status[3],
@@ -146,8 +146,7 @@ static void print_cache(FILE *out, const struct hp_bench_result *r)
 	}
 }
 
-void hp_bench_report_text(FILE *out, const struct hp_bench_opts *o,
-			  const struct hp_bench_result *r)
+void hp_bench_report_text(FILE *out, const struct hp_bench_opts *o, const struct hp_bench_result *r)
 {
 	fprintf(out, "hotpath bench %s", o->targets[0].url);
 	if (o->ntargets > 1)
@@ -171,7 +170,8 @@ static json_t *latency_json(const struct hp_hist *h)
 	for (size_t i = 0; i < HP_ARRAY_SIZE(pcts); i++) {
 		char key[16];
 		snprintf(key, sizeof(key), "p%g", pcts[i]);
-		json_object_set_new(j, key, json_integer((json_int_t)hp_hist_percentile(h, pcts[i])));
+		json_object_set_new(j, key,
+				    json_integer((json_int_t)hp_hist_percentile(h, pcts[i])));
 	}
 	return j;
 }
@@ -182,8 +182,8 @@ static json_t *curve_json(const struct hp_hist *h)
 	json_t *a = json_array();
 	for (int k = 0; k <= 20 && h->total; k++) {
 		double pct = 100.0 * (1.0 - pow(0.5, k));
-		json_array_append_new(a, json_pack("[f, I]", pct,
-						   (json_int_t)hp_hist_percentile(h, pct)));
+		json_array_append_new(
+		    a, json_pack("[f, I]", pct, (json_int_t)hp_hist_percentile(h, pct)));
 	}
 	if (h->total)
 		json_array_append_new(a, json_pack("[f, I]", 100.0, (json_int_t)hp_hist_max(h)));
@@ -196,11 +196,11 @@ static json_t *timeline_json(const struct hp_bench_stats *s)
 	for (size_t i = 0; i < s->seconds; i++) {
 		const struct hp_bench_second *t = &s->timeline[i];
 		json_array_append_new(
-			a, json_pack("{s:I, s:I, s:I, s:I, s:f, s:I}", "second", (json_int_t)i,
-				     "responses", (json_int_t)t->responses, "errors",
-				     (json_int_t)t->errors, "bytes", (json_int_t)t->bytes, "mean_us",
-				     t->responses ? (double)t->lat_sum_us / (double)t->responses : 0.0,
-				     "max_us", (json_int_t)t->lat_max_us));
+		    a, json_pack("{s:I, s:I, s:I, s:I, s:f, s:I}", "second", (json_int_t)i,
+				 "responses", (json_int_t)t->responses, "errors",
+				 (json_int_t)t->errors, "bytes", (json_int_t)t->bytes, "mean_us",
+				 t->responses ? (double)t->lat_sum_us / (double)t->responses : 0.0,
+				 "max_us", (json_int_t)t->lat_max_us));
 	}
 	return a;
 }
@@ -212,11 +212,12 @@ static json_t *cache_json(const struct hp_bench_result *r)
 	for (int i = 0; i < HP_BCACHE_N; i++) {
 		const struct hp_bench_cache_stats *cs = &r->st.cache[i];
 		json_object_set_new(
-			j, hp_bench_cache_names[i],
-			json_pack("{s:I, s:f, s:I, s:o}", "responses", (json_int_t)cs->responses,
-				  "requests_per_s",
-				  r->elapsed_s > 0 ? (double)cs->responses / r->elapsed_s : 0.0,
-				  "bytes", (json_int_t)cs->bytes, "latency_us", latency_json(&cs->lat)));
+		    j, hp_bench_cache_names[i],
+		    json_pack("{s:I, s:f, s:I, s:o}", "responses", (json_int_t)cs->responses,
+			      "requests_per_s",
+			      r->elapsed_s > 0 ? (double)cs->responses / r->elapsed_s : 0.0,
+			      "bytes", (json_int_t)cs->bytes, "latency_us",
+			      latency_json(&cs->lat)));
 	}
 	return j;
 }
@@ -232,23 +233,22 @@ static json_t *config_json(const struct hp_bench_opts *o, const struct hp_bench_
 		json_array_append_new(stages, json_pack("{s:f, s:f}", "duration_s",
 							(double)o->stages[i].duration_ns / 1e9,
 							"target", o->stages[i].target));
-	return json_pack("{s:o, s:i, s:i, s:f, s:I, s:f, s:b, s:f, s:f, s:o, s:s}", "urls", urls,
-			 "connections", (int)o->conns, "threads", (int)o->threads, "duration_s",
-			 (double)o->duration_ns / 1e9, "requests", (json_int_t)o->requests, "rate",
-			 r->rate, "keepalive", o->keepalive, "timeout_s",
-			 (double)o->timeout_ns / 1e9, "warmup_s", (double)o->warmup_ns / 1e9,
-			 "stages", stages, "stage_unit",
-			 o->stages_are_conns ? "connections" : "requests_per_s");
+	return json_pack(
+	    "{s:o, s:i, s:i, s:f, s:I, s:f, s:b, s:f, s:f, s:o, s:s}", "urls", urls, "connections",
+	    (int)o->conns, "threads", (int)o->threads, "duration_s", (double)o->duration_ns / 1e9,
+	    "requests", (json_int_t)o->requests, "rate", r->rate, "keepalive", o->keepalive,
+	    "timeout_s", (double)o->timeout_ns / 1e9, "warmup_s", (double)o->warmup_ns / 1e9,
+	    "stages", stages, "stage_unit", o->stages_are_conns ? "connections" : "requests_per_s");
 }
 
 static json_t *budget_json(const struct hp_bench_budget *b, const struct hp_bench_result *r)
 {
 	json_t *a = json_array();
 	for (size_t i = 0; i < b->n; i++)
-		json_array_append_new(a, json_pack("{s:s, s:f, s:b}", "clause", b->clauses[i].text,
-						   "measured",
-						   hp_bench_clause_measure(&b->clauses[i], r), "pass",
-						   hp_bench_clause_holds(&b->clauses[i], r)));
+		json_array_append_new(
+		    a, json_pack("{s:s, s:f, s:b}", "clause", b->clauses[i].text, "measured",
+				 hp_bench_clause_measure(&b->clauses[i], r), "pass",
+				 hp_bench_clause_holds(&b->clauses[i], r)));
 	return a;
 }
 
@@ -259,10 +259,10 @@ static json_t *counts_json(const struct hp_bench_stats *s)
 		json_object_set_new(errors, hp_bench_err_names[i],
 				    json_integer((json_int_t)s->errors[i]));
 	json_object_set_new(errors, "total", json_integer((json_int_t)hp_bench_errors_total(s)));
-	json_t *status = json_pack("{s:I, s:I, s:I, s:I, s:I}", "1xx", (json_int_t)s->status[1],
-				   "2xx", (json_int_t)s->status[2], "3xx",
-				   (json_int_t)s->status[3], "4xx", (json_int_t)s->status[4],
-				   "5xx", (json_int_t)s->status[5]);
+	json_t *status =
+	    json_pack("{s:I, s:I, s:I, s:I, s:I}", "1xx", (json_int_t)s->status[1], "2xx",
+		      (json_int_t)s->status[2], "3xx", (json_int_t)s->status[3], "4xx",
+		      (json_int_t)s->status[4], "5xx", (json_int_t)s->status[5]);
 	return json_pack("{s:o, s:o}", "status", status, "errors", errors);
 }
 
@@ -271,13 +271,13 @@ int hp_bench_report_json(const char *path, const struct hp_bench_opts *o,
 {
 	const struct hp_bench_stats *s = &r->st;
 	json_t *root = json_pack(
-		"{s:o, s:f, s:I, s:f, s:I, s:f, s:f, s:f, s:I, s:o, s:o, s:o}", "config",
-		config_json(o, r), "elapsed_s", r->elapsed_s, "responses", (json_int_t)s->responses,
-		"requests_per_s", hp_bench_rps(r), "bytes", (json_int_t)s->bytes, "bytes_per_s",
-		r->elapsed_s > 0 ? (double)s->bytes / r->elapsed_s : 0.0, "success_pct",
-		hp_bench_success_pct(r), "error_pct", hp_bench_error_pct(r), "connects",
-		(json_int_t)s->connects, "latency_us", latency_json(&s->lat), "percentile_curve",
-		curve_json(&s->lat), "timeline", timeline_json(s));
+	    "{s:o, s:f, s:I, s:f, s:I, s:f, s:f, s:f, s:I, s:o, s:o, s:o}", "config",
+	    config_json(o, r), "elapsed_s", r->elapsed_s, "responses", (json_int_t)s->responses,
+	    "requests_per_s", hp_bench_rps(r), "bytes", (json_int_t)s->bytes, "bytes_per_s",
+	    r->elapsed_s > 0 ? (double)s->bytes / r->elapsed_s : 0.0, "success_pct",
+	    hp_bench_success_pct(r), "error_pct", hp_bench_error_pct(r), "connects",
+	    (json_int_t)s->connects, "latency_us", latency_json(&s->lat), "percentile_curve",
+	    curve_json(&s->lat), "timeline", timeline_json(s));
 	HP_AN(root);
 	json_t *counts = counts_json(s);
 	json_object_update(root, counts);

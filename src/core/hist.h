@@ -25,23 +25,23 @@
 
 /* Invariants: total == sum of counts[]; min <= max when total > 0. */
 struct hp_hist {
-	uint64_t *counts;     /* num_counts counters */
+	uint64_t *counts; /* num_counts counters */
 	size_t num_counts;
-	uint64_t highest;     /* largest value recorded exactly, in the caller's unit */
-	unsigned sub_bits;    /* log2 of the linear range; octaves hold 2^(sub_bits-1) */
-	uint64_t total;       /* values recorded */
-	uint64_t min;         /* smallest value, UINT64_MAX when empty */
-	uint64_t max;         /* largest value (before clamping), 0 when empty */
-	double sum;           /* sum of values */
-	double sum_sq;        /* sum of squared values, for stdev */
+	uint64_t highest;  /* largest value recorded exactly, in the caller's unit */
+	unsigned sub_bits; /* log2 of the linear range; octaves hold 2^(sub_bits-1) */
+	uint64_t total;	   /* values recorded */
+	uint64_t min;	   /* smallest value, UINT64_MAX when empty */
+	uint64_t max;	   /* largest value (before clamping), 0 when empty */
+	double sum;	   /* sum of values */
+	double sum_sq;	   /* sum of squared values, for stdev */
 };
 
 /* One non-empty bucket, as hp_hist_next() yields it. */
 struct hp_hist_iter {
-	size_t index;         /* next bucket to look at; start at 0 */
-	uint64_t lo;          /* smallest value that lands in the bucket */
-	uint64_t hi;          /* largest value that lands in the bucket */
-	uint64_t count;       /* values in the bucket */
+	size_t index;	/* next bucket to look at; start at 0 */
+	uint64_t lo;	/* smallest value that lands in the bucket */
+	uint64_t hi;	/* largest value that lands in the bucket */
+	uint64_t count; /* values in the bucket */
 };
 
 /* Set up <h> for values 0..<highest> (>= 2) with <sig_digits> (1..5)

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+/* cmocka.h needs the headers above. */
 #include <cmocka.h>
 
 #include "bench/bench_priv.h"
@@ -59,26 +60,27 @@ static void test_parse_invalid(void **state)
 		const char *expr;
 		const char *column;
 	} cases[] = {
-		{"", "column 1"},
-		{"p95", "column 4"},             /* no operator */
-		{"p95~200ms", "column 4"},       /* unknown operator */
-		{"p95<", "column 5"},            /* no number */
-		{"p95<200", "column 8"},         /* latency without a unit */
-		{"p95<200xs", "column 8"},       /* unknown unit */
-		{"success>=99", "column 12"},    /* percentage without % */
-		{"latency<5ms", "column 1"},     /* unknown metric */
-		{"p0<5ms", "column 2"},          /* percentile out of range */
-		{"p101<5ms", "column 2"},
-		{"p95<200ms,", "column 11"},     /* empty clause */
-		{"p95<200ms;p99<1s", "column 10"}, /* wrong separator */
-		{"rps>=1000 x", "column 11"},
+	    {"", "column 1"},
+	    {"p95", "column 4"},	  /* no operator */
+	    {"p95~200ms", "column 4"},	  /* unknown operator */
+	    {"p95<", "column 5"},	  /* no number */
+	    {"p95<200", "column 8"},	  /* latency without a unit */
+	    {"p95<200xs", "column 8"},	  /* unknown unit */
+	    {"success>=99", "column 12"}, /* percentage without % */
+	    {"latency<5ms", "column 1"},  /* unknown metric */
+	    {"p0<5ms", "column 2"},	  /* percentile out of range */
+	    {"p101<5ms", "column 2"},
+	    {"p95<200ms,", "column 11"},       /* empty clause */
+	    {"p95<200ms;p99<1s", "column 10"}, /* wrong separator */
+	    {"rps>=1000 x", "column 11"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct hp_bench_budget b = {0};
 		char err[256] = "";
 		assert_int_equal(hp_bench_budget_parse(cases[i].expr, &b, err, sizeof(err)), -1);
 		if (strstr(err, cases[i].column) == NULL)
-			fail_msg("\"%s\": got \"%s\", want %s", cases[i].expr, err, cases[i].column);
+			fail_msg("\"%s\": got \"%s\", want %s", cases[i].expr, err,
+				 cases[i].column);
 		assert_null(b.clauses);
 	}
 }
@@ -151,10 +153,10 @@ static void test_empty_run_fails_latency(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_valid),
-		cmocka_unit_test(test_parse_invalid),
-		cmocka_unit_test(test_evaluate),
-		cmocka_unit_test(test_empty_run_fails_latency),
+	    cmocka_unit_test(test_parse_valid),
+	    cmocka_unit_test(test_parse_invalid),
+	    cmocka_unit_test(test_evaluate),
+	    cmocka_unit_test(test_empty_run_fails_latency),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

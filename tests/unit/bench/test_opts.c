@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+/* cmocka.h needs the headers above. */
 #include <cmocka.h>
 
 #include "bench/bench_priv.h"
@@ -27,8 +28,8 @@ static void test_duration(void **state)
 		const char *s;
 		uint64_t ns;
 	} ok[] = {
-		{"10s", 10 * S}, {"250ms", 250 * MS}, {"2m", 120 * S}, {"1h", 3600 * S},
-		{"1.5s", 1500 * MS}, {"7", 7 * S}, {"500us", 500000},
+	    {"10s", 10 * S},	 {"250ms", 250 * MS}, {"2m", 120 * S},	 {"1h", 3600 * S},
+	    {"1.5s", 1500 * MS}, {"7", 7 * S},	      {"500us", 500000},
 	};
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
 		uint64_t ns = 0;
@@ -49,9 +50,8 @@ static void test_stages_parse(void **state)
 	size_t n;
 	bool conns;
 	char err[256];
-	assert_int_equal(hp_bench_parse_stages("10s:100,30s:1000,10s:0", &st, &n, &conns, err,
-					       sizeof(err)),
-			 0);
+	assert_int_equal(
+	    hp_bench_parse_stages("10s:100,30s:1000,10s:0", &st, &n, &conns, err, sizeof(err)), 0);
 	assert_int_equal(n, 3);
 	assert_false(conns);
 	assert_int_equal(st[0].duration_ns, 10 * S);
@@ -67,9 +67,8 @@ static void test_stages_parse(void **state)
 	assert_true(hp_bench_stage_value(st, n, 60 * S) == 0);
 	free(st);
 
-	assert_int_equal(hp_bench_parse_stages("500ms:10c,1m:10c", &st, &n, &conns, err,
-					       sizeof(err)),
-			 0);
+	assert_int_equal(
+	    hp_bench_parse_stages("500ms:10c,1m:10c", &st, &n, &conns, err, sizeof(err)), 0);
 	assert_true(conns);
 	assert_int_equal(n, 2);
 	assert_true(hp_bench_stage_value(st, n, 30 * S) == 10);
@@ -83,15 +82,15 @@ static void test_stages_invalid(void **state)
 		const char *s;
 		const char *where;
 	} bad[] = {
-		{"", "character 1"},
-		{"10s", "character 1"},
-		{"10x:5", "character 1"},
-		{"0s:5", "character 1"},
-		{"10s:", "character 5"},
-		{"10s:abc", "character 5"},
-		{"10s:5,", "character 7"},
-		{"10s:5,5s:10c", "character 10"}, /* rates and connections mixed */
-		{"10s:5,,5s:1", "character 7"},
+	    {"", "character 1"},
+	    {"10s", "character 1"},
+	    {"10x:5", "character 1"},
+	    {"0s:5", "character 1"},
+	    {"10s:", "character 5"},
+	    {"10s:abc", "character 5"},
+	    {"10s:5,", "character 7"},
+	    {"10s:5,5s:10c", "character 10"}, /* rates and connections mixed */
+	    {"10s:5,,5s:1", "character 7"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct hp_bench_stage *st = NULL;
@@ -130,23 +129,22 @@ static void test_usage_errors(void **state)
 {
 	(void)state;
 	const char *const *const cases[] = {
-		(const char *const[]){NULL},                                 /* no URL */
-		(const char *const[]){"ftp://x/", NULL},
-		(const char *const[]){"https://127.0.0.1/", NULL},
-		(const char *const[]){"http:///path", NULL},
-		(const char *const[]){"http://127.0.0.1/@0", NULL},
-		(const char *const[]){"-c", "0", "http://127.0.0.1/", NULL},
-		(const char *const[]){"-c", "ten", "http://127.0.0.1/", NULL},
-		(const char *const[]){"-d", "10x", "http://127.0.0.1/", NULL},
-		(const char *const[]){"-d", "1s", "-n", "5", "http://127.0.0.1/", NULL},
-		(const char *const[]){"-R", "-5", "http://127.0.0.1/", NULL},
-		(const char *const[]){"--bogus", "http://127.0.0.1/", NULL},
-		(const char *const[]){"-H", "NoColon", "http://127.0.0.1/", NULL},
-		(const char *const[]){"--stages", "1s", "http://127.0.0.1/", NULL},
-		(const char *const[]){"--stages", "1s:5", "-R", "9", "http://127.0.0.1/", NULL},
-		(const char *const[]){"--assert", "p99<<1ms", "http://127.0.0.1/", NULL},
-		(const char *const[]){"--find-max", "p99<1ms", "-R", "5", "http://127.0.0.1/",
-				      NULL},
+	    (const char *const[]){NULL}, /* no URL */
+	    (const char *const[]){"ftp://x/", NULL},
+	    (const char *const[]){"https://127.0.0.1/", NULL},
+	    (const char *const[]){"http:///path", NULL},
+	    (const char *const[]){"http://127.0.0.1/@0", NULL},
+	    (const char *const[]){"-c", "0", "http://127.0.0.1/", NULL},
+	    (const char *const[]){"-c", "ten", "http://127.0.0.1/", NULL},
+	    (const char *const[]){"-d", "10x", "http://127.0.0.1/", NULL},
+	    (const char *const[]){"-d", "1s", "-n", "5", "http://127.0.0.1/", NULL},
+	    (const char *const[]){"-R", "-5", "http://127.0.0.1/", NULL},
+	    (const char *const[]){"--bogus", "http://127.0.0.1/", NULL},
+	    (const char *const[]){"-H", "NoColon", "http://127.0.0.1/", NULL},
+	    (const char *const[]){"--stages", "1s", "http://127.0.0.1/", NULL},
+	    (const char *const[]){"--stages", "1s:5", "-R", "9", "http://127.0.0.1/", NULL},
+	    (const char *const[]){"--assert", "p99<<1ms", "http://127.0.0.1/", NULL},
+	    (const char *const[]){"--find-max", "p99<1ms", "-R", "5", "http://127.0.0.1/", NULL},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct hp_bench_opts o;
@@ -160,9 +158,18 @@ static void test_request_bytes(void **state)
 {
 	(void)state;
 	struct hp_bench_opts o;
-	const char *const args[] = {"-c", "4", "-t", "8", "-H", "X-Test: 1", "-b", "hello",
-				    "--no-keepalive", "http://127.0.0.1:8080/a?b=c@3",
-				    "http://localhost", NULL};
+	const char *const args[] = {"-c",
+				    "4",
+				    "-t",
+				    "8",
+				    "-H",
+				    "X-Test: 1",
+				    "-b",
+				    "hello",
+				    "--no-keepalive",
+				    "http://127.0.0.1:8080/a?b=c@3",
+				    "http://localhost",
+				    NULL};
 	assert_int_equal(parse(&o, args), 0);
 	assert_int_equal(o.threads, 4); /* never more threads than connections */
 	assert_int_equal(o.ntargets, 2);
@@ -193,17 +200,17 @@ static void test_cache_class(void **state)
 		bool rfc;
 		int want;
 	} cases[] = {
-		{"hotpath; hit", true, HP_BCACHE_HIT},
-		{"hotpath; fwd=uri-miss; stored", true, HP_BCACHE_MISS},
-		{"hotpath; hit; ttl=-12", true, HP_BCACHE_STALE},
-		{"hotpath; fwd=stale; fwd-status=304", true, HP_BCACHE_STALE},
-		{"origin; hit, hotpath; fwd=miss", true, HP_BCACHE_MISS}, /* last member wins */
-		{"hotpath", true, -1},
-		{"HIT", false, HP_BCACHE_HIT},
-		{"MISS", false, HP_BCACHE_MISS},
-		{"STALE", false, HP_BCACHE_STALE},
-		{"TCP_HIT from cdn", false, HP_BCACHE_HIT},
-		{"PASS", false, -1},
+	    {"hotpath; hit", true, HP_BCACHE_HIT},
+	    {"hotpath; fwd=uri-miss; stored", true, HP_BCACHE_MISS},
+	    {"hotpath; hit; ttl=-12", true, HP_BCACHE_STALE},
+	    {"hotpath; fwd=stale; fwd-status=304", true, HP_BCACHE_STALE},
+	    {"origin; hit, hotpath; fwd=miss", true, HP_BCACHE_MISS}, /* last member wins */
+	    {"hotpath", true, -1},
+	    {"HIT", false, HP_BCACHE_HIT},
+	    {"MISS", false, HP_BCACHE_MISS},
+	    {"STALE", false, HP_BCACHE_STALE},
+	    {"TCP_HIT from cdn", false, HP_BCACHE_HIT},
+	    {"PASS", false, -1},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		if (hp_bench_cache_class(cases[i].v, strlen(cases[i].v), cases[i].rfc) !=
@@ -214,12 +221,9 @@ static void test_cache_class(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_duration),
-		cmocka_unit_test(test_stages_parse),
-		cmocka_unit_test(test_stages_invalid),
-		cmocka_unit_test(test_usage_errors),
-		cmocka_unit_test(test_request_bytes),
-		cmocka_unit_test(test_cache_class),
+	    cmocka_unit_test(test_duration),	   cmocka_unit_test(test_stages_parse),
+	    cmocka_unit_test(test_stages_invalid), cmocka_unit_test(test_usage_errors),
+	    cmocka_unit_test(test_request_bytes),  cmocka_unit_test(test_cache_class),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

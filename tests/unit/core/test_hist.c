@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+/* cmocka.h needs the headers above. */
 #include <cmocka.h>
 
 #include "core/hist.h"
@@ -154,12 +155,9 @@ static void test_iterate(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_bucket_precision),
-		cmocka_unit_test(test_percentiles_uniform),
-		cmocka_unit_test(test_percentile_rank),
-		cmocka_unit_test(test_empty_and_clamp),
-		cmocka_unit_test(test_merge_and_reset),
-		cmocka_unit_test(test_iterate),
+	    cmocka_unit_test(test_bucket_precision), cmocka_unit_test(test_percentiles_uniform),
+	    cmocka_unit_test(test_percentile_rank),  cmocka_unit_test(test_empty_and_clamp),
+	    cmocka_unit_test(test_merge_and_reset),  cmocka_unit_test(test_iterate),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
