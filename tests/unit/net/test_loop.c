@@ -148,6 +148,81 @@ static void test_timer_order_many(void **state)
 	assert_int_equal(x[3].fired + x[10].fired, 0);
 }
 
+/* Random starts, stops and re-arms (earlier and later) over many timers:
+ * afterwards exactly the armed ones fire, once each, never early. */
+enum { NRAND = 300 };
+static struct tmr rnd[NRAND];
+static int rnd_armed;
+static int rnd_fired;
+
+static void on_rnd(struct hp_timer *t)
+{
+	struct tmr *x = HP_CONTAINER_OF(t, struct tmr, t);
+	assert_true(hp_loop_now_ms(T.loop) >= t->at_ms);
+	x->fired++;
+	if (++rnd_fired == rnd_armed)
+		hp_loop_stop(T.loop);
+}
+
+static void test_timer_heap_random(void **state)
+{
+	(void)state;
+	memset(rnd, 0, sizeof(rnd));
+	uint32_t seed = 2024;
+	for (int op = 0; op < 5000; op++) {
+		seed = seed * 1664525u + 1013904223u;
+		struct tmr *x = &rnd[(seed >> 8) % NRAND];
+		if ((seed >> 28) < 4)
+			hp_timer_stop(T.loop, &x->t);
+		else
+			hp_timer_start(T.loop, &x->t, (seed >> 16) % 40, on_rnd);
+	}
+	bool armed[NRAND];
+	rnd_armed = 0;
+	rnd_fired = 0;
+	for (int i = 0; i < NRAND; i++) {
+		armed[i] = hp_timer_active(&rnd[i].t);
+		rnd_armed += armed[i];
+	}
+	assert_true(rnd_armed > NRAND / 2 && rnd_armed < NRAND);
+	run();
+	for (int i = 0; i < NRAND; i++)
+		assert_int_equal(rnd[i].fired, armed[i]);
+}
+
+/* The same with every re-arm done as stop + start, so heap keys are exact:
+ * then timers also fire in deadline order, which catches a heap that
+ * loses its order after removals from the middle. */
+static uint64_t rnd_last_at;
+
+static void on_rnd_ordered(struct hp_timer *t)
+{
+	assert_true(t->at_ms >= rnd_last_at);
+	rnd_last_at = t->at_ms;
+	on_rnd(t);
+}
+
+static void test_timer_heap_random_order(void **state)
+{
+	(void)state;
+	memset(rnd, 0, sizeof(rnd));
+	uint32_t seed = 77;
+	for (int op = 0; op < 5000; op++) {
+		seed = seed * 1664525u + 1013904223u;
+		struct tmr *x = &rnd[(seed >> 8) % NRAND];
+		hp_timer_stop(T.loop, &x->t);
+		if ((seed >> 28) >= 4)
+			hp_timer_start(T.loop, &x->t, (seed >> 16) % 40, on_rnd_ordered);
+	}
+	rnd_armed = 0;
+	rnd_fired = 0;
+	rnd_last_at = 0;
+	for (int i = 0; i < NRAND; i++)
+		rnd_armed += hp_timer_active(&rnd[i].t);
+	run();
+	assert_int_equal(rnd_fired, rnd_armed);
+}
+
 static void test_timer_rearm_later(void **state)
 {
 	(void)state;
@@ -748,6 +823,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		LOOP_TEST(test_timer_deadline_order),
 		LOOP_TEST(test_timer_order_many),
+		LOOP_TEST(test_timer_heap_random),
+		LOOP_TEST(test_timer_heap_random_order),
 		LOOP_TEST(test_timer_rearm_later),
 		LOOP_TEST(test_timer_rearm_earlier),
 		LOOP_TEST(test_timer_stop),
