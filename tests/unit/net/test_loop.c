@@ -436,7 +436,6 @@ static void test_defer_once_after_callback(void **state)
 	run();
 	assert_int_equal(c.ran, 1);
 	/* It can be deferred again once it has run. */
-	c.returned = true;
 	hp_loop_defer(T.loop, &c.d, on_deferred);
 	hp_loop_flush(T.loop);
 	assert_int_equal(c.ran, 2);
@@ -578,10 +577,11 @@ static void test_stop_from_thread(void **state)
 	assert_int_equal(pthread_join(th, NULL), 0);
 	assert_true(atomic_load(&P.running));
 	/* The loop can run again after a stop. */
-	hp_loop_post(T.loop, on_post, (void *)(intptr_t)(NPOSTS - 1));
 	P.loop_thread = pthread_self();
+	hp_loop_post(T.loop, on_post, (void *)(intptr_t)(NPOSTS - 1));
 	run();
 	assert_int_equal(P.n, 1);
+	assert_false(P.wrong_thread);
 }
 
 /* ==== Descriptors ==== */
