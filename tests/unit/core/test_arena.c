@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+/* cmocka.h needs the headers above. */
 #include <cmocka.h>
 
 #include <stdio.h>
@@ -185,13 +186,13 @@ static void test_strndup_printf(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_alignment),
-		cmocka_unit_test(test_allocations_do_not_overlap),
-		cmocka_unit_test(test_large_allocation),
-		cmocka_unit_test(test_cleanups_on_reset),
-		cmocka_unit_test(test_reset_keeps_working),
-		cmocka_unit_test(test_fini_runs_cleanups),
-		cmocka_unit_test(test_strndup_printf),
+	    cmocka_unit_test(test_alignment),
+	    cmocka_unit_test(test_allocations_do_not_overlap),
+	    cmocka_unit_test(test_large_allocation),
+	    cmocka_unit_test(test_cleanups_on_reset),
+	    cmocka_unit_test(test_reset_keeps_working),
+	    cmocka_unit_test(test_fini_runs_cleanups),
+	    cmocka_unit_test(test_strndup_printf),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

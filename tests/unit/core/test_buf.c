@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+/* cmocka.h needs the headers above. */
 #include <cmocka.h>
 
 #include <stdlib.h>
@@ -206,14 +207,14 @@ static void test_reset(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_empty),
-		cmocka_unit_test(test_growth_from_empty),
-		cmocka_unit_test(test_reserve_commit),
-		cmocka_unit_test(test_consume),
-		cmocka_unit_test(test_compact),
-		cmocka_unit_test(test_reserve_compacts_before_growing),
-		cmocka_unit_test(test_stream_model),
-		cmocka_unit_test(test_reset),
+	    cmocka_unit_test(test_empty),
+	    cmocka_unit_test(test_growth_from_empty),
+	    cmocka_unit_test(test_reserve_commit),
+	    cmocka_unit_test(test_consume),
+	    cmocka_unit_test(test_compact),
+	    cmocka_unit_test(test_reserve_compacts_before_growing),
+	    cmocka_unit_test(test_stream_model),
+	    cmocka_unit_test(test_reset),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+/* cmocka.h needs the headers above. */
 #include <cmocka.h>
 
 #include <stdio.h>
@@ -38,13 +39,13 @@ static void test_format_known(void **state)
 		time_t t;
 		const char *want;
 	} cases[] = {
-		{0, "Thu, 01 Jan 1970 00:00:00 GMT"},
-		{784111777, "Sun, 06 Nov 1994 08:49:37 GMT"},
-		{951782400, "Tue, 29 Feb 2000 00:00:00 GMT"},
-		{1700000000, "Tue, 14 Nov 2023 22:13:20 GMT"},
-		{2147483647, "Tue, 19 Jan 2038 03:14:07 GMT"},
-		{4102444800, "Fri, 01 Jan 2100 00:00:00 GMT"},
-		{253402300799, "Fri, 31 Dec 9999 23:59:59 GMT"},
+	    {0, "Thu, 01 Jan 1970 00:00:00 GMT"},
+	    {784111777, "Sun, 06 Nov 1994 08:49:37 GMT"},
+	    {951782400, "Tue, 29 Feb 2000 00:00:00 GMT"},
+	    {1700000000, "Tue, 14 Nov 2023 22:13:20 GMT"},
+	    {2147483647, "Tue, 19 Jan 2038 03:14:07 GMT"},
+	    {4102444800, "Fri, 01 Jan 2100 00:00:00 GMT"},
+	    {253402300799, "Fri, 31 Dec 9999 23:59:59 GMT"},
 	};
 	for (size_t i = 0; i < HP_ARRAY_SIZE(cases); i++) {
 		char out[HP_HTTP_DATE_LEN + 1];
@@ -58,10 +59,10 @@ static void test_parse_three_forms(void **state)
 {
 	(void)state;
 	static const char *const forms[] = {
-		"Sun, 06 Nov 1994 08:49:37 GMT",  /* IMF-fixdate */
-		"Sunday, 06-Nov-94 08:49:37 GMT", /* RFC 850 */
-		"Sun Nov  6 08:49:37 1994",       /* asctime, space-padded day */
-		"Sun Nov 06 08:49:37 1994",       /* asctime, zero-padded day */
+	    "Sun, 06 Nov 1994 08:49:37 GMT",  /* IMF-fixdate */
+	    "Sunday, 06-Nov-94 08:49:37 GMT", /* RFC 850 */
+	    "Sun Nov  6 08:49:37 1994",	      /* asctime, space-padded day */
+	    "Sun Nov 06 08:49:37 1994",	      /* asctime, zero-padded day */
 	};
 	for (size_t i = 0; i < HP_ARRAY_SIZE(forms); i++) {
 		time_t t = -1;
@@ -77,15 +78,15 @@ static void test_parse_known(void **state)
 		const char *s;
 		time_t want;
 	} cases[] = {
-		{"Thu, 01 Jan 1970 00:00:00 GMT", 0},
-		{"Tue, 29 Feb 2000 00:00:00 GMT", 951782400},
-		{"Tue, 19 Jan 2038 03:14:07 GMT", 2147483647},
-		{"Fri, 31 Dec 9999 23:59:59 GMT", 253402300799},
-		{"Thursday, 01-Jan-70 00:00:00 GMT", 0},
-		{"Saturday, 01-Jan-00 00:00:00 GMT", 946684800},
-		{"Wednesday, 31-Dec-69 23:59:59 GMT", 3155759999},
-		{"Thu Jan  1 00:00:00 1970", 0},
-		{"Tue Nov 14 22:13:20 2023", 1700000000},
+	    {"Thu, 01 Jan 1970 00:00:00 GMT", 0},
+	    {"Tue, 29 Feb 2000 00:00:00 GMT", 951782400},
+	    {"Tue, 19 Jan 2038 03:14:07 GMT", 2147483647},
+	    {"Fri, 31 Dec 9999 23:59:59 GMT", 253402300799},
+	    {"Thursday, 01-Jan-70 00:00:00 GMT", 0},
+	    {"Saturday, 01-Jan-00 00:00:00 GMT", 946684800},
+	    {"Wednesday, 31-Dec-69 23:59:59 GMT", 3155759999},
+	    {"Thu Jan  1 00:00:00 1970", 0},
+	    {"Tue Nov 14 22:13:20 2023", 1700000000},
 	};
 	for (size_t i = 0; i < HP_ARRAY_SIZE(cases); i++) {
 		time_t t = -1;
@@ -98,44 +99,44 @@ static void test_parse_invalid(void **state)
 {
 	(void)state;
 	static const char *const bad[] = {
-		"",
-		"0",
-		"-1",
-		"Sun, 06 Nov 1994",
-		"Sun, 06 Foo 1994 08:49:37 GMT",  /* bad month */
-		"Sun, 06 nov 1994 08:49:37 GMT",  /* month names are case-sensitive */
-		"Sun, 32 Nov 1994 08:49:37 GMT",  /* bad day */
-		"Sun, 00 Nov 1994 08:49:37 GMT",
-		"Sun, 6 Nov 1994 08:49:37 GMT",   /* wrong length */
-		"Sun, 06 Nov 94 08:49:37 GMT",
-		"Sun, 06 Nov 1994 8:49:37 GMT",
-		"Sun, 06 Nov 1994 08:49:37 GMT ", /* trailing junk */
-		"Sun, 06 Nov 1994 08:49:37 GMTx",
-		"Sun, 06 Nov 1994 08:49:37 GMT\r\n",
-		" Sun, 06 Nov 1994 08:49:37 GMT",
-		"Sun, 06 Nov 1994 08:49:37 UTC",  /* not GMT */
-		"Sun, 06 Nov 1994 08:49:37 +0000",
-		"Sun, 06 Nov 1994 25:00:00 GMT",  /* out-of-range time */
-		"Sun, 06 Nov 1994 24:00:00 GMT",
-		"Sun, 06 Nov 1994 08:60:37 GMT",
-		"Sun, 06 Nov 1994 08:49:61 GMT",
-		"Sun, 0x Nov 1994 08:49:37 GMT",  /* not digits */
-		"Sun, 06 Nov 19a4 08:49:37 GMT",
-		"Sun, 06 Nov 1994 08-49-37 GMT",
-		"Sun, +6 Nov 1994 08:49:37 GMT",
-		"Sun;,06 Nov 1994 08:49:37 GMT",
-		"Sunday, 06-Nov-94 08:49:37 GMT ",
-		"Sunday, 06-Foo-94 08:49:37 GMT",
-		"Sunday, 06-Nov-1994 08:49:37 GMT",
-		"Sunday, 06 Nov 94 08:49:37 GMT",
-		"Sunday, 06-Nov-94 25:49:37 GMT",
-		"Sun Nov  6 08:49:37 1994 ",
-		"Sun Nov  6 08:49:37 94",
-		"Sun Foo  6 08:49:37 1994",
-		"Sun Nov 32 08:49:37 1994",
-		"Sun Nov    08:49:37 1994",
-		"Sun Nov  6 25:49:37 1994",
-		"Sun, 06 Nov 1994 08:49:37 GMT and a very long tail of junk after it",
+	    "",
+	    "0",
+	    "-1",
+	    "Sun, 06 Nov 1994",
+	    "Sun, 06 Foo 1994 08:49:37 GMT", /* bad month */
+	    "Sun, 06 nov 1994 08:49:37 GMT", /* month names are case-sensitive */
+	    "Sun, 32 Nov 1994 08:49:37 GMT", /* bad day */
+	    "Sun, 00 Nov 1994 08:49:37 GMT",
+	    "Sun, 6 Nov 1994 08:49:37 GMT", /* wrong length */
+	    "Sun, 06 Nov 94 08:49:37 GMT",
+	    "Sun, 06 Nov 1994 8:49:37 GMT",
+	    "Sun, 06 Nov 1994 08:49:37 GMT ", /* trailing junk */
+	    "Sun, 06 Nov 1994 08:49:37 GMTx",
+	    "Sun, 06 Nov 1994 08:49:37 GMT\r\n",
+	    " Sun, 06 Nov 1994 08:49:37 GMT",
+	    "Sun, 06 Nov 1994 08:49:37 UTC", /* not GMT */
+	    "Sun, 06 Nov 1994 08:49:37 +0000",
+	    "Sun, 06 Nov 1994 25:00:00 GMT", /* out-of-range time */
+	    "Sun, 06 Nov 1994 24:00:00 GMT",
+	    "Sun, 06 Nov 1994 08:60:37 GMT",
+	    "Sun, 06 Nov 1994 08:49:61 GMT",
+	    "Sun, 0x Nov 1994 08:49:37 GMT", /* not digits */
+	    "Sun, 06 Nov 19a4 08:49:37 GMT",
+	    "Sun, 06 Nov 1994 08-49-37 GMT",
+	    "Sun, +6 Nov 1994 08:49:37 GMT",
+	    "Sun;,06 Nov 1994 08:49:37 GMT",
+	    "Sunday, 06-Nov-94 08:49:37 GMT ",
+	    "Sunday, 06-Foo-94 08:49:37 GMT",
+	    "Sunday, 06-Nov-1994 08:49:37 GMT",
+	    "Sunday, 06 Nov 94 08:49:37 GMT",
+	    "Sunday, 06-Nov-94 25:49:37 GMT",
+	    "Sun Nov  6 08:49:37 1994 ",
+	    "Sun Nov  6 08:49:37 94",
+	    "Sun Foo  6 08:49:37 1994",
+	    "Sun Nov 32 08:49:37 1994",
+	    "Sun Nov    08:49:37 1994",
+	    "Sun Nov  6 25:49:37 1994",
+	    "Sun, 06 Nov 1994 08:49:37 GMT and a very long tail of junk after it",
 	};
 	for (size_t i = 0; i < HP_ARRAY_SIZE(bad); i++) {
 		time_t t = 12345;
@@ -155,11 +156,11 @@ static void test_parse_invalid_calendar_day(void **state)
 {
 	(void)state;
 	static const char *const bad[] = {
-		"Sun, 30 Feb 2031 08:49:37 GMT",
-		"Thu, 29 Feb 1900 00:00:00 GMT", /* 1900 is not a leap year */
-		"Mon, 31 Apr 1995 00:00:00 GMT",
-		"Sunday, 31-Jun-94 08:49:37 GMT",
-		"Sun Sep 31 08:49:37 1994",
+	    "Sun, 30 Feb 2031 08:49:37 GMT",
+	    "Thu, 29 Feb 1900 00:00:00 GMT", /* 1900 is not a leap year */
+	    "Mon, 31 Apr 1995 00:00:00 GMT",
+	    "Sunday, 31-Jun-94 08:49:37 GMT",
+	    "Sun Sep 31 08:49:37 1994",
 	};
 	for (size_t i = 0; i < HP_ARRAY_SIZE(bad); i++) {
 		time_t t = 12345;
@@ -235,13 +236,10 @@ int main(void)
 {
 	(void)test_parse_invalid_calendar_day; /* BUG: see above */
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_format_known),
-		cmocka_unit_test(test_parse_three_forms),
-		cmocka_unit_test(test_parse_known),
-		cmocka_unit_test(test_parse_invalid),
-		cmocka_unit_test(test_round_trip),
-		cmocka_unit_test(test_obsolete_forms_match_libc),
-		cmocka_unit_test(test_clocks),
+	    cmocka_unit_test(test_format_known), cmocka_unit_test(test_parse_three_forms),
+	    cmocka_unit_test(test_parse_known),	 cmocka_unit_test(test_parse_invalid),
+	    cmocka_unit_test(test_round_trip),	 cmocka_unit_test(test_obsolete_forms_match_libc),
+	    cmocka_unit_test(test_clocks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+/* cmocka.h needs the headers above. */
 #include <cmocka.h>
 
 #include <stdio.h>
@@ -82,15 +83,15 @@ static void test_trim(void **state)
 		const char *in;
 		const char *want;
 	} cases[] = {
-		{"", ""},
-		{" ", ""},
-		{" \t \t", ""},
-		{"a", "a"},
-		{"  gzip  ", "gzip"},
-		{"\tmax-age=60\t", "max-age=60"},
-		{" a b ", "a b"},
-		{"\r\na\r\n", "\r\na\r\n"}, /* OWS is only space and tab */
-		{"\v x", "\v x"},
+	    {"", ""},
+	    {" ", ""},
+	    {" \t \t", ""},
+	    {"a", "a"},
+	    {"  gzip  ", "gzip"},
+	    {"\tmax-age=60\t", "max-age=60"},
+	    {" a b ", "a b"},
+	    {"\r\na\r\n", "\r\na\r\n"}, /* OWS is only space and tab */
+	    {"\v x", "\v x"},
 	};
 	for (size_t i = 0; i < HP_ARRAY_SIZE(cases); i++) {
 		struct hp_str s = view(cases[i].in);
@@ -111,36 +112,36 @@ static void test_to_u64(void **state)
 		bool ok;
 		uint64_t want;
 	} cases[] = {
-		{"0", UINT64_MAX, true, 0},
-		{"7", UINT64_MAX, true, 7},
-		{"0012", UINT64_MAX, true, 12},
-		{"18446744073709551615", UINT64_MAX, true, UINT64_MAX},
-		{"18446744073709551616", UINT64_MAX, false, 0},
-		{"18446744073709551620", UINT64_MAX, false, 0},
-		{"99999999999999999999", UINT64_MAX, false, 0},
-		{"184467440737095516150", UINT64_MAX, false, 0},
-		{"100", 100, true, 100},
-		{"101", 100, false, 0},
-		{"1000", 100, false, 0},
-		{"5", 5, true, 5},
-		{"6", 5, false, 0},    /* max smaller than a digit */
-		{"9", 0, false, 0},
-		{"0", 0, true, 0},
-		{"00", 0, true, 0},
-		{"10", 9, false, 0},
-		{"", UINT64_MAX, false, 0},
-		{"+1", UINT64_MAX, false, 0},
-		{"-1", UINT64_MAX, false, 0},
-		{"-0", UINT64_MAX, false, 0},
-		{" 1", UINT64_MAX, false, 0},
-		{"1 ", UINT64_MAX, false, 0},
-		{"1 2", UINT64_MAX, false, 0},
-		{"0x10", UINT64_MAX, false, 0},
-		{"1e3", UINT64_MAX, false, 0},
-		{"12a", UINT64_MAX, false, 0},
-		{"/", UINT64_MAX, false, 0},  /* '0' - 1 */
-		{":", UINT64_MAX, false, 0},  /* '9' + 1 */
-		{"\xb1", UINT64_MAX, false, 0},
+	    {"0", UINT64_MAX, true, 0},
+	    {"7", UINT64_MAX, true, 7},
+	    {"0012", UINT64_MAX, true, 12},
+	    {"18446744073709551615", UINT64_MAX, true, UINT64_MAX},
+	    {"18446744073709551616", UINT64_MAX, false, 0},
+	    {"18446744073709551620", UINT64_MAX, false, 0},
+	    {"99999999999999999999", UINT64_MAX, false, 0},
+	    {"184467440737095516150", UINT64_MAX, false, 0},
+	    {"100", 100, true, 100},
+	    {"101", 100, false, 0},
+	    {"1000", 100, false, 0},
+	    {"5", 5, true, 5},
+	    {"6", 5, false, 0}, /* max smaller than a digit */
+	    {"9", 0, false, 0},
+	    {"0", 0, true, 0},
+	    {"00", 0, true, 0},
+	    {"10", 9, false, 0},
+	    {"", UINT64_MAX, false, 0},
+	    {"+1", UINT64_MAX, false, 0},
+	    {"-1", UINT64_MAX, false, 0},
+	    {"-0", UINT64_MAX, false, 0},
+	    {" 1", UINT64_MAX, false, 0},
+	    {"1 ", UINT64_MAX, false, 0},
+	    {"1 2", UINT64_MAX, false, 0},
+	    {"0x10", UINT64_MAX, false, 0},
+	    {"1e3", UINT64_MAX, false, 0},
+	    {"12a", UINT64_MAX, false, 0},
+	    {"/", UINT64_MAX, false, 0}, /* '0' - 1 */
+	    {":", UINT64_MAX, false, 0}, /* '9' + 1 */
+	    {"\xb1", UINT64_MAX, false, 0},
 	};
 	for (size_t i = 0; i < HP_ARRAY_SIZE(cases); i++) {
 		struct hp_str s = view(cases[i].in);
@@ -161,8 +162,8 @@ static void test_to_u64(void **state)
 static void test_to_u64_max_boundary(void **state)
 {
 	(void)state;
-	static const uint64_t values[] = {1, 9, 10, 99, 255, 65535, 1000000007,
-					  UINT64_MAX / 10, UINT64_MAX - 1};
+	static const uint64_t values[] = {
+	    1, 9, 10, 99, 255, 65535, 1000000007, UINT64_MAX / 10, UINT64_MAX - 1};
 	for (size_t i = 0; i < HP_ARRAY_SIZE(values); i++) {
 		char buf[32];
 		snprintf(buf, sizeof(buf), "%llu", (unsigned long long)values[i]);
@@ -206,17 +207,17 @@ static void test_next_token(void **state)
 		const char *in;
 		const char *want;
 	} cases[] = {
-		{"", ""},
-		{",", ""},
-		{" , ,\t, ", ""},
-		{"a", "a"},
-		{",a , ,b,,c ", "a|b|c"},
-		{"gzip, deflate, br", "gzip|deflate|br"},
-		{"no-cache,max-age=0", "no-cache|max-age=0"},
-		{"  private  ,", "private"},
-		{",,,x", "x"},
-		{"a b , c\td", "a b|c\td"},
-		{"a,", "a"},
+	    {"", ""},
+	    {",", ""},
+	    {" , ,\t, ", ""},
+	    {"a", "a"},
+	    {",a , ,b,,c ", "a|b|c"},
+	    {"gzip, deflate, br", "gzip|deflate|br"},
+	    {"no-cache,max-age=0", "no-cache|max-age=0"},
+	    {"  private  ,", "private"},
+	    {",,,x", "x"},
+	    {"a b , c\td", "a b|c\td"},
+	    {"a,", "a"},
 	};
 	for (size_t i = 0; i < HP_ARRAY_SIZE(cases); i++) {
 		char got[128];
@@ -287,12 +288,9 @@ int main(void)
 {
 	(void)test_eq_null_empty; /* BUG: see above */
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_eq),
-		cmocka_unit_test(test_trim),
-		cmocka_unit_test(test_to_u64),
-		cmocka_unit_test(test_to_u64_max_boundary),
-		cmocka_unit_test(test_next_token),
-		cmocka_unit_test(test_list),
+	    cmocka_unit_test(test_eq),	       cmocka_unit_test(test_trim),
+	    cmocka_unit_test(test_to_u64),     cmocka_unit_test(test_to_u64_max_boundary),
+	    cmocka_unit_test(test_next_token), cmocka_unit_test(test_list),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

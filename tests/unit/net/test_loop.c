@@ -15,6 +15,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+/* cmocka.h needs the headers above. */
 #include <cmocka.h>
 
 #include <errno.h>
@@ -34,7 +35,7 @@ static struct {
 	struct hp_loop *loop;
 	struct hp_timer watchdog;
 	bool timed_out;
-	int order[64];      /* ids of the callbacks, in the order they ran */
+	int order[64]; /* ids of the callbacks, in the order they ran */
 	size_t norder;
 } T;
 
@@ -92,7 +93,7 @@ struct tmr {
 	struct hp_timer t;
 	int id;
 	int fired;
-	int stop_after;     /* stop the loop after this many notes, 0 = never */
+	int stop_after; /* stop the loop after this many notes, 0 = never */
 };
 
 static void on_tmr(struct hp_timer *t)
@@ -408,7 +409,7 @@ struct defer_case {
 	struct hp_deferred d;
 	struct hp_timer t;
 	int ran;
-	bool returned;      /* the timer callback that deferred has returned */
+	bool returned; /* the timer callback that deferred has returned */
 };
 
 static void on_deferred(struct hp_deferred *d)
@@ -590,8 +591,8 @@ struct et_case {
 	struct hp_io io;
 	struct hp_timer t;
 	int peer;
-	int reads;          /* events with HP_IO_READ */
-	int writes;         /* events with HP_IO_WRITE */
+	int reads;  /* events with HP_IO_READ */
+	int writes; /* events with HP_IO_WRITE */
 	int step;
 	bool eof;
 };
@@ -821,23 +822,23 @@ int main(void)
 	(void)test_timer_zero_rearm_yields; /* BUG: see above */
 	(void)test_timer_rearm_later_order; /* BUG: see above */
 	const struct CMUnitTest tests[] = {
-		LOOP_TEST(test_timer_deadline_order),
-		LOOP_TEST(test_timer_order_many),
-		LOOP_TEST(test_timer_heap_random),
-		LOOP_TEST(test_timer_heap_random_order),
-		LOOP_TEST(test_timer_rearm_later),
-		LOOP_TEST(test_timer_rearm_earlier),
-		LOOP_TEST(test_timer_stop),
-		LOOP_TEST(test_timer_callback_arms_and_stops),
-		LOOP_TEST(test_defer_once_after_callback),
-		LOOP_TEST(test_defer_runs_after_batch),
-		LOOP_TEST(test_post_from_thread),
-		LOOP_TEST(test_stop_from_thread),
-		LOOP_TEST(test_io_edge_triggered),
-		LOOP_TEST(test_io_closed_in_batch),
-		LOOP_TEST(test_io_reused_in_batch),
-		LOOP_TEST(test_io_start_error),
-		LOOP_TEST(test_loop_data),
+	    LOOP_TEST(test_timer_deadline_order),
+	    LOOP_TEST(test_timer_order_many),
+	    LOOP_TEST(test_timer_heap_random),
+	    LOOP_TEST(test_timer_heap_random_order),
+	    LOOP_TEST(test_timer_rearm_later),
+	    LOOP_TEST(test_timer_rearm_earlier),
+	    LOOP_TEST(test_timer_stop),
+	    LOOP_TEST(test_timer_callback_arms_and_stops),
+	    LOOP_TEST(test_defer_once_after_callback),
+	    LOOP_TEST(test_defer_runs_after_batch),
+	    LOOP_TEST(test_post_from_thread),
+	    LOOP_TEST(test_stop_from_thread),
+	    LOOP_TEST(test_io_edge_triggered),
+	    LOOP_TEST(test_io_closed_in_batch),
+	    LOOP_TEST(test_io_reused_in_batch),
+	    LOOP_TEST(test_io_start_error),
+	    LOOP_TEST(test_loop_data),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

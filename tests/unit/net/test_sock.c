@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+/* cmocka.h needs the headers above. */
 #include <cmocka.h>
 
 #include <arpa/inet.h>
@@ -95,19 +96,19 @@ static void test_resolve_errors(void **state)
 {
 	(void)state;
 	static const char *const bad[] = {
-		"127.0.0.1",        /* no port */
-		"",
-		"127.0.0.1:",       /* empty port */
-		"127.0.0.1:70000",  /* out of range */
-		"127.0.0.1:65536",
-		"127.0.0.1:-1",
-		"127.0.0.1:80x",
-		"127.0.0.1:0x50",
-		"[::1",             /* unterminated */
-		"[::1]",
-		"[::1]8080",
-		"[::1]:",
-		"[::1]:99999",
+	    "127.0.0.1", /* no port */
+	    "",
+	    "127.0.0.1:",      /* empty port */
+	    "127.0.0.1:70000", /* out of range */
+	    "127.0.0.1:65536",
+	    "127.0.0.1:-1",
+	    "127.0.0.1:80x",
+	    "127.0.0.1:0x50",
+	    "[::1", /* unterminated */
+	    "[::1]",
+	    "[::1]8080",
+	    "[::1]:",
+	    "[::1]:99999",
 	};
 	for (size_t i = 0; i < HP_ARRAY_SIZE(bad); i++) {
 		struct sockaddr_storage ss;
@@ -294,17 +295,17 @@ static void test_format(void **state)
 		const char *addr;
 		const char *shown_ip;
 	} cases[] = {
-		{"1.2.3.4", 80, "1.2.3.4:80", "1.2.3.4"},
-		{"255.255.255.255", 65535, "255.255.255.255:65535", "255.255.255.255"},
-		{"0.0.0.0", 0, "0.0.0.0:0", "0.0.0.0"},
-		{"::1", 8080, "[::1]:8080", "::1"},
-		{"2001:db8::a:b", 443, "[2001:db8::a:b]:443", "2001:db8::a:b"},
-		{"::ffff:10.0.0.1", 443, "10.0.0.1:443", "10.0.0.1"}, /* v4-mapped */
-		{"::ffff:127.0.0.1", 1, "127.0.0.1:1", "127.0.0.1"},
-		{"::", 9, "[::]:9", "::"},
-		{"ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 65535,
-		 "[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535",
-		 "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"},
+	    {"1.2.3.4", 80, "1.2.3.4:80", "1.2.3.4"},
+	    {"255.255.255.255", 65535, "255.255.255.255:65535", "255.255.255.255"},
+	    {"0.0.0.0", 0, "0.0.0.0:0", "0.0.0.0"},
+	    {"::1", 8080, "[::1]:8080", "::1"},
+	    {"2001:db8::a:b", 443, "[2001:db8::a:b]:443", "2001:db8::a:b"},
+	    {"::ffff:10.0.0.1", 443, "10.0.0.1:443", "10.0.0.1"}, /* v4-mapped */
+	    {"::ffff:127.0.0.1", 1, "127.0.0.1:1", "127.0.0.1"},
+	    {"::", 9, "[::]:9", "::"},
+	    {"ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 65535,
+	     "[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535",
+	     "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"},
 	};
 	for (size_t i = 0; i < HP_ARRAY_SIZE(cases); i++) {
 		struct sockaddr_storage ss = make_addr(cases[i].ip, cases[i].port);
@@ -354,13 +355,13 @@ int main(void)
 {
 	(void)test_format_ip_short_buffer; /* BUG: see above */
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_resolve),
-		cmocka_unit_test(test_resolve_errors),
-		cmocka_unit_test(test_listen_connect_accept),
-		cmocka_unit_test(test_reuseport),
-		cmocka_unit_test(test_connect_refused),
-		cmocka_unit_test(test_listen_errors),
-		cmocka_unit_test(test_format),
+	    cmocka_unit_test(test_resolve),
+	    cmocka_unit_test(test_resolve_errors),
+	    cmocka_unit_test(test_listen_connect_accept),
+	    cmocka_unit_test(test_reuseport),
+	    cmocka_unit_test(test_connect_refused),
+	    cmocka_unit_test(test_listen_errors),
+	    cmocka_unit_test(test_format),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+/* cmocka.h needs the headers above. */
 #include <cmocka.h>
 
 #include <arpa/inet.h>
@@ -315,16 +316,16 @@ static void test_concurrent_picks(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_group_from_config),
-		cmocka_unit_test(test_group_errors),
-		cmocka_unit_test(test_smooth_sequence),
-		cmocka_unit_test(test_equal_weights_rotate),
-		cmocka_unit_test(test_weighted_shares),
-		cmocka_unit_test(test_exclude),
-		cmocka_unit_test(test_exclude_weighted),
-		cmocka_unit_test(test_single_server),
-		cmocka_unit_test(test_servers_past_63_never_excluded),
-		cmocka_unit_test(test_concurrent_picks),
+	    cmocka_unit_test(test_group_from_config),
+	    cmocka_unit_test(test_group_errors),
+	    cmocka_unit_test(test_smooth_sequence),
+	    cmocka_unit_test(test_equal_weights_rotate),
+	    cmocka_unit_test(test_weighted_shares),
+	    cmocka_unit_test(test_exclude),
+	    cmocka_unit_test(test_exclude_weighted),
+	    cmocka_unit_test(test_single_server),
+	    cmocka_unit_test(test_servers_past_63_never_excluded),
+	    cmocka_unit_test(test_concurrent_picks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

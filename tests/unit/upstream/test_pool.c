@@ -15,6 +15,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+/* cmocka.h needs the headers above. */
 #include <cmocka.h>
 
 #include <arpa/inet.h>
@@ -36,21 +37,21 @@
 
 static struct {
 	struct hp_loop *loop;
-	int lfd;                       /* the upstream server's listening socket */
+	int lfd; /* the upstream server's listening socket */
 	char hostport[32];
 	struct hp_config_server server;
 	struct hp_config_upstream conf;
 	struct hp_upstream_group *group;
 	struct hp_upstream_pool *pool;
 	struct hp_upstream_server *s;
-	int sfds[MAX_SERVER_FDS];      /* accepted server-side sockets */
+	int sfds[MAX_SERVER_FDS]; /* accepted server-side sockets */
 	size_t nsfds;
 	struct hp_timer watchdog;
 	struct hp_timer poll;
 	bool (*until)(void);
 	bool timed_out;
-	int connect_done;              /* connects that completed or failed */
-	int connect_rc;                /* the last hp_upstream_conn_check_connected() */
+	int connect_done; /* connects that completed or failed */
+	int connect_rc;	  /* the last hp_upstream_conn_check_connected() */
 } T;
 
 /* ==== Fixture ==== */
@@ -110,19 +111,19 @@ static int setup(void **state)
 	assert_int_equal(getsockname(T.lfd, (struct sockaddr *)&sin, &len), 0);
 	snprintf(T.hostport, sizeof(T.hostport), "127.0.0.1:%u", ntohs(sin.sin_port));
 	T.server = (struct hp_config_server){
-		.url = T.hostport,
-		.host = "127.0.0.1",
-		.port = ntohs(sin.sin_port),
-		.hostport = T.hostport,
-		.weight = 1,
+	    .url = T.hostport,
+	    .host = "127.0.0.1",
+	    .port = ntohs(sin.sin_port),
+	    .hostport = T.hostport,
+	    .weight = 1,
 	};
 	T.conf = (struct hp_config_upstream){
-		.name = "origin",
-		.servers = &T.server,
-		.nservers = 1,
-		.balance = "round_robin",
-		.connect_timeout_ms = 1000,
-		.retries = 1,
+	    .name = "origin",
+	    .servers = &T.server,
+	    .nservers = 1,
+	    .balance = "round_robin",
+	    .connect_timeout_ms = 1000,
+	    .retries = 1,
 	};
 	return 0;
 }
@@ -510,20 +511,20 @@ static void test_connect_refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		POOL_TEST(test_release_then_take),
-		POOL_TEST(test_take_most_recent_first),
-		POOL_TEST(test_server_close_drops_idle),
-		POOL_TEST(test_server_close_seen_by_take),
-		POOL_TEST(test_unexpected_bytes_drop_idle),
-		POOL_TEST(test_consumed_response_stays_idle),
-		POOL_TEST(test_not_reusable_closed),
-		POOL_TEST(test_max_idle),
-		POOL_TEST(test_max_idle_zero),
-		POOL_TEST(test_max_connections),
-		POOL_TEST(test_take_at_limit_keeps_idle),
-		POOL_TEST(test_idle_timeout),
-		POOL_TEST(test_take_stops_idle_timer),
-		POOL_TEST(test_connect_refused),
+	    POOL_TEST(test_release_then_take),
+	    POOL_TEST(test_take_most_recent_first),
+	    POOL_TEST(test_server_close_drops_idle),
+	    POOL_TEST(test_server_close_seen_by_take),
+	    POOL_TEST(test_unexpected_bytes_drop_idle),
+	    POOL_TEST(test_consumed_response_stays_idle),
+	    POOL_TEST(test_not_reusable_closed),
+	    POOL_TEST(test_max_idle),
+	    POOL_TEST(test_max_idle_zero),
+	    POOL_TEST(test_max_connections),
+	    POOL_TEST(test_take_at_limit_keeps_idle),
+	    POOL_TEST(test_idle_timeout),
+	    POOL_TEST(test_take_stops_idle_timer),
+	    POOL_TEST(test_connect_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
