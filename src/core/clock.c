@@ -83,9 +83,18 @@ static bool parse_hms(const char *s, int *h, int *mi, int *se)
 	       digits(s + 6, 2, se) && *h < 24 && *mi < 60 && *se <= 60;
 }
 
+static int days_in_month(int year, int mon)
+{
+	static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+	return mon == 1 && leap ? 29 : days[mon];
+}
+
 static bool finish(int year, int mon, int day, int h, int mi, int se, time_t *out)
 {
-	if (mon < 0 || day < 1 || day > 31 || year < 1900)
+	/* An impossible date (30 Feb) is invalid, not the date it would roll to:
+	 * an invalid Expires must mean "already expired". */
+	if (mon < 0 || year < 1900 || day < 1 || day > days_in_month(year, mon))
 		return false;
 	int64_t days = days_from_civil(year, (unsigned)mon + 1, (unsigned)day);
 	*out = (time_t)(days * 86400 + h * 3600 + mi * 60 + se);

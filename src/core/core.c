@@ -71,7 +71,8 @@ static inline unsigned char lower(unsigned char c)
 bool hp_str_eq(struct hp_str a, const char *s)
 {
 	size_t n = strlen(s);
-	return a.len == n && memcmp(a.ptr, s, n) == 0;
+	/* An empty view may have a NULL pointer: memcmp must not see it. */
+	return a.len == n && (n == 0 || memcmp(a.ptr, s, n) == 0);
 }
 
 bool hp_str_ieq_str(struct hp_str a, struct hp_str b)

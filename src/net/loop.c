@@ -133,12 +133,20 @@ void hp_timer_stop(struct hp_loop *loop, struct hp_timer *t)
 		heap_remove(loop, t);
 }
 
+/*
+ * Fire the timers that are due. A timer whose deadline moved (lazy re-arm)
+ * goes back under its real deadline before anything fires, so overdue timers
+ * still fire in deadline order. The pass is bounded by the number of timers
+ * armed when it began: a callback that re-arms for 0 ms waits for the next
+ * iteration instead of starving the sockets.
+ */
 static void run_timers(struct hp_loop *l)
 {
-	while (l->nheap > 0 && l->heap[1]->_key_ms <= l->now_ms) {
+	size_t budget = l->nheap * 2 + 1;
+	while (budget-- > 0 && l->nheap > 0 && l->heap[1]->_key_ms <= l->now_ms) {
 		struct hp_timer *t = l->heap[1];
 		heap_remove(l, t);
-		if (t->at_ms > l->now_ms) {
+		if (t->at_ms != t->_key_ms) {
 			t->_key_ms = t->at_ms;
 			heap_push(l, t);
 			continue;
@@ -269,6 +277,8 @@ static void dispatch(struct epoll_event *ev)
 	unsigned bits = 0;
 	if (ev->events & (EPOLLIN | EPOLLRDHUP))
 		bits |= HP_IO_READ;
+	if (ev->events & (EPOLLRDHUP | EPOLLHUP))
+		bits |= HP_IO_HUP;
 	if (ev->events & EPOLLOUT)
 		bits |= HP_IO_WRITE;
 	if (ev->events & (EPOLLERR | EPOLLHUP))

@@ -36,6 +36,8 @@ struct hp_deferred;
 #define HP_IO_READ 0x1u  /* readable, or the peer shut down its side */
 #define HP_IO_WRITE 0x2u /* writable */
 #define HP_IO_ERROR 0x4u /* error or hang-up: the next read/write says which */
+#define HP_IO_HUP 0x8u   /* the peer shut down its sending side: read on until EOF,
+			    even after a short read (no further event will come) */
 
 typedef void hp_io_fn(struct hp_io *io, unsigned events);
 typedef void hp_timer_fn(struct hp_timer *t);

@@ -126,6 +126,10 @@ int hp_net_socket_error(int fd)
 
 void hp_net_format_ip(const struct sockaddr *sa, char *out, size_t n)
 {
+	if (n == 0)
+		return;
+	/* inet_ntop leaves <out> untouched when it does not fit. */
+	out[0] = '\0';
 	if (sa->sa_family == AF_INET) {
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
 			  (socklen_t)n);

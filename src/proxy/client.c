@@ -159,7 +159,7 @@ static bool read_client(struct hp_client *c, size_t limit)
 			hp_buf_commit(&c->in, (size_t)n);
 			/* A short read means the socket is drained: with edge-triggered
 			 * epoll, the next arrival raises a new event. */
-			if ((size_t)n < room)
+			if ((size_t)n < room && !c->hup)
 				c->readable = false;
 		} else if (n == 0) {
 			c->eof = true;
@@ -233,7 +233,17 @@ void hp_client_send_error(struct hp_client *c, int status, const char *reason)
 	char date[HP_HTTP_DATE_LEN + 1];
 	hp_worker_date(c->w, date);
 	char body[256];
-	int blen = snprintf(body, sizeof(body), "%s\n", reason);
+	int blen;
+	if (status >= 400) {
+		/* "bad gateway: upstream timed out": the status in words, then why. */
+		char phrase[64];
+		snprintf(phrase, sizeof(phrase), "%s", hp_http_status_reason(status));
+		for (char *p = phrase; *p; p++)
+			*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+		blen = snprintf(body, sizeof(body), "%s: %s\n", phrase, reason);
+	} else {
+		blen = snprintf(body, sizeof(body), "%s\n", reason);
+	}
 	char head[512];
 	int hlen = snprintf(head, sizeof(head),
 			    "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: hotpath\r\n"
@@ -374,6 +384,8 @@ static void on_client_event(struct hp_io *io, unsigned events)
 	HP_CHECK_OBJ(c, HP_CLIENT_MAGIC);
 	if (events & HP_IO_READ)
 		c->readable = true;
+	if (events & HP_IO_HUP)
+		c->hup = true;
 	if (events & HP_IO_WRITE)
 		c->writable = true;
 	hp_client_drive(c);

@@ -654,7 +654,7 @@ static bool read_up(struct hp_client *c, bool *progress, bool *eof)
 		if (n > 0) {
 			hp_buf_commit(&up->in, (size_t)n);
 			*progress = true;
-			if ((size_t)n < room)
+			if ((size_t)n < room && !up->hup)
 				up->readable = false;
 			if (up->in.len >= 4 * READ_CHUNK)
 				break;
@@ -723,11 +723,11 @@ static void receive_response(struct hp_client *c, bool *progress)
 
 /* ==== Driving ==== */
 
-bool hp_forward_drive(struct hp_client *c)
+/* One step: send what can go up, take what came down. Returns true if
+ * anything changed, so the caller loops until the exchange is stuck on I/O. */
+static bool exchange(struct hp_client *c)
 {
 	struct hp_txn *t = &c->t;
-	if (t->state != TXN_EXCHANGE || t->up == NULL || !t->up->connected)
-		return false;
 	bool progress = false;
 	if (!t->req_done || t->up_out_sent < t->up_out.len) {
 		if (!send_request(c, &progress)) {
@@ -743,10 +743,20 @@ bool hp_forward_drive(struct hp_client *c)
 		if (c->closed || t->up == NULL)
 			return true;
 	}
-	if (t->resp_done)
-		return progress;
-	receive_response(c, &progress);
+	if (!t->resp_done)
+		receive_response(c, &progress);
 	return progress;
+}
+
+bool hp_forward_drive(struct hp_client *c)
+{
+	struct hp_txn *t = &c->t;
+	if (t->state != TXN_EXCHANGE || t->up == NULL || !t->up->connected)
+		return false;
+	enum hp_txn_state state = t->state;
+	bool done = t->resp_done;
+	bool progress = exchange(c);
+	return progress || c->closed || t->state != state || t->resp_done != done;
 }
 
 static void on_upstream_event(struct hp_io *io, unsigned events)
@@ -757,6 +767,8 @@ static void on_upstream_event(struct hp_io *io, unsigned events)
 	HP_CHECK_OBJ(c, HP_CLIENT_MAGIC);
 	if (events & HP_IO_READ)
 		up->readable = true;
+	if (events & HP_IO_HUP)
+		up->hup = true;
 	if (events & HP_IO_WRITE)
 		up->writable = true;
 	if (!up->connected && (events & (HP_IO_WRITE | HP_IO_ERROR))) {

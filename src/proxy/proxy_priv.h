@@ -182,6 +182,7 @@ struct hp_client {
 	bool readable;                 /* edge-triggered flags */
 	bool writable;
 	bool eof;                      /* the client shut down its sending side */
+	bool hup;                      /* a shutdown was signalled: read on to EOF */
 	bool close_after;              /* close once out is flushed */
 	bool closed;
 	bool internal;                 /* no socket: a background refresh or a warm-up */

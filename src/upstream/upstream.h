@@ -58,6 +58,7 @@ struct hp_upstream_conn {
 	bool reused;                    /* taken from the idle pool */
 	bool readable;                  /* edge-triggered: data may be pending */
 	bool writable;                  /* edge-triggered: the socket accepts writes */
+	bool hup;                       /* the server shut down its side: read to EOF */
 	/* private */
 	struct hp_list _link;           /* in the pool's idle list */
 	struct hp_deferred _free;
