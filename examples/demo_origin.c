@@ -124,7 +124,8 @@ static char *stats_json(void)
 {
 	json_t *paths = json_object();
 	for (size_t i = 0; i < g.nstats; i++)
-		json_object_set_new(paths, g.stats[i].path, json_integer((json_int_t)g.stats[i].count));
+		json_object_set_new(paths, g.stats[i].path,
+				    json_integer((json_int_t)g.stats[i].count));
 	return json_take(json_pack("{s:I, s:o}", "total", (json_int_t)g.total, "paths", paths));
 }
 
@@ -165,8 +166,9 @@ static void put_head(struct conn *c, int status, const char *ctype, int64_t len,
 	char date[HP_HTTP_DATE_LEN + 1];
 	char line[512];
 	hp_http_date_format(hp_clock_wall_s(), date);
-	int n = snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: demo-origin\r\n",
-			 status, hp_http_status_reason(status), date);
+	int n = snprintf(line, sizeof(line),
+			 "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: demo-origin\r\n", status,
+			 hp_http_status_reason(status), date);
 	hp_buf_append(&c->out, line, (size_t)n);
 	if (ctype != NULL && !no_body_status(status)) {
 		hp_buf_append_str(&c->out, "Content-Type: ");
@@ -449,7 +451,8 @@ static enum step refuse(struct conn *c, int status, const char *reason)
 static void copy_str(char *dst, size_t size, struct hp_str s)
 {
 	size_t n = HP_MIN(s.len, size - 1);
-	memcpy(dst, s.ptr, n);
+	if (n > 0) /* an absent part is {NULL, 0}, and memcpy must not see NULL */
+		memcpy(dst, s.ptr, n);
 	dst[n] = '\0';
 }
 
@@ -524,15 +527,26 @@ static void collect_body(void *arg, const char *data, size_t len)
 		c->body_left = UINT64_MAX; /* marks "too large" for step_body */
 }
 
+/* Waiting for more body: if reading stopped at MAX_INPUT_BYTES, the socket
+ * still holds bytes and no new edge will come, so go round and read again. */
+static enum step body_wait(const struct conn *c)
+{
+	if (c->read_paused)
+		return MORE;
+	return c->peer_eof ? CLOSE : WAIT;
+}
+
 static enum step step_body(struct conn *c)
 {
+	if (c->read_paused)
+		read_input(c);
 	if (c->body_kind == HP_BODY_LENGTH) {
 		size_t n = (size_t)HP_MIN(c->body_left, (uint64_t)c->in.len);
 		hp_buf_append(&c->body, hp_buf_data(&c->in), n);
 		hp_buf_consume(&c->in, n);
 		c->body_left -= n;
 		if (c->body_left > 0)
-			return c->peer_eof ? CLOSE : WAIT;
+			return body_wait(c);
 	} else if (c->body_kind == HP_BODY_CHUNKED) {
 		bool done = false;
 		c->body_left = 0;
@@ -544,7 +558,7 @@ static enum step step_body(struct conn *c)
 			return refuse(c, 413, "body larger than 8 MiB");
 		hp_buf_consume(&c->in, (size_t)n);
 		if (!done)
-			return c->peer_eof ? CLOSE : WAIT;
+			return body_wait(c);
 	}
 	count_path(c->path);
 	uint64_t ms = delay_for(c);
@@ -656,7 +670,8 @@ static void usage(FILE *f)
 		   "            (default 2s)\n"
 		   "  --quiet   no line per request\n"
 		   "endpoints: /api/products /api/products/<id> /api/user /api/time\n"
-		   "           /api/slow?ms=N /api/echo (POST) /api/status/<code> /health /stats\n");
+		   "           /api/slow?ms=N /api/echo (POST) /api/status/<code>\n"
+		   "           /health /stats\n");
 }
 
 /* "2s", "1.5s", "250ms", "1m" or "0" into milliseconds. */

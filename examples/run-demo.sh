@@ -15,8 +15,8 @@ LOGDIR=build/demo
 
 # True if something accepts connections on 127.0.0.1:PORT.
 port_busy() {
-	python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.5)' \
-		"$1" 2>/dev/null
+	python3 -c 'import socket, sys
+socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.5)' "$1" 2>/dev/null
 }
 
 # Wait up to 5 s for PORT to accept; false if PID died first or time ran out.
@@ -39,8 +39,8 @@ for bin in "$ORIGIN" "$HOTPATH"; do
 done
 for port in 9000 8080; do
 	if port_busy $port; then
-		echo "run-demo: port $port on 127.0.0.1 is already in use; stop whatever listens" \
-			"there (ss -ltnp 'sport = :$port' shows it) and retry." >&2
+		echo "run-demo: port $port on 127.0.0.1 is already in use; stop what" \
+			"listens there (ss -ltnp 'sport = :$port' shows it) and retry." >&2
 		exit 1
 	fi
 done
@@ -90,7 +90,8 @@ cat <<'MSG'
     curl -s http://127.0.0.1:9000/stats
 
   The hard case, 1000 req/s on a 2 s endpoint (constant rate, latency budget):
-    build/hotpath bench -R 1000 -d 15s -c 200 --assert "p95<200ms" http://127.0.0.1:8080/api/products
+    build/hotpath bench -R 1000 -d 15s -c 200 --assert "p95<200ms" \
+        http://127.0.0.1:8080/api/products
     build/hotpath bench -R 1000 -d 15s -c 200 http://127.0.0.1:8080/api/products/1 \
         http://127.0.0.1:8080/api/products/2@3
   The same against the origin directly, for comparison (200 connections / 2 s = 100 req/s):
