@@ -265,7 +265,7 @@ static const struct cfg_key upstream_keys[] = {
 	{.name = "idle_timeout", .type = CFG_DURATION, .off = U(idle_timeout_ms),
 	 .min = 1, .max = DAY, .def = "600s",
 	 .help = "How long a pooled keep-alive connection may stay unused."},
-	{.name = "max_idle", .type = CFG_U32, .off = U(max_idle), .max = 100000, .def = "32",
+	{.name = "max_idle", .type = CFG_U32, .off = U(max_idle), .max = 100000, .def = "100",
 	 .help = "Idle keep-alive connections kept per worker per server."},
 	{.name = "max_connections", .type = CFG_U32, .off = U(max_connections),
 	 .max = 1000000, .def = "100",

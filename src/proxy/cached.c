@@ -231,6 +231,14 @@ bool hp_cached_flush_body(struct hp_client *c)
 	return true;
 }
 
+bool hp_cached_hides_field(const struct hp_client *c, struct hp_str name)
+{
+	const struct hp_config_cache *cc = &c->w->px->cfg->cache;
+	if (c->t.rc == NULL || !cc->strip_tag_header)
+		return false;
+	return hp_str_ieq(name, cc->tag_header) || hp_str_ieq(name, "surrogate-key");
+}
+
 void hp_cached_put_fields(struct hp_client *c, struct hp_buf *b)
 {
 	struct hp_txn *t = &c->t;
@@ -247,7 +255,8 @@ void hp_cached_put_fields(struct hp_client *c, struct hp_buf *b)
 			     (long long)hp_cache_obj_ttl(t->obj, hp_clock_wall_s()));
 	} else {
 		k = snprintf(line, sizeof(line), "Cache-Status: hotpath; fwd=%s; fwd-status=%d%s%s\r\n",
-			     t->fwd ? t->fwd : "uri-miss", t->status, t->storing ? "; stored" : "",
+			     t->fwd ? t->fwd : "uri-miss",
+			     t->fwd_status ? t->fwd_status : t->status, t->storing ? "; stored" : "",
 			     t->waited ? "; collapsed" : "");
 	}
 	hp_buf_append(b, line, (size_t)k);
@@ -468,6 +477,7 @@ bool hp_cached_on_response(struct hp_client *c, const struct hp_http_response *r
 	time_t now = hp_clock_wall_s();
 	struct hp_http_header *req = NULL;
 	size_t nreq = 0;
+	t->fwd_status = r->status;
 	if (t->revalidating && r->status == 304) {
 		size_t n;
 		struct hp_http_header *f = end_to_end_fields(c, r, &n);
@@ -498,6 +508,13 @@ bool hp_cached_on_response(struct hp_client *c, const struct hp_http_response *r
 	if (t->obj != NULL) {
 		hp_cache_obj_release(t->obj);
 		t->obj = NULL;
+	}
+	uint64_t max_size = c->w->px->cfg->cache.max_object_size;
+	if (t->fill != NULL && r->body == HP_BODY_LENGTH && r->content_length > max_size) {
+		/* Known too large before a byte of it: pass it through, and let the
+		 * next requests skip the queue. */
+		hp_cache_fill_abort(t->fill, true);
+		t->fill = NULL;
 	}
 	if (t->fill != NULL) {
 		size_t n;
@@ -564,7 +581,7 @@ bool hp_cached_unsafe_invalidate(struct hp_client *c)
 {
 	struct hp_txn *t = &c->t;
 	if (t->rc == NULL || t->key == NULL || hp_http_method_is_safe(t->method) ||
-	    t->status < 200 || t->status >= 400)
+	    t->method == HP_METHOD_PURGE || t->status < 200 || t->status >= 400)
 		return false;
 	hp_cache_purge_key(cache_of(c), t->key, t->keylen, t->hash, false);
 	return true;

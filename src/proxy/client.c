@@ -299,7 +299,7 @@ static bool read_head(struct hp_client *c)
 		arm_timer(c, CT_HEADER, cfg->limits.header_timeout_ms);
 	struct hp_http_limits lim = head_limits(cfg);
 	struct hp_http_request req;
-	struct hp_http_header *hdrs = hp_arena_alloc(&c->arena, lim.max_headers * sizeof(*hdrs));
+	struct hp_http_header *hdrs = c->w->req_fields;
 	int rc = hp_http_parse_request(hp_buf_data(&c->in), c->in.len, &req, hdrs, &lim);
 	if (rc == HP_AGAIN) {
 		if (c->eof)

@@ -39,6 +39,16 @@ static void on_upstream_event(struct hp_io *io, unsigned events);
 static void on_upstream_timer(struct hp_timer *tm);
 static void connect_upstream(struct hp_client *c);
 
+void hp_put_status_line_start(struct hp_buf *b, int status)
+{
+	char line[16] = "HTTP/1.1 000 ";
+	HP_ASSERT(status >= 100 && status <= 999);
+	line[9] = (char)('0' + status / 100);
+	line[10] = (char)('0' + status / 10 % 10);
+	line[11] = (char)('0' + status % 10);
+	hp_buf_append(b, line, 13);
+}
+
 /* ==== Building the upstream request ==== */
 
 static void put(struct hp_buf *b, const char *s, size_t n)
@@ -452,12 +462,14 @@ static bool send_request(struct hp_client *c, bool *progress)
 
 /* ==== Receiving the response ==== */
 
-static void put_response_fields(struct hp_buf *b, const struct hp_http_response *r)
+static void put_response_fields(struct hp_client *c, struct hp_buf *b,
+				const struct hp_http_response *r)
 {
 	for (size_t i = 0; i < r->num_headers; i++) {
 		const struct hp_http_header *h = &r->headers[i];
 		if (hp_http_is_hop_by_hop(h->name) ||
-		    hp_http_connection_lists(r->headers, r->num_headers, h->name))
+		    hp_http_connection_lists(r->headers, r->num_headers, h->name) ||
+		    hp_cached_hides_field(c, h->name))
 			continue;
 		put_field(b, h->name, h->value);
 	}
@@ -468,12 +480,10 @@ static void forward_interim(struct hp_client *c, const struct hp_http_response *
 	/* HTTP/1.0 clients know no 1xx; 100 was already sent by us if asked. */
 	if (c->t.minor_version == 0 || r->status == 100)
 		return;
-	char line[64];
-	int n = snprintf(line, sizeof(line), "HTTP/1.1 %d ", r->status);
-	put(&c->out, line, (size_t)n);
+	hp_put_status_line_start(&c->out, r->status);
 	put_str(&c->out, r->reason);
 	put(&c->out, "\r\n", 2);
-	put_response_fields(&c->out, r);
+	put_response_fields(c, &c->out, r);
 	put(&c->out, "\r\n", 2);
 }
 
@@ -500,13 +510,11 @@ static void start_response(struct hp_client *c, const struct hp_http_response *r
 	if (!t->client_keep_alive || c->w->draining || !t->req_done)
 		c->close_after = true;
 	size_t before = b->len;
-	char line[64];
-	int n = snprintf(line, sizeof(line), "HTTP/1.1 %d ", r->status);
-	put(b, line, (size_t)n);
+	hp_put_status_line_start(b, r->status);
 	put_str(b, r->reason.len ? r->reason : (struct hp_str){hp_http_status_reason(r->status),
 		strlen(hp_http_status_reason(r->status))});
 	put(b, "\r\n", 2);
-	put_response_fields(b, r);
+	put_response_fields(c, b, r);
 	if (r->body == HP_BODY_CHUNKED && !t->dechunk)
 		put(b, "Transfer-Encoding: chunked\r\n", 28);
 	if (t->rechunk)
@@ -609,7 +617,7 @@ static int take_head(struct hp_client *c)
 		.max_head_bytes = cfg->limits.max_header_size * 2,
 		.max_headers = cfg->limits.max_header_fields * 2,
 	};
-	struct hp_http_header *hdrs = hp_arena_alloc(&c->arena, lim.max_headers * sizeof(*hdrs));
+	struct hp_http_header *hdrs = c->w->resp_fields;
 	while (in->len > 0) {
 		struct hp_http_response r;
 		int rc = hp_http_parse_response(hp_buf_data(in), in->len, &r, hdrs, &lim, t->method);

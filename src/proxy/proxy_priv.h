@@ -80,6 +80,8 @@ struct hp_worker {
 	char date[HP_HTTP_DATE_LEN + 1];
 	struct hp_buf logbuf;          /* access log lines waiting to be written */
 	struct hp_timer log_timer;     /* flushes logbuf once a second */
+	struct hp_http_header *req_fields;  /* scratch for parsing request heads */
+	struct hp_http_header *resp_fields; /* scratch for parsing response heads */
 	size_t warm_next;              /* next cache.warm entry to fetch */
 	unsigned warm_active;          /* warm-up requests in flight */
 	unsigned warm_failed;          /* warm-up responses that were not 2xx */
@@ -159,6 +161,7 @@ struct hp_txn {
 	uint64_t obj_off;              /* body bytes of obj already written */
 	const char *x_cache;           /* HIT, MISS, STALE, REVALIDATED, COALESCED, PASS */
 	const char *fwd;               /* Cache-Status fwd= reason, NULL for a hit */
+	int fwd_status;                /* the origin's status, for Cache-Status */
 	char *req_head;                /* copy of the request head while filling (for Vary) */
 	size_t req_head_len;
 	time_t request_time;           /* wall clock when the upstream request started */
@@ -195,6 +198,9 @@ struct hp_client {
 	int last_status;               /* status of the last finished transaction */
 	struct hp_txn t;
 };
+
+/* Append "HTTP/1.1 <status> " to <b>. */
+void hp_put_status_line_start(struct hp_buf *b, int status);
 
 /* worker.c */
 void hp_worker_date(struct hp_worker *w, char *out);
@@ -239,6 +245,8 @@ void hp_cached_on_complete(struct hp_client *c, bool whole);
 /* The upstream failed before a response: serve stale if allowed. */
 bool hp_cached_on_error(struct hp_client *c);
 void hp_cached_release(struct hp_client *c);
+/* Is <name> a purge-tag field that clients must not see? */
+bool hp_cached_hides_field(const struct hp_client *c, struct hp_str name);
 /* Response fields the cache adds to a response going to the client. */
 void hp_cached_put_fields(struct hp_client *c, struct hp_buf *b);
 /* Write the stored body after c->out; false if the connection failed. */

@@ -170,6 +170,10 @@ static void worker_init(struct hp_proxy *px, struct hp_worker *w, unsigned id)
 	hp_list_init(&w->clients);
 	w->listeners = hp_xcalloc(cfg->nlisten, sizeof(*w->listeners));
 	w->pools = hp_xcalloc(cfg->nupstreams, sizeof(*w->pools));
+	/* Heads are parsed and consumed synchronously on the worker, so one
+	 * array of each serves every connection of it. */
+	w->req_fields = hp_xcalloc(cfg->limits.max_header_fields, sizeof(*w->req_fields));
+	w->resp_fields = hp_xcalloc(cfg->limits.max_header_fields * 2, sizeof(*w->resp_fields));
 	for (size_t i = 0; i < cfg->nupstreams; i++)
 		w->pools[i] = hp_upstream_pool_create(w->loop, px->groups[i]);
 }
@@ -189,6 +193,8 @@ static void worker_fini(struct hp_worker *w)
 	hp_buf_fini(&w->logbuf);
 	free(w->pools);
 	free(w->listeners);
+	free(w->req_fields);
+	free(w->resp_fields);
 	w->loop = NULL;
 }
 

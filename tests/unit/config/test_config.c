@@ -111,7 +111,7 @@ static void test_defaults(void **state)
 	assert_int_equal(up->send_timeout_ms, 30000);
 	assert_int_equal(up->read_timeout_ms, 60000);
 	assert_int_equal(up->idle_timeout_ms, 600000);
-	assert_int_equal(up->max_idle, 32);
+	assert_int_equal(up->max_idle, 100);
 	assert_int_equal(up->max_connections, 100);
 	assert_int_equal(up->retries, 1);
 
