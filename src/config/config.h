@@ -87,6 +87,7 @@ struct hp_config_cache {
 	uint32_t warm_concurrency;     /* default 4 */
 	bool server_timing;            /* default false */
 	bool x_cache;                  /* default true */
+	bool status_key;               /* default false: key=... in Cache-Status */
 };
 
 struct hp_config_limits {

@@ -385,6 +385,8 @@ static const struct cfg_key cache_keys[] = {
 	 .help = "Add a Server-Timing header with cache and upstream times."},
 	{.name = "x_cache", .type = CFG_BOOL, .off = C(x_cache), .def = "true",
 	 .help = "Add X-Cache: HIT, MISS, ... (Cache-Status is always sent)."},
+	{.name = "status_key", .type = CFG_BOOL, .off = C(status_key), .def = "false",
+	 .help = "Add the cache key to Cache-Status (key=..., RFC 9211), for debugging."},
 };
 static const struct cfg_section cache_section = {SECTION(cache_keys)};
 

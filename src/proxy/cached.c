@@ -239,27 +239,61 @@ bool hp_cached_hides_field(const struct hp_client *c, struct hp_str name)
 	return hp_str_ieq(name, cc->tag_header) || hp_str_ieq(name, "surrogate-key");
 }
 
+/* The key as an RFC 8941 string: printable ASCII, separators shown as '|'. */
+static void put_key_param(struct hp_buf *b, const struct hp_txn *t)
+{
+	hp_buf_append(b, "; key=\"", 7);
+	for (size_t i = 0; i < t->keylen; i++) {
+		unsigned char ch = (unsigned char)t->key[i];
+		if (ch == '"' || ch == '\\')
+			hp_buf_append(b, "\\", 1);
+		char out = ch < 0x20 || ch >= 0x7f ? '|' : (char)ch;
+		hp_buf_append(b, &out, 1);
+	}
+	hp_buf_append(b, "\"", 1);
+}
+
+static void put_server_timing(struct hp_client *c, struct hp_buf *b)
+{
+	const struct hp_txn *t = &c->t;
+	char line[160];
+	int k;
+	if (t->upstream_ns != 0 && t->upstream_done_ns > t->upstream_ns)
+		k = snprintf(line, sizeof(line), "Server-Timing: cache;desc=%s, upstream;dur=%.3f\r\n",
+			     t->x_cache, (double)(t->upstream_done_ns - t->upstream_ns) / 1e6);
+	else
+		k = snprintf(line, sizeof(line), "Server-Timing: cache;desc=%s;dur=%.3f\r\n",
+			     t->x_cache, (double)(hp_clock_mono_ns() - t->start_ns) / 1e6);
+	hp_buf_append(b, line, (size_t)k);
+}
+
 void hp_cached_put_fields(struct hp_client *c, struct hp_buf *b)
 {
 	struct hp_txn *t = &c->t;
+	const struct hp_config_cache *cc = &c->w->px->cfg->cache;
 	if (t->x_cache == NULL)
 		return;
 	char line[192];
 	int k;
-	if (c->w->px->cfg->cache.x_cache) {
+	if (cc->x_cache) {
 		k = snprintf(line, sizeof(line), "X-Cache: %s\r\n", t->x_cache);
 		hp_buf_append(b, line, (size_t)k);
 	}
 	if (t->fwd == NULL && t->obj != NULL) {
-		k = snprintf(line, sizeof(line), "Cache-Status: hotpath; hit; ttl=%lld\r\n",
+		k = snprintf(line, sizeof(line), "Cache-Status: hotpath; hit; ttl=%lld",
 			     (long long)hp_cache_obj_ttl(t->obj, hp_clock_wall_s()));
 	} else {
-		k = snprintf(line, sizeof(line), "Cache-Status: hotpath; fwd=%s; fwd-status=%d%s%s\r\n",
+		k = snprintf(line, sizeof(line), "Cache-Status: hotpath; fwd=%s; fwd-status=%d%s%s",
 			     t->fwd ? t->fwd : "uri-miss",
 			     t->fwd_status ? t->fwd_status : t->status, t->storing ? "; stored" : "",
 			     t->waited ? "; collapsed" : "");
 	}
 	hp_buf_append(b, line, (size_t)k);
+	if (cc->status_key && t->key != NULL)
+		put_key_param(b, t);
+	hp_buf_append(b, "\r\n", 2);
+	if (cc->server_timing)
+		put_server_timing(c, b);
 }
 
 /* ==== Coalescing ==== */
