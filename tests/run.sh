@@ -165,7 +165,7 @@ run_fuzz() {
 		rc=$?
 		if [ $rc -eq 0 ]; then
 			passed=$((passed + 1))
-			echo "ok   fuzz $name: $(grep -o '#[0-9]* *DONE.*' "$out" | tail -n 1)"
+			echo "ok   fuzz $name: $(grep -o 'Done [0-9]* runs.*' "$out" | tail -n 1)"
 		else
 			failed=$((failed + 1))
 			echo "FAIL fuzz $name (exit $rc), artifacts in build/fuzz/artifacts/:"
