@@ -511,7 +511,9 @@ static struct hp_str strip_port(struct hp_str host)
 {
 	size_t end = host.len;
 
-	if (host.len && host.ptr[0] == '[') {
+	if (host.len == 0)
+		return host;
+	if (host.ptr[0] == '[') {
 		const char *close = memchr(host.ptr, ']', host.len);
 		if (close)
 			end = (size_t)(close - host.ptr) + 1;

@@ -535,7 +535,7 @@ bool hp_cached_on_response(struct hp_client *c, const struct hp_http_response *r
 				hp_cache_fill_abort(t->fill, false);
 			t->fill = NULL;
 			t->fwd = "stale";
-			serve_obj(c, hp_cache_obj_fetch(t->obj), "STALE", req, nreq);
+			serve_obj(c, t->obj, "STALE", req, nreq);
 			return true;
 		}
 	}
@@ -605,7 +605,7 @@ bool hp_cached_on_error(struct hp_client *c)
 		hp_cache_fill_abort(t->fill, false);
 	t->fill = NULL;
 	t->fwd = "stale";
-	serve_obj(c, hp_cache_obj_fetch(t->obj), "STALE", req, nreq);
+	serve_obj(c, t->obj, "STALE", req, nreq);
 	return true;
 }
 

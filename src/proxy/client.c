@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 
@@ -27,6 +28,10 @@
 #include "proxy/proxy_priv.h"
 
 #define READ_CHUNK 16384
+/* How long a closing connection keeps reading (and discarding) what the
+ * client still sends. Closing with unread bytes makes the kernel send a
+ * reset, which can destroy the response before the client reads it. */
+#define LINGER_MS 2000
 
 /* ==== Life cycle ==== */
 
@@ -213,6 +218,42 @@ static bool flush_out(struct hp_client *c)
 	return true;
 }
 
+/* ==== Lingering close ==== */
+
+static void linger_read(struct hp_client *c)
+{
+	char sink[4096];
+	for (;;) {
+		ssize_t n = read(c->io.fd, sink, sizeof(sink));
+		if (n > 0)
+			continue;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		hp_client_close(c);
+		return;
+	}
+}
+
+/* Close after a response: at once if the client already finished sending,
+ * otherwise shut our side and drain its input for up to LINGER_MS. */
+static void close_gracefully(struct hp_client *c)
+{
+	if (c->internal || c->eof) {
+		hp_client_close(c);
+		return;
+	}
+	if (shutdown(c->io.fd, SHUT_WR) < 0) {
+		hp_client_close(c);
+		return;
+	}
+	c->lingering = true;
+	hp_buf_reset(&c->in);
+	arm_timer(c, CT_LINGER, LINGER_MS);
+	linger_read(c);
+}
+
 /* ==== Local responses ==== */
 
 void hp_client_send_error(struct hp_client *c, int status, const char *reason)
@@ -336,7 +377,7 @@ static void finish_txn(struct hp_client *c)
 	begin_txn(c);
 	hp_arena_reset(&c->arena);
 	if (!keep) {
-		hp_client_close(c);
+		close_gracefully(c);
 		return;
 	}
 	if (c->in.len == 0)
@@ -348,13 +389,17 @@ static void finish_txn(struct hp_client *c)
 void hp_client_drive(struct hp_client *c)
 {
 	HP_CHECK_OBJ(c, HP_CLIENT_MAGIC);
+	if (c->lingering) {
+		linger_read(c);
+		return;
+	}
 	while (!c->closed) {
 		if (!flush_out(c))
 			return;
 		struct hp_txn *t = &c->t;
 		if (t->resp_done && c->out.len == 0 && !t->serving_obj) {
 			if (c->close_after) {
-				hp_client_close(c);
+				close_gracefully(c);
 				return;
 			}
 			finish_txn(c);
@@ -414,6 +459,7 @@ static void on_client_timer(struct hp_timer *tm)
 		break;
 	case CT_KEEPALIVE:
 	case CT_SEND:
+	case CT_LINGER:
 	case CT_NONE:
 		hp_client_close(c);
 		return;

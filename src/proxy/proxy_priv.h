@@ -103,6 +103,7 @@ enum hp_client_timer {
 	CT_BODY,         /* between request body bytes */
 	CT_SEND,         /* the client is not reading */
 	CT_QUEUE,        /* waiting for an upstream connection slot */
+	CT_LINGER,       /* response sent, draining what the client still sends */
 };
 
 /* One request and its response. Reset between requests. */
@@ -188,6 +189,7 @@ struct hp_client {
 	bool hup;                      /* a shutdown was signalled: read on to EOF */
 	bool close_after;              /* close once out is flushed */
 	bool closed;
+	bool lingering;                /* write side shut, discarding input until EOF */
 	bool internal;                 /* no socket: a background refresh or a warm-up */
 	bool post_pending;             /* a cache wake-up is posted to us: free after it */
 	bool after_wait;               /* re-running a request after waiting on a fill */
