@@ -116,15 +116,20 @@ static void put_quoted_safe(struct hp_buf *b, const char *s)
 	}
 }
 
+static void format_now(char *out, size_t n, const char *fmt)
+{
+	time_t now = hp_clock_wall_s();
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(out, n, fmt, &tm);
+}
+
 static void format_combined(struct hp_buf *b, const struct hp_client *c, double total_s,
 			    double up_s)
 {
 	const struct hp_txn *t = &c->t;
 	char when[64];
-	time_t now = hp_clock_wall_s();
-	struct tm tm;
-	gmtime_r(&now, &tm);
-	strftime(when, sizeof(when), "%d/%b/%Y:%H:%M:%S +0000", &tm);
+	format_now(when, sizeof(when), "%d/%b/%Y:%H:%M:%S +0000");
 	char head[256];
 	snprintf(head, sizeof(head), "%s - - [%s] \"", c->peer_ip, when);
 	hp_buf_append_str(b, head);
@@ -159,10 +164,7 @@ static void format_json(struct hp_buf *b, const struct hp_client *c, double tota
 {
 	const struct hp_txn *t = &c->t;
 	char when[64];
-	time_t now = hp_clock_wall_s();
-	struct tm tm;
-	gmtime_r(&now, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	format_now(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ");
 	hp_buf_append(b, "{", 1);
 	put_json_field(b, "time", when, false);
 	put_json_field(b, "client", c->peer_ip, true);

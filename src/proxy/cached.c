@@ -503,6 +503,25 @@ enum hp_cache_verdict hp_cached_begin(struct hp_client *c, const struct hp_http_
 
 /* ==== The upstream's answer ==== */
 
+/* The origin failed (5xx, refused, timed out): answer with the stale
+ * object if its stale-if-error window (or the route's grace) allows. */
+static bool serve_stale_on_error(struct hp_client *c, time_t now)
+{
+	struct hp_txn *t = &c->t;
+	struct hp_http_header *req = NULL;
+	size_t nreq = saved_request_fields(c, &req);
+	struct hp_http_cache_control cc = {0};
+	hp_http_parse_cache_control(req, nreq, &cc);
+	if (!hp_cache_obj_stale_if_error_ok(t->obj, &cc, now, &t->rc->policy))
+		return false;
+	if (t->fill != NULL)
+		hp_cache_fill_abort(t->fill, false);
+	t->fill = NULL;
+	t->fwd = "stale";
+	serve_obj(c, t->obj, "STALE", req, nreq);
+	return true;
+}
+
 bool hp_cached_on_response(struct hp_client *c, const struct hp_http_response *r)
 {
 	struct hp_txn *t = &c->t;
@@ -526,19 +545,8 @@ bool hp_cached_on_response(struct hp_client *c, const struct hp_http_response *r
 		serve_obj(c, fresh, "REVALIDATED", c->internal ? NULL : req, nreq);
 		return true;
 	}
-	if (t->obj != NULL && r->status >= 500) {
-		struct hp_http_cache_control cc = {0};
-		nreq = saved_request_fields(c, &req);
-		hp_http_parse_cache_control(req, nreq, &cc);
-		if (hp_cache_obj_stale_if_error_ok(t->obj, &cc, now, &t->rc->policy)) {
-			if (t->fill != NULL)
-				hp_cache_fill_abort(t->fill, false);
-			t->fill = NULL;
-			t->fwd = "stale";
-			serve_obj(c, t->obj, "STALE", req, nreq);
-			return true;
-		}
-	}
+	if (t->obj != NULL && r->status >= 500 && serve_stale_on_error(c, now))
+		return true;
 	if (t->obj != NULL) {
 		hp_cache_obj_release(t->obj);
 		t->obj = NULL;
@@ -595,18 +603,7 @@ bool hp_cached_on_error(struct hp_client *c)
 	struct hp_txn *t = &c->t;
 	if (t->rc == NULL || t->obj == NULL || t->resp_started)
 		return false;
-	struct hp_http_header *req = NULL;
-	size_t nreq = saved_request_fields(c, &req);
-	struct hp_http_cache_control cc = {0};
-	hp_http_parse_cache_control(req, nreq, &cc);
-	if (!hp_cache_obj_stale_if_error_ok(t->obj, &cc, hp_clock_wall_s(), &t->rc->policy))
-		return false;
-	if (t->fill != NULL)
-		hp_cache_fill_abort(t->fill, false);
-	t->fill = NULL;
-	t->fwd = "stale";
-	serve_obj(c, t->obj, "STALE", req, nreq);
-	return true;
+	return serve_stale_on_error(c, hp_clock_wall_s());
 }
 
 /* After a successful unsafe request: its target and the same-host
