@@ -2,7 +2,8 @@
 #
 #   make              build build/hotpath (installs missing build deps as root)
 #   make run          build, then serve the demo (slow origin + hotpath in front)
-#   make test         build, then every test: unit (ASan+UBSan), scenario, fuzz smoke
+#   make test         build, then every test: headers alone, unit (ASan+UBSan, and
+#                     TSan for the threaded ones), scenario, fuzz smoke
 #   make asan         build build/san/hotpath with AddressSanitizer + UBSan
 #   make fuzz         long libFuzzer runs (FUZZ_SECONDS each, default 300)
 #   make bench        the peer comparisons in bench/
@@ -52,7 +53,7 @@ EXAMPLE_BINS := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/
 lib_of = $(BUILD)/lib/libhp_$(1).a
 libs_for = $(foreach m,$(DEPS_$(1)),$(if $(filter $(m),$(MODULES)),$(call lib_of,$(m))))
 
-.PHONY: all deps run test unit scenario fuzz-smoke fuzz asan bench clean fmt check-headers
+.PHONY: all deps run test unit scenario fuzz asan bench clean fmt check-headers unit-bins fuzz-bins tsan-bins
 all: deps $(BUILD)/hotpath $(EXAMPLE_BINS)
 
 deps:
@@ -115,15 +116,27 @@ $(FUZZ_BUILD)/%: tests/fuzz/%.c $(LIB_SRCS)
 	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRCS) $(LDLIBS)
 fuzz-bins: $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(FUZZ_SRCS))
 
+# ---- ThreadSanitizer: the multi-threaded unit tests, built with clang ----
+TSAN_TESTS := tests/unit/cache/test_stress.c tests/unit/net/test_loop.c \
+	tests/unit/upstream/test_balance.c
+TSAN_CFLAGS := -std=c11 -D_GNU_SOURCE -O1 -g -Isrc -Itests -pthread -fsanitize=thread
+build/tsan/tests/unit/%: tests/unit/%.c $(LIB_SRCS)
+	@mkdir -p $(dir $@)
+	clang $(TSAN_CFLAGS) -o $@ $< $(foreach m,$(DEPS_$(word 1,$(subst /, ,$*))),$(wildcard src/$(m)/*.c)) \
+		$(LDLIBS) -lcmocka
+tsan-bins: $(patsubst tests/unit/%.c,build/tsan/tests/unit/%,$(TSAN_TESTS))
+
 # ---- test entry points ----
 test: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory SAN=1 all unit-bins
-	@$(MAKE) --no-print-directory fuzz-bins
+	@$(MAKE) --no-print-directory fuzz-bins tsan-bins
+	@sh tools/check_headers.sh
 	@sh tests/run.sh
 
 unit: deps
 	@$(MAKE) --no-print-directory SAN=1 unit-bins
+	@$(MAKE) --no-print-directory tsan-bins
 	@TESTS=unit sh tests/run.sh
 
 scenario: deps all

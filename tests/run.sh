@@ -8,7 +8,8 @@
 #                                  (default $PWD/build/hotpath)
 #   FUZZ_SECONDS=N                 time per fuzz target (default 10)
 #
-# unit: every build/san/tests/unit/*/test_* (cmocka), counted per test case.
+# unit: every build/san/tests/unit/*/test_* (cmocka, ASan+UBSan) and
+#   build/tsan/tests/unit/*/test_* (ThreadSanitizer), counted per test case.
 # scenario: every tests/scenario/*.vtc with varnishtest, two at a time, each
 # on its own loopback port range. fuzz: every build/fuzz/fuzz_* on a scratch
 # copy of its seed corpus. The last line is "N passed, N failed"; the exit
@@ -82,7 +83,7 @@ count_cmocka() { # count_cmocka FILE TAG
 
 run_unit() {
 	found=0
-	for bin in build/san/tests/unit/*/test_*; do
+	for bin in build/san/tests/unit/*/test_* build/tsan/tests/unit/*/test_*; do
 		[ -f "$bin" ] && [ -x "$bin" ] || continue
 		case $bin in *.d | *.o) continue ;; esac
 		found=1
