@@ -73,6 +73,11 @@ report() {
 	for s in $SIZES; do
 		printf '\n## %s object (%s bytes)\n\n' "$s" "$(size_bytes "$s")"
 		bench_table "$s" "origin reqs in runs" origin
+		eval "rate=\${RATE_$s:-}"
+		if [ -n "$rate" ]; then
+			echo
+			bench_rate_table "$s" "$rate"
+		fi
 	done
 	bench_notes_md
 }
@@ -105,6 +110,11 @@ main() {
 			eval "URL_$c=\${URL_$c%/obj/*}/obj/$s"
 		done
 		bench_rounds "$s"
+		rate=$(bench_equal_rate "$s")
+		if [ -n "$rate" ] && [ "$rate" -gt 0 ]; then
+			eval "RATE_$s=$rate"
+			bench_rate_rounds "$s" "$rate"
+		fi
 	done
 	report >"$BENCH_T/report.md"
 	cat "$BENCH_T/report.md"

@@ -482,3 +482,71 @@ bench_rounds() {
 
 bench_before_run() { :; }
 bench_after_run() { :; }
+
+# ==== Latency at equal load ====
+#
+# Closed-loop p99 (wrk above) is taken at each candidate's own maximum rate,
+# with the load generator itself saturated: a faster candidate is measured
+# under a busier generator, so those tails are not comparable. Here every
+# candidate gets the same constant rate, below what the slowest sustains,
+# from `hotpath bench -R` (latency from the intended send time, so stalls
+# are not hidden by coordinated omission).
+
+# bench_equal_rate KEY: 60 % of the slowest candidate's median req/s in KEY.
+bench_equal_rate() {
+	min=""
+	for c in $CANDS; do
+		r=$(col "$BENCH_T/res/$c.$1" 1 %.0f)
+		[ "$r" = "-" ] && continue
+		if [ -z "$min" ] || [ "$r" -lt "$min" ]; then min=$r; fi
+	done
+	[ -n "$min" ] && echo $((min * 6 / 10 / 1000 * 1000))
+}
+
+# bench_rate_rounds KEY RATE: BENCH_REPS interleaved constant-rate runs per
+# candidate; appends "p50 p99 p99.9 rps errors" (ms) to $BENCH_T/res/CAND.KEY.rate.
+bench_rate_rounds() {
+	hp="$BENCH_ROOT/build/hotpath"
+	rep=1
+	while [ "$rep" -le "$BENCH_REPS" ]; do
+		for c in $CANDS; do
+			eval "url=\$URL_$c"
+			json="$BENCH_T/rate.json"
+			rm -f "$json"
+			taskset -c "$BENCH_LOAD_CPU" "$hp" bench --quiet -R "$2" "-c$BENCH_CONNS" \
+				-d "$BENCH_DURATION" --json "$json" "$url" >/dev/null 2>&1
+			line=$(python3 - "$json" <<-'PY' 2>/dev/null
+			import json, sys
+			d = json.load(open(sys.argv[1]))
+			l = d["latency_us"]
+			print("%.3f %.3f %.3f %.0f %d" % (l["p50"] / 1e3, l["p99"] / 1e3, l["p99.9"] / 1e3,
+				d["requests_per_s"], d["errors"]["total"]))
+			PY
+			)
+			if [ -z "$line" ]; then
+				bench_note "$c: constant-rate run at $2 req/s failed"
+				continue
+			fi
+			echo "$line" >>"$BENCH_T/res/$c.$1.rate"
+			bench_log "$c $1 @$2/s: $line (p50 p99 p99.9 ms, req/s, errors)"
+		done
+		rep=$((rep + 1))
+	done
+}
+
+# bench_rate_table KEY RATE: markdown table of the constant-rate medians.
+bench_rate_table() {
+	echo "Latency at equal load: every candidate driven at $2 req/s (60 % of the slowest"
+	echo "one's maximum) by \`hotpath bench -R $2 -c$BENCH_CONNS -d $BENCH_DURATION\`, $BENCH_REPS"
+	echo "interleaved runs, medians; latency counted from the intended send time."
+	echo
+	hp99=$(col "$BENCH_T/res/hotpath.$1.rate" 2)
+	echo "| candidate | req/s | p50 ms | p99 ms | p99.9 ms | errors | hotpath p99 ÷ peer p99 |"
+	echo "|---|---:|---:|---:|---:|---:|---:|"
+	for c in $CANDS; do
+		f="$BENCH_T/res/$c.$1.rate"
+		errs=$(if [ -s "$f" ]; then awk '{ s += $5 } END { print s }' "$f"; else echo "-"; fi)
+		r=$(if [ "$c" = hotpath ]; then echo "—"; else ratio "$hp99" "$(col "$f" 2)"; fi)
+		echo "| $c | $(col "$f" 4 %.0f) | $(col "$f" 1) | $(col "$f" 2) | $(col "$f" 3) | $errs | $r |"
+	done
+}

@@ -113,6 +113,8 @@ main() {
 	bench_log "candidates:$CANDS${SKIPPED:+; skipped:$SKIPPED}"
 
 	bench_rounds pass
+	RATE=$(bench_equal_rate pass)
+	[ -n "$RATE" ] && [ "$RATE" -gt 0 ] && bench_rate_rounds pass "$RATE"
 	{
 		echo "# Pass-through: hotpath vs nginx vs HAProxy (uncached)"
 		echo
@@ -122,6 +124,10 @@ main() {
 		echo "## Results"
 		echo
 		bench_table pass
+		if [ -n "$RATE" ] && [ "$RATE" -gt 0 ]; then
+			echo
+			bench_rate_table pass "$RATE"
+		fi
 		bench_notes_md
 		if echo " $CANDS " | grep -q ' hotpath '; then
 			measure_hotpath_alone
