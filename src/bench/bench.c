@@ -38,6 +38,8 @@ void hp_bench_usage(FILE *out)
 	    "  -b, --body S          request body; --body-file F reads it from F\n"
 	    "      --timeout D       per-request timeout (default 10s)\n"
 	    "      --no-keepalive    one request per connection\n"
+	    "      --spin-us N       poll up to N us before sleeping (default 50, 0 = never):\n"
+	    "                        saves a wake-up per round trip, costs CPU when idle\n"
 	    "      --warmup D        run D before measuring (not counted)\n"
 	    "      --stages LIST     ramp linearly from target to target, e.g.\n"
 	    "                        \"10s:100,30s:1000,10s:0\" (req/s) or\n"

@@ -90,6 +90,7 @@ struct hp_bench_opts {
 	uint64_t timeout_ns;  /* --timeout, per request */
 	uint64_t warmup_ns;   /* --warmup, before the measured part */
 	bool keepalive;
+	unsigned spin_us;     /* --spin-us: poll this long before blocking (0 = never) */
 	bool stages_are_conns; /* stage targets are connections, not rates */
 	struct hp_bench_stage *stages;
 	size_t nstages;

@@ -650,6 +650,10 @@ static void worker_init(struct worker *w, struct run *run, unsigned idx, unsigne
 	const struct hp_bench_opts *o = run->o;
 	*w = (struct worker){.magic = WORKER_MAGIC, .run = run, .o = o, .nconns = nconns};
 	w->loop = hp_loop_create();
+	/* Each block-and-wake in epoll_wait adds to a round trip; a generator
+	 * owns its core, so it may spin briefly instead (--spin-us). Measured:
+	 * 0.88x wrk's req/s without, 1.2x with 50 us. */
+	hp_loop_set_spin(w->loop, w->o->spin_us);
 	w->conns = hp_xcalloc(nconns, sizeof(*w->conns));
 	hp_list_init(&w->idle);
 	for (unsigned i = 0; i < nconns; i++) {

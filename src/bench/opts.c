@@ -298,6 +298,7 @@ enum {
 	OPT_BODY_FILE = 256,
 	OPT_TIMEOUT,
 	OPT_NO_KEEPALIVE,
+	OPT_SPIN_US,
 	OPT_WARMUP,
 	OPT_STAGES,
 	OPT_ASSERT,
@@ -319,6 +320,7 @@ static const struct option long_opts[] = {
     {"body-file", required_argument, NULL, OPT_BODY_FILE},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"no-keepalive", no_argument, NULL, OPT_NO_KEEPALIVE},
+    {"spin-us", required_argument, NULL, OPT_SPIN_US},
     {"warmup", required_argument, NULL, OPT_WARMUP},
     {"stages", required_argument, NULL, OPT_STAGES},
     {"assert", required_argument, NULL, OPT_ASSERT},
@@ -421,6 +423,14 @@ static int take_option(struct hp_bench_opts *o, struct req_parts *rp, int c, con
 	case OPT_NO_KEEPALIVE:
 		o->keepalive = false;
 		return 0;
+	case OPT_SPIN_US: {
+		unsigned long long us;
+		if (!parse_uint(arg, 100000, &us))
+			return usage_error("--spin-us: expected microseconds from 0 to 100000, got \"%s\"",
+					   arg);
+		o->spin_us = (unsigned)us;
+		return 0;
+	}
 	case OPT_WARMUP:
 		return set_duration("--warmup", arg, &o->warmup_ns);
 	case OPT_STAGES:
@@ -482,6 +492,7 @@ static void opts_defaults(struct hp_bench_opts *o)
 	    .duration_ns = 10000000000ull,
 	    .timeout_ns = 10000000000ull,
 	    .keepalive = true,
+	    .spin_us = 50,
 	};
 }
 

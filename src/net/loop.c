@@ -39,6 +39,7 @@ struct hp_loop {
 	uint64_t now_ms;              /* cached clock, ms */
 	atomic_bool stopping;
 	void *data;                   /* the owner (worker) */
+	uint64_t spin_ns;             /* poll this long before blocking, 0 = never */
 	struct hp_timer **heap;       /* 1-based min-heap on _key_ms */
 	size_t nheap;                 /* timers armed */
 	size_t capheap;               /* slots allocated, slot 0 unused */
@@ -286,6 +287,21 @@ static void dispatch(struct epoll_event *ev)
 	io->cb(io, bits);
 }
 
+/* epoll_wait, spinning first when asked to (hp_loop_set_spin). */
+static int wait_events(struct hp_loop *l, struct epoll_event *events)
+{
+	int timeout = next_timeout_ms(l);
+	if (l->spin_ns == 0 || timeout == 0)
+		return epoll_wait(l->epfd, events, MAX_EVENTS, timeout);
+	uint64_t until = hp_clock_mono_ns() + l->spin_ns;
+	do {
+		int n = epoll_wait(l->epfd, events, MAX_EVENTS, 0);
+		if (n != 0)
+			return n;
+	} while (hp_clock_mono_ns() < until);
+	return epoll_wait(l->epfd, events, MAX_EVENTS, timeout);
+}
+
 int hp_loop_run(struct hp_loop *loop)
 {
 	struct epoll_event events[MAX_EVENTS];
@@ -293,7 +309,7 @@ int hp_loop_run(struct hp_loop *loop)
 		loop->now_ms = hp_clock_mono_ms();
 		run_timers(loop);
 		run_deferred(loop);
-		int n = epoll_wait(loop->epfd, events, MAX_EVENTS, next_timeout_ms(loop));
+		int n = wait_events(loop, events);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -322,6 +338,11 @@ uint64_t hp_loop_now_ms(const struct hp_loop *loop)
 void hp_loop_update_time(struct hp_loop *loop)
 {
 	loop->now_ms = hp_clock_mono_ms();
+}
+
+void hp_loop_set_spin(struct hp_loop *loop, unsigned spin_us)
+{
+	loop->spin_ns = (uint64_t)spin_us * 1000;
 }
 
 void hp_loop_set_data(struct hp_loop *loop, void *data)

@@ -86,6 +86,11 @@ void hp_loop_post(struct hp_loop *loop, hp_task_fn *fn, void *arg);
 uint64_t hp_loop_now_ms(const struct hp_loop *loop);
 /* Re-read the clock (after a long computation). */
 void hp_loop_update_time(struct hp_loop *loop);
+/* Poll (without blocking) for up to <spin_us> microseconds before blocking
+ * in epoll_wait. 0, the default, never spins. For a thread that owns its
+ * core, such as a load generator: each block and wake-up adds latency to a
+ * round trip, and spinning trades CPU for it. */
+void hp_loop_set_spin(struct hp_loop *loop, unsigned spin_us);
 /* Owner data attached to the loop (the worker). */
 void hp_loop_set_data(struct hp_loop *loop, void *data);
 void *hp_loop_data(const struct hp_loop *loop);

@@ -145,6 +145,8 @@ static void test_usage_errors(void **state)
 	    (const char *const[]){"--stages", "1s:5", "-R", "9", "http://127.0.0.1/", NULL},
 	    (const char *const[]){"--assert", "p99<<1ms", "http://127.0.0.1/", NULL},
 	    (const char *const[]){"--find-max", "p99<1ms", "-R", "5", "http://127.0.0.1/", NULL},
+	    (const char *const[]){"--spin-us", "-1", "http://127.0.0.1/", NULL},
+	    (const char *const[]){"--spin-us", "100001", "http://127.0.0.1/", NULL},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct hp_bench_opts o;
@@ -183,6 +185,15 @@ static void test_request_bytes(void **state)
 	assert_string_equal(o.targets[1].hostport, "localhost:80");
 	assert_int_equal(o.targets[1].weight, 1);
 	assert_true(strncmp(o.targets[1].req, "POST / HTTP/1.1\r\nHost: localhost\r\n", 34) == 0);
+	hp_bench_opts_fini(&o);
+
+	const char *const spin[] = {"--spin-us", "0", "http://127.0.0.1/", NULL};
+	assert_int_equal(parse(&o, spin), 0);
+	assert_int_equal(o.spin_us, 0);
+	hp_bench_opts_fini(&o);
+	const char *const nospin[] = {"http://127.0.0.1/", NULL};
+	assert_int_equal(parse(&o, nospin), 0);
+	assert_int_equal(o.spin_us, 50); /* the default */
 	hp_bench_opts_fini(&o);
 
 	const char *const staged[] = {"--stages", "1s:5c,2s:50c", "http://127.0.0.1/", NULL};
