@@ -84,7 +84,7 @@ cat <<'MSG'
   The first request is a miss and takes 2 s; the next ones are hits from memory:
     curl -s -o /dev/null -w '%{http_code} %{time_total}s\n' http://127.0.0.1:8080/api/products
     curl -s -o /dev/null -w '%{http_code} %{time_total}s\n' http://127.0.0.1:8080/api/products
-    curl -si http://127.0.0.1:8080/api/products/7 | head -n 12     # X-Cache, Age, Cache-Tag
+    curl -si http://127.0.0.1:8080/api/products/7 | head -n 12     # X-Cache, Cache-Status, Age
 
   How many requests reached the origin:
     curl -s http://127.0.0.1:9000/stats
