@@ -194,6 +194,10 @@ struct hp_str hp_cache_obj_head(const struct hp_cache_obj *obj);
 /* All stored fields (Date and tags included, Age excluded); <*n> gets the count. */
 const struct hp_http_header *hp_cache_obj_fields(const struct hp_cache_obj *obj, size_t *n);
 uint64_t hp_cache_obj_body_len(const struct hp_cache_obj *obj);
+/* A descriptor holding the body (bytes 0..body_len), for sendfile(), or -1
+ * when the body is only in memory segments. Valid while you hold the
+ * reference; do not close it. Large bodies (32 KiB and more) have one. */
+int hp_cache_obj_body_fd(const struct hp_cache_obj *obj);
 /* Fill up to <max> iovecs with the body from <offset>; returns how many were
  * filled (0 at or past the end). The iovecs point into the object. */
 int hp_cache_obj_body_iov(const struct hp_cache_obj *obj, uint64_t offset, struct iovec *iov,

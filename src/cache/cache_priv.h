@@ -20,6 +20,7 @@
 #define HP_CACHE_FILL_MAGIC 0x66696c6cu
 
 #define BODY_SEG_BYTES 16384u  /* body segment size; the last one is trimmed at commit */
+#define BODY_FILE_MIN 32768u   /* bodies this large move to a memfd at commit (sendfile) */
 #define MAX_VARIANTS 16        /* variants per key; the oldest goes beyond this */
 #define FREQ_MAX 3             /* S3-FIFO saturating access counter */
 #define OBJ_OVERHEAD_BYTES 64  /* malloc headers and the like, charged per object */
@@ -33,6 +34,8 @@ struct body {
 	size_t nseg;    /* segments in use: all BODY_SEG_BYTES long but the last */
 	size_t cap;     /* slots in seg[] */
 	char **seg;
+	int fd;         /* sealed into a memfd (then seg is empty), else -1 */
+	char *map;      /* the memfd mapped read-only, len bytes, or NULL */
 };
 
 /*

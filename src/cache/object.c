@@ -6,10 +6,16 @@
  * (<mem>: field names and values, Vary request values, tags) plus the
  * serialized head the proxy writes as is. The body lives in fixed-size
  * segments so that appending never copies and a 304 freshen shares it.
+ * A large body is sealed at commit into a memfd, mapped read-only: the
+ * proxy can then sendfile() it, and the kernel hands the same pages to
+ * every client instead of copying the body for each hit. Pages in flight
+ * are the kernel's to keep, so evicting the object mid-send is safe.
  * Everything here runs before publication or reads immutable fields.
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "cache/cache_priv.h"
 #include "core/clock.h"
@@ -21,6 +27,7 @@ static struct body *body_new(void)
 	struct body *b = hp_xcalloc(1, sizeof(*b));
 
 	atomic_init(&b->refcnt, 1);
+	b->fd = -1;
 	return b;
 }
 
@@ -49,10 +56,53 @@ bool hp_cache_body_append(struct body *b, const void *data, size_t len)
 	return true;
 }
 
-/* Give back the unused tail of the last segment: most bodies are small. */
+static void free_segments(struct body *b)
+{
+	for (size_t i = 0; i < b->nseg; i++)
+		free(b->seg[i]);
+	free(b->seg);
+	b->seg = NULL;
+	b->nseg = 0;
+	b->cap = 0;
+}
+
+/* Copy the segments into a memfd and map it. False (nothing changed) if
+ * the system says no, e.g. out of descriptors: the segments then stay. */
+static bool seal_into_memfd(struct body *b)
+{
+	int fd = memfd_create("hotpath-body", MFD_CLOEXEC);
+	if (fd < 0)
+		return false;
+	uint64_t off = 0;
+	for (size_t i = 0; i < b->nseg; i++) {
+		size_t n = (size_t)HP_MIN((uint64_t)BODY_SEG_BYTES, b->len - off);
+		for (size_t done = 0; done < n;) {
+			ssize_t w = pwrite(fd, b->seg[i] + done, n - done, (off_t)(off + done));
+			if (w <= 0)
+				goto fail;
+			done += (size_t)w;
+		}
+		off += n;
+	}
+	void *map = mmap(NULL, (size_t)b->len, PROT_READ, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED)
+		goto fail;
+	free_segments(b);
+	b->fd = fd;
+	b->map = map;
+	return true;
+fail:
+	close(fd);
+	return false;
+}
+
+/* At commit: seal a large body into a memfd, or give back the unused tail
+ * of the last segment (most bodies are small). */
 void hp_cache_body_trim(struct body *b)
 {
 	if (b->nseg == 0)
+		return;
+	if (b->len >= BODY_FILE_MIN && seal_into_memfd(b))
 		return;
 	size_t used = b->len - (b->nseg - 1) * BODY_SEG_BYTES;
 	b->seg[b->nseg - 1] = hp_xrealloc(b->seg[b->nseg - 1], used);
@@ -62,9 +112,11 @@ void hp_cache_body_release(struct body *b)
 {
 	if (b == NULL || atomic_fetch_sub_explicit(&b->refcnt, 1, memory_order_acq_rel) != 1)
 		return;
-	for (size_t i = 0; i < b->nseg; i++)
-		free(b->seg[i]);
-	free(b->seg);
+	free_segments(b);
+	if (b->map != NULL)
+		munmap(b->map, (size_t)b->len);
+	if (b->fd >= 0)
+		close(b->fd);
 	free(b);
 }
 
@@ -455,12 +507,24 @@ uint64_t hp_cache_obj_body_len(const struct hp_cache_obj *obj)
 	return obj->body->len;
 }
 
+int hp_cache_obj_body_fd(const struct hp_cache_obj *obj)
+{
+	return obj->body->fd;
+}
+
 int hp_cache_obj_body_iov(const struct hp_cache_obj *obj, uint64_t offset, struct iovec *iov,
 			  int max)
 {
 	const struct body *b = obj->body;
 	int n = 0;
 
+	if (b->map != NULL) {
+		if (max < 1 || offset >= b->len)
+			return 0;
+		iov[0].iov_base = b->map + offset;
+		iov[0].iov_len = (size_t)(b->len - offset);
+		return 1;
+	}
 	while (n < max && offset < b->len) {
 		size_t idx = (size_t)(offset / BODY_SEG_BYTES);
 		size_t within = (size_t)(offset % BODY_SEG_BYTES);

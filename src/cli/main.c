@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -73,6 +74,18 @@ static void apply_log_level(const char *level)
 }
 
 /* ==== serve ==== */
+
+/* Client and upstream sockets, and the memfds of large cached bodies, all
+ * need descriptors: take the hard limit, as nginx's worker_rlimit_nofile. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			hp_log_warn("cannot raise the open-files limit: %s", strerror(errno));
+	}
+}
 
 static int wait_for_signals(struct hp_proxy *px, int sfd)
 {
@@ -167,6 +180,7 @@ static int serve(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	raise_fd_limit();
 
 	char err[512];
 	struct hp_proxy *px = hp_proxy_create(cfg, err, sizeof(err));

@@ -26,6 +26,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -195,6 +197,56 @@ static void serve_obj(struct hp_client *c, struct hp_cache_obj *obj, const char 
 	t->resp_done = true;
 }
 
+/* After a failed write: true to try again (EINTR); false to stop, either
+ * because the socket is full or because the connection failed and is now
+ * closed. */
+static bool retry_write(struct hp_client *c)
+{
+	if (errno == EINTR)
+		return true;
+	if (errno == EAGAIN || errno == EWOULDBLOCK)
+		c->writable = false;
+	else
+		hp_client_close(c);
+	return false;
+}
+
+/* A body in a memfd: the head with MSG_MORE (so it leaves in the same
+ * segment as the first body bytes), then sendfile, with no copy of the
+ * body through user space. Returns false if the connection was closed. */
+static bool flush_body_file(struct hp_client *c, int fd, uint64_t len)
+{
+	struct hp_txn *t = &c->t;
+	while (c->writable && c->out.len > 0) {
+		ssize_t n = send(c->io.fd, hp_buf_data(&c->out), c->out.len, MSG_MORE | MSG_NOSIGNAL);
+		if (n < 0 && !retry_write(c))
+			break;
+		if (n > 0)
+			hp_buf_consume(&c->out, (size_t)n);
+	}
+	while (!c->closed && c->writable && c->out.len == 0 && t->obj_off < len) {
+		off_t off = (off_t)t->obj_off;
+		ssize_t n = sendfile(c->io.fd, fd, &off, (size_t)(len - t->obj_off));
+		if (n < 0 && !retry_write(c))
+			break;
+		if (n == 0) {
+			/* The file is shorter than the object says: never send less
+			 * than Content-Length promised and keep the connection. */
+			hp_client_close(c);
+			break;
+		}
+		if (n > 0) {
+			t->obj_off += (uint64_t)n;
+			t->bytes_out += (uint64_t)n;
+		}
+	}
+	if (c->closed)
+		return false;
+	if (t->obj_off >= len)
+		t->serving_obj = false;
+	return true;
+}
+
 bool hp_cached_flush_body(struct hp_client *c)
 {
 	struct hp_txn *t = &c->t;
@@ -204,6 +256,9 @@ bool hp_cached_flush_body(struct hp_client *c)
 		t->serving_obj = false;
 		return true;
 	}
+	int fd = hp_cache_obj_body_fd(t->obj);
+	if (fd >= 0)
+		return flush_body_file(c, fd, len);
 	while (c->writable && t->serving_obj) {
 		struct iovec iov[17];
 		int n = 0;
