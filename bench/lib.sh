@@ -513,7 +513,8 @@ bench_rate_rounds() {
 			eval "url=\$URL_$c"
 			json="$BENCH_T/rate.json"
 			rm -f "$json"
-			taskset -c "$BENCH_LOAD_CPU" "$hp" bench --quiet -R "$2" "-c$BENCH_CONNS" \
+			# No spinning: the generator shares its CPU with the origin here.
+			taskset -c "$BENCH_LOAD_CPU" "$hp" bench --quiet --spin-us 0 -R "$2" "-c$BENCH_CONNS" \
 				-d "$BENCH_DURATION" --json "$json" "$url" >/dev/null 2>&1
 			line=$(python3 - "$json" <<-'PY' 2>/dev/null
 			import json, sys
@@ -537,7 +538,7 @@ bench_rate_rounds() {
 # bench_rate_table KEY RATE: markdown table of the constant-rate medians.
 bench_rate_table() {
 	echo "Latency at equal load: every candidate driven at $2 req/s (60 % of the slowest"
-	echo "one's maximum) by \`hotpath bench -R $2 -c$BENCH_CONNS -d $BENCH_DURATION\`, $BENCH_REPS"
+	echo "one's maximum) by \`hotpath bench --spin-us 0 -R $2 -c$BENCH_CONNS -d $BENCH_DURATION\`, $BENCH_REPS"
 	echo "interleaved runs, medians; latency counted from the intended send time."
 	echo
 	hp99=$(col "$BENCH_T/res/hotpath.$1.rate" 2)
