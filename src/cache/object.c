@@ -192,24 +192,14 @@ static void unpack(struct hp_str *s, const char *base)
 	s->ptr = base + (uintptr_t)s->ptr;
 }
 
-static bool listed_in(struct hp_str list, struct hp_str name)
-{
-	size_t pos = 0;
-	struct hp_str t;
-
-	while (hp_str_next_token(list, &pos, &t))
-		if (hp_str_ieq_str(t, name))
-			return true;
-	return false;
-}
-
 /* §3.1: no Age (recomputed at send time); §5.2.2.4 and §5.2.2.7: fields named
  * by qualified no-cache / private are not stored by a shared cache. */
 static bool store_field(const struct hp_http_cache_control *cc, struct hp_str name)
 {
 	if (hp_str_ieq(name, "Age"))
 		return false;
-	return !listed_in(cc->no_cache_fields, name) && !listed_in(cc->private_fields, name);
+	return !hp_http_list_has(cc->no_cache_fields, name) &&
+	       !hp_http_list_has(cc->private_fields, name);
 }
 
 static bool is_tag_field(const struct hp_cache *c, struct hp_str name)

@@ -19,7 +19,7 @@ const struct hp_http_header *hp_http_find_header(const struct hp_http_header *h,
 	return NULL;
 }
 
-static bool list_has(struct hp_str list, struct hp_str token)
+bool hp_http_list_has(struct hp_str list, struct hp_str token)
 {
 	size_t pos = 0;
 	struct hp_str elem;
@@ -32,7 +32,7 @@ static bool list_has(struct hp_str list, struct hp_str token)
 
 bool hp_http_has_token(struct hp_str value, const char *token)
 {
-	return list_has(value, (struct hp_str){token, strlen(token)});
+	return hp_http_list_has(value, (struct hp_str){token, strlen(token)});
 }
 
 bool hp_http_is_hop_by_hop(struct hp_str name)
@@ -56,7 +56,7 @@ bool hp_http_is_hop_by_hop(struct hp_str name)
 bool hp_http_connection_lists(const struct hp_http_header *h, size_t n, struct hp_str name)
 {
 	for (size_t i = 0; i < n; i++)
-		if (hp_str_ieq(h[i].name, "connection") && list_has(h[i].value, name))
+		if (hp_str_ieq(h[i].name, "connection") && hp_http_list_has(h[i].value, name))
 			return true;
 	return false;
 }

@@ -163,6 +163,8 @@ const struct hp_http_header *hp_http_find_header(const struct hp_http_header *h,
 /* Whether the comma-separated list <value> has an element equal to <token>,
  * ASCII case-insensitive (e.g. "close" in a Connection value). */
 bool hp_http_has_token(struct hp_str value, const char *token);
+/* The same, for a token that is itself a view (a field name, say). */
+bool hp_http_list_has(struct hp_str list, struct hp_str token);
 /* Whether <name> is a hop-by-hop field a proxy must not forward: Connection,
  * Keep-Alive, Proxy-Connection, TE, Transfer-Encoding, Upgrade, Trailer
  * (RFC 9110 §7.6.1). Fields named by Connection: see below. */
