@@ -6,6 +6,14 @@
  * the key hashes to. Object fields outside that group are written before the
  * object is published and never again (refcnt and purged are atomics), which
  * is what lets readers use an object with no lock held.
+ *
+ * The tag index (tagindex.c) has its own locks, one per tag shard, which
+ * guard its tables and every struct tagref link. Lock order: a shard lock,
+ * then a tag-shard lock. Never take a shard lock while holding a tag-shard
+ * lock, and never hold two locks of one kind: link and unlink, which run
+ * under the shard lock, take the tag-shard lock inside it, and a purge by
+ * tag drops the tag-shard lock (keeping references on what it found)
+ * before it locks the objects' shards one at a time.
  */
 #ifndef HP_CACHE_CACHE_PRIV_H
 #define HP_CACHE_CACHE_PRIV_H
@@ -27,6 +35,9 @@
 
 enum queue { Q_NONE, Q_SMALL, Q_MAIN };
 
+struct tagref;   /* tagindex.c: one (object, tag) pair in the tag index */
+struct tagshard; /* tagindex.c: one lock's worth of the tag index */
+
 /* A body shared by an object and the objects freshened from it. */
 struct body {
 	atomic_uint refcnt;
@@ -39,7 +50,8 @@ struct body {
 };
 
 /*
- * Invariants: linked (ke != NULL) <=> in ke->variants and in one queue;
+ * Invariants: linked (ke != NULL) <=> in ke->variants and in one queue
+ * <=> (ntags > 0) in the tag index with trefs != NULL;
  * the cache holds one reference while linked; charge_bytes is counted in the
  * shard's bytes exactly while linked.
  */
@@ -66,6 +78,7 @@ struct hp_cache_obj {
 	bool vary_star;               /* Vary: * never matches */
 	struct hp_str *tags;
 	size_t ntags;
+	struct tagref *trefs;         /* shard: ntags refs in the tag index while linked */
 	struct hp_str etag;
 	struct hp_str last_modified;
 	struct body *body;
@@ -123,6 +136,7 @@ struct hp_cache {
 	uint64_t max_object_bytes;    /* min(max_object_size, shard budget) */
 	unsigned nshards;
 	struct shard *shards;
+	struct tagshard *tagshards;   /* nshards of them, tagindex.c */
 };
 
 struct hp_cache_fill {
@@ -174,6 +188,24 @@ bool hp_cache_vary_match(const struct hp_cache_obj *obj, const struct hp_http_he
 bool hp_cache_supersedes(const struct hp_cache_obj *newer, const struct hp_cache_obj *older);
 bool hp_cache_obj_has_tag(const struct hp_cache_obj *obj, struct hp_str tag);
 uint64_t hp_cache_obj_charge(const struct hp_cache_obj *obj);
+
+/* ==== tagindex.c ==== */
+void hp_cache_tags_create(struct hp_cache *c);
+/* The index must be empty: unlink every object first. */
+void hp_cache_tags_destroy(struct hp_cache *c);
+/* Bytes the index may hold for <obj>'s tags; part of its charge_bytes. */
+uint64_t hp_cache_tags_charge(const struct hp_cache_obj *obj);
+/* Under <obj>'s shard lock, as it is linked / unlinked (before the cache's
+ * reference is dropped). Take tag-shard locks inside. */
+void hp_cache_tags_link(struct hp_cache *c, struct hp_cache_obj *obj);
+void hp_cache_tags_unlink(struct hp_cache *c, struct hp_cache_obj *obj);
+/* The objects linked with <tag> (exact, case-sensitive) when called, each
+ * with a reference taken for the caller to release, in a malloc'ed array
+ * to free (NULL if none); <*n> gets the count. Call with no shard lock
+ * held. They may be unlinked by the time the caller looks (obj->ke). */
+struct hp_cache_obj **hp_cache_tags_collect(struct hp_cache *c, struct hp_str tag, size_t *n);
+/* Distinct tags and (object, tag) refs in the index, for tests. */
+void hp_cache_tags_count(struct hp_cache *c, size_t *tags, size_t *refs);
 
 /* ==== policy.c ==== */
 /* hp_cache_freshness_lifetime() with <date_fallback> used when Date is absent. */

@@ -140,7 +140,7 @@ struct hp_cache_obj *hp_cache_obj_new(void)
 
 static void obj_free(struct hp_cache_obj *obj)
 {
-	HP_ASSERT(obj->ke == NULL);
+	HP_ASSERT(obj->ke == NULL && obj->trefs == NULL);
 	hp_cache_body_release(obj->body);
 	free(obj->mem);
 	free(obj->head_mem);
@@ -169,7 +169,8 @@ uint64_t hp_cache_obj_charge(const struct hp_cache_obj *obj)
 {
 	return sizeof(*obj) + OBJ_OVERHEAD_BYTES + obj->head.len +
 	       obj->nfields * sizeof(*obj->fields) + obj->nvary * sizeof(*obj->vary) +
-	       obj->ntags * sizeof(*obj->tags) + body_charge(obj->body) + obj->mem_bytes;
+	       obj->ntags * sizeof(*obj->tags) + body_charge(obj->body) + obj->mem_bytes +
+	       hp_cache_tags_charge(obj);
 }
 
 /* ==== Building the head ==== */

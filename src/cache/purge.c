@@ -7,11 +7,18 @@
  * and marks a fill in progress on the key so that it is not published: its
  * response may predate the purge. A soft purge only flags objects as
  * expired, so stale-while-revalidate and grace can still serve them while
- * one request refreshes them. Prefix and tag purges scan every key of every
- * shard, one shard lock at a time: they are admin operations, and the hit
- * path pays nothing for them.
- * XXX: a tag index would make tag purges O(tagged objects).
+ * one request refreshes them. Prefix purges scan every key of every shard,
+ * one shard lock at a time: they are admin operations, and the hit path
+ * pays nothing for them. Tag purges are what applications fire on every
+ * write, so they ask the tag index (tagindex.c) and cost O(objects tagged).
+ *
+ * A tag purge sees linked objects only. A fill in progress whose response
+ * carries the tag is not marked (its key is unknown to the index until
+ * commit) and is published afterwards, as before the index existed; purge
+ * its key or URL as well when the response may predate the write.
  */
+#include <stdlib.h>
+
 #include "cache/cache_priv.h"
 
 /* Purge every variant of <ke>. <ke> may be freed on return. */
@@ -107,33 +114,37 @@ size_t hp_cache_purge_prefix(struct hp_cache *c, struct hp_str host, struct hp_s
 	return purge_scan(c, purge_if_prefix, &p, soft);
 }
 
-/* Count the variants first: unlinking the last one may free <ke>. */
-static size_t purge_if_tagged(struct hp_cache *c, struct shard *sh, struct kentry *ke,
-			      const void *arg, bool soft)
+/* Under the shard lock. <obj> may have been unlinked since it was collected
+ * (eviction, replacement, another purge): then it is no longer ours to count. */
+static size_t purge_obj(struct hp_cache *c, struct shard *sh, struct hp_cache_obj *obj,
+			bool soft)
 {
-	const struct hp_str *tag = arg;
-	size_t total = ke->nvariants;
-	size_t n = 0;
-	struct hp_list *l = ke->variants.next;
-
-	for (size_t i = 0; i < total; i++) {
-		struct hp_cache_obj *obj = HP_CONTAINER_OF(l, struct hp_cache_obj, vlink);
-		l = l->next;
-		if (!hp_cache_obj_has_tag(obj, *tag))
-			continue;
-		n++;
-		if (soft)
-			atomic_store_explicit(&obj->purged, true, memory_order_relaxed);
-		else
-			hp_cache_obj_unlink(c, sh, obj);
-	}
-	sh->purges += n;
-	return n;
+	if (obj->ke == NULL)
+		return 0;
+	if (soft)
+		atomic_store_explicit(&obj->purged, true, memory_order_relaxed);
+	else
+		hp_cache_obj_unlink(c, sh, obj);
+	sh->purges++;
+	return 1;
 }
 
 size_t hp_cache_purge_tag(struct hp_cache *c, struct hp_str tag, bool soft)
 {
-	return purge_scan(c, purge_if_tagged, &tag, soft);
+	size_t nobjs;
+	struct hp_cache_obj **objs = hp_cache_tags_collect(c, tag, &nobjs);
+	size_t n = 0;
+
+	/* The tag-shard lock is released: lock order is shard, then tag shard. */
+	for (size_t i = 0; i < nobjs; i++) {
+		struct shard *sh = hp_cache_shard_of(c, objs[i]->hash);
+		pthread_mutex_lock(&sh->mtx);
+		n += purge_obj(c, sh, objs[i], soft);
+		pthread_mutex_unlock(&sh->mtx);
+		hp_cache_obj_release(objs[i]);
+	}
+	free(objs);
+	return n;
 }
 
 static size_t purge_any(struct hp_cache *c, struct shard *sh, struct kentry *ke,

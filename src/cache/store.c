@@ -125,6 +125,8 @@ void hp_cache_obj_unlink(struct hp_cache *c, struct shard *sh, struct hp_cache_o
 	sh->nobjs--;
 	obj->ke = NULL;
 	hp_cache_kentry_settle(c, sh, ke);
+	/* Before the release: the index's refs rely on the cache's reference. */
+	hp_cache_tags_unlink(c, obj);
 	hp_cache_obj_release(obj);
 }
 
@@ -158,6 +160,7 @@ struct hp_cache *hp_cache_create(const struct hp_cache_conf *conf)
 		sh->budget_bytes = c->conf.max_memory / c->nshards;
 	}
 	c->max_object_bytes = HP_MIN(c->conf.max_object_size, c->shards[0].budget_bytes);
+	hp_cache_tags_create(c);
 	return c;
 }
 
@@ -185,6 +188,7 @@ void hp_cache_destroy(struct hp_cache *c)
 		free(sh->buckets);
 		HP_AZ(pthread_mutex_destroy(&sh->mtx));
 	}
+	hp_cache_tags_destroy(c);
 	free(c->shards);
 	free((char *)c->conf.tag_header);
 	c->magic = 0;
@@ -366,6 +370,7 @@ static void publish(struct hp_cache *c, struct shard *sh, struct kentry *ke,
 	sh->nobjs++;
 	sh->bytes += obj->charge_bytes;
 	sh->inserts++;
+	hp_cache_tags_link(c, obj);
 	hp_cache_queue_insert(c, sh, obj, replaced);
 	/* Drop every superseded variant, and the oldest ones beyond the cap. */
 	size_t kept = 1;
