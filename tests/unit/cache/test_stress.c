@@ -2,9 +2,12 @@
 /*
  * test_stress.c - four threads doing random lookups, fills, commits, aborts,
  * waits, cancels, freshens and purges on a few hot keys in a small cache,
- * for a fixed number of operations. It asserts what must hold under any
- * interleaving (objects are complete and intact, waiters are called exactly
- * once or withdrawn, the budget holds); ASan and TSan find the rest.
+ * while two more purge by tag (soft and hard, tags shared by every object,
+ * by a group of keys or by one key), for a fixed number of operations. It
+ * asserts what must hold under any interleaving (objects are complete and
+ * intact, waiters are called exactly once or withdrawn, the budget holds,
+ * the tag index lists exactly the linked objects); ASan and TSan find the
+ * rest, such as a purge touching an object that eviction freed.
  */
 #include <pthread.h>
 #include <sched.h>
@@ -14,9 +17,12 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "cache/cache_priv.h"
 #include "unit/cache/helpers.h"
 
 #define THREADS 4
+#define PURGERS 2
+#define MAX_PURGES_PER_PURGER 200000 /* they stop when the workers are done */
 #define OPS_PER_THREAD 20000
 #define NKEYS 48
 #define BUDGET_BYTES (96u << 10)
@@ -67,15 +73,24 @@ static void check_body(const struct hp_cache_obj *obj, const char *key)
 	HP_ASSERT(off == hp_cache_obj_body_len(obj));
 }
 
-static void do_fill(struct worker *wk, struct hp_cache_fill *fill, const char *key, uint64_t r)
+/* Every object carries t1; most also t2, their group's tag (twice) and
+ * their key's own tag. */
+static void do_fill(struct worker *wk, struct hp_cache_fill *fill, const char *key, int k,
+		    uint64_t r)
 {
 	struct fields rf;
+	char resp[160];
 	char body[4096];
 	size_t len = 100 + r % 3000;
 	size_t klen = strlen(key);
 
-	fields_parse(&rf, r % 5 == 0 ? "Cache-Control: max-age=1|ETag: \"x\"|Cache-Tag: t1"
-				     : "Cache-Control: max-age=60|Cache-Tag: t2, t1");
+	if (r % 5 == 0)
+		snprintf(resp, sizeof(resp),
+			 "Cache-Control: max-age=1|ETag: \"x\"|Cache-Tag: t1, k%d", k);
+	else
+		snprintf(resp, sizeof(resp), "Cache-Control: max-age=60|Cache-Tag: t2, t1, g%d|"
+			 "Surrogate-Key: k%d g%d", k % 4, k, k % 4);
+	fields_parse(&rf, resp);
 	for (size_t i = 0; i < len; i++)
 		body[i] = key[i % klen];
 	if (!hp_cache_fill_head(fill, 200, rf.h, rf.n, NULL, 0, T0, T0, NULL) || r % 17 == 0) {
@@ -162,7 +177,7 @@ static void *run(void *arg)
 			switch (hp_cache_begin_fill(wk->cache, key, (size_t)klen, h, &fill, &sw.w,
 						    T0 + (time_t)(i / 1000))) {
 			case HP_CACHE_FILLER:
-				do_fill(wk, fill, key + 1, r >> 24);
+				do_fill(wk, fill, key + 1, k, r >> 24);
 				break;
 			case HP_CACHE_WAITING:
 				do_wait(wk, &sw, r >> 24);
@@ -178,11 +193,68 @@ static void *run(void *arg)
 	return NULL;
 }
 
+struct purger {
+	pthread_t tid;
+	struct hp_cache *cache;
+	const atomic_bool *done;
+	uint64_t rng;
+	unsigned long purged;
+};
+
+static void *run_purger(void *arg)
+{
+	struct purger *p = arg;
+	char tag[16];
+
+	for (int i = 0; i < MAX_PURGES_PER_PURGER && !atomic_load(p->done); i++) {
+		uint64_t r = next_rand(&p->rng);
+		int len;
+		switch (r % 4) {
+		case 0:
+			len = snprintf(tag, sizeof(tag), "t%d", (int)(r >> 8) % 2 + 1);
+			break;
+		case 1:
+			len = snprintf(tag, sizeof(tag), "g%d", (int)(r >> 8) % 4);
+			break;
+		default:
+			len = snprintf(tag, sizeof(tag), "k%d", (int)(r >> 8) % NKEYS);
+		}
+		size_t n = hp_cache_purge_tag(p->cache, (struct hp_str){tag, (size_t)len},
+					      (r >> 16) % 2 == 0);
+		HP_ASSERT(n <= NKEYS * MAX_VARIANTS);
+		p->purged += n;
+		if (r % 16 == 0)
+			sched_yield();
+	}
+	return NULL;
+}
+
+/* Quiet now: every linked object carries t1, so purging it empties the
+ * cache, and with it the index. */
+static void check_index_drains(struct hp_cache *c)
+{
+	struct hp_cache_stats st;
+	size_t tags;
+	size_t refs;
+
+	hp_cache_get_stats(c, &st);
+	hp_cache_tags_count(c, &tags, &refs);
+	assert_true(refs >= st.objects && refs <= st.objects * 4);
+	assert_int_equal(hp_cache_purge_tag(c, HP_STR("t1"), false), st.objects);
+	hp_cache_get_stats(c, &st);
+	assert_int_equal(st.objects, 0);
+	hp_cache_tags_count(c, &tags, &refs);
+	assert_int_equal(tags, 0);
+	assert_int_equal(refs, 0);
+}
+
 static void test_threads(void **state)
 {
 	struct hp_cache_conf conf = {.max_memory = BUDGET_BYTES, .shards = 4, .hit_for_pass_s = 2};
 	struct hp_cache *c = hp_cache_create(&conf);
 	struct worker wk[THREADS];
+	struct purger pg[PURGERS];
+	atomic_bool done = false;
 	struct hp_cache_stats st;
 
 	(void)state;
@@ -190,6 +262,10 @@ static void test_threads(void **state)
 		uint64_t seed = 0x9e3779b97f4a7c15ull * (uint64_t)(i + 1);
 		wk[i] = (struct worker){.cache = c, .rng = seed};
 		HP_AZ(pthread_create(&wk[i].tid, NULL, run, &wk[i]));
+	}
+	for (int i = 0; i < PURGERS; i++) {
+		pg[i] = (struct purger){.cache = c, .done = &done, .rng = 0xdeadbeefcafef00dull + (uint64_t)i};
+		HP_AZ(pthread_create(&pg[i].tid, NULL, run_purger, &pg[i]));
 	}
 	unsigned long hits = 0;
 	unsigned long fills = 0;
@@ -200,12 +276,19 @@ static void test_threads(void **state)
 		fills += wk[i].fills;
 		waits += wk[i].waits;
 	}
+	atomic_store(&done, true);
+	unsigned long tag_purged = 0;
+	for (int i = 0; i < PURGERS; i++) {
+		HP_AZ(pthread_join(pg[i].tid, NULL));
+		tag_purged += pg[i].purged;
+	}
 	hp_cache_get_stats(c, &st);
-	print_message("hits %lu fills %lu waits %lu objects %llu bytes %llu evictions %llu\n",
-		      hits, fills, waits, (unsigned long long)st.objects,
-		      (unsigned long long)st.bytes, (unsigned long long)st.evictions);
+	print_message("hits %lu fills %lu waits %lu objects %llu bytes %llu evictions %llu "
+		      "tag-purged %lu\n", hits, fills, waits, (unsigned long long)st.objects,
+		      (unsigned long long)st.bytes, (unsigned long long)st.evictions, tag_purged);
 	assert_true(st.bytes <= BUDGET_BYTES);
-	assert_true(hits > 0 && fills > 0 && waits > 0);
+	assert_true(hits > 0 && fills > 0 && waits > 0 && tag_purged > 0);
+	check_index_drains(c);
 	hp_cache_destroy(c);
 }
 
