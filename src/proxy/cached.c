@@ -96,14 +96,13 @@ static struct hp_http_header *end_to_end_fields(struct hp_client *c,
 	return out;
 }
 
-/* Re-parse the request head kept while filling (the original views are
- * gone by the time the response arrives). */
-static size_t saved_request_fields(struct hp_client *c, struct hp_http_header **out)
+/* Re-parse the request head kept while filling or invalidating (the
+ * original views are gone by the time the response arrives). */
+static bool saved_request(struct hp_client *c, struct hp_http_request *req)
 {
 	struct hp_txn *t = &c->t;
-	*out = NULL;
 	if (t->req_head == NULL)
-		return 0;
+		return false;
 	const struct hp_config *cfg = c->w->px->cfg;
 	struct hp_http_limits lim = {
 		.max_request_line = cfg->limits.max_request_line,
@@ -111,10 +110,17 @@ static size_t saved_request_fields(struct hp_client *c, struct hp_http_header **
 		.max_headers = cfg->limits.max_header_fields,
 	};
 	struct hp_http_header *h = hp_arena_alloc(&c->arena, lim.max_headers * sizeof(*h));
+	return hp_http_parse_request(t->req_head, t->req_head_len, req, h, &lim) > 0;
+}
+
+static size_t saved_request_fields(struct hp_client *c, struct hp_http_header **out)
+{
 	struct hp_http_request req;
-	if (hp_http_parse_request(t->req_head, t->req_head_len, &req, h, &lim) <= 0)
+	if (!saved_request(c, &req)) {
+		*out = NULL;
 		return 0;
-	*out = h;
+	}
+	*out = req.headers;
 	return req.num_headers;
 }
 
@@ -147,6 +153,28 @@ static bool has_content_length(const struct hp_cache_obj *obj)
 	return hp_http_find_header(f, n, "content-length") != NULL;
 }
 
+/* Date stays the origin's, when it generated the response (RFC 9110
+ * §6.6.1), or when we received it if it sent none; Age says how long ago. */
+static void put_date_and_age(struct hp_buf *b, const struct hp_cache_obj *obj)
+{
+	time_t now = hp_clock_wall_s();
+	uint64_t age = hp_cache_obj_age(obj, now);
+	size_t n;
+	const struct hp_http_header *f = hp_cache_obj_fields(obj, &n);
+	const struct hp_http_header *date = hp_http_find_header(f, n, "date");
+	hp_buf_append_str(b, "Date: ");
+	if (date != NULL) {
+		hp_buf_append(b, date->value.ptr, date->value.len);
+	} else {
+		char received[HP_HTTP_DATE_LEN + 1];
+		hp_http_date_format(now - (time_t)age, received);
+		hp_buf_append_str(b, received);
+	}
+	char line[48];
+	int k = snprintf(line, sizeof(line), "\r\nAge: %llu\r\n", (unsigned long long)age);
+	hp_buf_append(b, line, (size_t)k);
+}
+
 /* Queue <obj> (a reference the transaction now owns) as the response. */
 static void serve_obj(struct hp_client *c, struct hp_cache_obj *obj, const char *label,
 		      const struct hp_http_header *req, size_t nreq)
@@ -168,12 +196,9 @@ static void serve_obj(struct hp_client *c, struct hp_cache_obj *obj, const char 
 		hp_buf_append(b, head.ptr, head.len);
 		t->status = hp_cache_obj_status(obj);
 	}
+	put_date_and_age(b, obj);
 	char line[128];
-	char date[HP_HTTP_DATE_LEN + 1];
-	hp_worker_date(c->w, date);
-	int k = snprintf(line, sizeof(line), "Date: %s\r\nAge: %llu\r\n", date,
-			 (unsigned long long)hp_cache_obj_age(obj, hp_clock_wall_s()));
-	hp_buf_append(b, line, (size_t)k);
+	int k;
 	uint64_t body_len = hp_cache_obj_body_len(obj);
 	if (!not_modified && !has_content_length(obj)) {
 		k = snprintf(line, sizeof(line), "Content-Length: %llu\r\n",
@@ -539,8 +564,11 @@ enum hp_cache_verdict hp_cached_begin(struct hp_client *c, const struct hp_http_
 	build_key(c, req->host, req->path, req->query, req->headers, req->num_headers);
 	if (t->method == HP_METHOD_PURGE)
 		return purge(c, req);
-	if (!safe)
-		return HP_CV_FETCH; /* unsafe: invalidated when it succeeds */
+	if (!safe) {
+		/* Invalidated when it succeeds, with the URIs its response names. */
+		keep_request_head(c, head_len);
+		return HP_CV_FETCH;
+	}
 	struct hp_http_cache_control cc;
 	hp_http_parse_cache_control(req->headers, req->num_headers, &cc);
 	time_t now = hp_clock_wall_s();
@@ -554,6 +582,110 @@ enum hp_cache_verdict hp_cached_begin(struct hp_client *c, const struct hp_http_
 		return HP_CV_FETCH;
 	}
 	return begin_fill(c, head_len, now);
+}
+
+/* ==== Invalidation by unsafe methods (RFC 9111 §4.4) ==== */
+
+/* Hosts compare without case and without the default port. */
+static struct hp_str host_without_port80(struct hp_str h)
+{
+	if (h.len > 3 && memcmp(h.ptr + h.len - 3, ":80", 3) == 0)
+		h.len -= 3;
+	return h;
+}
+
+static bool same_host(struct hp_str a, struct hp_str b)
+{
+	return hp_str_ieq_str(host_without_port80(a), host_without_port80(b));
+}
+
+/* Bytes of <s> before the first of <stops> (all of it if none). */
+static size_t span_until(struct hp_str s, const char *stops)
+{
+	size_t i = 0;
+	while (i < s.len && strchr(stops, s.ptr[i]) == NULL)
+		i++;
+	return i;
+}
+
+static bool starts_with_icase(struct hp_str s, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	return s.len >= n && hp_str_ieq((struct hp_str){s.ptr, n}, prefix);
+}
+
+/*
+ * Resolve a Location / Content-Location reference against the request
+ * target into its host, path and query. An absolute "/path", an absolute
+ * URI ("http://host/path", "//host/path") or a relative "name" (merged with
+ * the target's directory). False for anything else, or a host other than
+ * the target's: those are never invalidated, so that an origin cannot
+ * purge another site's objects.
+ */
+static bool resolve_reference(struct hp_client *c, struct hp_str ref,
+			      const struct hp_http_request *req, struct hp_str *path,
+			      struct hp_str *query)
+{
+	ref = hp_str_trim(ref);
+	const char *hash = memchr(ref.ptr, '#', ref.len);
+	if (hash != NULL)
+		ref.len = (size_t)(hash - ref.ptr);
+	size_t skip = starts_with_icase(ref, "http://") ? 7 : starts_with_icase(ref, "https://") ? 8
+		      : starts_with_icase(ref, "//") ? 2 : 0;
+	if (skip > 0) {
+		struct hp_str rest = {ref.ptr + skip, ref.len - skip};
+		size_t alen = span_until(rest, "/?");
+		if (!same_host((struct hp_str){rest.ptr, alen}, req->host))
+			return false;
+		ref = (struct hp_str){rest.ptr + alen, rest.len - alen};
+		if (ref.len == 0)
+			ref = (struct hp_str){"/", 1};
+	}
+	if (ref.len == 0 || memchr(ref.ptr, ':', span_until(ref, "/?")) != NULL)
+		return false; /* empty, or another scheme */
+	if (ref.ptr[0] != '/') {
+		const char *slash = req->path.ptr + req->path.len;
+		while (slash > req->path.ptr && slash[-1] != '/')
+			slash--;
+		size_t dir = (size_t)(slash - req->path.ptr);
+		char *merged = hp_arena_alloc(&c->arena, dir + ref.len);
+		memcpy(merged, req->path.ptr, dir);
+		memcpy(merged + dir, ref.ptr, ref.len);
+		ref = (struct hp_str){merged, dir + ref.len};
+	}
+	const char *q = memchr(ref.ptr, '?', ref.len);
+	*path = (struct hp_str){ref.ptr, q ? (size_t)(q - ref.ptr) : ref.len};
+	*query = q ? (struct hp_str){q + 1, ref.len - path->len - 1} : (struct hp_str){"", 0};
+	return true;
+}
+
+static void purge_reference(struct hp_client *c, const struct hp_http_request *req,
+			    const char *field, const struct hp_http_response *r)
+{
+	const struct hp_http_header *h = hp_http_find_header(r->headers, r->num_headers, field);
+	struct hp_str path, query;
+	if (h == NULL || !resolve_reference(c, h->value, req, &path, &query))
+		return;
+	struct hp_buf kb = {0};
+	uint64_t hash = hp_cache_key_build(&kb, &c->t.rc->key, req->host, path, query,
+					   req->headers, req->num_headers);
+	hp_cache_purge_key(cache_of(c), hp_buf_data(&kb), kb.len, hash, false);
+	hp_buf_fini(&kb);
+}
+
+/* A non-error response to an unsafe method: the target and the same-host
+ * URIs in Location and Content-Location are no longer valid. */
+static void invalidate_after_unsafe(struct hp_client *c, const struct hp_http_response *r)
+{
+	struct hp_txn *t = &c->t;
+	if (r->status < 200 || r->status >= 400)
+		return;
+	hp_cache_purge_key(cache_of(c), t->key, t->keylen, t->hash, false);
+	struct hp_http_request req;
+	if (!saved_request(c, &req))
+		return;
+	purge_reference(c, &req, "location", r);
+	purge_reference(c, &req, "content-location", r);
 }
 
 /* ==== The upstream's answer ==== */
@@ -586,6 +718,10 @@ bool hp_cached_on_response(struct hp_client *c, const struct hp_http_response *r
 	struct hp_http_header *req = NULL;
 	size_t nreq = 0;
 	t->fwd_status = r->status;
+	if (!hp_http_method_is_safe(t->method)) {
+		invalidate_after_unsafe(c, r);
+		return false;
+	}
 	if (t->revalidating && r->status == 304) {
 		size_t n;
 		struct hp_http_header *f = end_to_end_fields(c, r, &n);
@@ -659,18 +795,6 @@ bool hp_cached_on_error(struct hp_client *c)
 	if (t->rc == NULL || t->obj == NULL || t->resp_started)
 		return false;
 	return serve_stale_on_error(c, hp_clock_wall_s());
-}
-
-/* After a successful unsafe request: its target and the same-host
- * Location / Content-Location are invalid (RFC 9111 §4.4). */
-bool hp_cached_unsafe_invalidate(struct hp_client *c)
-{
-	struct hp_txn *t = &c->t;
-	if (t->rc == NULL || t->key == NULL || hp_http_method_is_safe(t->method) ||
-	    t->method == HP_METHOD_PURGE || t->status < 200 || t->status >= 400)
-		return false;
-	hp_cache_purge_key(cache_of(c), t->key, t->keylen, t->hash, false);
-	return true;
 }
 
 void hp_cached_release(struct hp_client *c)

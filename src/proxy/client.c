@@ -185,6 +185,29 @@ bool hp_client_read(struct hp_client *c, size_t limit)
 
 static void finish_txn(struct hp_client *c);
 
+/*
+ * The client went away (a write failed) or stopped reading. If its
+ * response is filling the cache, the fill goes on without it, like a
+ * background refresh, so the requests coalesced behind it still get one
+ * upstream response; otherwise the connection closes and aborts whatever
+ * feeds it.
+ */
+static void client_gone(struct hp_client *c)
+{
+	struct hp_txn *t = &c->t;
+	if (c->internal || t->fill == NULL || t->up == NULL || !t->req_done) {
+		hp_client_close(c);
+		return;
+	}
+	hp_log_debug("client %s left; finishing its cache fill", c->peer_ip);
+	disarm_timer(c);
+	hp_io_close(&c->io);
+	c->internal = true;
+	c->close_after = true;
+	hp_buf_reset(&c->in);
+	hp_buf_reset(&c->out);
+}
+
 /* Write what is pending. Returns false if the connection was closed. */
 static bool flush_out(struct hp_client *c)
 {
@@ -205,9 +228,8 @@ static bool flush_out(struct hp_client *c)
 		} else if (n < 0 && errno == EINTR) {
 			continue;
 		} else {
-			/* The client went away: abort whatever feeds this response. */
-			hp_client_close(c);
-			return false;
+			client_gone(c);
+			return !c->closed;
 		}
 	}
 	bool pending = c->out.len > 0 || c->t.serving_obj;
@@ -367,7 +389,6 @@ static bool read_head(struct hp_client *c)
 static void finish_txn(struct hp_client *c)
 {
 	struct hp_txn *t = &c->t;
-	hp_cached_unsafe_invalidate(c);
 	hp_accesslog_record(c);
 	c->last_status = t->status;
 	c->requests++;
@@ -398,11 +419,9 @@ void hp_client_drive(struct hp_client *c)
 			return;
 		struct hp_txn *t = &c->t;
 		if (t->resp_done && c->out.len == 0 && !t->serving_obj) {
-			if (c->close_after) {
-				close_gracefully(c);
-				return;
-			}
 			finish_txn(c);
+			if (c->closed || c->lingering)
+				return;
 			continue;
 		}
 		bool progress = false;
@@ -457,8 +476,10 @@ static void on_client_timer(struct hp_timer *tm)
 	case CT_QUEUE:
 		hp_forward_retry_queued(c);
 		break;
-	case CT_KEEPALIVE:
 	case CT_SEND:
+		client_gone(c);
+		break;
+	case CT_KEEPALIVE:
 	case CT_LINGER:
 	case CT_NONE:
 		hp_client_close(c);

@@ -515,6 +515,15 @@ static void start_response(struct hp_client *c, const struct hp_http_response *r
 		strlen(hp_http_status_reason(r->status))});
 	put(b, "\r\n", 2);
 	put_response_fields(c, b, r);
+	if (hp_http_find_header(r->headers, r->num_headers, "date") == NULL) {
+		/* RFC 9110 §6.6.1: a response forwarded without Date gets the time
+		 * it was received. */
+		char date[HP_HTTP_DATE_LEN + 1];
+		hp_worker_date(c->w, date);
+		put(b, "Date: ", 6);
+		put(b, date, HP_HTTP_DATE_LEN);
+		put(b, "\r\n", 2);
+	}
 	if (r->body == HP_BODY_CHUNKED && !t->dechunk)
 		put(b, "Transfer-Encoding: chunked\r\n", 28);
 	if (t->rechunk)

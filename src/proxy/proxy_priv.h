@@ -253,7 +253,6 @@ bool hp_cached_hides_field(const struct hp_client *c, struct hp_str name);
 void hp_cached_put_fields(struct hp_client *c, struct hp_buf *b);
 /* Write the stored body after c->out; false if the connection failed. */
 bool hp_cached_flush_body(struct hp_client *c);
-bool hp_cached_unsafe_invalidate(struct hp_client *c);
 void hp_cached_init_routes(struct hp_proxy *px);
 struct hp_client *hp_client_spawn_internal(struct hp_worker *w, const char *head, size_t len,
 					   bool refresh);
