@@ -268,8 +268,9 @@ size_t hp_cache_purge_key(struct hp_cache *c, const void *key, size_t keylen, ui
  * <host> is normalized like hp_cache_key_build does. */
 size_t hp_cache_purge_prefix(struct hp_cache *c, struct hp_str host, struct hp_str path_prefix,
 			     bool soft);
-/* Every object tagged <tag> by the tag header (comma-separated) or by
- * Surrogate-Key (space-separated). */
+/* Every object tagged <tag> (exact bytes) by the tag header (comma-separated)
+ * or by Surrogate-Key (space-separated). Costs O(objects carrying <tag>), not
+ * O(cache): a tag index is kept as objects are linked and unlinked. */
 size_t hp_cache_purge_tag(struct hp_cache *c, struct hp_str tag, bool soft);
 /* Remove everything. */
 size_t hp_cache_purge_all(struct hp_cache *c);

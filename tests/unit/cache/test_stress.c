@@ -264,7 +264,8 @@ static void test_threads(void **state)
 		HP_AZ(pthread_create(&wk[i].tid, NULL, run, &wk[i]));
 	}
 	for (int i = 0; i < PURGERS; i++) {
-		pg[i] = (struct purger){.cache = c, .done = &done, .rng = 0xdeadbeefcafef00dull + (uint64_t)i};
+		uint64_t seed = 0xdeadbeefcafef00dull + (uint64_t)i;
+		pg[i] = (struct purger){.cache = c, .done = &done, .rng = seed};
 		HP_AZ(pthread_create(&pg[i].tid, NULL, run_purger, &pg[i]));
 	}
 	unsigned long hits = 0;
