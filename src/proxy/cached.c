@@ -575,8 +575,8 @@ enum hp_cache_verdict hp_cached_begin(struct hp_client *c, const struct hp_http_
 	enum hp_cache_verdict v = lookup_stored(c, req, head_len, &cc, now);
 	if (v != HP_CV_FETCH)
 		return v;
-	if (t->method == HP_METHOD_HEAD || t->waited) {
-		/* A HEAD cannot fill (no body), and a woken waiter fetches alone. */
+	if (t->waited) {
+		/* A woken waiter fetches alone. */
 		t->x_cache = "MISS";
 		t->fwd = "uri-miss";
 		return HP_CV_FETCH;

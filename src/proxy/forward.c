@@ -109,7 +109,9 @@ static void build_upstream_head(struct hp_client *c, const struct hp_http_reques
 	bool trusted = peer_trusted(c);
 	bool absolute = req->target.len > 0 && req->target.ptr[0] != '/' &&
 			!hp_str_eq(req->target, "*");
-	put_str(b, req->method);
+	/* A HEAD miss fills the cache like a GET would; the client gets the head. */
+	c->t.head_as_get = c->t.fill != NULL && c->t.method == HP_METHOD_HEAD;
+	put_str(b, c->t.head_as_get ? HP_STR("GET") : req->method);
 	put(b, " ", 1);
 	if (absolute) {
 		put_str(b, req->path.len ? req->path : HP_STR("/"));
@@ -541,7 +543,7 @@ static void start_response(struct hp_client *c, const struct hp_http_response *r
 static void append_decoded(void *arg, const char *data, size_t len)
 {
 	struct hp_client *c = arg;
-	if (c->t.dechunk) {
+	if (c->t.dechunk && !c->t.head_as_get) {
 		hp_buf_append(&c->out, data, len);
 		c->t.bytes_out += len;
 	}
@@ -550,6 +552,8 @@ static void append_decoded(void *arg, const char *data, size_t len)
 
 static void append_out(struct hp_client *c, const char *p, size_t n)
 {
+	if (c->t.head_as_get)
+		return;
 	hp_buf_append(&c->out, p, n);
 	c->t.bytes_out += n;
 }
@@ -560,6 +564,11 @@ static int pass_body(struct hp_client *c, bool up_eof)
 {
 	struct hp_txn *t = &c->t;
 	struct hp_buf *in = &t->up->in;
+	if (t->head_as_get && !t->storing) {
+		/* Nobody wants this body: drop it with the connection. */
+		t->resp_keep_alive = false;
+		return 1;
+	}
 	switch (t->resp_body) {
 	case HP_BODY_NONE:
 		return 1;
@@ -629,7 +638,8 @@ static int take_head(struct hp_client *c)
 	struct hp_http_header *hdrs = c->w->resp_fields;
 	while (in->len > 0) {
 		struct hp_http_response r;
-		int rc = hp_http_parse_response(hp_buf_data(in), in->len, &r, hdrs, &lim, t->method);
+		int rc = hp_http_parse_response(hp_buf_data(in), in->len, &r, hdrs, &lim,
+						t->head_as_get ? HP_METHOD_GET : t->method);
 		if (rc == HP_AGAIN)
 			return 0;
 		if (rc < 0) {

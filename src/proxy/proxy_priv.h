@@ -159,6 +159,8 @@ struct hp_txn {
 	bool revalidating;             /* the upstream request carries obj's validators */
 	bool serving_obj;              /* the body comes from obj, not from upstream */
 	bool refresh;                  /* background refresh: revalidate whatever is stored */
+	bool head_as_get;              /* a HEAD miss fetched as GET to fill the cache: the
+					  body is stored, not sent */
 	uint64_t obj_off;              /* body bytes of obj already written */
 	const char *x_cache;           /* HIT, MISS, STALE, REVALIDATED, COALESCED, PASS */
 	const char *fwd;               /* Cache-Status fwd= reason, NULL for a hit */
