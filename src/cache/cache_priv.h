@@ -50,8 +50,9 @@ struct body {
 };
 
 /*
- * Invariants: linked (ke != NULL) <=> in ke->variants and in one queue
- * <=> (ntags > 0) in the tag index with trefs != NULL;
+ * Invariants: linked (ke != NULL) <=> in ke->variants and in one queue;
+ * with ntags > 0, in the tag index (trefs != NULL) <=> linked, or built by
+ * a fill whose head was accepted and which has not ended yet;
  * the cache holds one reference while linked; charge_bytes is counted in the
  * shard's bytes exactly while linked.
  */
@@ -78,7 +79,8 @@ struct hp_cache_obj {
 	bool vary_star;               /* Vary: * never matches */
 	struct hp_str *tags;
 	size_t ntags;
-	struct tagref *trefs;         /* shard: ntags refs in the tag index while linked */
+	struct tagref *trefs;         /* ntags refs in the tag index while linked or filled */
+	struct hp_cache_fill *fill;   /* shard: the fill building it, until commit or abort */
 	struct hp_str etag;
 	struct hp_str last_modified;
 	struct body *body;
@@ -195,14 +197,17 @@ void hp_cache_tags_create(struct hp_cache *c);
 void hp_cache_tags_destroy(struct hp_cache *c);
 /* Bytes the index may hold for <obj>'s tags; part of its charge_bytes. */
 uint64_t hp_cache_tags_charge(const struct hp_cache_obj *obj);
-/* Under <obj>'s shard lock, as it is linked / unlinked (before the cache's
- * reference is dropped). Take tag-shard locks inside. */
+/* As <obj> is accepted by a fill (no lock held) or linked by freshen (under
+ * its shard lock), and as it is unlinked (under its shard lock) or its fill
+ * ends unpublished (no lock held); always before the reference that kept it
+ * alive is dropped. Take tag-shard locks inside. */
 void hp_cache_tags_link(struct hp_cache *c, struct hp_cache_obj *obj);
 void hp_cache_tags_unlink(struct hp_cache *c, struct hp_cache_obj *obj);
-/* The objects linked with <tag> (exact, case-sensitive) when called, each
+/* The objects linked or being filled with <tag> (exact bytes), each
  * with a reference taken for the caller to release, in a malloc'ed array
  * to free (NULL if none); <*n> gets the count. Call with no shard lock
- * held. They may be unlinked by the time the caller looks (obj->ke). */
+ * held. Under the shard lock, obj->ke and obj->fill then tell which it is,
+ * if neither: unlinked, or its fill ended, since. */
 struct hp_cache_obj **hp_cache_tags_collect(struct hp_cache *c, struct hp_str tag, size_t *n);
 /* Distinct tags and (object, tag) refs in the index, for tests. */
 void hp_cache_tags_count(struct hp_cache *c, size_t *tags, size_t *refs);

@@ -12,10 +12,11 @@
  * pays nothing for them. Tag purges are what applications fire on every
  * write, so they ask the tag index (tagindex.c) and cost O(objects tagged).
  *
- * A tag purge sees linked objects only. A fill in progress whose response
- * carries the tag is not marked (its key is unknown to the index until
- * commit) and is published afterwards, as before the index existed; purge
- * its key or URL as well when the response may predate the write.
+ * A fill in progress whose response head carries the tag is in the tag
+ * index too (from hp_cache_fill_head on): a hard tag purge stops its
+ * publication, as a key purge does, and a soft one publishes it already
+ * stale. Neither counts it, since it is not stored yet. A fill whose head
+ * has not arrived cannot be known to carry the tag and is published.
  */
 #include <stdlib.h>
 
@@ -115,12 +116,17 @@ size_t hp_cache_purge_prefix(struct hp_cache *c, struct hp_str host, struct hp_s
 }
 
 /* Under the shard lock. <obj> may have been unlinked since it was collected
- * (eviction, replacement, another purge): then it is no longer ours to count. */
+ * (eviction, replacement, another purge), or not be linked yet (a fill). */
 static size_t purge_obj(struct hp_cache *c, struct shard *sh, struct hp_cache_obj *obj,
 			bool soft)
 {
-	if (obj->ke == NULL)
+	if (obj->ke == NULL) {
+		if (obj->fill != NULL && soft)
+			atomic_store_explicit(&obj->purged, true, memory_order_relaxed);
+		else if (obj->fill != NULL)
+			obj->fill->purged = true;
 		return 0;
+	}
 	if (soft)
 		atomic_store_explicit(&obj->purged, true, memory_order_relaxed);
 	else

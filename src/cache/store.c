@@ -283,6 +283,8 @@ static void detach_fill(struct shard *sh, struct hp_cache_fill *f, struct hp_lis
 	(void)sh;
 	HP_ASSERT(f->ke->fill == f);
 	f->ke->fill = NULL;
+	if (f->obj != NULL)
+		f->obj->fill = NULL;
 	hp_list_init(woken);
 	while (!hp_list_empty(&f->waiters)) {
 		struct hp_cache_waiter *w =
@@ -303,10 +305,13 @@ static void wake(struct hp_list *woken)
 	}
 }
 
+/* An object that was not published leaves the tag index here. */
 static void fill_free(struct hp_cache_fill *f)
 {
-	if (f->obj != NULL)
+	if (f->obj != NULL) {
+		hp_cache_tags_unlink(f->cache, f->obj);
 		hp_cache_obj_release(f->obj);
+	}
 	f->magic = 0;
 	free(f);
 }
@@ -336,7 +341,14 @@ bool hp_cache_fill_head(struct hp_cache_fill *f, int status,
 	 * would only make every request wait for a full fetch. */
 	bool usable = obj->lifetime_s > 0 || obj->etag.len > 0 || obj->last_modified.len > 0 ||
 		      obj->swr_s > 0 || (pol != NULL && pol->grace_s > 0);
-	return usable && obj->head.len <= f->cache->max_object_bytes;
+	if (!usable || obj->head.len > f->cache->max_object_bytes)
+		return false;
+	/* Indexed from now on, so that a tag purge during the fetch can stop
+	 * its publication as a key purge does. */
+	obj->hash = f->ke->hash;
+	obj->fill = f;
+	hp_cache_tags_link(f->cache, obj);
+	return true;
 }
 
 bool hp_cache_fill_append(struct hp_cache_fill *f, const void *data, size_t len)
@@ -349,7 +361,8 @@ bool hp_cache_fill_append(struct hp_cache_fill *f, const void *data, size_t len)
 }
 
 /* Under the lock: link <obj> as the newest variant of <ke>, replacing what it
- * supersedes, then evict for room. Consumes the caller's reference. */
+ * supersedes, then evict for room. Consumes the caller's reference. <obj>
+ * is in the tag index already. */
 static void publish(struct hp_cache *c, struct shard *sh, struct kentry *ke,
 		    struct hp_cache_obj *obj)
 {
@@ -363,14 +376,14 @@ static void publish(struct hp_cache *c, struct shard *sh, struct kentry *ke,
 			break;
 		}
 	}
+	/* Set by fill_head or freshen: purges read it with no shard lock. */
+	HP_ASSERT(obj->hash == ke->hash);
 	obj->ke = ke;
-	obj->hash = ke->hash;
 	hp_list_link_head(&ke->variants, &obj->vlink);
 	ke->nvariants++;
 	sh->nobjs++;
 	sh->bytes += obj->charge_bytes;
 	sh->inserts++;
-	hp_cache_tags_link(c, obj);
 	hp_cache_queue_insert(c, sh, obj, replaced);
 	/* Drop every superseded variant, and the oldest ones beyond the cap. */
 	size_t kept = 1;
@@ -495,6 +508,7 @@ struct hp_cache_obj *hp_cache_freshen(struct hp_cache *c, struct hp_cache_obj *o
 	if (ke != NULL) {
 		obj->charge_bytes = hp_cache_obj_charge(obj) + ke->keylen;
 		if (obj->charge_bytes <= sh->budget_bytes) {
+			hp_cache_tags_link(c, obj);
 			publish(c, sh, ke, obj);
 			obj = NULL;
 		}
