@@ -91,6 +91,7 @@ struct hp_bench_opts {
 	uint64_t warmup_ns;   /* --warmup, before the measured part */
 	bool keepalive;
 	unsigned spin_us;     /* --spin-us: poll this long before blocking (0 = never) */
+	bool copy_body;	      /* --copy-body: read every body byte into user space */
 	bool stages_are_conns; /* stage targets are connections, not rates */
 	struct hp_bench_stage *stages;
 	size_t nstages;
@@ -125,6 +126,7 @@ struct hp_bench_stats {
 	uint64_t errors[HP_BENCH_ERR_N];
 	uint64_t responses;
 	uint64_t bytes;	   /* response bytes read, head and body */
+	uint64_t discarded; /* of those, body bytes dropped in the kernel (MSG_TRUNC) */
 	uint64_t connects; /* successful connects */
 	bool cache_seen;   /* some response carried Cache-Status or X-Cache */
 	struct hp_bench_cache_stats cache[HP_BCACHE_N];

@@ -299,6 +299,7 @@ enum {
 	OPT_TIMEOUT,
 	OPT_NO_KEEPALIVE,
 	OPT_SPIN_US,
+	OPT_COPY_BODY,
 	OPT_WARMUP,
 	OPT_STAGES,
 	OPT_ASSERT,
@@ -321,6 +322,7 @@ static const struct option long_opts[] = {
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"no-keepalive", no_argument, NULL, OPT_NO_KEEPALIVE},
     {"spin-us", required_argument, NULL, OPT_SPIN_US},
+    {"copy-body", no_argument, NULL, OPT_COPY_BODY},
     {"warmup", required_argument, NULL, OPT_WARMUP},
     {"stages", required_argument, NULL, OPT_STAGES},
     {"assert", required_argument, NULL, OPT_ASSERT},
@@ -431,6 +433,9 @@ static int take_option(struct hp_bench_opts *o, struct req_parts *rp, int c, con
 		o->spin_us = (unsigned)us;
 		return 0;
 	}
+	case OPT_COPY_BODY:
+		o->copy_body = true;
+		return 0;
 	case OPT_WARMUP:
 		return set_duration("--warmup", arg, &o->warmup_ns);
 	case OPT_STAGES:

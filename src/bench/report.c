@@ -234,10 +234,10 @@ static json_t *config_json(const struct hp_bench_opts *o, const struct hp_bench_
 							(double)o->stages[i].duration_ns / 1e9,
 							"target", o->stages[i].target));
 	return json_pack(
-	    "{s:o, s:i, s:i, s:f, s:I, s:f, s:b, s:f, s:f, s:o, s:s}", "urls", urls, "connections",
+	    "{s:o, s:i, s:i, s:f, s:I, s:f, s:b, s:b, s:f, s:f, s:o, s:s}", "urls", urls, "connections",
 	    (int)o->conns, "threads", (int)o->threads, "duration_s", (double)o->duration_ns / 1e9,
 	    "requests", (json_int_t)o->requests, "rate", r->rate, "keepalive", o->keepalive,
-	    "timeout_s", (double)o->timeout_ns / 1e9, "warmup_s", (double)o->warmup_ns / 1e9,
+	    "copy_body", o->copy_body, "timeout_s", (double)o->timeout_ns / 1e9, "warmup_s", (double)o->warmup_ns / 1e9,
 	    "stages", stages, "stage_unit", o->stages_are_conns ? "connections" : "requests_per_s");
 }
 
@@ -282,6 +282,7 @@ int hp_bench_report_json(const char *path, const struct hp_bench_opts *o,
 	json_t *counts = counts_json(s);
 	json_object_update(root, counts);
 	json_decref(counts);
+	json_object_set_new(root, "body_bytes_discarded", json_integer((json_int_t)s->discarded));
 	if (s->cache_seen)
 		json_object_set_new(root, "cache", cache_json(r));
 	if (o->budget.n)

@@ -71,6 +71,7 @@ void hp_bench_stats_merge(struct hp_bench_stats *dst, const struct hp_bench_stat
 		dst->errors[i] += src->errors[i];
 	dst->responses += src->responses;
 	dst->bytes += src->bytes;
+	dst->discarded += src->discarded;
 	dst->connects += src->connects;
 	dst->cache_seen |= src->cache_seen;
 	for (int i = 0; i < HP_BCACHE_N; i++) {

@@ -194,6 +194,11 @@ static void test_request_bytes(void **state)
 	const char *const nospin[] = {"http://127.0.0.1/", NULL};
 	assert_int_equal(parse(&o, nospin), 0);
 	assert_int_equal(o.spin_us, 50); /* the default */
+	assert_false(o.copy_body);	 /* bodies are discarded in the kernel by default */
+	hp_bench_opts_fini(&o);
+	const char *const copy[] = {"--copy-body", "http://127.0.0.1/", NULL};
+	assert_int_equal(parse(&o, copy), 0);
+	assert_true(o.copy_body);
 	hp_bench_opts_fini(&o);
 
 	const char *const staged[] = {"--stages", "1s:5c,2s:50c", "http://127.0.0.1/", NULL};
