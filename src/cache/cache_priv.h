@@ -80,7 +80,7 @@ struct hp_cache_obj {
 	struct hp_str *tags;
 	size_t ntags;
 	struct tagref *trefs;         /* ntags refs in the tag index while linked or filled */
-	struct hp_cache_fill *fill;   /* shard: the fill building it, until commit or abort */
+	struct hp_cache_fill *fill;   /* shard (set before it is indexed): its fill, until it ends */
 	struct hp_str etag;
 	struct hp_str last_modified;
 	struct body *body;
