@@ -110,7 +110,7 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BUILD := build/fuzz
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -O1 -g -Isrc -pthread -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all
-LIB_SRCS := $(foreach m,$(filter-out bench admin,$(MODULES)),$(wildcard src/$(m)/*.c))
+LIB_SRCS := $(foreach m,$(filter-out bench,$(MODULES)),$(wildcard src/$(m)/*.c))
 $(FUZZ_BUILD)/%: tests/fuzz/%.c $(LIB_SRCS)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRCS) $(LDLIBS)

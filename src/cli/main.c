@@ -21,6 +21,7 @@
 #include "config/config.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "admin/admin.h"
 #include "proxy/proxy.h"
 
 #define HOTPATH_VERSION "0.1.0"
@@ -39,12 +40,14 @@ static const char usage_main[] =
 
 static const char usage_serve[] =
 	"usage: hotpath serve [--config FILE] [--listen ADDR:PORT] [--upstream URL]...\n"
-	"                     [--workers N]\n"
+	"                     [--workers N] [--admin ADDR:PORT]\n"
 	"\n"
 	"  -c, --config FILE      JSON configuration (see docs/configuration.md)\n"
 	"  -l, --listen ADDR:PORT address to accept clients on (default 127.0.0.1:8080)\n"
 	"  -u, --upstream URL     upstream server, http://host:port (repeatable)\n"
 	"  -w, --workers N        worker threads (default: one per CPU)\n"
+	"  -a, --admin ADDR:PORT  admin listener: /health, /ready, /cache, /purge\n"
+	"                         (see docs/admin.md; default: off)\n"
 	"\n"
 	"Command-line options win over the file and HOTPATH_* environment variables.\n"
 	"SIGINT/SIGTERM stop gracefully: in-flight requests finish within\n"
@@ -126,6 +129,7 @@ static int serve(int argc, char **argv)
 		{"listen", required_argument, NULL, 'l'},
 		{"upstream", required_argument, NULL, 'u'},
 		{"workers", required_argument, NULL, 'w'},
+		{"admin", required_argument, NULL, 'a'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -134,10 +138,11 @@ static int serve(int argc, char **argv)
 	struct hp_config_overrides ov = {.workers = -1, .upstream_urls = upstreams};
 	int opt;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "c:l:u:w:h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:l:u:w:a:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': path = optarg; break;
 		case 'l': ov.listen = optarg; break;
+		case 'a': ov.admin_listen = optarg; break;
 		case 'u': upstreams[ov.nupstream_urls++] = optarg; break;
 		case 'w': {
 			char *end;
@@ -191,9 +196,23 @@ static int serve(int argc, char **argv)
 		return 1;
 	}
 	phase("listeners bound and upstreams resolved", t0);
-	int rc = hp_proxy_start(px);
+	struct hp_admin *admin = NULL;
+	if (cfg->admin.nlisten > 0) {
+		admin = hp_admin_create(cfg, px, err, sizeof(err));
+		if (admin == NULL) {
+			hp_log_error("%s", err);
+			hp_proxy_destroy(px);
+			hp_config_destroy(cfg);
+			close(sfd);
+			return 1;
+		}
+	}
+	int rc = admin != NULL ? hp_admin_start(admin) : 0;
+	if (rc == 0)
+		rc = hp_proxy_start(px);
 	if (rc < 0) {
-		hp_log_error("cannot start workers: %s", strerror(-rc));
+		hp_log_error("cannot start threads: %s", strerror(-rc));
+		hp_admin_destroy(admin);
 		hp_proxy_destroy(px);
 		hp_config_destroy(cfg);
 		close(sfd);
@@ -204,8 +223,12 @@ static int serve(int argc, char **argv)
 		    HOTPATH_VERSION, cfg->listen[0], cfg->nlisten, cfg->nlisten == 1 ? "" : "es",
 		    cfg->upstreams[0].name, cfg->upstreams[0].nservers,
 		    cfg->upstreams[0].nservers == 1 ? "" : "s");
+	if (admin != NULL)
+		hp_log_info("admin listener on %s", cfg->admin.listen[0]);
 	int code = wait_for_signals(px, sfd);
 	hp_proxy_wait(px);
+	/* The admin listener answers /ready with 503 while the workers drain. */
+	hp_admin_destroy(admin);
 	hp_proxy_destroy(px);
 	hp_config_destroy(cfg);
 	close(sfd);

@@ -103,6 +103,13 @@ struct hp_config_limits {
 	uint64_t drain_timeout_ms;     /* default 10 s: graceful stop */
 };
 
+struct hp_config_admin {
+	char **listen;                 /* default none = no admin listener */
+	size_t nlisten;
+	struct hp_cidr *allow;         /* default 127.0.0.0/8, ::1/128 */
+	size_t nallow;
+};
+
 struct hp_config_access_log {
 	char *path;                    /* NULL = off, "-" = stdout */
 	char *format;                  /* "combined" (default) or "json" */
@@ -124,11 +131,13 @@ struct hp_config {
 	size_t nroutes;
 	struct hp_config_limits limits;
 	struct hp_config_cache cache;
+	struct hp_config_admin admin;
 };
 
 /* From the command line; these win over the file and the environment. */
 struct hp_config_overrides {
 	const char *listen;            /* NULL = none; replaces the whole listen list */
+	const char *admin_listen;      /* NULL = none; replaces admin.listen */
 	const char **upstream_urls;    /* replace upstreams with one group "default", */
 	size_t nupstream_urls;         /* and every route then goes to it */
 	int workers;                   /* -1 = none */

@@ -135,13 +135,11 @@ static void fini_server(void *obj)
 	srv->hostport = NULL;
 }
 
-static bool check_listen(struct cfg_load *ld, const struct cfg_key *k, void *obj)
+/* Every entry of <list> is "host:port", "[v6]:port" or ":port". */
+static bool check_addresses(struct cfg_load *ld, char **list, size_t n)
 {
-	struct hp_config *cfg = obj;
-	(void)k;
-
-	for (size_t i = 0; i < cfg->nlisten; i++) {
-		const char *s = cfg->listen[i];
+	for (size_t i = 0; i < n; i++) {
+		const char *s = list[i];
 		const char *colon = strrchr(s, ':');
 		char *host = NULL;
 		uint16_t port = 0;
@@ -159,6 +157,20 @@ static bool check_listen(struct cfg_load *ld, const struct cfg_key *k, void *obj
 		}
 	}
 	return true;
+}
+
+static bool check_listen(struct cfg_load *ld, const struct cfg_key *k, void *obj)
+{
+	struct hp_config *cfg = obj;
+	(void)k;
+	return check_addresses(ld, cfg->listen, cfg->nlisten);
+}
+
+static bool check_admin_listen(struct cfg_load *ld, const struct cfg_key *k, void *obj)
+{
+	struct hp_config_admin *admin = obj;
+	(void)k;
+	return check_addresses(ld, admin->listen, admin->nlisten);
 }
 
 static bool is_token(const char *s)
@@ -390,6 +402,18 @@ static const struct cfg_key cache_keys[] = {
 };
 static const struct cfg_section cache_section = {SECTION(cache_keys)};
 
+#define AD(f) offsetof(struct hp_config_admin, f)
+static const struct cfg_key admin_keys[] = {
+	{.name = "listen", .type = CFG_STRLIST, .off = AD(listen), .count_off = AD(nlisten),
+	 .max = 8, .def = "", .check = check_admin_listen,
+	 .help = "Addresses of the admin listener (health, cache stats, purge API); "
+		 "none = off."},
+	{.name = "allow", .type = CFG_CIDRLIST, .off = AD(allow), .count_off = AD(nallow),
+	 .max = 1024, .def = "127.0.0.0/8,::1/128",
+	 .help = "Client addresses allowed on the admin listener (403 for others)."},
+};
+static const struct cfg_section admin_section = {SECTION(admin_keys)};
+
 #define T(f) offsetof(struct hp_config, f)
 static const struct cfg_key top_keys[] = {
 	{.name = "listen", .type = CFG_STRLIST, .off = T(listen), .count_off = T(nlisten),
@@ -415,5 +439,7 @@ static const struct cfg_key top_keys[] = {
 	 .help = "Protection limits for client requests."},
 	{.name = "cache", .type = CFG_OBJECT, .off = T(cache), .ext = &cache_section,
 	 .help = "The shared in-memory cache."},
+	{.name = "admin", .type = CFG_OBJECT, .off = T(admin), .ext = &admin_section,
+	 .help = "The admin listener."},
 };
 const struct cfg_section hp_config_schema = {SECTION(top_keys), .size = sizeof(struct hp_config)};

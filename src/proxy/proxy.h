@@ -14,8 +14,14 @@
 #ifndef HP_PROXY_PROXY_H
 #define HP_PROXY_PROXY_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
+#include "core/buf.h"
+#include "core/core.h"
+
+struct hp_cache;
 struct hp_config;
 struct hp_proxy;
 
@@ -32,5 +38,18 @@ void hp_proxy_stop(struct hp_proxy *px);
 /* Wait until every worker has stopped. */
 void hp_proxy_wait(struct hp_proxy *px);
 void hp_proxy_destroy(struct hp_proxy *px);
+
+/* ==== For the admin listener (any thread) ==== */
+
+/* True from hp_proxy_drain() on. */
+bool hp_proxy_draining(const struct hp_proxy *px);
+/* The shared cache, or NULL when cache.enabled is false. */
+struct hp_cache *hp_proxy_cache(const struct hp_proxy *px);
+/* The cache key of a GET for host/path?query, as the route that would serve
+ * it builds it (namespace, query rules; no key_headers values), appended to
+ * <out>, with its hash in <*hash>. False when no route matches or the route
+ * does not cache. */
+bool hp_proxy_cache_key(const struct hp_proxy *px, struct hp_str host, struct hp_str path,
+			struct hp_str query, struct hp_buf *out, uint64_t *hash);
 
 #endif

@@ -54,6 +54,7 @@ struct hp_proxy {
 	struct hp_worker *workers;
 	unsigned nworkers;
 	atomic_uint nclients;          /* client connections, all workers */
+	atomic_bool draining;          /* hp_proxy_drain() was called */
 	struct hp_accesslog *alog;     /* NULL when access_log.path is NULL */
 	struct hp_cache *cache;        /* NULL when cache.enabled is false */
 	struct hp_route_cache *route_cache; /* one per cfg->routes */

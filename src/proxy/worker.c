@@ -120,6 +120,7 @@ static void start_drain(void *arg)
 
 void hp_proxy_drain(struct hp_proxy *px)
 {
+	atomic_store(&px->draining, true);
 	for (unsigned i = 0; i < px->nworkers; i++)
 		hp_loop_post(px->workers[i].loop, start_drain, &px->workers[i]);
 }
@@ -246,6 +247,7 @@ struct hp_proxy *hp_proxy_create(const struct hp_config *cfg, char *err, size_t 
 	struct hp_proxy *px = hp_xcalloc(1, sizeof(*px));
 	px->cfg = cfg;
 	atomic_init(&px->nclients, 0);
+	atomic_init(&px->draining, false);
 	px->groups = hp_xcalloc(cfg->nupstreams, sizeof(*px->groups));
 	for (size_t i = 0; i < cfg->nupstreams; i++) {
 		px->groups[i] = hp_upstream_group_create(&cfg->upstreams[i], err, errlen);
@@ -361,4 +363,29 @@ void hp_proxy_destroy(struct hp_proxy *px)
 		hp_cache_destroy(px->cache);
 	free(px->route_cache);
 	free(px);
+}
+
+/* ==== For the admin listener ==== */
+
+bool hp_proxy_draining(const struct hp_proxy *px)
+{
+	return atomic_load(&px->draining);
+}
+
+struct hp_cache *hp_proxy_cache(const struct hp_proxy *px)
+{
+	return px->cache;
+}
+
+bool hp_proxy_cache_key(const struct hp_proxy *px, struct hp_str host, struct hp_str path,
+			struct hp_str query, struct hp_buf *out, uint64_t *hash)
+{
+	const struct hp_config_route *route = hp_config_match_route(px->cfg, host, path);
+	if (px->cache == NULL || route == NULL)
+		return false;
+	const struct hp_route_cache *rc = &px->route_cache[route - px->cfg->routes];
+	if (!rc->enabled)
+		return false;
+	*hash = hp_cache_key_build(out, &rc->key, host, path, query, NULL, 0);
+	return true;
 }

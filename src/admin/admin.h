@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * admin.h - the admin listener: a small HTTP/1.1 server for operators, on
+ * its own thread and event loop, apart from the workers, so that it answers
+ * while they are saturated and traffic never waits behind it.
+ *
+ * Endpoints (docs/admin.md), allowed only from admin.allow (403 otherwise):
+ *   GET  /health   200 while the process runs
+ *   GET  /ready    200 while accepting traffic, 503 while draining
+ *   GET  /cache    the cache's counters, as JSON
+ *   POST /purge    ?url=URL | ?prefix=URL | ?tag=a,b | ?all, and &soft=1 to
+ *                  mark stale instead of removing (PURGE works as POST)
+ * Answers are JSON objects; errors are {"error": "..."} with 400, 403, 404,
+ * 405, 413, 431 or 503.
+ */
+#ifndef HP_ADMIN_ADMIN_H
+#define HP_ADMIN_ADMIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/core.h"
+
+struct hp_admin;
+struct hp_config;
+struct hp_proxy;
+
+/* Bind cfg->admin.listen (at least one address) for <px>. Both are borrowed
+ * and must outlive the admin. Returns NULL with a one-line reason in <err>. */
+struct hp_admin *hp_admin_create(const struct hp_config *cfg, struct hp_proxy *px, char *err,
+				 size_t errlen);
+/* Start its thread. Returns 0 or -errno. */
+int hp_admin_start(struct hp_admin *a);
+/* Stop the thread (if started) and wait for it; close every connection. */
+void hp_admin_stop(struct hp_admin *a);
+/* Free; stops first if needed. NULL is allowed. */
+void hp_admin_destroy(struct hp_admin *a);
+
+/* ==== Requests (pure; exposed for tests and the fuzzer) ==== */
+
+enum hp_admin_action {
+	HP_ADMIN_HEALTH,
+	HP_ADMIN_READY,
+	HP_ADMIN_CACHE_STATS,
+	HP_ADMIN_PURGE,
+};
+
+enum hp_admin_purge {
+	HP_ADMIN_PURGE_URL,    /* every variant of one URL */
+	HP_ADMIN_PURGE_PREFIX, /* every URL of a host under a path prefix */
+	HP_ADMIN_PURGE_TAG,    /* every object carrying one of the tags */
+	HP_ADMIN_PURGE_ALL,
+};
+
+struct hp_admin_request {
+	enum hp_admin_action action;
+	enum hp_admin_purge purge;
+	bool soft;                /* mark stale instead of removing */
+	struct hp_str host;       /* URL, PREFIX: the URL's host[:port] */
+	struct hp_str path;       /* URL, PREFIX: its path, "/" when empty */
+	struct hp_str query;      /* URL: its query, without '?' */
+	struct hp_str tags;       /* TAG: comma-separated tags */
+	const char *error;        /* when the parse fails: short static reason */
+};
+
+/*
+ * Decide what <method> <target> (origin-form, as received) asks. Returns 0
+ * with *<out> filled, or the HTTP status to answer (400, 404, 405) with
+ * out->error set. Percent-decoded values are written to <scratch>, which
+ * must hold target.len bytes; the views in *<out> point there or into
+ * <target>.
+ */
+int hp_admin_parse(struct hp_str method, struct hp_str target, char *scratch,
+		   struct hp_admin_request *out);
+
+#endif
