@@ -37,7 +37,7 @@ for bin in "$ORIGIN" "$HOTPATH"; do
 		exit 1
 	fi
 done
-for port in 9000 8080; do
+for port in 9000 8080 9091; do
 	if port_busy $port; then
 		echo "run-demo: port $port on 127.0.0.1 is already in use; stop what" \
 			"listens there (ss -ltnp 'sport = :$port' shows it) and retry." >&2
@@ -88,6 +88,11 @@ cat <<'MSG'
 
   How many requests reached the origin:
     curl -s http://127.0.0.1:9000/stats
+
+  The admin listener (docs/admin.md): cache counters, purges by tag or URL:
+    curl -s http://127.0.0.1:9091/cache
+    curl -s -X POST 'http://127.0.0.1:9091/purge?tag=product-7'      # /api/products/7
+    curl -s -X POST 'http://127.0.0.1:9091/purge?url=http://127.0.0.1:8080/api/products'
 
   The hard case, 1000 req/s on a 2 s endpoint (constant rate, latency budget):
     build/hotpath bench -R 1000 -d 15s -c 200 --assert "p95<200ms" \
