@@ -3,8 +3,9 @@
 #
 # The scripts compare hotpath with nginx, HAProxy and Varnish in the same run on the same
 # machine. Everything they start lives in one private temp dir, listens on 127.0.0.1 ports
-# found free at start, is pinned with taskset (proxies on BENCH_PROXY_CPU, origin and wrk on
-# BENCH_LOAD_CPU) and is stopped by the PID recorded when it was spawned, from an EXIT trap.
+# found free at start, is pinned with taskset (proxies on BENCH_PROXY_CPU, origin and load
+# generator on BENCH_LOAD_CPU) and is stopped by the PID recorded when it was spawned, from
+# an EXIT trap.
 # Repetitions are interleaved across candidates so a burst of noise from another process
 # hits everybody alike, and each candidate is reduced to the median of its runs.
 
@@ -18,6 +19,10 @@ BENCH_WARMUP=${BENCH_WARMUP:-3s}
 BENCH_OUT=${BENCH_OUT:-$BENCH_ROOT/bench/results}
 BENCH_PROXY_CPU=${BENCH_PROXY_CPU:-0}
 BENCH_LOAD_CPU=${BENCH_LOAD_CPU:-1}
+# The closed-loop load generator (-g): wrk, or hotpath bench from BENCH_GEN_BIN (the tree's
+# own build, as for the constant-rate runs, so HOTPATH may name an older binary under test).
+BENCH_GEN=${BENCH_GEN:-wrk}
+BENCH_GEN_BIN=${BENCH_GEN_BIN:-$BENCH_ROOT/build/hotpath}
 BENCH_T=""
 
 bench_log() {
@@ -37,31 +42,54 @@ bench_die() {
 
 bench_usage() {
 	cat >&2 <<EOF
-usage: sh $0 [-c conns] [-d duration] [-r reps] [-w warmup] [-o outdir]
-  -c  wrk connections (default $BENCH_CONNS)
-  -d  duration of one measured wrk run (default $BENCH_DURATION)
+usage: sh $0 [-c conns] [-d duration] [-r reps] [-w warmup] [-o outdir] [-g wrk|hotpath]
+  -c  load generator connections (default $BENCH_CONNS)
+  -d  duration of one measured run (default $BENCH_DURATION)
   -r  measured repetitions per candidate (default $BENCH_REPS)
   -w  duration of the discarded warm-up run (default $BENCH_WARMUP)
   -o  where the markdown result goes (default bench/results)
+  -g  closed-loop load generator: wrk (default) or hotpath (hotpath bench -t1, which drops
+      Content-Length bodies in the kernel instead of copying them: cheaper per body byte)
 Environment: BENCH_PROXY_CPU, BENCH_LOAD_CPU (pinning), HOTPATH (binary),
-HOTPATH_ARGS (extra 'serve' arguments), BENCH_KEEP=1 (keep the temp dir).
+HOTPATH_ARGS (extra 'serve' arguments), BENCH_KEEP=1 (keep the temp dir), BENCH_GEN_BIN
+(the hotpath that generates load), BENCH_GEN_ARGS (extra 'bench' arguments with -g hotpath).
 EOF
 	exit 2
 }
 
 bench_parse_opts() {
-	while getopts c:d:r:w:o:h opt; do
+	while getopts c:d:r:w:o:g:h opt; do
 		case $opt in
 		c) BENCH_CONNS=$OPTARG ;;
 		d) BENCH_DURATION=$OPTARG ;;
 		r) BENCH_REPS=$OPTARG ;;
 		w) BENCH_WARMUP=$OPTARG ;;
 		o) BENCH_OUT=$OPTARG ;;
+		g) BENCH_GEN=$OPTARG ;;
 		*) bench_usage ;;
 		esac
 	done
 	case $BENCH_REPS in '' | *[!0-9]* | 0) bench_die "-r wants a positive count" ;; esac
 	case $BENCH_CONNS in '' | *[!0-9]* | 0) bench_die "-c wants a positive count" ;; esac
+	case $BENCH_GEN in wrk | hotpath) ;; *) bench_die "-g wants wrk or hotpath" ;; esac
+}
+
+# bench_need_gen: die unless the chosen load generator can run.
+bench_need_gen() {
+	if [ "$BENCH_GEN" = wrk ]; then
+		bench_need wrk
+	else
+		[ -x "$BENCH_GEN_BIN" ] || bench_die "$BENCH_GEN_BIN not built (run make)"
+	fi
+}
+
+# bench_gen_md: the closed-loop generator and its flags, for reports.
+bench_gen_md() {
+	if [ "$BENCH_GEN" = wrk ]; then
+		echo "wrk -t1 -c$BENCH_CONNS -d$BENCH_DURATION --latency"
+	else
+		echo "hotpath bench -t1 -c$BENCH_CONNS -d $BENCH_DURATION${BENCH_GEN_ARGS:+ $BENCH_GEN_ARGS}"
+	fi
 }
 
 bench_need() { # bench_need CMD... : die naming the first missing tool
@@ -84,6 +112,12 @@ bench_setup() {
 	mkdir -p "$BENCH_T/res"
 	: >"$BENCH_T/pids"
 	: >"$BENCH_T/notes"
+	if [ "$BENCH_GEN" = hotpath ]; then
+		echo "- closed-loop generator: \`$(bench_gen_md)\` (closed loop, Content-Length bodies" \
+			"dropped in the kernel uncopied; latencies closed-loop like wrk's)" >>"$BENCH_T/notes"
+	else
+		echo "- closed-loop generator: \`$(bench_gen_md)\`" >>"$BENCH_T/notes"
+	fi
 	trap bench_cleanup EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
@@ -307,6 +341,35 @@ parse_wrk() {
 	}' "$1"
 }
 
+# parse_hp_json FILE: the same line as parse_wrk from a hotpath bench --json report. Errors
+# count as wrk's do: socket errors plus answers that are not 2xx or 3xx.
+parse_hp_json() {
+	python3 - "$1" <<-'EOF' 2>/dev/null || echo FAIL
+	import json, sys
+	d = json.load(open(sys.argv[1]))
+	if d["responses"] == 0:
+	    sys.exit(1)
+	l, st = d["latency_us"], d["status"]
+	errs = d["errors"]["total"] + st["1xx"] + st["4xx"] + st["5xx"]
+	print("%.0f %.3f %.3f %d" % (d["requests_per_s"], l["p50"] / 1e3, l["p99"] / 1e3, errs))
+	EOF
+}
+
+# bench_load URL DURATION OUT: one closed-loop run of the chosen generator, pinned to the
+# load CPU, its output in OUT; prints "rps p50_ms p99_ms errors", or FAIL.
+bench_load() {
+	if [ "$BENCH_GEN" = wrk ]; then
+		taskset -c "$BENCH_LOAD_CPU" wrk -t1 "-c$BENCH_CONNS" "-d$2" --latency "$1" >"$3" 2>&1
+		parse_wrk "$3"
+		return
+	fi
+	rm -f "$3.json"
+	# shellcheck disable=SC2086 # BENCH_GEN_ARGS is a word list on purpose
+	taskset -c "$BENCH_LOAD_CPU" "$BENCH_GEN_BIN" bench --quiet -t1 "-c$BENCH_CONNS" -d "$2" \
+		${BENCH_GEN_ARGS:-} --json "$3.json" "$1" >"$3" 2>&1
+	parse_hp_json "$3.json"
+}
+
 # cpu_ticks CPU: "busy total" jiffies of one CPU from /proc/stat.
 cpu_ticks() {
 	awk -v c="cpu$1" '$1 == c {
@@ -324,23 +387,24 @@ proc_ticks() {
 		awk -v p="$1" '$1 == p || $3 == p { t += $13 + $14 } END { print t + 0 }'
 }
 
-# bench_wrk CAND URL DURATION KEY: one pinned wrk run. Appends the parsed line plus two CPU
+# bench_wrk CAND URL DURATION KEY: one pinned closed-loop run of the generator (-g, wrk by
+# default; the name stays from when wrk was the only one). Appends the parsed line plus two CPU
 # figures to $BENCH_T/res/CAND.KEY (nothing is kept for KEY "warmup"): the candidate's own
 # CPU use and how busy its whole CPU was, both in %. Well below 100 % own use on an
-# otherwise idle CPU means the candidate was not the bottleneck: wrk or the origin was.
+# otherwise idle CPU means the candidate was not the bottleneck: the generator or the origin
+# was.
 bench_wrk() {
 	out="$BENCH_T/wrk.out"
 	pid=$(awk -v n="$1" '$2 == n { print $1 }' "$BENCH_T/pids")
 	c0=$(cpu_ticks "$BENCH_PROXY_CPU")
 	p0=$(proc_ticks "$pid")
 	ns0=$(date +%s%N)
-	taskset -c "$BENCH_LOAD_CPU" wrk -t1 "-c$BENCH_CONNS" "-d$3" --latency "$2" >"$out" 2>&1
+	line=$(bench_load "$2" "$3" "$out")
 	ns1=$(date +%s%N)
 	p1=$(proc_ticks "$pid")
 	c1=$(cpu_ticks "$BENCH_PROXY_CPU")
-	line=$(parse_wrk "$out")
 	if [ "$line" = FAIL ]; then
-		bench_note "$1: wrk failed: $(head -n 3 "$out")"
+		bench_note "$1: $BENCH_GEN failed: $(head -n 3 "$out")"
 		return 1
 	fi
 	core=$(echo "$c0 $c1" | awk '{ d = $4 - $2; printf "%.0f", d ? 100 * ($3 - $1) / d : 0 }')
@@ -445,8 +509,8 @@ bench_machine_md() {
 - load average at start: $(cut -d' ' -f1-3 /proc/loadavg)
 - hotpath: commit $hp_rev${dirty:+ (with uncommitted changes in src/)}
 - peers: $(peer_versions)
-- pinning: proxies on CPU $BENCH_PROXY_CPU, origin and wrk on CPU $BENCH_LOAD_CPU
-- wrk -t1 -c$BENCH_CONNS -d$BENCH_DURATION --latency; $BENCH_REPS interleaved repetitions \
+- pinning: proxies on CPU $BENCH_PROXY_CPU, origin and load generator on CPU $BENCH_LOAD_CPU
+- $(bench_gen_md); $BENCH_REPS interleaved repetitions \
 after one discarded $BENCH_WARMUP warm-up; medians shown
 EOF
 }
