@@ -464,20 +464,19 @@ static void on_eof(struct conn *c)
 
 /*
  * A load generator only counts body bytes, so the part of a Content-Length
- * body that did not come in with the head is drained with MSG_TRUNC: on
- * Linux TCP the kernel then frees the data without copying it to user space
- * (tcp(7): "MSG_TRUNC ... the received data is discarded"), and <c>->buf is
- * never written. Measured on Linux 6.18 over loopback: draining 4 GiB took
- * 0.30 s of receiver CPU with recv(MSG_TRUNC), 1.19 s with read(), and the
- * bytes queued after the discarded ones then read back intact and in order.
- * The length asked for never exceeds the body, so bytes after it stay
+ * body that did not come in with the head is drained with MSG_TRUNC, which
+ * on Linux TCP discards the bytes "rather than passed back in a
+ * caller-supplied buffer" (tcp(7)): the kernel frees them uncopied. Measured
+ * on Linux 6.18 over loopback: draining 4 GiB took 0.30 s of receiver CPU
+ * with recv(MSG_TRUNC), 1.19 s with read(), the buffer was never written,
+ * and the bytes queued after the discarded ones read back intact and in
+ * order. The length asked for never exceeds the body, so bytes after it stay
  * queued for the next parse, as they would with read(). recv() still gets a
  * buffer as long as the length asked (w->sink, 1 MiB per worker), as its
- * contract wants and as sanitizers assume, which take its return value as
- * bytes written; the kernel never writes it, so its pages never become
- * resident: address space, not memory. Chunked and
- * close-delimited bodies must be parsed or watched for EOF: they copy, as
- * everything does with --copy-body.
+ * contract wants and as sanitizers assume (they take its return value as
+ * bytes written); no page of it is ever touched, so it costs address space,
+ * not memory. Chunked and close-delimited bodies must be parsed or watched
+ * for EOF: they copy, as everything does with --copy-body.
  */
 static bool discards(const struct conn *c)
 {
