@@ -117,8 +117,10 @@ struct hp_cache_waiter {
 
 enum hp_cache_begin {
 	HP_CACHE_FILLER,  /* *fill is yours: fetch, then commit or abort */
-	HP_CACHE_WAITING, /* <w> registered; w->cb will be called once, from the thread that
-			     commits or aborts the fill, with no cache lock held */
+	HP_CACHE_WAITING, /* <w> registered; w->cb will be called once, from the filling
+			     thread, with no cache lock held: when the fill's head is
+			     accepted and its body can be streamed (hp_cache_lookup_filling),
+			     or when the fill is committed or aborted */
 	HP_CACHE_PASS,    /* key is hit-for-pass: fetch without storing and without waiting */
 };
 
@@ -131,6 +133,34 @@ enum hp_cache_begin {
 enum hp_cache_begin hp_cache_begin_fill(struct hp_cache *c, const void *key, size_t keylen,
 					uint64_t hash, struct hp_cache_fill **fill,
 					struct hp_cache_waiter *w, time_t now);
+/*
+ * The object being filled under <key>, when its head was accepted, its
+ * length is known (Content-Length) and its Vary matches <req_headers>, with
+ * a reference taken; NULL otherwise. Its head and fields can be read at
+ * once; its body is read with hp_cache_obj_stream() until complete.
+ */
+struct hp_cache_obj *hp_cache_lookup_filling(struct hp_cache *c, const void *key, size_t keylen,
+					     uint64_t hash, const struct hp_http_header *req_headers,
+					     size_t nreq);
+
+/* Is <obj>'s body complete? Always true for objects from hp_cache_lookup(). */
+bool hp_cache_obj_complete(const struct hp_cache_obj *obj);
+
+enum hp_cache_stream {
+	HP_CACHE_STREAM_DATA,   /* bytes were appended to <out> */
+	HP_CACHE_STREAM_WAIT,   /* none yet: <w> is registered, and w->cb is called once, from
+				   the filling thread with no lock held, on more bytes or the end */
+	HP_CACHE_STREAM_DONE,   /* the body is complete: read on with hp_cache_obj_body_iov/_fd */
+	HP_CACHE_STREAM_FAILED, /* the fill was aborted: the body will never be complete */
+};
+/* Copy up to <max> body bytes of <obj> from <offset> into <out> while it fills. */
+enum hp_cache_stream hp_cache_obj_stream(struct hp_cache_obj *obj, uint64_t offset,
+					 struct hp_buf *out, size_t max,
+					 struct hp_cache_waiter *w);
+/* Withdraw <w> registered by hp_cache_obj_stream(); true and false as for
+ * hp_cache_cancel_wait(). */
+bool hp_cache_obj_cancel_stream(struct hp_cache_obj *obj, struct hp_cache_waiter *w);
+
 /* Withdraw a waiter that no longer wants its callback (its client went away).
  * True: withdrawn, the callback will not run. False: the callback has run or
  * is running on another thread; keep <w> alive until it has. Thread-safe. */

@@ -38,9 +38,19 @@ enum queue { Q_NONE, Q_SMALL, Q_MAIN };
 struct tagref;   /* tagindex.c: one (object, tag) pair in the tag index */
 struct tagshard; /* tagindex.c: one lock's worth of the tag index */
 
-/* A body shared by an object and the objects freshened from it. */
+enum body_state {
+	BODY_FILLING,  /* its fill is appending; readers stream it under <mtx> */
+	BODY_COMPLETE, /* committed: immutable, read with no lock */
+	BODY_FAILED,   /* the fill ended without it: it will never be complete */
+};
+
+/* A body shared by an object and the objects freshened from it. While it
+ * fills, <mtx> guards everything below it against streaming readers. */
 struct body {
 	atomic_uint refcnt;
+	atomic_int state;         /* enum body_state; COMPLETE and FAILED are final */
+	pthread_mutex_t mtx;
+	struct hp_list watchers;  /* mtx: struct hp_cache_waiter, called on growth or end */
 	uint64_t len;   /* bytes */
 	size_t nseg;    /* segments in use: all BODY_SEG_BYTES long but the last */
 	size_t cap;     /* slots in seg[] */
@@ -91,6 +101,7 @@ struct hp_cache_obj {
 	int64_t sie_s;                /* stale-if-error, -1 absent */
 	bool no_cache;                /* unqualified no-cache: revalidate every use */
 	bool no_stale;                /* must-/proxy-revalidate or s-maxage */
+	bool streamable;              /* has a Content-Length: may be streamed while it fills */
 	char *mem;                    /* backing store of every string above */
 	char *head_mem;
 };
@@ -150,6 +161,7 @@ struct hp_cache_fill {
 	bool purged;                  /* shard: hard purge hit the key, do not publish */
 	time_t now;                   /* of begin_fill, for hit-for-pass */
 	struct hp_cache_obj *obj;     /* built by fill_head */
+	struct hp_cache_obj *stream;  /* shard: <obj> once accepted, if it can be streamed */
 };
 
 /* ==== store.c ==== */
@@ -182,8 +194,15 @@ void hp_cache_obj_set_head(struct hp_cache *c, struct hp_cache_obj *obj, int sta
 			   const struct hp_http_header *req, size_t nreq,
 			   const struct hp_cache_obj *vary_from, time_t request_time,
 			   time_t response_time, const struct hp_cache_policy *pol);
-bool hp_cache_body_append(struct body *b, const void *data, size_t len);
-void hp_cache_body_trim(struct body *b);
+/* The filler's side of a streamed body: each takes the body lock, and
+ * moves the watchers to wake (with no lock held) into <woken>. */
+void hp_cache_body_append(struct body *b, const void *data, size_t len, struct hp_list *woken);
+/* Seal or trim the body and mark it complete. */
+void hp_cache_body_finish(struct body *b, struct hp_list *woken);
+/* Mark an unfinished body failed. */
+void hp_cache_body_fail(struct body *b, struct hp_list *woken);
+/* Call each waiter of <woken> (no lock held). */
+void hp_cache_wake(struct hp_list *woken);
 void hp_cache_body_release(struct body *b);
 bool hp_cache_vary_match(const struct hp_cache_obj *obj, const struct hp_http_header *req,
 			 size_t nreq);

@@ -27,13 +27,37 @@ static struct body *body_new(void)
 	struct body *b = hp_xcalloc(1, sizeof(*b));
 
 	atomic_init(&b->refcnt, 1);
+	atomic_init(&b->state, BODY_FILLING);
+	pthread_mutex_init(&b->mtx, NULL);
+	hp_list_init(&b->watchers);
 	b->fd = -1;
 	return b;
 }
 
-bool hp_cache_body_append(struct body *b, const void *data, size_t len)
+/* Under b->mtx: move every watcher to <woken>. */
+static void take_watchers(struct body *b, struct hp_list *woken)
 {
-	const char *p = data;
+	while (!hp_list_empty(&b->watchers)) {
+		struct hp_cache_waiter *w =
+			HP_LIST_FIRST(&b->watchers, struct hp_cache_waiter, _link);
+		hp_list_unlink(&w->_link);
+		w->_queued = false;
+		hp_list_link_tail(woken, &w->_link);
+	}
+}
+
+void hp_cache_wake(struct hp_list *woken)
+{
+	/* A callback may free its waiter: unlink it first. */
+	while (!hp_list_empty(woken)) {
+		struct hp_cache_waiter *w = HP_LIST_FIRST(woken, struct hp_cache_waiter, _link);
+		hp_list_unlink(&w->_link);
+		w->cb(w);
+	}
+}
+
+static void append_segments(struct body *b, const char *p, size_t len)
+{
 
 	while (len > 0) {
 		size_t used = BODY_SEG_BYTES;
@@ -53,7 +77,14 @@ bool hp_cache_body_append(struct body *b, const void *data, size_t len)
 		p += n;
 		len -= n;
 	}
-	return true;
+}
+
+void hp_cache_body_append(struct body *b, const void *data, size_t len, struct hp_list *woken)
+{
+	pthread_mutex_lock(&b->mtx);
+	append_segments(b, data, len);
+	take_watchers(b, woken);
+	pthread_mutex_unlock(&b->mtx);
 }
 
 static void free_segments(struct body *b)
@@ -96,9 +127,9 @@ fail:
 	return false;
 }
 
-/* At commit: seal a large body into a memfd, or give back the unused tail
- * of the last segment (most bodies are small). */
-void hp_cache_body_trim(struct body *b)
+/* Seal a large body into a memfd, or give back the unused tail of the last
+ * segment (most bodies are small). */
+static void trim(struct body *b)
 {
 	if (b->nseg == 0)
 		return;
@@ -106,6 +137,89 @@ void hp_cache_body_trim(struct body *b)
 		return;
 	size_t used = b->len - (b->nseg - 1) * BODY_SEG_BYTES;
 	b->seg[b->nseg - 1] = hp_xrealloc(b->seg[b->nseg - 1], used);
+}
+
+void hp_cache_body_finish(struct body *b, struct hp_list *woken)
+{
+	pthread_mutex_lock(&b->mtx);
+	trim(b);
+	/* Release: a reader that sees COMPLETE sees the final segments or map. */
+	atomic_store_explicit(&b->state, BODY_COMPLETE, memory_order_release);
+	take_watchers(b, woken);
+	pthread_mutex_unlock(&b->mtx);
+}
+
+void hp_cache_body_fail(struct body *b, struct hp_list *woken)
+{
+	pthread_mutex_lock(&b->mtx);
+	if (atomic_load_explicit(&b->state, memory_order_relaxed) == BODY_FILLING)
+		atomic_store_explicit(&b->state, BODY_FAILED, memory_order_release);
+	take_watchers(b, woken);
+	pthread_mutex_unlock(&b->mtx);
+}
+
+/* Under b->mtx: copy body bytes [offset, offset + n) into <out>. */
+static void copy_out(const struct body *b, uint64_t offset, size_t n, struct hp_buf *out)
+{
+	while (n > 0) {
+		size_t idx = (size_t)(offset / BODY_SEG_BYTES);
+		size_t within = (size_t)(offset % BODY_SEG_BYTES);
+		size_t k = HP_MIN(n, BODY_SEG_BYTES - within);
+		hp_buf_append(out, b->seg[idx] + within, k);
+		offset += k;
+		n -= k;
+	}
+}
+
+enum hp_cache_stream hp_cache_obj_stream(struct hp_cache_obj *obj, uint64_t offset,
+					 struct hp_buf *out, size_t max,
+					 struct hp_cache_waiter *w)
+{
+	struct body *b = obj->body;
+	enum hp_cache_stream r;
+
+	switch (atomic_load_explicit(&b->state, memory_order_acquire)) {
+	case BODY_COMPLETE:
+		return HP_CACHE_STREAM_DONE;
+	case BODY_FAILED:
+		return HP_CACHE_STREAM_FAILED;
+	}
+	pthread_mutex_lock(&b->mtx);
+	int state = atomic_load_explicit(&b->state, memory_order_relaxed);
+	if (state == BODY_COMPLETE) {
+		r = HP_CACHE_STREAM_DONE;
+	} else if (state == BODY_FAILED) {
+		r = HP_CACHE_STREAM_FAILED;
+	} else if (offset < b->len) {
+		copy_out(b, offset, (size_t)HP_MIN((uint64_t)max, b->len - offset), out);
+		r = HP_CACHE_STREAM_DATA;
+	} else {
+		w->_queued = true;
+		hp_list_link_tail(&b->watchers, &w->_link);
+		r = HP_CACHE_STREAM_WAIT;
+	}
+	pthread_mutex_unlock(&b->mtx);
+	return r;
+}
+
+bool hp_cache_obj_cancel_stream(struct hp_cache_obj *obj, struct hp_cache_waiter *w)
+{
+	struct body *b = obj->body;
+	bool withdrawn = false;
+
+	pthread_mutex_lock(&b->mtx);
+	if (w->_queued) {
+		hp_list_unlink(&w->_link);
+		w->_queued = false;
+		withdrawn = true;
+	}
+	pthread_mutex_unlock(&b->mtx);
+	return withdrawn;
+}
+
+bool hp_cache_obj_complete(const struct hp_cache_obj *obj)
+{
+	return atomic_load_explicit(&obj->body->state, memory_order_acquire) == BODY_COMPLETE;
 }
 
 void hp_cache_body_release(struct body *b)
@@ -117,6 +231,7 @@ void hp_cache_body_release(struct body *b)
 		munmap(b->map, (size_t)b->len);
 	if (b->fd >= 0)
 		close(b->fd);
+	pthread_mutex_destroy(&b->mtx);
 	free(b);
 }
 

@@ -223,6 +223,22 @@ struct hp_cache_obj *hp_cache_lookup(struct hp_cache *c, const void *key, size_t
 	return found;
 }
 
+struct hp_cache_obj *hp_cache_lookup_filling(struct hp_cache *c, const void *key, size_t keylen,
+					     uint64_t hash, const struct hp_http_header *req_headers,
+					     size_t nreq)
+{
+	struct shard *sh = hp_cache_shard_of(c, hash);
+	struct hp_cache_obj *found = NULL;
+
+	pthread_mutex_lock(&sh->mtx);
+	struct kentry *ke = hp_cache_kentry_find(sh, key, keylen, hash);
+	struct hp_cache_fill *f = ke != NULL ? ke->fill : NULL;
+	if (f != NULL && f->stream != NULL && hp_cache_vary_match(f->stream, req_headers, nreq))
+		found = hp_cache_obj_fetch(f->stream);
+	pthread_mutex_unlock(&sh->mtx);
+	return found;
+}
+
 /* ==== Coalescing ==== */
 
 enum hp_cache_begin hp_cache_begin_fill(struct hp_cache *c, const void *key, size_t keylen,
@@ -277,15 +293,9 @@ bool hp_cache_cancel_wait(struct hp_cache *c, struct hp_cache_waiter *w)
 	return withdrawn;
 }
 
-/* Under the lock: end the fill's hold on its key, take its waiters out. */
-static void detach_fill(struct shard *sh, struct hp_cache_fill *f, struct hp_list *woken)
+/* Under the shard lock: move the fill's waiters to <woken>. */
+static void take_waiters(struct hp_cache_fill *f, struct hp_list *woken)
 {
-	(void)sh;
-	HP_ASSERT(f->ke->fill == f);
-	f->ke->fill = NULL;
-	if (f->obj != NULL)
-		f->obj->fill = NULL;
-	hp_list_init(woken);
 	while (!hp_list_empty(&f->waiters)) {
 		struct hp_cache_waiter *w =
 			HP_LIST_FIRST(&f->waiters, struct hp_cache_waiter, _link);
@@ -295,20 +305,28 @@ static void detach_fill(struct shard *sh, struct hp_cache_fill *f, struct hp_lis
 	}
 }
 
-/* With no lock held. A callback may free its waiter, so unlink it first. */
-static void wake(struct hp_list *woken)
+/* Under the lock: end the fill's hold on its key, take its waiters out. */
+static void detach_fill(struct shard *sh, struct hp_cache_fill *f, struct hp_list *woken)
 {
-	while (!hp_list_empty(woken)) {
-		struct hp_cache_waiter *w = HP_LIST_FIRST(woken, struct hp_cache_waiter, _link);
-		hp_list_unlink(&w->_link);
-		w->cb(w);
-	}
+	(void)sh;
+	HP_ASSERT(f->ke->fill == f);
+	f->ke->fill = NULL;
+	if (f->obj != NULL)
+		f->obj->fill = NULL;
+	f->stream = NULL;
+	hp_list_init(woken);
+	take_waiters(f, woken);
 }
 
-/* An object that was not published leaves the tag index here. */
+/* An object that was not published leaves the tag index here; readers
+ * streaming its body learn that it will not grow any more. */
 static void fill_free(struct hp_cache_fill *f)
 {
 	if (f->obj != NULL) {
+		struct hp_list woken;
+		hp_list_init(&woken);
+		hp_cache_body_fail(f->obj->body, &woken);
+		hp_cache_wake(&woken);
 		hp_cache_tags_unlink(f->cache, f->obj);
 		hp_cache_obj_release(f->obj);
 	}
@@ -346,8 +364,20 @@ bool hp_cache_fill_head(struct hp_cache_fill *f, int status,
 	/* Indexed from now on, so that a tag purge during the fetch can stop
 	 * its publication as a key purge does. */
 	obj->hash = f->ke->hash;
+	obj->streamable = hp_http_find_header(resp, nresp, "Content-Length") != NULL;
+	struct shard *sh = &f->cache->shards[f->shard_idx];
+	struct hp_list woken;
+	hp_list_init(&woken);
+	pthread_mutex_lock(&sh->mtx);
 	obj->fill = f;
+	/* Waiters can stream it from now on rather than wait for the end. */
+	if (obj->streamable) {
+		f->stream = obj;
+		take_waiters(f, &woken);
+	}
+	pthread_mutex_unlock(&sh->mtx);
 	hp_cache_tags_link(f->cache, obj);
+	hp_cache_wake(&woken);
 	return true;
 }
 
@@ -357,7 +387,11 @@ bool hp_cache_fill_append(struct hp_cache_fill *f, const void *data, size_t len)
 	HP_AN(f->obj);
 	if (f->obj->head.len + f->obj->body->len + len > f->cache->max_object_bytes)
 		return false;
-	return hp_cache_body_append(f->obj->body, data, len);
+	struct hp_list woken;
+	hp_list_init(&woken);
+	hp_cache_body_append(f->obj->body, data, len, &woken);
+	hp_cache_wake(&woken);
+	return true;
 }
 
 /* Under the lock: link <obj> as the newest variant of <ke>, replacing what it
@@ -407,7 +441,10 @@ void hp_cache_fill_commit(struct hp_cache_fill *f)
 	struct hp_list woken;
 
 	HP_AN(obj);
-	hp_cache_body_trim(obj->body);
+	struct hp_list readers;
+	hp_list_init(&readers);
+	hp_cache_body_finish(obj->body, &readers);
+	hp_cache_wake(&readers);
 	obj->charge_bytes = hp_cache_obj_charge(obj) + f->ke->keylen;
 	pthread_mutex_lock(&sh->mtx);
 	detach_fill(sh, f, &woken);
@@ -421,7 +458,7 @@ void hp_cache_fill_commit(struct hp_cache_fill *f)
 	}
 	f->ke = NULL;
 	pthread_mutex_unlock(&sh->mtx);
-	wake(&woken);
+	hp_cache_wake(&woken);
 	fill_free(f);
 }
 
@@ -445,7 +482,7 @@ void hp_cache_fill_abort(struct hp_cache_fill *f, bool hit_for_pass)
 	hp_cache_kentry_settle(c, sh, ke);
 	f->ke = NULL;
 	pthread_mutex_unlock(&sh->mtx);
-	wake(&woken);
+	hp_cache_wake(&woken);
 	fill_free(f);
 }
 

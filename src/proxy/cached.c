@@ -11,16 +11,21 @@
  *   stale otherwise             -> fetch as the filler, with its validators
  *                                  (a 304 freshens it: REVALIDATED; a 5xx or
  *                                  a failure within stale-if-error serves it)
+ *   being fetched, head known   -> stream it as it arrives (COALESCED)
  *   nothing                     -> become the filler (MISS), or wait for the
  *                                  request already fetching it (COALESCED)
  * A waiter keeps its request head in the client's input buffer and re-runs
- * the lookup when the filler commits or aborts; a woken waiter never waits
- * twice, so a response that turns out uncacheable releases everyone at
- * once, and the key is then hit-for-pass for a while (PASS).
+ * the lookup when the fill's head is accepted with a Content-Length (it
+ * then streams the body as the filler appends it), or when the filler
+ * commits or aborts; a woken waiter never waits twice, so a response that
+ * turns out uncacheable releases everyone at once, and the key is then
+ * hit-for-pass for a while (PASS). A fill cut short closes the connections
+ * streaming it, as it does the filler's.
  *
- * The cache's callbacks come from whichever worker commits the fill, so a
- * waiter is woken through hp_loop_post() onto its own worker; a client
- * that closes while such a wake-up is in flight is freed by the wake-up.
+ * The cache's callbacks come from whichever worker runs the fill, so a
+ * waiter or a streaming reader is woken through hp_loop_post() onto its own
+ * worker; a client that closes while such a wake-up is in flight is freed
+ * by the wake-up.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -34,6 +39,9 @@
 #include "core/cidr.h"
 #include "core/log.h"
 #include "proxy/proxy_priv.h"
+
+/* Bytes of a still-filling object copied out per step while streaming. */
+#define STREAM_CHUNK (64 * 1024)
 
 /* ==== Set-up ==== */
 
@@ -199,8 +207,11 @@ static void serve_obj(struct hp_client *c, struct hp_cache_obj *obj, const char 
 	put_date_and_age(b, obj);
 	char line[128];
 	int k;
-	uint64_t body_len = hp_cache_obj_body_len(obj);
-	if (!not_modified && !has_content_length(obj)) {
+	/* Still filling: its length is in its Content-Length field, and its
+	 * body must not be read before it is complete. */
+	bool streaming = !hp_cache_obj_complete(obj);
+	uint64_t body_len = streaming ? 0 : hp_cache_obj_body_len(obj);
+	if (!not_modified && !streaming && !has_content_length(obj)) {
 		k = snprintf(line, sizeof(line), "Content-Length: %llu\r\n",
 			     (unsigned long long)body_len);
 		hp_buf_append(b, line, (size_t)k);
@@ -215,7 +226,8 @@ static void serve_obj(struct hp_client *c, struct hp_cache_obj *obj, const char 
 		hp_buf_append_str(b, "Connection: keep-alive\r\n");
 	hp_buf_append(b, "\r\n", 2);
 	t->bytes_out += b->len - before;
-	t->serving_obj = !not_modified && t->method != HP_METHOD_HEAD && body_len > 0;
+	t->serving_obj = !not_modified && t->method != HP_METHOD_HEAD && (streaming || body_len > 0);
+	t->streaming = t->serving_obj && streaming;
 	t->obj_off = 0;
 	t->state = TXN_LOCAL;
 	t->resp_started = true;
@@ -272,12 +284,79 @@ static bool flush_body_file(struct hp_client *c, int fd, uint64_t len)
 	return true;
 }
 
+static void on_stream_wake(void *arg)
+{
+	struct hp_client *c = arg;
+	HP_CHECK_OBJ(c, HP_CLIENT_MAGIC);
+	c->post_pending = false;
+	if (c->closed) {
+		hp_client_free_now(c);
+		return;
+	}
+	c->t.stream_wait = false;
+	hp_client_drive(c);
+}
+
+static void on_stream_data(struct hp_cache_waiter *w)
+{
+	struct hp_client *c = w->data;
+	c->post_pending = true;
+	hp_loop_post(c->w->loop, on_stream_wake, c);
+}
+
+/* The object is still filling (a coalesced request): copy what has come
+ * into c->out and write it, until the socket is full, the fill has nothing
+ * more yet (we are called again when it has), or the body is complete.
+ * Returns false if the connection was closed. */
+static bool flush_body_stream(struct hp_client *c)
+{
+	struct hp_txn *t = &c->t;
+	while (c->writable && !t->stream_wait && t->streaming) {
+		if (c->out.len == 0) {
+			t->waiter.cb = on_stream_data;
+			t->waiter.data = c;
+			switch (hp_cache_obj_stream(t->obj, t->obj_off, &c->out, STREAM_CHUNK,
+						    &t->waiter)) {
+			case HP_CACHE_STREAM_DATA:
+				t->obj_off += c->out.len;
+				t->bytes_out += c->out.len;
+				break;
+			case HP_CACHE_STREAM_WAIT:
+				t->stream_wait = true;
+				return true;
+			case HP_CACHE_STREAM_DONE:
+				t->streaming = false;
+				return true;
+			case HP_CACHE_STREAM_FAILED:
+				/* Part of the response is out and the rest never will be. */
+				hp_client_close(c);
+				return false;
+			}
+		}
+		ssize_t n = write(c->io.fd, hp_buf_data(&c->out), c->out.len);
+		if (n < 0 && !retry_write(c))
+			return !c->closed;
+		if (n > 0)
+			hp_buf_consume(&c->out, (size_t)n);
+	}
+	return true;
+}
+
 bool hp_cached_flush_body(struct hp_client *c)
 {
 	struct hp_txn *t = &c->t;
-	uint64_t len = hp_cache_obj_body_len(t->obj);
 	if (c->internal) {
 		hp_buf_reset(&c->out);
+		t->serving_obj = false;
+		t->streaming = false;
+		return true;
+	}
+	if (t->streaming && !flush_body_stream(c))
+		return false;
+	if (t->streaming)
+		return true;
+	uint64_t len = hp_cache_obj_body_len(t->obj);
+	if (t->obj_off >= len && c->out.len == 0) {
 		t->serving_obj = false;
 		return true;
 	}
@@ -430,9 +509,17 @@ static enum hp_cache_verdict lookup_stored(struct hp_client *c, const struct hp_
 	struct hp_txn *t = &c->t;
 	struct hp_cache_obj *obj = hp_cache_lookup(cache_of(c), t->key, t->keylen, t->hash,
 						   req->headers, req->num_headers, now);
+	if (obj == NULL && !t->refresh) {
+		/* Being fetched by another request: stream it as it arrives. */
+		obj = hp_cache_lookup_filling(cache_of(c), t->key, t->keylen, t->hash,
+					      req->headers, req->num_headers);
+		if (obj != NULL)
+			t->waited = true;
+	}
 	if (obj == NULL)
 		return cc->only_if_cached ? only_if_cached_miss(c) : HP_CV_FETCH;
 	if (t->waited) {
+		t->fwd = "uri-miss";
 		serve_obj(c, obj, "COALESCED", req->headers, req->num_headers);
 		return HP_CV_DONE;
 	}
@@ -806,10 +893,14 @@ void hp_cached_release(struct hp_client *c)
 		hp_cache_fill_abort(t->fill, false);
 		t->fill = NULL;
 	}
+	if (t->stream_wait && !hp_cache_obj_cancel_stream(t->obj, &t->waiter))
+		c->post_pending = true; /* the wake-up is on its way: it frees us */
+	t->stream_wait = false;
 	if (t->obj != NULL) {
 		hp_cache_obj_release(t->obj);
 		t->obj = NULL;
 	}
 	t->storing = false;
 	t->serving_obj = false;
+	t->streaming = false;
 }

@@ -232,7 +232,8 @@ static bool flush_out(struct hp_client *c)
 			return !c->closed;
 		}
 	}
-	bool pending = c->out.len > 0 || c->t.serving_obj;
+	/* Waiting for more of a body being filled is not the client's fault. */
+	bool pending = c->out.len > 0 || (c->t.serving_obj && !c->t.stream_wait);
 	if (pending && c->timer_kind != CT_SEND)
 		arm_timer(c, CT_SEND, c->w->px->cfg->limits.send_timeout_ms);
 	else if (!pending && c->timer_kind == CT_SEND)

@@ -159,6 +159,8 @@ struct hp_txn {
 	bool storing;                  /* the response is being copied into fill */
 	bool revalidating;             /* the upstream request carries obj's validators */
 	bool serving_obj;              /* the body comes from obj, not from upstream */
+	bool streaming;                /* obj is still filling: its body is copied as it grows */
+	bool stream_wait;              /* waiter is registered for more of obj's body */
 	bool refresh;                  /* background refresh: revalidate whatever is stored */
 	bool head_as_get;              /* a HEAD miss fetched as GET to fill the cache: the
 					  body is stored, not sent */
