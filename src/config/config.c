@@ -353,6 +353,7 @@ static bool add_default_route(struct cfg_load *ld, struct hp_config *cfg)
 {
 	const struct cfg_key *k = find_key(&hp_config_schema, "routes");
 
+	free(cfg->routes); /* "routes": [] leaves an empty array */
 	cfg->routes = hp_xcalloc(1, sizeof(*cfg->routes));
 	cfg->nroutes = 1;
 	return set_defaults(ld, k->ext, &cfg->routes[0]);

@@ -38,6 +38,21 @@ static struct hp_config *load(const char *json, char *const *env,
 	return cfg;
 }
 
+/* "routes": [] means the default route (and leaks nothing: ASan checks). */
+static void test_empty_routes(void **state)
+{
+	(void)state;
+	struct hp_config *cfg = load("{\"upstreams\": {\"a\": {\"servers\": "
+				     "[\"http://127.0.0.1:9\"]}}, \"routes\": []}", no_env, NULL);
+	assert_int_equal(cfg->nroutes, 1);
+	assert_string_equal(cfg->routes[0].path_prefix, "/");
+	assert_int_equal(cfg->routes[0].upstream_index, 0);
+	/* The admin listener is off unless asked for, loopback-only when on. */
+	assert_int_equal(cfg->admin.nlisten, 0);
+	assert_int_equal(cfg->admin.nallow, 2);
+	hp_config_destroy(cfg);
+}
+
 /* False (after printing both) if loading does not fail with <want>. */
 static bool check_error(const char *json, char *const *env,
 			const struct hp_config_overrides *ov, const char *want)
@@ -675,6 +690,7 @@ static void test_examples_load(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_empty_routes),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_no_upstream),
 		cmocka_unit_test(test_every_type),
