@@ -213,6 +213,13 @@ struct hp_cache_obj *hp_cache_freshen(struct hp_cache *c, struct hp_cache_obj *o
 				      const struct hp_http_header *resp304, size_t n,
 				      time_t request_time, time_t response_time,
 				      const struct hp_cache_policy *pol);
+/* The same for a revalidation made by fill <f> (then end it with
+ * hp_cache_fill_abort(f, false)): the new object is stored even if <old>
+ * was evicted during the request, unless the key was hard-purged. */
+struct hp_cache_obj *hp_cache_fill_freshen(struct hp_cache_fill *f, struct hp_cache_obj *old,
+					   const struct hp_http_header *resp304, size_t n,
+					   time_t request_time, time_t response_time,
+					   const struct hp_cache_policy *pol);
 
 /* ==== Reading an object (valid while you hold the reference) ==== */
 

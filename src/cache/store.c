@@ -518,10 +518,14 @@ static struct hp_http_header *merge_fields(const struct hp_cache_obj *old,
 	return m;
 }
 
-struct hp_cache_obj *hp_cache_freshen(struct hp_cache *c, struct hp_cache_obj *old,
-				      const struct hp_http_header *resp304, size_t n,
-				      time_t request_time, time_t response_time,
-				      const struct hp_cache_policy *pol)
+/* hp_cache_freshen(), and with <f> (may be NULL), the fill the revalidation
+ * ran under: it pins the key, so the new object is stored even if <old> was
+ * evicted meanwhile, unless a hard purge hit the key. */
+static struct hp_cache_obj *freshen(struct hp_cache *c, struct hp_cache_fill *f,
+				    struct hp_cache_obj *old,
+				    const struct hp_http_header *resp304, size_t n,
+				    time_t request_time, time_t response_time,
+				    const struct hp_cache_policy *pol)
 {
 	HP_CHECK_OBJ(old, HP_CACHE_OBJ_MAGIC);
 	size_t nm;
@@ -539,9 +543,11 @@ struct hp_cache_obj *hp_cache_freshen(struct hp_cache *c, struct hp_cache_obj *o
 
 	struct shard *sh = hp_cache_shard_of(c, old->hash);
 	pthread_mutex_lock(&sh->mtx);
-	/* XXX: if <old> was evicted or purged meanwhile, the new object is only
-	 * returned to the caller, not stored: we no longer know its key. */
+	/* <old> evicted or purged meanwhile: without a fill we no longer know
+	 * the key, and the new object is only the caller's. */
 	struct kentry *ke = old->ke;
+	if (ke == NULL && f != NULL && !f->purged)
+		ke = f->ke;
 	if (ke != NULL) {
 		obj->charge_bytes = hp_cache_obj_charge(obj) + ke->keylen;
 		if (obj->charge_bytes <= sh->budget_bytes) {
@@ -554,6 +560,23 @@ struct hp_cache_obj *hp_cache_freshen(struct hp_cache *c, struct hp_cache_obj *o
 	if (obj != NULL)
 		hp_cache_obj_release(obj);
 	return mine;
+}
+
+struct hp_cache_obj *hp_cache_freshen(struct hp_cache *c, struct hp_cache_obj *old,
+				      const struct hp_http_header *resp304, size_t n,
+				      time_t request_time, time_t response_time,
+				      const struct hp_cache_policy *pol)
+{
+	return freshen(c, NULL, old, resp304, n, request_time, response_time, pol);
+}
+
+struct hp_cache_obj *hp_cache_fill_freshen(struct hp_cache_fill *f, struct hp_cache_obj *old,
+					   const struct hp_http_header *resp304, size_t n,
+					   time_t request_time, time_t response_time,
+					   const struct hp_cache_policy *pol)
+{
+	HP_CHECK_OBJ(f, HP_CACHE_FILL_MAGIC);
+	return freshen(f->cache, f, old, resp304, n, request_time, response_time, pol);
 }
 
 /* ==== Statistics ==== */

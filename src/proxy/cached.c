@@ -812,8 +812,9 @@ bool hp_cached_on_response(struct hp_client *c, const struct hp_http_response *r
 	if (t->revalidating && r->status == 304) {
 		size_t n;
 		struct hp_http_header *f = end_to_end_fields(c, r, &n);
-		struct hp_cache_obj *fresh = hp_cache_freshen(cache_of(c), t->obj, f, n,
-							      t->request_time, now, &t->rc->policy);
+		struct hp_cache_obj *fresh = hp_cache_fill_freshen(t->fill, t->obj, f, n,
+								   t->request_time, now,
+								   &t->rc->policy);
 		hp_cache_obj_release(t->obj);
 		t->obj = NULL;
 		hp_cache_fill_abort(t->fill, false);

@@ -390,6 +390,58 @@ static void test_freshen(void **state)
 	hp_cache_destroy(c);
 }
 
+/* A revalidation under a fill whose stale object is evicted (or purged)
+ * while the request is out: the 304's object is stored all the same (the
+ * fill pins the key), but not after a hard purge of the key. */
+static void test_fill_freshen_after_eviction(void **state)
+{
+	(void)state;
+	for (int purge = 0; purge < 2; purge++) {
+		/* LRU, so that newer objects push the stale one out for sure. */
+		struct hp_cache_conf conf = {.max_memory = 64 << 10, .shards = 1,
+					     .eviction = HP_CACHE_EVICT_LRU};
+		struct hp_cache *c = hp_cache_create(&conf);
+		const char *resp = "Date: @0|ETag: \"e1\"|" CC "max-age=10|Content-Length: 5";
+		struct hp_cache_obj *old = store_obj(c, "k", 200, resp, "", T0, T0, NULL, "hello");
+		struct hp_cache_fill *fill;
+		struct hp_cache_waiter w = {0};
+		struct fields f304;
+		char body[1024];
+		char key[16];
+
+		assert_non_null(old);
+		assert_int_equal(hp_cache_begin_fill(c, "k", 1, key_hash("k"), &fill, &w, T0 + 20),
+				 HP_CACHE_FILLER);
+		if (purge) {
+			assert_int_equal(hp_cache_purge_key(c, "k", 1, key_hash("k"), false), 1);
+		} else {
+			memset(body, 'x', sizeof(body) - 1);
+			body[sizeof(body) - 1] = '\0';
+			for (int i = 0; i < 200; i++) {
+				snprintf(key, sizeof(key), "o%d", i);
+				fill_obj(c, key, 200, CC "max-age=60", "", T0, T0, NULL, body);
+			}
+		}
+		struct hp_cache_obj *gone = lookup(c, "k", "");
+		assert_null(gone);
+		fields_parse(&f304, "Date: @20|" CC "max-age=100");
+		struct hp_cache_obj *o = hp_cache_fill_freshen(fill, old, f304.h, f304.n, T0 + 20,
+							       T0 + 20, NULL);
+		hp_cache_fill_abort(fill, false);
+		assert_non_null(o);
+		struct hp_cache_obj *l = lookup(c, "k", "");
+		if (purge) {
+			assert_null(l);
+		} else {
+			assert_ptr_equal(l, o);
+			hp_cache_obj_release(l);
+		}
+		hp_cache_obj_release(o);
+		hp_cache_obj_release(old);
+		hp_cache_destroy(c);
+	}
+}
+
 static void store_url(struct hp_cache *c, const char *host, const char *path, const char *tags)
 {
 	struct hp_buf k = {0};
@@ -531,6 +583,7 @@ int main(void)
 		cmocka_unit_test(test_coalescing),
 		cmocka_unit_test(test_purge_during_fill),
 		cmocka_unit_test(test_freshen),
+		cmocka_unit_test(test_fill_freshen_after_eviction),
 		cmocka_unit_test(test_purges),
 		cmocka_unit_test(test_soft_purge),
 		cmocka_unit_test(test_soft_purge_no_swr),
