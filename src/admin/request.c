@@ -17,17 +17,6 @@ static int fail(struct hp_admin_request *out, int status, const char *why)
 	return status;
 }
 
-static int hex_value(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 /* Decode the %XX escapes of <in> into <*cursor> and advance it; false on a
  * malformed escape. '+' stays '+': the values are URLs and tags, not forms. */
 static bool percent_decode(struct hp_str in, char **cursor, struct hp_str *res)
@@ -39,8 +28,8 @@ static bool percent_decode(struct hp_str in, char **cursor, struct hp_str *res)
 			out[k++] = in.ptr[i];
 			continue;
 		}
-		int hi = i + 2 < in.len ? hex_value(in.ptr[i + 1]) : -1;
-		int lo = hi >= 0 ? hex_value(in.ptr[i + 2]) : -1;
+		int hi = i + 2 < in.len ? hp_hex_digit(in.ptr[i + 1]) : -1;
+		int lo = hi >= 0 ? hp_hex_digit(in.ptr[i + 2]) : -1;
 		if (lo < 0)
 			return false;
 		out[k++] = (char)(hi * 16 + lo);
@@ -51,34 +40,21 @@ static bool percent_decode(struct hp_str in, char **cursor, struct hp_str *res)
 	return true;
 }
 
-static size_t span_until(struct hp_str s, const char *stops)
-{
-	size_t i = 0;
-	while (i < s.len && strchr(stops, s.ptr[i]) == NULL)
-		i++;
-	return i;
-}
-
-static bool starts_with(struct hp_str s, const char *prefix)
-{
-	size_t n = strlen(prefix);
-	return s.len >= n && hp_str_ieq((struct hp_str){s.ptr, n}, prefix);
-}
-
 /* "http://host[:port]/path[?query]" (or https) into host, path and query. */
 static bool split_url(struct hp_str url, struct hp_admin_request *out)
 {
-	size_t skip = starts_with(url, "http://") ? 7 : starts_with(url, "https://") ? 8 : 0;
+	size_t skip = hp_str_istarts_with(url, "http://") ? 7
+		      : hp_str_istarts_with(url, "https://") ? 8 : 0;
 	if (skip == 0)
 		return false;
 	struct hp_str rest = {url.ptr + skip, url.len - skip};
-	rest.len = span_until(rest, "#");
-	size_t hlen = span_until(rest, "/?");
+	rest.len = hp_str_span_until(rest, "#");
+	size_t hlen = hp_str_span_until(rest, "/?");
 	out->host = (struct hp_str){rest.ptr, hlen};
 	if (hlen == 0 || !hp_http_valid_host(out->host))
 		return false;
 	struct hp_str tail = {rest.ptr + hlen, rest.len - hlen};
-	size_t plen = span_until(tail, "?");
+	size_t plen = hp_str_span_until(tail, "?");
 	out->path = plen > 0 ? (struct hp_str){tail.ptr, plen} : HP_STR("/");
 	out->query = plen < tail.len ? (struct hp_str){tail.ptr + plen + 1, tail.len - plen - 1}
 				     : (struct hp_str){"", 0};
@@ -148,12 +124,12 @@ static int parse_purge_query(struct hp_str query, char *scratch, struct hp_admin
 	char *cursor = scratch;
 	size_t pos = 0;
 	while (pos < query.len) {
-		struct hp_str pair = {query.ptr + pos, span_until((struct hp_str){query.ptr + pos,
-									  query.len - pos}, "&")};
+		struct hp_str rest = {query.ptr + pos, query.len - pos};
+		struct hp_str pair = {rest.ptr, hp_str_span_until(rest, "&")};
 		pos += pair.len + 1;
 		if (pair.len == 0)
 			continue;
-		size_t nlen = span_until(pair, "=");
+		size_t nlen = hp_str_span_until(pair, "=");
 		struct hp_str name = {pair.ptr, nlen};
 		struct hp_str raw = nlen < pair.len ? (struct hp_str){pair.ptr + nlen + 1,
 								      pair.len - nlen - 1}
@@ -175,7 +151,7 @@ int hp_admin_parse(struct hp_str method, struct hp_str target, char *scratch,
 		   struct hp_admin_request *out)
 {
 	memset(out, 0, sizeof(*out));
-	size_t plen = span_until(target, "?");
+	size_t plen = hp_str_span_until(target, "?");
 	struct hp_str path = {target.ptr, plen};
 	struct hp_str query = plen < target.len
 		? (struct hp_str){target.ptr + plen + 1, target.len - plen - 1}

@@ -201,6 +201,8 @@ void hp_cache_body_append(struct body *b, const void *data, size_t len, struct h
 void hp_cache_body_finish(struct body *b, struct hp_list *woken);
 /* Mark an unfinished body failed. */
 void hp_cache_body_fail(struct body *b, struct hp_list *woken);
+/* Under the lock guarding <from>: move its waiters to <woken>. */
+void hp_cache_take_waiters(struct hp_list *from, struct hp_list *woken);
 /* Call each waiter of <woken> (no lock held). */
 void hp_cache_wake(struct hp_list *woken);
 void hp_cache_body_release(struct body *b);

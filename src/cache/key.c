@@ -14,17 +14,6 @@
 
 #define QUERY_PARAMS_ON_STACK 64
 
-static int hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 static bool is_unreserved(unsigned char ch)
 {
 	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
@@ -40,8 +29,8 @@ static void append_normalized(struct hp_buf *out, struct hp_str s)
 	static const char hex[] = "0123456789ABCDEF";
 
 	for (size_t i = 0; i < s.len; i++) {
-		int hi = i + 2 < s.len && s.ptr[i] == '%' ? hexval(s.ptr[i + 1]) : -1;
-		int lo = hi >= 0 ? hexval(s.ptr[i + 2]) : -1;
+		int hi = i + 2 < s.len && s.ptr[i] == '%' ? hp_hex_digit(s.ptr[i + 1]) : -1;
+		int lo = hi >= 0 ? hp_hex_digit(s.ptr[i + 2]) : -1;
 		if (lo < 0) {
 			hp_buf_append(out, &s.ptr[i], 1);
 			continue;

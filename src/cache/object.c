@@ -34,12 +34,10 @@ static struct body *body_new(void)
 	return b;
 }
 
-/* Under b->mtx: move every watcher to <woken>. */
-static void take_watchers(struct body *b, struct hp_list *woken)
+void hp_cache_take_waiters(struct hp_list *from, struct hp_list *woken)
 {
-	while (!hp_list_empty(&b->watchers)) {
-		struct hp_cache_waiter *w =
-			HP_LIST_FIRST(&b->watchers, struct hp_cache_waiter, _link);
+	while (!hp_list_empty(from)) {
+		struct hp_cache_waiter *w = HP_LIST_FIRST(from, struct hp_cache_waiter, _link);
 		hp_list_unlink(&w->_link);
 		w->_queued = false;
 		hp_list_link_tail(woken, &w->_link);
@@ -83,7 +81,7 @@ void hp_cache_body_append(struct body *b, const void *data, size_t len, struct h
 {
 	pthread_mutex_lock(&b->mtx);
 	append_segments(b, data, len);
-	take_watchers(b, woken);
+	hp_cache_take_waiters(&b->watchers, woken);
 	pthread_mutex_unlock(&b->mtx);
 }
 
@@ -145,7 +143,7 @@ void hp_cache_body_finish(struct body *b, struct hp_list *woken)
 	trim(b);
 	/* Release: a reader that sees COMPLETE sees the final segments or map. */
 	atomic_store_explicit(&b->state, BODY_COMPLETE, memory_order_release);
-	take_watchers(b, woken);
+	hp_cache_take_waiters(&b->watchers, woken);
 	pthread_mutex_unlock(&b->mtx);
 }
 
@@ -154,7 +152,7 @@ void hp_cache_body_fail(struct body *b, struct hp_list *woken)
 	pthread_mutex_lock(&b->mtx);
 	if (atomic_load_explicit(&b->state, memory_order_relaxed) == BODY_FILLING)
 		atomic_store_explicit(&b->state, BODY_FAILED, memory_order_release);
-	take_watchers(b, woken);
+	hp_cache_take_waiters(&b->watchers, woken);
 	pthread_mutex_unlock(&b->mtx);
 }
 

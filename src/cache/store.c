@@ -293,18 +293,6 @@ bool hp_cache_cancel_wait(struct hp_cache *c, struct hp_cache_waiter *w)
 	return withdrawn;
 }
 
-/* Under the shard lock: move the fill's waiters to <woken>. */
-static void take_waiters(struct hp_cache_fill *f, struct hp_list *woken)
-{
-	while (!hp_list_empty(&f->waiters)) {
-		struct hp_cache_waiter *w =
-			HP_LIST_FIRST(&f->waiters, struct hp_cache_waiter, _link);
-		hp_list_unlink(&w->_link);
-		w->_queued = false;
-		hp_list_link_tail(woken, &w->_link);
-	}
-}
-
 /* Under the lock: end the fill's hold on its key, take its waiters out. */
 static void detach_fill(struct shard *sh, struct hp_cache_fill *f, struct hp_list *woken)
 {
@@ -315,7 +303,7 @@ static void detach_fill(struct shard *sh, struct hp_cache_fill *f, struct hp_lis
 		f->obj->fill = NULL;
 	f->stream = NULL;
 	hp_list_init(woken);
-	take_waiters(f, woken);
+	hp_cache_take_waiters(&f->waiters, woken);
 }
 
 /* An object that was not published leaves the tag index here; readers
@@ -373,7 +361,7 @@ bool hp_cache_fill_head(struct hp_cache_fill *f, int status,
 	/* Waiters can stream it from now on rather than wait for the end. */
 	if (obj->streamable) {
 		f->stream = obj;
-		take_waiters(f, &woken);
+		hp_cache_take_waiters(&f->waiters, &woken);
 	}
 	pthread_mutex_unlock(&sh->mtx);
 	hp_cache_tags_link(f->cache, obj);

@@ -101,6 +101,31 @@ struct hp_str hp_str_trim(struct hp_str s)
 	return s;
 }
 
+bool hp_str_istarts_with(struct hp_str s, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	return s.len >= n && hp_str_ieq((struct hp_str){s.ptr, n}, prefix);
+}
+
+size_t hp_str_span_until(struct hp_str s, const char *stops)
+{
+	size_t i = 0;
+	while (i < s.len && (s.ptr[i] == '\0' || strchr(stops, s.ptr[i]) == NULL))
+		i++;
+	return i;
+}
+
+int hp_hex_digit(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
 bool hp_str_to_u64(struct hp_str s, uint64_t max, uint64_t *out)
 {
 	if (s.len == 0)

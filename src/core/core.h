@@ -64,6 +64,13 @@ bool hp_str_ieq(struct hp_str a, const char *s);
 bool hp_str_ieq_str(struct hp_str a, struct hp_str b);
 /* Remove leading and trailing spaces and tabs (OWS). */
 struct hp_str hp_str_trim(struct hp_str s);
+/* Does <s> start with <prefix>, ignoring ASCII case? */
+bool hp_str_istarts_with(struct hp_str s, const char *prefix);
+/* Bytes of <s> before the first byte that is one of <stops> (all of them
+ * if none is). */
+size_t hp_str_span_until(struct hp_str s, const char *stops);
+/* The value of hexadecimal digit <ch>, or -1. */
+int hp_hex_digit(char ch);
 /* Parse a non-negative decimal number with no sign, no spaces and no
  * overflow past <max>. Returns false on anything else. */
 bool hp_str_to_u64(struct hp_str s, uint64_t max, uint64_t *out);

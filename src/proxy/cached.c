@@ -132,6 +132,39 @@ static size_t saved_request_fields(struct hp_client *c, struct hp_http_header **
 	return req.num_headers;
 }
 
+/* ==== Wake-ups from the cache ==== */
+
+/* On the client's own worker: a fill it waited on can be read (or ended),
+ * or the object it streams has grown (or ended). */
+static void on_wake(void *arg)
+{
+	struct hp_client *c = arg;
+	HP_CHECK_OBJ(c, HP_CLIENT_MAGIC);
+	c->post_pending = false;
+	if (c->closed) {
+		hp_client_free_now(c);
+		return;
+	}
+	if (c->t.state == TXN_WAITING) {
+		/* Run the same request again; this time it will not wait. */
+		c->after_wait = true;
+		c->t.state = TXN_IDLE;
+	} else if (c->t.stream_wait) {
+		c->t.stream_wait = false;
+	} else {
+		return;
+	}
+	hp_client_drive(c);
+}
+
+/* The waiter callback, from whichever thread runs the fill. */
+static void on_cache_event(struct hp_cache_waiter *w)
+{
+	struct hp_client *c = w->data;
+	c->post_pending = true;
+	hp_loop_post(c->w->loop, on_wake, c);
+}
+
 /* ==== Serving a stored object ==== */
 
 static const char *const not_modified_fields[] = {
@@ -284,26 +317,6 @@ static bool flush_body_file(struct hp_client *c, int fd, uint64_t len)
 	return true;
 }
 
-static void on_stream_wake(void *arg)
-{
-	struct hp_client *c = arg;
-	HP_CHECK_OBJ(c, HP_CLIENT_MAGIC);
-	c->post_pending = false;
-	if (c->closed) {
-		hp_client_free_now(c);
-		return;
-	}
-	c->t.stream_wait = false;
-	hp_client_drive(c);
-}
-
-static void on_stream_data(struct hp_cache_waiter *w)
-{
-	struct hp_client *c = w->data;
-	c->post_pending = true;
-	hp_loop_post(c->w->loop, on_stream_wake, c);
-}
-
 /* The object is still filling (a coalesced request): copy what has come
  * into c->out and write it, until the socket is full, the fill has nothing
  * more yet (we are called again when it has), or the body is complete.
@@ -313,7 +326,7 @@ static bool flush_body_stream(struct hp_client *c)
 	struct hp_txn *t = &c->t;
 	while (c->writable && !t->stream_wait && t->streaming) {
 		if (c->out.len == 0) {
-			t->waiter.cb = on_stream_data;
+			t->waiter.cb = on_cache_event;
 			t->waiter.data = c;
 			switch (hp_cache_obj_stream(t->obj, t->obj_off, &c->out, STREAM_CHUNK,
 						    &t->waiter)) {
@@ -455,32 +468,6 @@ void hp_cached_put_fields(struct hp_client *c, struct hp_buf *b)
 		put_server_timing(c, b);
 }
 
-/* ==== Coalescing ==== */
-
-static void on_wake(void *arg)
-{
-	struct hp_client *c = arg;
-	HP_CHECK_OBJ(c, HP_CLIENT_MAGIC);
-	c->post_pending = false;
-	if (c->closed) {
-		hp_client_free_now(c);
-		return;
-	}
-	if (c->t.state != TXN_WAITING)
-		return;
-	/* Run the same request again; this time it will not wait. */
-	c->after_wait = true;
-	c->t.state = TXN_IDLE;
-	hp_client_drive(c);
-}
-
-static void on_fill_done(struct hp_cache_waiter *w)
-{
-	struct hp_client *c = w->data;
-	c->post_pending = true;
-	hp_loop_post(c->w->loop, on_wake, c);
-}
-
 /* ==== The decision ==== */
 
 static void spawn_refresh(struct hp_client *c, const struct hp_http_request *req,
@@ -558,7 +545,7 @@ static enum hp_cache_verdict begin_fill(struct hp_client *c, size_t head_len, ti
 {
 	struct hp_txn *t = &c->t;
 	struct hp_cache_fill *fill = NULL;
-	t->waiter.cb = on_fill_done;
+	t->waiter.cb = on_cache_event;
 	t->waiter.data = c;
 	switch (hp_cache_begin_fill(cache_of(c), t->key, t->keylen, t->hash, &fill, &t->waiter,
 				    now)) {
@@ -686,21 +673,6 @@ static bool same_host(struct hp_str a, struct hp_str b)
 	return hp_str_ieq_str(host_without_port80(a), host_without_port80(b));
 }
 
-/* Bytes of <s> before the first of <stops> (all of it if none). */
-static size_t span_until(struct hp_str s, const char *stops)
-{
-	size_t i = 0;
-	while (i < s.len && strchr(stops, s.ptr[i]) == NULL)
-		i++;
-	return i;
-}
-
-static bool starts_with_icase(struct hp_str s, const char *prefix)
-{
-	size_t n = strlen(prefix);
-	return s.len >= n && hp_str_ieq((struct hp_str){s.ptr, n}, prefix);
-}
-
 /*
  * Resolve a Location / Content-Location reference against the request
  * target into its host, path and query. An absolute "/path", an absolute
@@ -717,18 +689,19 @@ static bool resolve_reference(struct hp_client *c, struct hp_str ref,
 	const char *hash = memchr(ref.ptr, '#', ref.len);
 	if (hash != NULL)
 		ref.len = (size_t)(hash - ref.ptr);
-	size_t skip = starts_with_icase(ref, "http://") ? 7 : starts_with_icase(ref, "https://") ? 8
-		      : starts_with_icase(ref, "//") ? 2 : 0;
+	size_t skip = hp_str_istarts_with(ref, "http://") ? 7
+		      : hp_str_istarts_with(ref, "https://") ? 8
+		      : hp_str_istarts_with(ref, "//") ? 2 : 0;
 	if (skip > 0) {
 		struct hp_str rest = {ref.ptr + skip, ref.len - skip};
-		size_t alen = span_until(rest, "/?");
+		size_t alen = hp_str_span_until(rest, "/?");
 		if (!same_host((struct hp_str){rest.ptr, alen}, req->host))
 			return false;
 		ref = (struct hp_str){rest.ptr + alen, rest.len - alen};
 		if (ref.len == 0)
 			ref = (struct hp_str){"/", 1};
 	}
-	if (ref.len == 0 || memchr(ref.ptr, ':', span_until(ref, "/?")) != NULL)
+	if (ref.len == 0 || memchr(ref.ptr, ':', hp_str_span_until(ref, "/?")) != NULL)
 		return false; /* empty, or another scheme */
 	if (ref.ptr[0] != '/') {
 		const char *slash = req->path.ptr + req->path.len;
