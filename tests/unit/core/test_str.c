@@ -248,6 +248,35 @@ static void expect_list(struct hp_list *head, const int *ids, size_t n)
 	assert_int_equal(hp_list_empty(head), n == 0);
 }
 
+/* The scanning helpers the URL and query parsers share. */
+static void test_prefix_span_hex(void **state)
+{
+	(void)state;
+	assert_true(hp_str_istarts_with(HP_STR("HTTP://h/"), "http://"));
+	assert_true(hp_str_istarts_with(HP_STR("abc"), ""));
+	assert_false(hp_str_istarts_with(HP_STR("htt"), "http"));
+	assert_false(hp_str_istarts_with(HP_STR("https://"), "http://"));
+
+	assert_int_equal(hp_str_span_until(HP_STR("host/p?q"), "/?"), 4);
+	assert_int_equal(hp_str_span_until(HP_STR("host?q/p"), "/?"), 4);
+	assert_int_equal(hp_str_span_until(HP_STR("host"), "/?"), 4);
+	assert_int_equal(hp_str_span_until(HP_STR(""), "/?"), 0);
+	/* A NUL byte is data, not the end of the stop list. */
+	assert_int_equal(hp_str_span_until((struct hp_str){"a\0b/c", 5}, "/"), 3);
+	/* Bounded by the view, not by a terminator. */
+	assert_int_equal(hp_str_span_until((struct hp_str){"ab/", 2}, "/"), 2);
+
+	assert_int_equal(hp_hex_digit('0'), 0);
+	assert_int_equal(hp_hex_digit('9'), 9);
+	assert_int_equal(hp_hex_digit('a'), 10);
+	assert_int_equal(hp_hex_digit('F'), 15);
+	assert_int_equal(hp_hex_digit('g'), -1);
+	assert_int_equal(hp_hex_digit('/'), -1);
+	assert_int_equal(hp_hex_digit(':'), -1);
+	assert_int_equal(hp_hex_digit('@'), -1);
+	assert_int_equal(hp_hex_digit('\0'), -1);
+}
+
 static void test_list(void **state)
 {
 	(void)state;
@@ -291,6 +320,7 @@ int main(void)
 	    cmocka_unit_test(test_eq),	       cmocka_unit_test(test_trim),
 	    cmocka_unit_test(test_to_u64),     cmocka_unit_test(test_to_u64_max_boundary),
 	    cmocka_unit_test(test_next_token), cmocka_unit_test(test_list),
+	    cmocka_unit_test(test_prefix_span_hex),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
