@@ -94,6 +94,9 @@ uint64_t hp_cache_key_build(struct hp_buf *out, const struct hp_cache_key_spec *
 struct hp_cache_obj *hp_cache_lookup(struct hp_cache *c, const void *key, size_t keylen,
 				     uint64_t hash, const struct hp_http_header *req_headers,
 				     size_t nreq, time_t now);
+/* Is any response stored under <key>, whatever its Vary? (After a lookup
+ * miss: Cache-Status says fwd=vary-miss rather than uri-miss.) */
+bool hp_cache_has_variants(struct hp_cache *c, const void *key, size_t keylen, uint64_t hash);
 /* Drop one reference; the last one frees the object. Takes no lock. */
 void hp_cache_obj_release(struct hp_cache_obj *obj);
 /* Take another reference on <obj> (which the caller holds); returns <obj>. */

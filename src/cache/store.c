@@ -223,6 +223,17 @@ struct hp_cache_obj *hp_cache_lookup(struct hp_cache *c, const void *key, size_t
 	return found;
 }
 
+bool hp_cache_has_variants(struct hp_cache *c, const void *key, size_t keylen, uint64_t hash)
+{
+	struct shard *sh = hp_cache_shard_of(c, hash);
+
+	pthread_mutex_lock(&sh->mtx);
+	struct kentry *ke = hp_cache_kentry_find(sh, key, keylen, hash);
+	bool any = ke != NULL && ke->nvariants > 0;
+	pthread_mutex_unlock(&sh->mtx);
+	return any;
+}
+
 struct hp_cache_obj *hp_cache_lookup_filling(struct hp_cache *c, const void *key, size_t keylen,
 					     uint64_t hash, const struct hp_http_header *req_headers,
 					     size_t nreq)

@@ -503,8 +503,11 @@ static enum hp_cache_verdict lookup_stored(struct hp_client *c, const struct hp_
 		if (obj != NULL)
 			t->waited = true;
 	}
-	if (obj == NULL)
+	if (obj == NULL) {
+		t->fwd = hp_cache_has_variants(cache_of(c), t->key, t->keylen, t->hash)
+			 ? "vary-miss" : "uri-miss";
 		return cc->only_if_cached ? only_if_cached_miss(c) : HP_CV_FETCH;
+	}
 	if (t->waited) {
 		t->fwd = "uri-miss";
 		serve_obj(c, obj, "COALESCED", req->headers, req->num_headers);
@@ -527,6 +530,9 @@ static enum hp_cache_verdict lookup_stored(struct hp_client *c, const struct hp_
 			serve_obj(c, obj, "STALE", req->headers, req->num_headers);
 			return HP_CV_DONE;
 		}
+		/* Fresh, but the request's no-cache, max-age or min-fresh said no. */
+		t->fwd = hp_cache_obj_evaluate(obj, NULL, now, &t->rc->policy) == HP_CACHE_FRESH
+			 ? "request" : "stale";
 		t->obj = obj;
 		return HP_CV_FETCH;
 	}
@@ -556,7 +562,8 @@ static enum hp_cache_verdict begin_fill(struct hp_client *c, size_t head_len, ti
 				       hp_cache_obj_last_modified(t->obj).len > 0))
 			t->revalidating = true;
 		t->x_cache = "MISS";
-		t->fwd = t->obj != NULL ? "stale" : "uri-miss";
+		if (t->fwd == NULL)
+			t->fwd = t->obj != NULL ? "stale" : "uri-miss";
 		return HP_CV_FETCH;
 	case HP_CACHE_WAITING:
 		if (t->obj != NULL) {
@@ -792,7 +799,8 @@ bool hp_cached_on_response(struct hp_client *c, const struct hp_http_response *r
 		t->obj = NULL;
 		hp_cache_fill_abort(t->fill, false);
 		t->fill = NULL;
-		t->fwd = "stale";
+		if (t->fwd == NULL)
+			t->fwd = "stale";
 		nreq = saved_request_fields(c, &req);
 		serve_obj(c, fresh, "REVALIDATED", c->internal ? NULL : req, nreq);
 		return true;

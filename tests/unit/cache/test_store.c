@@ -146,6 +146,9 @@ static void test_vary(void **state)
 	assert_null(lookup(c, "k", "Accept-Encoding: zstd"));
 	assert_null(lookup(c, "k", "Accept-Encoding: gzip|Accept-Encoding: br"));
 	assert_null(lookup(c, "k", "Accept-Encoding:"));
+	/* Those were Vary misses on a stored key, not misses of the key. */
+	assert_true(hp_cache_has_variants(c, "k", 1, key_hash("k")));
+	assert_false(hp_cache_has_variants(c, "x", 1, key_hash("x")));
 	/* The same variant again replaces the old one. */
 	hp_cache_obj_release(
 		store_obj(c, "k", 200, resp, "Accept-Encoding: gzip", T0, T0, NULL, "g2"));
