@@ -40,7 +40,7 @@ static const char usage_main[] =
 
 static const char usage_serve[] =
 	"usage: hotpath serve [--config FILE] [--listen ADDR:PORT] [--upstream URL]...\n"
-	"                     [--workers N] [--admin ADDR:PORT]\n"
+	"                     [--workers N] [--admin ADDR:PORT] [--no-cache]\n"
 	"\n"
 	"  -c, --config FILE      JSON configuration (see docs/configuration.md)\n"
 	"  -l, --listen ADDR:PORT address to accept clients on (default 127.0.0.1:8080)\n"
@@ -48,6 +48,7 @@ static const char usage_serve[] =
 	"  -w, --workers N        worker threads (default: one per CPU)\n"
 	"  -a, --admin ADDR:PORT  admin listener: /health, /ready, /cache, /purge\n"
 	"                         (see docs/admin.md; default: off)\n"
+	"      --no-cache         pass everything through (cache.enabled false)\n"
 	"\n"
 	"Command-line options win over the file and HOTPATH_* environment variables.\n"
 	"SIGINT/SIGTERM stop gracefully: in-flight requests finish within\n"
@@ -130,6 +131,7 @@ static int serve(int argc, char **argv)
 		{"upstream", required_argument, NULL, 'u'},
 		{"workers", required_argument, NULL, 'w'},
 		{"admin", required_argument, NULL, 'a'},
+		{"no-cache", no_argument, NULL, 'N'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -143,6 +145,7 @@ static int serve(int argc, char **argv)
 		case 'c': path = optarg; break;
 		case 'l': ov.listen = optarg; break;
 		case 'a': ov.admin_listen = optarg; break;
+		case 'N': ov.no_cache = true; break;
 		case 'u': upstreams[ov.nupstream_urls++] = optarg; break;
 		case 'w': {
 			char *end;

@@ -327,6 +327,11 @@ static bool apply_overrides(struct hp_config *cfg, const struct hp_config_overri
 		if (!set_top(&ld, cfg, "listen", json_pack("[s]", ov->listen)))
 			return false;
 	}
+	if (ov->no_cache) {
+		ld.origin = "--no-cache";
+		if (!set_top(&ld, cfg, "cache", json_pack("{sb}", "enabled", 0)))
+			return false;
+	}
 	if (ov->admin_listen) {
 		ld.origin = "--admin";
 		if (!set_top(&ld, cfg, "admin", json_pack("{s[s]}", "listen", ov->admin_listen)))

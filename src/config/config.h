@@ -138,6 +138,7 @@ struct hp_config {
 struct hp_config_overrides {
 	const char *listen;            /* NULL = none; replaces the whole listen list */
 	const char *admin_listen;      /* NULL = none; replaces admin.listen */
+	bool no_cache;                 /* sets cache.enabled to false */
 	const char **upstream_urls;    /* replace upstreams with one group "default", */
 	size_t nupstream_urls;         /* and every route then goes to it */
 	int workers;                   /* -1 = none */

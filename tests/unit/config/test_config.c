@@ -53,6 +53,24 @@ static void test_empty_routes(void **state)
 	hp_config_destroy(cfg);
 }
 
+/* --no-cache and --admin change one key of their section, not the rest. */
+static void test_cache_admin_overrides(void **state)
+{
+	(void)state;
+	struct hp_config_overrides ov = {.workers = -1, .no_cache = true,
+					 .admin_listen = "127.0.0.1:9091"};
+	struct hp_config *cfg = load("{\"upstreams\": {\"a\": {\"servers\": "
+				     "[\"http://127.0.0.1:9\"]}}, \"cache\": {\"max_memory\": "
+				     "\"64MB\"}, \"admin\": {\"allow\": [\"10.0.0.0/8\"]}}",
+				     no_env, &ov);
+	assert_false(cfg->cache.enabled);
+	assert_int_equal(cfg->cache.max_memory, 64 * 1024 * 1024);
+	assert_int_equal(cfg->admin.nlisten, 1);
+	assert_string_equal(cfg->admin.listen[0], "127.0.0.1:9091");
+	assert_int_equal(cfg->admin.nallow, 1);
+	hp_config_destroy(cfg);
+}
+
 /* False (after printing both) if loading does not fail with <want>. */
 static bool check_error(const char *json, char *const *env,
 			const struct hp_config_overrides *ov, const char *want)
@@ -691,6 +709,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_empty_routes),
+		cmocka_unit_test(test_cache_admin_overrides),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_no_upstream),
 		cmocka_unit_test(test_every_type),
