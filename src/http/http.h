@@ -214,4 +214,21 @@ struct hp_http_cache_control {
 void hp_http_parse_cache_control(const struct hp_http_header *h, size_t n,
 				 struct hp_http_cache_control *out);
 
+/* ==== Range (RFC 9110 §14) ==== */
+
+enum hp_http_range {
+	HP_RANGE_IGNORE,        /* no usable single byte range: send the whole representation */
+	HP_RANGE_OK,            /* send bytes [*first, *last] with 206 */
+	HP_RANGE_UNSATISFIABLE, /* answer 416 with Content-Range: bytes * / <len> */
+};
+/*
+ * Evaluate the Range field value <v> against a representation of <len>
+ * bytes. Only one "bytes" range is served ("a-b", "a-", "-n"); several
+ * ranges, another unit or bad syntax are ignored, as §14.2 allows. A last
+ * position past the end is clipped; a suffix longer than the body means all
+ * of it.
+ */
+enum hp_http_range hp_http_parse_range(struct hp_str v, uint64_t len, uint64_t *first,
+				       uint64_t *last);
+
 #endif

@@ -216,6 +216,102 @@ static void put_date_and_age(struct hp_buf *b, const struct hp_cache_obj *obj)
 	hp_buf_append(b, line, (size_t)k);
 }
 
+/* What a stored object is sent as. */
+enum form {
+	FORM_WHOLE,          /* 200 (or whatever status it was stored with) */
+	FORM_NOT_MODIFIED,   /* 304: the client's validators match */
+	FORM_PARTIAL,        /* 206: one byte range of it */
+	FORM_UNSATISFIABLE,  /* 416: a range outside it */
+};
+
+/* If-Range (RFC 9110 §13.1.5): the range applies only if the client's
+ * validator is still the stored one; strong comparison only. */
+static bool if_range_holds(const struct hp_cache_obj *obj, const struct hp_http_header *req,
+			   size_t nreq)
+{
+	const struct hp_http_header *h = hp_http_find_header(req, nreq, "if-range");
+	if (h == NULL)
+		return true;
+	struct hp_str v = hp_str_trim(h->value);
+	if (v.len > 0 && v.ptr[0] == '"') {
+		struct hp_str etag = hp_cache_obj_etag(obj);
+		return etag.len == v.len && memcmp(etag.ptr, v.ptr, v.len) == 0;
+	}
+	struct hp_str lm = hp_cache_obj_last_modified(obj);
+	return lm.len > 0 && lm.len == v.len && memcmp(lm.ptr, v.ptr, v.len) == 0;
+}
+
+static enum form choose_form(const struct hp_client *c, const struct hp_cache_obj *obj,
+			     const struct hp_http_header *req, size_t nreq, bool streaming,
+			     uint64_t body_len, uint64_t *first, uint64_t *last)
+{
+	if (req == NULL)
+		return FORM_WHOLE;
+	if (hp_cache_not_modified(obj, req, nreq))
+		return FORM_NOT_MODIFIED;
+	/* Ranges are cut from complete 200 responses to GET only (§14.2). */
+	const struct hp_http_header *range = hp_http_find_header(req, nreq, "range");
+	if (range == NULL || streaming || c->t.method != HP_METHOD_GET ||
+	    hp_cache_obj_status(obj) != 200 || !if_range_holds(obj, req, nreq))
+		return FORM_WHOLE;
+	switch (hp_http_parse_range(range->value, body_len, first, last)) {
+	case HP_RANGE_OK:
+		return FORM_PARTIAL;
+	case HP_RANGE_UNSATISFIABLE:
+		return FORM_UNSATISFIABLE;
+	case HP_RANGE_IGNORE:
+		break;
+	}
+	return FORM_WHOLE;
+}
+
+/* The stored fields for a 206, less those the range replaces. */
+static void put_partial_fields(struct hp_client *c, struct hp_buf *b,
+			       const struct hp_cache_obj *obj)
+{
+	size_t n;
+	const struct hp_http_header *f = hp_cache_obj_fields(obj, &n);
+	for (size_t i = 0; i < n; i++) {
+		if (hp_str_ieq(f[i].name, "date") || hp_str_ieq(f[i].name, "content-length") ||
+		    hp_cached_hides_field(c, f[i].name))
+			continue;
+		hp_buf_append(b, f[i].name.ptr, f[i].name.len);
+		hp_buf_append(b, ": ", 2);
+		hp_buf_append(b, f[i].value.ptr, f[i].value.len);
+		hp_buf_append(b, "\r\n", 2);
+	}
+}
+
+/* The status line and stored fields of <form>; Date, Age, lengths and the
+ * cache's own fields follow. */
+static void put_head(struct hp_client *c, struct hp_buf *b, const struct hp_cache_obj *obj,
+		     enum form form)
+{
+	struct hp_txn *t = &c->t;
+	switch (form) {
+	case FORM_WHOLE: {
+		struct hp_str head = hp_cache_obj_head(obj);
+		hp_buf_append(b, head.ptr, head.len);
+		t->status = hp_cache_obj_status(obj);
+		break;
+	}
+	case FORM_NOT_MODIFIED:
+		hp_buf_append_str(b, "HTTP/1.1 304 Not Modified\r\n");
+		put_304_fields(b, obj);
+		t->status = 304;
+		break;
+	case FORM_PARTIAL:
+		hp_buf_append_str(b, "HTTP/1.1 206 Partial Content\r\n");
+		put_partial_fields(c, b, obj);
+		t->status = 206;
+		break;
+	case FORM_UNSATISFIABLE:
+		hp_buf_append_str(b, "HTTP/1.1 416 Range Not Satisfiable\r\n");
+		t->status = 416;
+		break;
+	}
+}
+
 /* Queue <obj> (a reference the transaction now owns) as the response. */
 static void serve_obj(struct hp_client *c, struct hp_cache_obj *obj, const char *label,
 		      const struct hp_http_header *req, size_t nreq)
@@ -227,28 +323,28 @@ static void serve_obj(struct hp_client *c, struct hp_cache_obj *obj, const char 
 		hp_cache_obj_release(t->obj);
 	t->obj = obj;
 	t->x_cache = label;
-	bool not_modified = req != NULL && hp_cache_not_modified(obj, req, nreq);
-	if (not_modified) {
-		hp_buf_append_str(b, "HTTP/1.1 304 Not Modified\r\n");
-		put_304_fields(b, obj);
-		t->status = 304;
-	} else {
-		struct hp_str head = hp_cache_obj_head(obj);
-		hp_buf_append(b, head.ptr, head.len);
-		t->status = hp_cache_obj_status(obj);
-	}
-	put_date_and_age(b, obj);
-	char line[128];
-	int k;
 	/* Still filling: its length is in its Content-Length field, and its
 	 * body must not be read before it is complete. */
 	bool streaming = !hp_cache_obj_complete(obj);
 	uint64_t body_len = streaming ? 0 : hp_cache_obj_body_len(obj);
-	if (!not_modified && !streaming && !has_content_length(obj)) {
+	uint64_t first = 0, last = 0;
+	enum form form = choose_form(c, obj, req, nreq, streaming, body_len, &first, &last);
+	put_head(c, b, obj, form);
+	put_date_and_age(b, obj);
+	char line[128];
+	int k = 0;
+	if (form == FORM_PARTIAL)
+		k = snprintf(line, sizeof(line), "Content-Range: bytes %llu-%llu/%llu\r\n"
+			     "Content-Length: %llu\r\n", (unsigned long long)first,
+			     (unsigned long long)last, (unsigned long long)body_len,
+			     (unsigned long long)(last - first + 1));
+	else if (form == FORM_UNSATISFIABLE)
+		k = snprintf(line, sizeof(line), "Content-Range: bytes */%llu\r\n"
+			     "Content-Length: 0\r\n", (unsigned long long)body_len);
+	else if (form == FORM_WHOLE && !streaming && !has_content_length(obj))
 		k = snprintf(line, sizeof(line), "Content-Length: %llu\r\n",
 			     (unsigned long long)body_len);
-		hp_buf_append(b, line, (size_t)k);
-	}
+	hp_buf_append(b, line, (size_t)k);
 	hp_cached_put_fields(c, b);
 	hp_buf_append_str(b, "Via: 1.1 hotpath\r\n");
 	if (!t->client_keep_alive || c->w->draining)
@@ -259,9 +355,11 @@ static void serve_obj(struct hp_client *c, struct hp_cache_obj *obj, const char 
 		hp_buf_append_str(b, "Connection: keep-alive\r\n");
 	hp_buf_append(b, "\r\n", 2);
 	t->bytes_out += b->len - before;
-	t->serving_obj = !not_modified && t->method != HP_METHOD_HEAD && (streaming || body_len > 0);
+	bool has_body = form == FORM_PARTIAL || (form == FORM_WHOLE && (streaming || body_len > 0));
+	t->serving_obj = has_body && t->method != HP_METHOD_HEAD;
 	t->streaming = t->serving_obj && streaming;
-	t->obj_off = 0;
+	t->obj_off = form == FORM_PARTIAL ? first : 0;
+	t->obj_end = form == FORM_PARTIAL ? last + 1 : UINT64_MAX;
 	t->state = TXN_LOCAL;
 	t->resp_started = true;
 	t->resp_done = true;
@@ -355,6 +453,19 @@ static bool flush_body_stream(struct hp_client *c)
 	return true;
 }
 
+/* Cut iov[from..n) to <max> bytes (the end of a range); returns the new n. */
+static int clip_iov(struct iovec *iov, int from, int n, uint64_t max)
+{
+	for (int i = from; i < n; i++) {
+		if (iov[i].iov_len >= max) {
+			iov[i].iov_len = (size_t)max;
+			return max > 0 ? i + 1 : i;
+		}
+		max -= iov[i].iov_len;
+	}
+	return n;
+}
+
 bool hp_cached_flush_body(struct hp_client *c)
 {
 	struct hp_txn *t = &c->t;
@@ -368,7 +479,7 @@ bool hp_cached_flush_body(struct hp_client *c)
 		return false;
 	if (t->streaming)
 		return true;
-	uint64_t len = hp_cache_obj_body_len(t->obj);
+	uint64_t len = HP_MIN(t->obj_end, hp_cache_obj_body_len(t->obj));
 	if (t->obj_off >= len && c->out.len == 0) {
 		t->serving_obj = false;
 		return true;
@@ -381,7 +492,9 @@ bool hp_cached_flush_body(struct hp_client *c)
 		int n = 0;
 		if (c->out.len > 0)
 			iov[n++] = (struct iovec){hp_buf_data(&c->out), c->out.len};
+		int first = n;
 		n += hp_cache_obj_body_iov(t->obj, t->obj_off, iov + n, 16);
+		n = clip_iov(iov, first, n, len - t->obj_off);
 		ssize_t w = writev(c->io.fd, iov, n);
 		if (w < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK) {

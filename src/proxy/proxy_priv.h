@@ -165,6 +165,7 @@ struct hp_txn {
 	bool head_as_get;              /* a HEAD miss fetched as GET to fill the cache: the
 					  body is stored, not sent */
 	uint64_t obj_off;              /* body bytes of obj already written */
+	uint64_t obj_end;              /* where the body (or the range) sent from obj ends */
 	const char *x_cache;           /* HIT, MISS, STALE, REVALIDATED, COALESCED, PASS */
 	const char *fwd;               /* Cache-Status fwd= reason, NULL for a hit */
 	int fwd_status;                /* the origin's status, for Cache-Status */
