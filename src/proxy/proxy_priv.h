@@ -237,7 +237,7 @@ bool hp_forward_drive(struct hp_client *c);
 void hp_forward_abort(struct hp_client *c);
 void hp_forward_retry_queued(struct hp_client *c);
 
-/* cached.c */
+/* cached.c: the cache's decisions in the request path */
 enum hp_cache_verdict {
 	HP_CV_FETCH,     /* go upstream (t->fill / t->revalidating say how) */
 	HP_CV_DONE,      /* answered from the cache, or an error was queued */
@@ -253,15 +253,34 @@ void hp_cached_on_complete(struct hp_client *c, bool whole);
 /* The upstream failed before a response: serve stale if allowed. */
 bool hp_cached_on_error(struct hp_client *c);
 void hp_cached_release(struct hp_client *c);
+/* Re-parse the request head kept for a fill or an invalidation; false if
+ * none was kept. The fields go in the client's arena. */
+bool hp_cached_saved_request(struct hp_client *c, struct hp_http_request *req);
+/* The waiter callback for waiting on a fill or on a streamed body (any
+ * thread): wakes the client on its own worker. */
+void hp_cached_on_event(struct hp_cache_waiter *w);
+void hp_cached_init_routes(struct hp_proxy *px);
+struct hp_client *hp_client_spawn_internal(struct hp_worker *w, const char *head, size_t len,
+					   bool refresh);
+
+/* stored.c: sending a stored object */
+/* Queue <obj> (a reference the transaction now owns) as the response, in
+ * the form <req> asks (NULL: as stored), labelled X-Cache: <label>. */
+void hp_cached_serve(struct hp_client *c, struct hp_cache_obj *obj, const char *label,
+		     const struct hp_http_header *req, size_t nreq);
+/* Write the stored body after c->out; false if the connection failed. */
+bool hp_cached_flush_body(struct hp_client *c);
 /* Is <name> a purge-tag field that clients must not see? */
 bool hp_cached_hides_field(const struct hp_client *c, struct hp_str name);
 /* Response fields the cache adds to a response going to the client. */
 void hp_cached_put_fields(struct hp_client *c, struct hp_buf *b);
-/* Write the stored body after c->out; false if the connection failed. */
-bool hp_cached_flush_body(struct hp_client *c);
-void hp_cached_init_routes(struct hp_proxy *px);
-struct hp_client *hp_client_spawn_internal(struct hp_worker *w, const char *head, size_t len,
-					   bool refresh);
+
+/* invalidate.c */
+/* Answer a PURGE request (403 outside cache.purge_allow). */
+enum hp_cache_verdict hp_cached_purge(struct hp_client *c, const struct hp_http_request *req);
+/* The upstream answered unsafe request <c> with <r>: invalidate what it
+ * changed, if it succeeded. */
+void hp_cached_invalidate_unsafe(struct hp_client *c, const struct hp_http_response *r);
 
 /* accesslog.c */
 struct hp_accesslog *hp_accesslog_open(const struct hp_config_access_log *conf, char *err,
