@@ -291,6 +291,9 @@ bool hp_cache_obj_stale_if_error_ok(const struct hp_cache_obj *obj,
  * Last-Modified values (len 0 if none). */
 struct hp_str hp_cache_obj_etag(const struct hp_cache_obj *obj);
 struct hp_str hp_cache_obj_last_modified(const struct hp_cache_obj *obj);
+/* The origin's Date value as stored (len 0 if it sent none): a hit sends it
+ * unchanged, with Age (RFC 9110 §6.6.1). */
+struct hp_str hp_cache_obj_date(const struct hp_cache_obj *obj);
 /* Should a client's conditional GET/HEAD be answered 304 from this 2xx object?
  * RFC 9110 §13.2.2: If-None-Match (weak comparison, "*" matches) wins over
  * If-Modified-Since (compared with Last-Modified, else Date, §4.3.2). */

@@ -93,6 +93,7 @@ struct hp_cache_obj {
 	struct hp_cache_fill *fill;   /* shard (set before it is indexed): its fill, until it ends */
 	struct hp_str etag;
 	struct hp_str last_modified;
+	struct hp_str date;           /* the origin's Date value (len 0 if none) */
 	struct body *body;
 	time_t response_time;         /* wall s */
 	int64_t corrected_initial_age;/* s, §4.2.3 */

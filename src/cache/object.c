@@ -520,6 +520,7 @@ void hp_cache_obj_set_head(struct hp_cache *c, struct hp_cache_obj *obj, int sta
 	unpack_all(obj);
 	obj->etag = field_value(obj, "ETag");
 	obj->last_modified = field_value(obj, "Last-Modified");
+	obj->date = field_value(obj, "Date");
 	build_head(c, obj, pol);
 	set_times(obj, &cc, resp, nresp, request_time, response_time, pol);
 }

@@ -210,6 +210,11 @@ struct hp_str hp_cache_obj_last_modified(const struct hp_cache_obj *obj)
 	return obj->last_modified;
 }
 
+struct hp_str hp_cache_obj_date(const struct hp_cache_obj *obj)
+{
+	return obj->date;
+}
+
 /* The opaque-tag of an entity-tag: the quoted part, without any W/. */
 static struct hp_str opaque_tag(struct hp_str etag)
 {

@@ -55,12 +55,10 @@ static void put_date_and_age(struct hp_buf *b, const struct hp_cache_obj *obj)
 {
 	time_t now = hp_clock_wall_s();
 	uint64_t age = hp_cache_obj_age(obj, now);
-	size_t n;
-	const struct hp_http_header *f = hp_cache_obj_fields(obj, &n);
-	const struct hp_http_header *date = hp_http_find_header(f, n, "date");
+	struct hp_str date = hp_cache_obj_date(obj);
 	hp_buf_append_str(b, "Date: ");
-	if (date != NULL) {
-		hp_buf_append(b, date->value.ptr, date->value.len);
+	if (date.len > 0) {
+		hp_buf_append(b, date.ptr, date.len);
 	} else {
 		char received[HP_HTTP_DATE_LEN + 1];
 		hp_http_date_format(now - (time_t)age, received);
