@@ -352,7 +352,7 @@ static void on_accept(struct hp_io *io, unsigned events)
 		socklen_t len;
 		int fd = hp_net_accept(io->fd, &peer, &len);
 		if (fd < 0) {
-			if (fd != -EAGAIN && fd != -EINTR && fd != -ECONNABORTED)
+			if (fd != -EAGAIN)
 				hp_log_warn("admin accept: %s", strerror(-fd));
 			return;
 		}

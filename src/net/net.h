@@ -134,7 +134,8 @@ int hp_net_resolve(const char *hostport, struct sockaddr_storage *ss, socklen_t 
  * <reuseport>. Returns the fd or -errno. */
 int hp_net_listen(const struct sockaddr *sa, socklen_t len, bool reuseport, int backlog);
 /* accept4 non-blocking and close-on-exec, TCP_NODELAY set. Returns the fd
- * or -errno (-EAGAIN when none is pending). */
+ * or -errno: -EAGAIN when none is pending, else a real failure (EMFILE...);
+ * aborted connections and interruptions are skipped here. */
 int hp_net_accept(int lfd, struct sockaddr_storage *peer, socklen_t *peerlen);
 /* Start a non-blocking connect, TCP_NODELAY set. Returns the fd (the
  * connection may still be in progress) or -errno. */

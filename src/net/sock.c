@@ -91,8 +91,13 @@ fail:;
 
 int hp_net_accept(int lfd, struct sockaddr_storage *peer, socklen_t *peerlen)
 {
-	*peerlen = sizeof(*peer);
-	int fd = accept4(lfd, (struct sockaddr *)peer, peerlen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	int fd;
+	do {
+		*peerlen = sizeof(*peer);
+		fd = accept4(lfd, (struct sockaddr *)peer, peerlen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		/* A connection reset before we took it, or a signal: the next one
+		 * may be waiting, and with edge-triggered epoll no new event says so. */
+	} while (fd < 0 && (errno == EINTR || errno == ECONNABORTED || errno == EPROTO));
 	if (fd < 0)
 		return -errno;
 	int one = 1;
