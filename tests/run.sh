@@ -7,6 +7,8 @@
 #   HOTPATH=path                   binary the scenario tests drive
 #                                  (default $PWD/build/hotpath)
 #   FUZZ_SECONDS=N                 time per fuzz target (default 10)
+#   HP_PORT_BASE=N                 first loopback port of the scenario ranges
+#                                  (default 20000; set apart per checkout)
 #
 # unit: every build/san/tests/unit/*/test_* (cmocka, ASan+UBSan) and
 #   build/tsan/tests/unit/*/test_* (ThreadSanitizer), counted per test case.
@@ -33,7 +35,7 @@ if [ "${1:-}" = "--one-vtc" ]; then
 	}
 	# Three ports per file, 10 apart per index; on a clash try further up
 	# (each index keeps its own stride so parallel files never collide).
-	base=$((20000 + 10 * index))
+	base=$((${HP_PORT_BASE:-20000} + 10 * index))
 	tries=0
 	while ! { port_free $base && port_free $((base + 1)) && port_free $((base + 2)); }; do
 		tries=$((tries + 1))
