@@ -53,6 +53,10 @@ struct hp_cache_conf {
 
 /* Create an empty cache. <conf> is copied. Never NULL (aborts on OOM). */
 struct hp_cache *hp_cache_create(const struct hp_cache_conf *conf);
+/* Apply a new memory budget (0 = the default) to every shard, evicting
+ * down to it at once when it shrank. Stored objects survive otherwise;
+ * max_object_size keeps its value from hp_cache_create(). Any thread. */
+void hp_cache_set_max_memory(struct hp_cache *c, uint64_t max_memory);
 /* Release every stored object and the index. No fill may be in progress;
  * objects still referenced by readers stay valid until their last release. */
 void hp_cache_destroy(struct hp_cache *c);

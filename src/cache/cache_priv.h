@@ -147,7 +147,8 @@ struct shard {
 struct hp_cache {
 	unsigned magic;
 	struct hp_cache_conf conf;    /* tag_header owned */
-	uint64_t max_object_bytes;    /* min(max_object_size, shard budget) */
+	uint64_t max_object_bytes;    /* min(max_object_size, shard budget) at create */
+	_Atomic uint64_t max_memory_now; /* bytes: conf.max_memory, or as resized since */
 	unsigned nshards;
 	struct shard *shards;
 	struct tagshard *tagshards;   /* nshards of them, tagindex.c */

@@ -160,8 +160,24 @@ struct hp_cache *hp_cache_create(const struct hp_cache_conf *conf)
 		sh->budget_bytes = c->conf.max_memory / c->nshards;
 	}
 	c->max_object_bytes = HP_MIN(c->conf.max_object_size, c->shards[0].budget_bytes);
+	atomic_init(&c->max_memory_now, c->conf.max_memory);
 	hp_cache_tags_create(c);
 	return c;
+}
+
+void hp_cache_set_max_memory(struct hp_cache *c, uint64_t max_memory)
+{
+	HP_CHECK_OBJ(c, HP_CACHE_MAGIC);
+	if (max_memory == 0)
+		max_memory = DEFAULT_MAX_MEMORY;
+	for (unsigned i = 0; i < c->nshards; i++) {
+		struct shard *sh = &c->shards[i];
+		HP_AZ(pthread_mutex_lock(&sh->mtx));
+		sh->budget_bytes = max_memory / c->nshards;
+		hp_cache_evict(c, sh);
+		HP_AZ(pthread_mutex_unlock(&sh->mtx));
+	}
+	atomic_store_explicit(&c->max_memory_now, max_memory, memory_order_relaxed);
 }
 
 void hp_cache_destroy(struct hp_cache *c)
@@ -583,7 +599,7 @@ struct hp_cache_obj *hp_cache_fill_freshen(struct hp_cache_fill *f, struct hp_ca
 void hp_cache_get_stats(struct hp_cache *c, struct hp_cache_stats *out)
 {
 	memset(out, 0, sizeof(*out));
-	out->max_bytes = c->conf.max_memory;
+	out->max_bytes = atomic_load_explicit(&c->max_memory_now, memory_order_relaxed);
 	for (unsigned i = 0; i < c->nshards; i++) {
 		struct shard *sh = &c->shards[i];
 		pthread_mutex_lock(&sh->mtx);

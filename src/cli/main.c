@@ -91,7 +91,27 @@ static void raise_fd_limit(void)
 	}
 }
 
-static int wait_for_signals(struct hp_proxy *px, int sfd)
+/* What serve was started with, so a reload reads the same sources again:
+ * the file, the environment and the command line, in that order. */
+struct serve_sources {
+	const char *path;
+	const struct hp_config_overrides *ov;
+};
+
+static void reload_config(struct hp_proxy *px, const struct serve_sources *src)
+{
+	struct hp_config_error cerr;
+	struct hp_config *cfg = hp_config_load(src->path, src->ov, environ, &cerr);
+	if (cfg == NULL) {
+		hp_log_error("reload rejected, the running configuration stays: %s", cerr.msg);
+		return;
+	}
+	char err[512];
+	if (hp_proxy_reload(px, cfg, err, sizeof(err)) < 0)
+		hp_log_error("reload rejected, the running configuration stays: %s", err);
+}
+
+static int wait_for_signals(struct hp_proxy *px, int sfd, const struct serve_sources *src)
 {
 	bool draining = false;
 	for (;;) {
@@ -103,8 +123,8 @@ static int wait_for_signals(struct hp_proxy *px, int sfd)
 			return 1;
 		}
 		if (si.ssi_signo == SIGHUP) {
-			hp_log_warn("SIGHUP: configuration reload is not available in this "
-				    "version; restart to apply changes");
+			if (!draining)
+				reload_config(px, src);
 			continue;
 		}
 		if (draining) {
@@ -172,9 +192,9 @@ static int serve(int argc, char **argv)
 	apply_log_level(getenv("HOTPATH_LOG_LEVEL"));
 	struct hp_config_error cerr;
 	struct hp_config *cfg = hp_config_load(path, &ov, environ, &cerr);
-	free(upstreams);
 	if (cfg == NULL) {
 		fprintf(stderr, "hotpath: %s\n", cerr.msg);
+		free(upstreams);
 		return 2;
 	}
 	apply_log_level(cfg->log_level);
@@ -195,6 +215,7 @@ static int serve(int argc, char **argv)
 	if (px == NULL) {
 		hp_log_error("%s", err);
 		hp_config_destroy(cfg);
+		free(upstreams);
 		close(sfd);
 		return 1;
 	}
@@ -218,6 +239,7 @@ static int serve(int argc, char **argv)
 		hp_admin_destroy(admin);
 		hp_proxy_destroy(px);
 		hp_config_destroy(cfg);
+		free(upstreams);
 		close(sfd);
 		return 1;
 	}
@@ -228,12 +250,14 @@ static int serve(int argc, char **argv)
 		    cfg->upstreams[0].nservers == 1 ? "" : "s");
 	if (admin != NULL)
 		hp_log_info("admin listener on %s", cfg->admin.listen[0]);
-	int code = wait_for_signals(px, sfd);
+	struct serve_sources src = {.path = path, .ov = &ov};
+	int code = wait_for_signals(px, sfd, &src);
 	hp_proxy_wait(px);
 	/* The admin listener answers /ready with 503 while the workers drain. */
 	hp_admin_destroy(admin);
 	hp_proxy_destroy(px);
 	hp_config_destroy(cfg);
+	free(upstreams);
 	close(sfd);
 	hp_log_info("stopped");
 	return code;

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "proxy/accesslog.h"
 #include "proxy/proxy_priv.h"
 
 #define FLUSH_BYTES (32 * 1024)
@@ -55,13 +56,8 @@ void hp_accesslog_close(struct hp_accesslog *log)
 	free(log);
 }
 
-void hp_accesslog_flush(struct hp_worker *w)
+void hp_accesslog_write(struct hp_accesslog *log, const char *p, size_t left)
 {
-	struct hp_accesslog *log = w->px->alog;
-	if (log == NULL || w->logbuf.len == 0)
-		return;
-	const char *p = hp_buf_data(&w->logbuf);
-	size_t left = w->logbuf.len;
 	while (left > 0) {
 		ssize_t n = write(log->fd, p, left);
 		if (n <= 0)
@@ -69,6 +65,16 @@ void hp_accesslog_flush(struct hp_worker *w)
 		p += n;
 		left -= (size_t)n;
 	}
+}
+
+/* The worker's buffer goes to its current snapshot's log: lines of requests
+ * that started before a reload land in the new file, which is where an
+ * operator rotating by reload looks for them. */
+void hp_accesslog_flush(struct hp_worker *w)
+{
+	struct hp_accesslog *log = w->ws != NULL ? w->ws->snap->alog : NULL;
+	if (log != NULL && w->logbuf.len > 0)
+		hp_accesslog_write(log, hp_buf_data(&w->logbuf), w->logbuf.len);
 	hp_buf_reset(&w->logbuf);
 }
 
@@ -184,10 +190,10 @@ static void format_json(struct hp_buf *b, const struct hp_client *c, double tota
 void hp_accesslog_record(struct hp_client *c)
 {
 	struct hp_worker *w = c->w;
-	struct hp_accesslog *log = w->px->alog;
-	if (log == NULL)
-		return;
 	const struct hp_txn *t = &c->t;
+	if (t->ws == NULL || t->ws->snap->alog == NULL)
+		return;
+	struct hp_accesslog *log = t->ws->snap->alog;
 	uint64_t now = hp_clock_mono_ns();
 	double total_s = t->start_ns ? (double)(now - t->start_ns) / 1e9 : 0.0;
 	double up_s = t->upstream_ns && t->upstream_done_ns > t->upstream_ns

@@ -32,36 +32,11 @@
 
 #include "proxy/proxy_priv.h"
 
-/* ==== Set-up ==== */
-
-void hp_cached_init_routes(struct hp_proxy *px)
-{
-	const struct hp_config *cfg = px->cfg;
-	px->route_cache = hp_xcalloc(cfg->nroutes, sizeof(*px->route_cache));
-	for (size_t i = 0; i < cfg->nroutes; i++) {
-		const struct hp_config_cache_policy *p = &cfg->routes[i].cache;
-		struct hp_route_cache *rc = &px->route_cache[i];
-		rc->enabled = px->cache != NULL && p->enabled;
-		rc->policy.default_ttl_s = (int64_t)(p->default_ttl_ms / 1000);
-		rc->policy.grace_s = (int64_t)(p->grace_ms / 1000);
-		rc->policy.allow_set_cookie = p->allow_set_cookie;
-		rc->policy.strip_tag_header = cfg->cache.strip_tag_header;
-		rc->key.namespace = cfg->cache.namespace;
-		rc->key.query_ignore = p->key_query_ignore;
-		rc->key.query_include = (const char *const *)p->key_query_include;
-		rc->key.nquery_include = p->nkey_query_include;
-		rc->key.query_exclude = (const char *const *)p->key_query_exclude;
-		rc->key.nquery_exclude = p->nkey_query_exclude;
-		rc->key.headers = (const char *const *)p->key_headers;
-		rc->key.nheaders = p->nkey_headers;
-	}
-}
-
 /* ==== Helpers ==== */
 
 static struct hp_cache *cache_of(const struct hp_client *c)
 {
-	return c->w->px->cache;
+	return c->t.ws->snap->cache;
 }
 
 static void build_key(struct hp_client *c, struct hp_str host, struct hp_str path,
@@ -100,7 +75,7 @@ bool hp_cached_saved_request(struct hp_client *c, struct hp_http_request *req)
 	struct hp_txn *t = &c->t;
 	if (t->req_head == NULL)
 		return false;
-	const struct hp_config *cfg = c->w->px->cfg;
+	const struct hp_config *cfg = hp_client_cfg(c);
 	struct hp_http_limits lim = {
 		.max_request_line = cfg->limits.max_request_line,
 		.max_head_bytes = cfg->limits.max_header_size,
@@ -270,13 +245,12 @@ enum hp_cache_verdict hp_cached_begin(struct hp_client *c, const struct hp_http_
 				      size_t head_len)
 {
 	struct hp_txn *t = &c->t;
-	struct hp_proxy *px = c->w->px;
 	t->waited = c->after_wait;
 	c->after_wait = false;
 	t->refresh = c->internal && c->refresh;
-	if (px->cache == NULL)
+	if (cache_of(c) == NULL)
 		return HP_CV_FETCH;
-	t->rc = &px->route_cache[t->route - px->cfg->routes];
+	t->rc = &t->route->cache;
 	bool safe = t->method == HP_METHOD_GET || t->method == HP_METHOD_HEAD;
 	if (!t->rc->enabled || (!safe && t->method != HP_METHOD_PURGE &&
 				hp_http_method_is_safe(t->method))) {
@@ -362,7 +336,7 @@ bool hp_cached_on_response(struct hp_client *c, const struct hp_http_response *r
 		hp_cache_obj_release(t->obj);
 		t->obj = NULL;
 	}
-	uint64_t max_size = c->w->px->cfg->cache.max_object_size;
+	uint64_t max_size = hp_client_cfg(c)->cache.max_object_size;
 	if (t->fill != NULL && r->body == HP_BODY_LENGTH && r->content_length > max_size) {
 		/* Known too large before a byte of it: pass it through, and let the
 		 * next requests skip the queue. */

@@ -69,7 +69,7 @@ void hp_client_accept(struct hp_worker *w, int fd, const struct sockaddr_storage
 		free(c);
 		return;
 	}
-	arm_timer(c, CT_HEADER, w->px->cfg->limits.header_timeout_ms);
+	arm_timer(c, CT_HEADER, hp_client_cfg(c)->limits.header_timeout_ms);
 	hp_client_drive(c);
 }
 
@@ -80,6 +80,8 @@ void hp_client_free_now(struct hp_client *c)
 	hp_buf_fini(&c->in);
 	hp_buf_fini(&c->out);
 	hp_buf_fini(&c->t.up_out);
+	hp_wsnap_release(c->t.ws);
+	c->t.ws = NULL;
 	hp_arena_fini(&c->arena);
 	c->magic = 0;
 	free(c);
@@ -222,7 +224,7 @@ static bool flush_out(struct hp_client *c)
 		if (n > 0) {
 			hp_buf_consume(&c->out, (size_t)n);
 			if (c->timer_kind == CT_SEND)
-				arm_timer(c, CT_SEND, c->w->px->cfg->limits.send_timeout_ms);
+				arm_timer(c, CT_SEND, hp_client_cfg(c)->limits.send_timeout_ms);
 		} else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 			c->writable = false;
 		} else if (n < 0 && errno == EINTR) {
@@ -235,7 +237,7 @@ static bool flush_out(struct hp_client *c)
 	/* Waiting for more of a body being filled is not the client's fault. */
 	bool pending = c->out.len > 0 || (c->t.serving_obj && !c->t.stream_wait);
 	if (pending && c->timer_kind != CT_SEND)
-		arm_timer(c, CT_SEND, c->w->px->cfg->limits.send_timeout_ms);
+		arm_timer(c, CT_SEND, hp_client_cfg(c)->limits.send_timeout_ms);
 	else if (!pending && c->timer_kind == CT_SEND)
 		disarm_timer(c);
 	return true;
@@ -340,10 +342,13 @@ static struct hp_http_limits head_limits(const struct hp_config *cfg)
 	};
 }
 
+/* Reset the transaction, dropping its snapshot: a request that starts
+ * after a reload runs on the new configuration. */
 static void begin_txn(struct hp_client *c)
 {
 	struct hp_buf keep = c->t.up_out;
 	hp_buf_reset(&keep);
+	hp_wsnap_release(c->t.ws);
 	memset(&c->t, 0, sizeof(c->t));
 	c->t.up_out = keep;
 }
@@ -351,7 +356,7 @@ static void begin_txn(struct hp_client *c)
 /* Parse the head at the front of c->in. Returns true if it moved on. */
 static bool read_head(struct hp_client *c)
 {
-	const struct hp_config *cfg = c->w->px->cfg;
+	const struct hp_config *cfg = hp_client_cfg(c);
 	if (!read_client(c, cfg->limits.max_header_size + 1))
 		return false;
 	if (c->in.len == 0) {
@@ -371,6 +376,7 @@ static bool read_head(struct hp_client *c)
 		return false;
 	}
 	begin_txn(c);
+	c->t.ws = hp_wsnap_fetch(c->w->ws);
 	if (rc == HP_ERR) {
 		/* Nothing after a malformed head can be trusted. */
 		hp_buf_reset(&c->in);
@@ -403,9 +409,9 @@ static void finish_txn(struct hp_client *c)
 		return;
 	}
 	if (c->in.len == 0)
-		arm_timer(c, CT_KEEPALIVE, c->w->px->cfg->limits.keepalive_timeout_ms);
+		arm_timer(c, CT_KEEPALIVE, hp_client_cfg(c)->limits.keepalive_timeout_ms);
 	else
-		arm_timer(c, CT_HEADER, c->w->px->cfg->limits.header_timeout_ms);
+		arm_timer(c, CT_HEADER, hp_client_cfg(c)->limits.header_timeout_ms);
 }
 
 void hp_client_drive(struct hp_client *c)

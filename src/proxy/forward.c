@@ -71,7 +71,7 @@ static void put_field(struct hp_buf *b, struct hp_str name, struct hp_str value)
 
 static bool peer_trusted(const struct hp_client *c)
 {
-	const struct hp_config *cfg = c->w->px->cfg;
+	const struct hp_config *cfg = hp_client_cfg(c);
 	return cfg->ntrusted_proxies > 0 &&
 	       hp_cidr_match(cfg->trusted_proxies, cfg->ntrusted_proxies,
 			     (const struct sockaddr *)&c->peer);
@@ -127,8 +127,8 @@ static void build_upstream_head(struct hp_client *c, const struct hp_http_reques
 		put_field(b, HP_STR("Host"), req->host);
 	} else if (req->host.len == 0) {
 		/* An HTTP/1.0 client may send no Host; HTTP/1.1 upstreams need one. */
-		const struct hp_config *cfg = c->w->px->cfg;
-		const char *hp = cfg->upstreams[c->t.route->upstream_index].servers[0].hostport;
+		const struct hp_config *cfg = hp_client_cfg(c);
+		const char *hp = cfg->upstreams[c->t.route->group].servers[0].hostport;
 		put_field(b, HP_STR("Host"), (struct hp_str){hp, strlen(hp)});
 	}
 	struct hp_str xff_prev = {NULL, 0};
@@ -189,7 +189,7 @@ static void copy_log_fields(struct hp_client *c, const struct hp_http_request *r
 void hp_forward_start(struct hp_client *c, const struct hp_http_request *req, size_t head_len)
 {
 	struct hp_txn *t = &c->t;
-	const struct hp_config *cfg = c->w->px->cfg;
+	const struct hp_config *cfg = hp_client_cfg(c);
 	t->method = req->method_id;
 	t->minor_version = req->minor_version;
 	t->client_keep_alive = req->keep_alive;
@@ -198,7 +198,7 @@ void hp_forward_start(struct hp_client *c, const struct hp_http_request *req, si
 	if (t->req_body == HP_BODY_LENGTH && t->req_remaining == 0)
 		t->req_body = HP_BODY_NONE;
 	t->req_done = t->req_body == HP_BODY_NONE;
-	if (c->w->px->alog != NULL)
+	if (t->ws->snap->alog != NULL)
 		copy_log_fields(c, req);
 	if (req->method_id == HP_METHOD_CONNECT) {
 		hp_buf_consume(&c->in, head_len);
@@ -210,13 +210,13 @@ void hp_forward_start(struct hp_client *c, const struct hp_http_request *req, si
 		hp_client_send_error(c, 413, "request body too large");
 		return;
 	}
-	t->route = hp_config_match_route(cfg, req->host, req->path);
+	t->route = hp_snap_match(t->ws->snap, req->host, req->path);
 	if (t->route == NULL) {
 		hp_buf_consume(&c->in, head_len);
 		hp_client_send_error(c, 404, "no route for this host and path");
 		return;
 	}
-	t->pool = c->w->pools[t->route->upstream_index];
+	t->pool = t->ws->pools[t->route->group];
 	switch (hp_cached_begin(c, req, head_len)) {
 	case HP_CV_DONE:
 		hp_buf_consume(&c->in, head_len);
@@ -379,7 +379,7 @@ static bool classify_body(struct hp_client *c)
 		hp_client_send_error(c, 400, "invalid chunked request body");
 		return false;
 	}
-	if (t->req_body_bytes > c->w->px->cfg->limits.max_body_size) {
+	if (t->req_body_bytes > hp_client_cfg(c)->limits.max_body_size) {
 		hp_client_send_error(c, 413, "request body too large");
 		return false;
 	}
@@ -439,7 +439,7 @@ static bool send_request(struct hp_client *c, bool *progress)
 				}
 				if (c->timer_kind != CT_BODY)
 					hp_client_arm_timer(c, CT_BODY,
-						c->w->px->cfg->limits.body_timeout_ms);
+						hp_client_cfg(c)->limits.body_timeout_ms);
 				return true;
 			}
 			if (!classify_body(c))
@@ -450,7 +450,7 @@ static bool send_request(struct hp_client *c, bool *progress)
 		t->req_ready -= w;
 		*progress |= w > 0;
 		if (w > 0 && c->timer_kind == CT_BODY)
-			hp_client_arm_timer(c, CT_BODY, c->w->px->cfg->limits.body_timeout_ms);
+			hp_client_arm_timer(c, CT_BODY, hp_client_cfg(c)->limits.body_timeout_ms);
 		if (!ok)
 			return false;
 		if (t->req_ready == 0 && t->req_remaining == 0) {
@@ -629,7 +629,7 @@ static int take_head(struct hp_client *c)
 {
 	struct hp_txn *t = &c->t;
 	struct hp_buf *in = &t->up->in;
-	const struct hp_config *cfg = c->w->px->cfg;
+	const struct hp_config *cfg = hp_client_cfg(c);
 	struct hp_http_limits lim = {
 		.max_request_line = cfg->limits.max_header_size,
 		.max_head_bytes = cfg->limits.max_header_size * 2,

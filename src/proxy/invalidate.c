@@ -16,7 +16,7 @@
 
 static bool purge_allowed(const struct hp_client *c)
 {
-	const struct hp_config_cache *cc = &c->w->px->cfg->cache;
+	const struct hp_config_cache *cc = &hp_client_cfg(c)->cache;
 	return hp_cidr_match(cc->purge_allow, cc->npurge_allow, (const struct sockaddr *)&c->peer);
 }
 
@@ -36,7 +36,7 @@ enum hp_cache_verdict hp_cached_purge(struct hp_client *c, const struct hp_http_
 		hp_client_send_error(c, 403, "purge not allowed from this address");
 		return HP_CV_DONE;
 	}
-	struct hp_cache *cache = c->w->px->cache;
+	struct hp_cache *cache = c->t.ws->snap->cache;
 	bool soft = header_set(req, "x-purge-soft");
 	size_t n = 0;
 	const struct hp_http_header *tag = hp_http_find_header(req->headers, req->num_headers,
@@ -130,7 +130,7 @@ static void purge_reference(struct hp_client *c, const struct hp_http_request *r
 	struct hp_buf kb = {0};
 	uint64_t hash = hp_cache_key_build(&kb, &c->t.rc->key, req->host, path, query,
 					   req->headers, req->num_headers);
-	hp_cache_purge_key(c->w->px->cache, hp_buf_data(&kb), kb.len, hash, false);
+	hp_cache_purge_key(c->t.ws->snap->cache, hp_buf_data(&kb), kb.len, hash, false);
 	hp_buf_fini(&kb);
 }
 
@@ -141,7 +141,7 @@ void hp_cached_invalidate_unsafe(struct hp_client *c, const struct hp_http_respo
 	struct hp_txn *t = &c->t;
 	if (r->status < 200 || r->status >= 400)
 		return;
-	hp_cache_purge_key(c->w->px->cache, t->key, t->keylen, t->hash, false);
+	hp_cache_purge_key(c->t.ws->snap->cache, t->key, t->keylen, t->hash, false);
 	struct hp_http_request req;
 	if (!hp_cached_saved_request(c, &req))
 		return;

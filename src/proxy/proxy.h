@@ -10,6 +10,12 @@
  * its own SO_REUSEPORT listeners; hp_proxy_drain() stops accepting and lets
  * in-flight requests finish within limits.drain_timeout; hp_proxy_wait()
  * joins the workers. Signals are the caller's business (cli/serve).
+ *
+ * The configuration is a snapshot (src/proxy/snap.h) that
+ * hp_proxy_reload() replaces while the workers run: requests in flight
+ * finish on the snapshot they started with, new ones start on the new
+ * one; the cache, the listening sockets and the idle keep-alive
+ * connections to servers that stay configured survive.
  */
 #ifndef HP_PROXY_PROXY_H
 #define HP_PROXY_PROXY_H
@@ -25,8 +31,9 @@ struct hp_cache;
 struct hp_config;
 struct hp_proxy;
 
-/* Build a proxy from <cfg> (borrowed: it must outlive the proxy). Binds
- * the listening sockets. Returns NULL with a one-line reason in <err>. */
+/* Build a proxy from <cfg> (borrowed: it must outlive the proxy; it stays
+ * the source of what only a restart changes: listen, workers). Binds the
+ * listening sockets. Returns NULL with a one-line reason in <err>. */
 struct hp_proxy *hp_proxy_create(const struct hp_config *cfg, char *err, size_t errlen);
 /* Start the worker threads. Returns 0 or -errno. */
 int hp_proxy_start(struct hp_proxy *px);
@@ -38,6 +45,18 @@ void hp_proxy_stop(struct hp_proxy *px);
 /* Wait until every worker has stopped. */
 void hp_proxy_wait(struct hp_proxy *px);
 void hp_proxy_destroy(struct hp_proxy *px);
+
+/* Replace the configuration new requests see by <cfg>, which is taken
+ * (freed by the proxy, on failure too). Resolves upstream hosts and opens
+ * the access log on the calling thread, never on a worker; requests in
+ * flight finish on the old configuration. Returns 0, or -1 with a
+ * one-line reason in <err>, the old configuration still serving. Logs
+ * what changed, and warns about keys only a restart applies (listen,
+ * workers, admin.listen, cache.max_object_size). Any thread but a
+ * worker's; reloads are serialised. */
+int hp_proxy_reload(struct hp_proxy *px, struct hp_config *cfg, char *err, size_t errlen);
+/* The current configuration's number: 1 at start, +1 per reload. */
+uint64_t hp_proxy_generation(struct hp_proxy *px);
 
 /* ==== For the admin listener (any thread) ==== */
 

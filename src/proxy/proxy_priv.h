@@ -25,20 +25,12 @@
 #include "http/http.h"
 #include "net/net.h"
 #include "proxy/proxy.h"
+#include "proxy/snap.h"
 #include "cache/cache.h"
 #include "upstream/upstream.h"
 
 #define HP_WORKER_MAGIC 0x776f726bu
 #define HP_CLIENT_MAGIC 0x636c6e74u
-
-struct hp_accesslog;
-
-/* A route's cache rules in the cache module's terms, built once. */
-struct hp_route_cache {
-	bool enabled;
-	struct hp_cache_policy policy;
-	struct hp_cache_key_spec key;
-};
 
 struct hp_listen_addr {
 	struct sockaddr_storage ss;
@@ -46,18 +38,26 @@ struct hp_listen_addr {
 	char *name;                    /* as configured */
 };
 
+/*
+ * The proxy. Its configuration is the current snapshot (snap.h): read by
+ * workers only when they adopt it (adopt_snapshot in worker.c), replaced
+ * whole by hp_proxy_reload(). What a reload cannot change (the worker
+ * count, the listening sockets) is fixed at create from the start-up
+ * config, <boot>.
+ */
 struct hp_proxy {
-	const struct hp_config *cfg;   /* borrowed */
-	struct hp_upstream_group **groups; /* one per cfg->upstreams */
-	struct hp_listen_addr *addrs;  /* one per cfg->listen */
-	int *bound_fds;                /* the first worker's listeners, bound at create */
+	const struct hp_config *boot;  /* the start-up config, borrowed */
+	pthread_mutex_t snap_lock;     /* guards snap */
+	struct hp_snap *snap;          /* current snapshot (a reference) */
+	pthread_mutex_t reload_lock;   /* one reload at a time */
+	uint64_t generation;           /* of the newest snapshot; under reload_lock */
+	struct hp_listen_addr *addrs;  /* one per boot->listen */
+	size_t naddrs;
 	struct hp_worker *workers;
 	unsigned nworkers;
 	atomic_uint nclients;          /* client connections, all workers */
 	atomic_bool draining;          /* hp_proxy_drain() was called */
-	struct hp_accesslog *alog;     /* NULL when access_log.path is NULL */
-	struct hp_cache *cache;        /* NULL when cache.enabled is false */
-	struct hp_route_cache *route_cache; /* one per cfg->routes */
+	_Atomic(struct hp_cache *) cache; /* created with the first snapshot that caches */
 };
 
 struct hp_listener {
@@ -72,7 +72,7 @@ struct hp_worker {
 	struct hp_loop *loop;
 	pthread_t thread;
 	struct hp_listener *listeners; /* one per listen address */
-	struct hp_upstream_pool **pools; /* one per upstream group */
+	struct hp_wsnap *ws;           /* the snapshot new requests start on, and its pools */
 	struct hp_list clients;        /* struct hp_client.link */
 	size_t nclients;
 	bool draining;                 /* not accepting; stop when clients are gone */
@@ -83,6 +83,8 @@ struct hp_worker {
 	struct hp_timer log_timer;     /* flushes logbuf once a second */
 	struct hp_http_header *req_fields;  /* scratch for parsing request heads */
 	struct hp_http_header *resp_fields; /* scratch for parsing response heads */
+	size_t nfields;                /* req_fields holds nfields, resp_fields twice that;
+					  only grows, so any snapshot's limits fit */
 	size_t warm_next;              /* next cache.warm entry to fetch */
 	unsigned warm_active;          /* warm-up requests in flight */
 	unsigned warm_failed;          /* warm-up responses that were not 2xx */
@@ -128,8 +130,9 @@ struct hp_txn {
 	bool retryable;                /* idempotent with no body: may be resent */
 	struct hp_buf up_out;          /* request head for the upstream, then unused */
 	size_t up_out_sent;            /* bytes of up_out already written */
+	struct hp_wsnap *ws;           /* the snapshot this request runs on (a reference) */
 	/* upstream */
-	const struct hp_config_route *route;
+	const struct hp_route *route;
 	struct hp_upstream_pool *pool;
 	struct hp_upstream_server *server;
 	struct hp_upstream_conn *up;
@@ -207,6 +210,13 @@ struct hp_client {
 	struct hp_txn t;
 };
 
+/* The configuration <c>'s work reads: its transaction's snapshot while one
+ * runs, its worker's current one between requests. */
+static inline const struct hp_config *hp_client_cfg(const struct hp_client *c)
+{
+	return (c->t.ws != NULL ? c->t.ws : c->w->ws)->snap->cfg;
+}
+
 /* Append "HTTP/1.1 <status> " to <b>. */
 void hp_put_status_line_start(struct hp_buf *b, int status);
 
@@ -259,7 +269,6 @@ bool hp_cached_saved_request(struct hp_client *c, struct hp_http_request *req);
 /* The waiter callback for waiting on a fill or on a streamed body (any
  * thread): wakes the client on its own worker. */
 void hp_cached_on_event(struct hp_cache_waiter *w);
-void hp_cached_init_routes(struct hp_proxy *px);
 struct hp_client *hp_client_spawn_internal(struct hp_worker *w, const char *head, size_t len,
 					   bool refresh);
 
@@ -282,10 +291,7 @@ enum hp_cache_verdict hp_cached_purge(struct hp_client *c, const struct hp_http_
  * changed, if it succeeded. */
 void hp_cached_invalidate_unsafe(struct hp_client *c, const struct hp_http_response *r);
 
-/* accesslog.c */
-struct hp_accesslog *hp_accesslog_open(const struct hp_config_access_log *conf, char *err,
-				       size_t errlen);
-void hp_accesslog_close(struct hp_accesslog *log);
+/* accesslog.c (the file itself: accesslog.h) */
 void hp_accesslog_record(struct hp_client *c);
 void hp_accesslog_flush(struct hp_worker *w);
 

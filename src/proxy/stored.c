@@ -374,7 +374,7 @@ bool hp_cached_flush_body(struct hp_client *c)
 
 bool hp_cached_hides_field(const struct hp_client *c, struct hp_str name)
 {
-	const struct hp_config_cache *cc = &c->w->px->cfg->cache;
+	const struct hp_config_cache *cc = &hp_client_cfg(c)->cache;
 	if (c->t.rc == NULL || !cc->strip_tag_header)
 		return false;
 	return hp_str_ieq(name, cc->tag_header) || hp_str_ieq(name, "surrogate-key");
@@ -411,7 +411,7 @@ static void put_server_timing(struct hp_client *c, struct hp_buf *b)
 void hp_cached_put_fields(struct hp_client *c, struct hp_buf *b)
 {
 	struct hp_txn *t = &c->t;
-	const struct hp_config_cache *cc = &c->w->px->cfg->cache;
+	const struct hp_config_cache *cc = &hp_client_cfg(c)->cache;
 	if (t->x_cache == NULL)
 		return;
 	char line[192];

@@ -4,9 +4,16 @@
  *
  * Every worker has its own listening socket per address (SO_REUSEPORT, so
  * the kernel spreads connections), its own loop and its own upstream
- * pools; workers share only the configuration, the upstream groups and a
- * connection counter. All sockets are bound in hp_proxy_create(), on the
- * calling thread, so a port in use is reported before anything runs.
+ * pools; workers share only the configuration snapshot, the upstream
+ * groups and a connection counter. All sockets are bound in
+ * hp_proxy_create(), on the calling thread, so a port in use is reported
+ * before anything runs.
+ *
+ * Reload: hp_proxy_reload() builds a new snapshot on the calling thread
+ * (DNS and file opening never block a worker), makes it current, and posts
+ * to every worker, which adopts it between two events: new requests start
+ * on it, requests in flight finish on theirs, and the worker's idle
+ * keep-alive connections to servers that stay move to the new pools.
  *
  * Draining: each worker closes its listeners, closes connections that sit
  * idle between requests, and lets the others finish; a response finished
@@ -64,7 +71,7 @@ static void on_accept(struct hp_io *io, unsigned events)
 	struct hp_listener *l = HP_CONTAINER_OF(io, struct hp_listener, io);
 	struct hp_worker *w = l->w;
 	HP_CHECK_OBJ(w, HP_WORKER_MAGIC);
-	uint32_t max = w->px->cfg->limits.max_connections;
+	uint32_t max = w->ws->snap->cfg->limits.max_connections;
 	for (;;) {
 		struct sockaddr_storage peer;
 		socklen_t len;
@@ -104,7 +111,7 @@ static void start_drain(void *arg)
 	if (w->draining)
 		return;
 	w->draining = true;
-	for (size_t i = 0; i < w->px->cfg->nlisten; i++)
+	for (size_t i = 0; i < w->px->naddrs; i++)
 		hp_io_close(&w->listeners[i].io);
 	struct hp_list *pos = w->clients.next;
 	while (pos != &w->clients) {
@@ -113,7 +120,7 @@ static void start_drain(void *arg)
 		if (hp_client_is_idle(c))
 			hp_client_close(c);
 	}
-	hp_timer_start(w->loop, &w->drain_timer, w->px->cfg->limits.drain_timeout_ms,
+	hp_timer_start(w->loop, &w->drain_timer, w->ws->snap->cfg->limits.drain_timeout_ms,
 		       on_drain_timeout);
 	maybe_finish_drain(w);
 }
@@ -160,51 +167,84 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
+/* Heads are parsed and consumed synchronously on the worker, so one array
+ * of each serves every connection of it; it grows to the largest
+ * max_header_fields any snapshot asked for. */
+static void size_field_arrays(struct hp_worker *w, const struct hp_config *cfg)
+{
+	size_t n = cfg->limits.max_header_fields;
+	if (n <= w->nfields)
+		return;
+	free(w->req_fields);
+	free(w->resp_fields);
+	w->req_fields = hp_xcalloc(n, sizeof(*w->req_fields));
+	w->resp_fields = hp_xcalloc(n * 2, sizeof(*w->resp_fields));
+	w->nfields = n;
+}
+
 static void worker_init(struct hp_proxy *px, struct hp_worker *w, unsigned id)
 {
-	const struct hp_config *cfg = px->cfg;
 	w->magic = HP_WORKER_MAGIC;
 	w->id = id;
 	w->px = px;
 	w->loop = hp_loop_create();
 	hp_loop_set_data(w->loop, w);
 	hp_list_init(&w->clients);
-	w->listeners = hp_xcalloc(cfg->nlisten, sizeof(*w->listeners));
-	w->pools = hp_xcalloc(cfg->nupstreams, sizeof(*w->pools));
-	/* Heads are parsed and consumed synchronously on the worker, so one
-	 * array of each serves every connection of it. */
-	w->req_fields = hp_xcalloc(cfg->limits.max_header_fields, sizeof(*w->req_fields));
-	w->resp_fields = hp_xcalloc(cfg->limits.max_header_fields * 2, sizeof(*w->resp_fields));
-	for (size_t i = 0; i < cfg->nupstreams; i++)
-		w->pools[i] = hp_upstream_pool_create(w->loop, px->groups[i]);
+	w->listeners = hp_xcalloc(px->naddrs ? px->naddrs : 1, sizeof(*w->listeners));
+	w->ws = hp_wsnap_create(px->snap, w->loop, NULL);
+	size_field_arrays(w, px->snap->cfg);
 }
 
 static void worker_fini(struct hp_worker *w)
 {
 	if (w->loop == NULL)
 		return;
-	for (size_t i = 0; i < w->px->cfg->nlisten; i++)
+	for (size_t i = 0; i < w->px->naddrs; i++)
 		hp_io_close(&w->listeners[i].io);
-	for (size_t i = 0; i < w->px->cfg->nupstreams; i++)
-		hp_upstream_pool_destroy(w->pools[i]);
 	hp_timer_stop(w->loop, &w->drain_timer);
 	hp_timer_stop(w->loop, &w->log_timer);
 	hp_loop_flush(w->loop);
+	/* Every client is gone, so the pools hold no connection in use. */
+	hp_wsnap_release(w->ws);
+	w->ws = NULL;
+	hp_loop_flush(w->loop);
 	hp_loop_destroy(w->loop);
 	hp_buf_fini(&w->logbuf);
-	free(w->pools);
 	free(w->listeners);
 	free(w->req_fields);
 	free(w->resp_fields);
 	w->loop = NULL;
 }
 
+/* On the worker: start new requests on the proxy's current snapshot. */
+static void adopt_snapshot(void *arg)
+{
+	struct hp_worker *w = arg;
+	HP_CHECK_OBJ(w, HP_WORKER_MAGIC);
+	struct hp_proxy *px = w->px;
+	HP_AZ(pthread_mutex_lock(&px->snap_lock));
+	struct hp_snap *s = hp_snap_fetch(px->snap);
+	HP_AZ(pthread_mutex_unlock(&px->snap_lock));
+	if (s != w->ws->snap) {
+		/* Lines buffered so far go to the log they were written for. */
+		hp_accesslog_flush(w);
+		struct hp_wsnap *old = w->ws;
+		w->ws = hp_wsnap_create(s, w->loop, old);
+		hp_wsnap_release(old);
+		size_field_arrays(w, s->cfg);
+		hp_log_debug("worker %u: configuration %llu in use", w->id,
+			     (unsigned long long)s->generation);
+	}
+	hp_snap_release(s);
+}
+
 /* ==== Proxy ==== */
 
 static int bind_listeners(struct hp_proxy *px, char *err, size_t errlen)
 {
-	const struct hp_config *cfg = px->cfg;
-	px->addrs = hp_xcalloc(cfg->nlisten, sizeof(*px->addrs));
+	const struct hp_config *cfg = px->boot;
+	px->addrs = hp_xcalloc(cfg->nlisten ? cfg->nlisten : 1, sizeof(*px->addrs));
+	px->naddrs = cfg->nlisten;
 	for (size_t i = 0; i < cfg->nlisten; i++) {
 		struct hp_listen_addr *a = &px->addrs[i];
 		char rerr[256];
@@ -212,7 +252,7 @@ static int bind_listeners(struct hp_proxy *px, char *err, size_t errlen)
 			snprintf(err, errlen, "listen: %s", rerr);
 			return -1;
 		}
-		a->name = cfg->listen[i];
+		a->name = hp_xstrdup(cfg->listen[i]);
 	}
 	for (unsigned k = 0; k < px->nworkers; k++) {
 		struct hp_worker *w = &px->workers[k];
@@ -242,33 +282,43 @@ static unsigned worker_count(const struct hp_config *cfg)
 	return n > 0 ? (unsigned)n : 1;
 }
 
+/* The cache is created with the first snapshot that enables it and lives
+ * as long as the proxy; later snapshots resize it. */
+static struct hp_cache *cache_for(struct hp_proxy *px, const struct hp_config *cfg)
+{
+	struct hp_cache *cache = atomic_load(&px->cache);
+	if (!cfg->cache.enabled)
+		return cache;
+	if (cache != NULL) {
+		hp_cache_set_max_memory(cache, cfg->cache.max_memory);
+		return cache;
+	}
+	struct hp_cache_conf cc = {
+		.max_memory = cfg->cache.max_memory,
+		.max_object_size = cfg->cache.max_object_size,
+		.hit_for_pass_s = cfg->cache.hit_for_pass_ms / 1000,
+		.tag_header = cfg->cache.tag_header,
+	};
+	cache = hp_cache_create(&cc);
+	atomic_store(&px->cache, cache);
+	return cache;
+}
+
 struct hp_proxy *hp_proxy_create(const struct hp_config *cfg, char *err, size_t errlen)
 {
 	struct hp_proxy *px = hp_xcalloc(1, sizeof(*px));
-	px->cfg = cfg;
+	px->boot = cfg;
 	atomic_init(&px->nclients, 0);
 	atomic_init(&px->draining, false);
-	px->groups = hp_xcalloc(cfg->nupstreams, sizeof(*px->groups));
-	for (size_t i = 0; i < cfg->nupstreams; i++) {
-		px->groups[i] = hp_upstream_group_create(&cfg->upstreams[i], err, errlen);
-		if (px->groups[i] == NULL)
-			goto fail;
-	}
-	if (cfg->cache.enabled) {
-		struct hp_cache_conf cc = {
-			.max_memory = cfg->cache.max_memory,
-			.max_object_size = cfg->cache.max_object_size,
-			.hit_for_pass_s = cfg->cache.hit_for_pass_ms / 1000,
-			.tag_header = cfg->cache.tag_header,
-		};
-		px->cache = hp_cache_create(&cc);
-	}
-	hp_cached_init_routes(px);
-	if (cfg->access_log.path != NULL) {
-		px->alog = hp_accesslog_open(&cfg->access_log, err, errlen);
-		if (px->alog == NULL)
-			goto fail;
-	}
+	atomic_init(&px->cache, NULL);
+	HP_AZ(pthread_mutex_init(&px->snap_lock, NULL));
+	HP_AZ(pthread_mutex_init(&px->reload_lock, NULL));
+	px->generation = 1;
+	/* The start-up config stays the command line's: borrowed. */
+	px->snap = hp_snap_create((struct hp_config *)cfg, false, cache_for(px, cfg),
+				  px->generation, err, errlen);
+	if (px->snap == NULL)
+		goto fail;
 	px->nworkers = worker_count(cfg);
 	px->workers = hp_xcalloc(px->nworkers, sizeof(*px->workers));
 	for (unsigned i = 0; i < px->nworkers; i++)
@@ -303,7 +353,7 @@ static size_t warm_request(const struct hp_config *cfg, const char *url, char *o
 
 void hp_worker_warm_next(struct hp_worker *w)
 {
-	const struct hp_config *cfg = w->px->cfg;
+	const struct hp_config *cfg = w->ws->snap->cfg;
 	uint32_t limit = cfg->cache.warm_concurrency ? cfg->cache.warm_concurrency : 1;
 	while (w->warm_active < limit && w->warm_next < cfg->cache.nwarm && !w->draining) {
 		char req[2048];
@@ -331,7 +381,7 @@ static void start_warm(void *arg)
 
 int hp_proxy_start(struct hp_proxy *px)
 {
-	if (px->cache != NULL && px->cfg->cache.nwarm > 0)
+	if (px->snap->cache != NULL && px->snap->cfg->cache.nwarm > 0)
 		hp_loop_post(px->workers[0].loop, start_warm, &px->workers[0]);
 	for (unsigned i = 0; i < px->nworkers; i++) {
 		int rc = pthread_create(&px->workers[i].thread, NULL, worker_main, &px->workers[i]);
@@ -354,14 +404,15 @@ void hp_proxy_destroy(struct hp_proxy *px)
 	for (unsigned i = 0; px->workers != NULL && i < px->nworkers; i++)
 		worker_fini(&px->workers[i]);
 	free(px->workers);
-	for (size_t i = 0; px->groups != NULL && i < px->cfg->nupstreams; i++)
-		hp_upstream_group_destroy(px->groups[i]);
-	free(px->groups);
+	for (size_t i = 0; px->addrs != NULL && i < px->naddrs; i++)
+		free(px->addrs[i].name);
 	free(px->addrs);
-	hp_accesslog_close(px->alog);
-	if (px->cache != NULL)
-		hp_cache_destroy(px->cache);
-	free(px->route_cache);
+	hp_snap_release(px->snap);
+	struct hp_cache *cache = atomic_load(&px->cache);
+	if (cache != NULL)
+		hp_cache_destroy(cache);
+	pthread_mutex_destroy(&px->snap_lock);
+	pthread_mutex_destroy(&px->reload_lock);
 	free(px);
 }
 
@@ -374,18 +425,138 @@ bool hp_proxy_draining(const struct hp_proxy *px)
 
 struct hp_cache *hp_proxy_cache(const struct hp_proxy *px)
 {
-	return px->cache;
+	return atomic_load(&((struct hp_proxy *)px)->cache);
 }
 
-bool hp_proxy_cache_key(const struct hp_proxy *px, struct hp_str host, struct hp_str path,
+static struct hp_snap *current_snap(struct hp_proxy *px)
+{
+	HP_AZ(pthread_mutex_lock(&px->snap_lock));
+	struct hp_snap *s = hp_snap_fetch(px->snap);
+	HP_AZ(pthread_mutex_unlock(&px->snap_lock));
+	return s;
+}
+
+bool hp_proxy_cache_key(const struct hp_proxy *cpx, struct hp_str host, struct hp_str path,
 			struct hp_str query, struct hp_buf *out, uint64_t *hash)
 {
-	const struct hp_config_route *route = hp_config_match_route(px->cfg, host, path);
-	if (px->cache == NULL || route == NULL)
+	struct hp_snap *s = current_snap((struct hp_proxy *)cpx);
+	const struct hp_route *route = hp_snap_match(s, host, path);
+	bool ok = s->cache != NULL && route != NULL && route->cache.enabled;
+	if (ok)
+		*hash = hp_cache_key_build(out, &route->cache.key, host, path, query, NULL, 0);
+	hp_snap_release(s);
+	return ok;
+}
+
+/* ==== Reload ==== */
+
+static bool same_strings(char *const *a, size_t na, char *const *b, size_t nb)
+{
+	if (na != nb)
 		return false;
-	const struct hp_route_cache *rc = &px->route_cache[route - px->cfg->routes];
-	if (!rc->enabled)
-		return false;
-	*hash = hp_cache_key_build(out, &rc->key, host, path, query, NULL, 0);
+	for (size_t i = 0; i < na; i++)
+		if (strcmp(a[i], b[i]) != 0)
+			return false;
 	return true;
+}
+
+static const struct hp_config_upstream *upstream_named(const struct hp_config *cfg,
+							const char *name)
+{
+	for (size_t i = 0; i < cfg->nupstreams; i++)
+		if (strcmp(cfg->upstreams[i].name, name) == 0)
+			return &cfg->upstreams[i];
+	return NULL;
+}
+
+static bool same_servers(const struct hp_config_upstream *a, const struct hp_config_upstream *b)
+{
+	if (a->nservers != b->nservers)
+		return false;
+	for (size_t i = 0; i < a->nservers; i++)
+		if (strcmp(a->servers[i].url, b->servers[i].url) != 0 ||
+		    a->servers[i].weight != b->servers[i].weight)
+			return false;
+	return true;
+}
+
+/* One log line per kind of change, so an operator sees what a reload did. */
+static void log_changes(const struct hp_config *old, const struct hp_config *cfg,
+			uint64_t generation)
+{
+	for (size_t i = 0; i < cfg->nupstreams; i++) {
+		const struct hp_config_upstream *u = &cfg->upstreams[i];
+		const struct hp_config_upstream *was = upstream_named(old, u->name);
+		if (was == NULL)
+			hp_log_info("reload: upstream %s added (%zu servers)", u->name, u->nservers);
+		else if (!same_servers(was, u))
+			hp_log_info("reload: upstream %s: servers changed (%zu -> %zu)", u->name,
+				    was->nservers, u->nservers);
+	}
+	for (size_t i = 0; i < old->nupstreams; i++)
+		if (upstream_named(cfg, old->upstreams[i].name) == NULL)
+			hp_log_info("reload: upstream %s removed; its idle connections close",
+				    old->upstreams[i].name);
+	if (old->nroutes != cfg->nroutes)
+		hp_log_info("reload: %zu routes (were %zu)", cfg->nroutes, old->nroutes);
+	if (old->cache.enabled != cfg->cache.enabled)
+		hp_log_info("reload: cache %s", cfg->cache.enabled ? "on" : "off");
+	else if (old->cache.max_memory != cfg->cache.max_memory)
+		hp_log_info("reload: cache.max_memory %llu -> %llu bytes",
+			    (unsigned long long)old->cache.max_memory,
+			    (unsigned long long)cfg->cache.max_memory);
+	if ((old->access_log.path == NULL) != (cfg->access_log.path == NULL) ||
+	    (cfg->access_log.path != NULL && strcmp(old->access_log.path, cfg->access_log.path)))
+		hp_log_info("reload: access log %s", cfg->access_log.path ? cfg->access_log.path
+									   : "off");
+	hp_log_info("reload: configuration %llu in use", (unsigned long long)generation);
+}
+
+/* What only a restart (or an upgrade) applies: warn, keep serving. */
+static void warn_restart_only(const struct hp_proxy *px, const struct hp_config *cfg)
+{
+	const struct hp_config *boot = px->boot;
+	if (!same_strings(boot->listen, boot->nlisten, cfg->listen, cfg->nlisten))
+		hp_log_warn("reload: listen changes apply after a restart or an upgrade");
+	if (cfg->workers != boot->workers)
+		hp_log_warn("reload: workers changes apply after a restart or an upgrade");
+	if (!same_strings(boot->admin.listen, boot->admin.nlisten, cfg->admin.listen,
+			  cfg->admin.nlisten))
+		hp_log_warn("reload: admin.listen changes apply after a restart");
+	if (cfg->cache.max_object_size != boot->cache.max_object_size)
+		hp_log_warn("reload: cache.max_object_size changes apply after a restart");
+}
+
+int hp_proxy_reload(struct hp_proxy *px, struct hp_config *cfg, char *err, size_t errlen)
+{
+	HP_AZ(pthread_mutex_lock(&px->reload_lock));
+	struct hp_snap *old = current_snap(px);
+	warn_restart_only(px, cfg);
+	struct hp_snap *s = hp_snap_create(cfg, true, cache_for(px, cfg), px->generation + 1, err,
+					   errlen);
+	if (s == NULL) {
+		hp_snap_release(old);
+		HP_AZ(pthread_mutex_unlock(&px->reload_lock));
+		return -1;
+	}
+	px->generation++;
+	log_changes(old->cfg, s->cfg, s->generation);
+	hp_snap_release(old);
+	HP_AZ(pthread_mutex_lock(&px->snap_lock));
+	old = px->snap;
+	px->snap = s;
+	HP_AZ(pthread_mutex_unlock(&px->snap_lock));
+	hp_snap_release(old);
+	for (unsigned i = 0; i < px->nworkers; i++)
+		hp_loop_post(px->workers[i].loop, adopt_snapshot, &px->workers[i]);
+	HP_AZ(pthread_mutex_unlock(&px->reload_lock));
+	return 0;
+}
+
+uint64_t hp_proxy_generation(struct hp_proxy *px)
+{
+	struct hp_snap *s = current_snap(px);
+	uint64_t g = s->generation;
+	hp_snap_release(s);
+	return g;
 }

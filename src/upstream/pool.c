@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -195,6 +196,45 @@ void hp_upstream_release(struct hp_upstream_conn *c, bool reusable)
 	hp_list_link_head(&p->idle[i], &c->_link);
 	p->nidle[i]++;
 	p->total_idle++;
+}
+
+static struct hp_upstream_server *same_address(struct hp_upstream_group *g,
+					       const struct hp_upstream_server *s)
+{
+	for (size_t i = 0; i < g->nservers; i++) {
+		struct hp_upstream_server *t = &g->servers[i];
+		if (t->addrlen == s->addrlen && memcmp(&t->addr, &s->addr, s->addrlen) == 0)
+			return t;
+	}
+	return NULL;
+}
+
+size_t hp_upstream_pool_adopt_idle(struct hp_upstream_pool *to, struct hp_upstream_pool *from)
+{
+	HP_ASSERT(to->loop == from->loop);
+	size_t moved = 0;
+	for (size_t i = 0; i < from->group->nservers; i++) {
+		while (!hp_list_empty(&from->idle[i])) {
+			struct hp_upstream_conn *c =
+				HP_LIST_LAST(&from->idle[i], struct hp_upstream_conn, _link);
+			unlink_idle(c);
+			struct hp_upstream_server *s = same_address(to->group, c->server);
+			const struct hp_config_upstream *conf = to->group->conf;
+			if (s == NULL || to->nidle[s->index] >= conf->max_idle) {
+				destroy_conn(c, false);
+				continue;
+			}
+			/* Oldest first, linked at the head: the MRU order survives. */
+			c->server = s;
+			c->pool = to;
+			hp_timer_start(to->loop, &c->timer, conf->idle_timeout_ms, on_idle_timeout);
+			hp_list_link_head(&to->idle[s->index], &c->_link);
+			to->nidle[s->index]++;
+			to->total_idle++;
+			moved++;
+		}
+	}
+	return moved;
 }
 
 void hp_upstream_pool_destroy(struct hp_upstream_pool *p)

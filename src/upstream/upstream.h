@@ -120,6 +120,12 @@ int hp_upstream_conn_check_connected(struct hp_upstream_conn *c);
  * is closed. The caller must not touch <c> afterwards. */
 void hp_upstream_release(struct hp_upstream_conn *c, bool reusable);
 
+/* Move <from>'s idle connections into <to> (both on one loop) for servers
+ * of <to>'s group with the same address; close the others. Used when a
+ * reload replaces a group, so keep-alive survives for servers that stay.
+ * Returns how many moved. */
+size_t hp_upstream_pool_adopt_idle(struct hp_upstream_pool *to, struct hp_upstream_pool *from);
+
 /* Count of idle connections (for metrics and tests). */
 size_t hp_upstream_pool_idle(const struct hp_upstream_pool *p);
 

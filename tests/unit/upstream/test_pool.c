@@ -506,12 +506,81 @@ static void test_connect_refused(void **state)
 	assert_int_equal(active(), 0);
 }
 
+/* A reload builds a new group: idle connections to a server that stays
+ * (same address) move to the new pool, those to a removed one close. */
+static void test_adopt_idle_keeps_same_address(void **state)
+{
+	(void)state;
+	make_pool(8, 100, 600000);
+	struct hp_upstream_conn *c = connect_one(NULL);
+	int sfd = server_accept();
+	hp_upstream_release(c, true);
+	assert_int_equal(hp_upstream_pool_idle(T.pool), 1);
+
+	/* The new group lists a server that is gone first, then the same one. */
+	struct hp_config_server servers[2] = {
+	    {.url = "http://127.0.0.1:1", .host = "127.0.0.1", .port = 1,
+	     .hostport = "127.0.0.1:1", .weight = 1},
+	    T.server,
+	};
+	struct hp_config_upstream conf = T.conf;
+	conf.servers = servers;
+	conf.nservers = 2;
+	char err[256] = "";
+	struct hp_upstream_group *g2 = hp_upstream_group_create(&conf, err, sizeof(err));
+	assert_non_null(g2);
+	struct hp_upstream_pool *p2 = hp_upstream_pool_create(T.loop, g2);
+	assert_int_equal(hp_upstream_pool_adopt_idle(p2, T.pool), 1);
+	assert_int_equal(hp_upstream_pool_idle(T.pool), 0);
+	assert_int_equal(hp_upstream_pool_idle(p2), 1);
+	struct hp_upstream_server *s2 = hp_upstream_group_server(g2, 1);
+	assert_null(hp_upstream_take(p2, hp_upstream_group_server(g2, 0), NULL));
+	struct hp_upstream_conn *again = hp_upstream_take(p2, s2, NULL);
+	assert_ptr_equal(again, c);
+	assert_ptr_equal(again->server, s2);
+	/* Still the same socket: the server sees the byte on its old connection. */
+	assert_int_equal(write(again->io.fd, "x", 1), 1);
+	struct pollfd pfd = {.fd = sfd, .events = POLLIN};
+	assert_int_equal(poll(&pfd, 1, WAIT_MS), 1);
+	again->io.cb = on_conn_io;
+	hp_upstream_release(again, false);
+	hp_loop_flush(T.loop);
+	hp_upstream_pool_destroy(p2);
+	hp_upstream_group_destroy(g2);
+}
+
+/* A group without the server: its idle connection is closed, not moved. */
+static void test_adopt_idle_closes_removed(void **state)
+{
+	(void)state;
+	make_pool(8, 100, 600000);
+	struct hp_upstream_conn *c = connect_one(NULL);
+	int sfd = server_accept();
+	hp_upstream_release(c, true);
+	struct hp_config_server gone = {.url = "http://127.0.0.1:1", .host = "127.0.0.1",
+					.port = 1, .hostport = "127.0.0.1:1", .weight = 1};
+	struct hp_config_upstream conf = T.conf;
+	conf.servers = &gone;
+	char err[256] = "";
+	struct hp_upstream_group *g2 = hp_upstream_group_create(&conf, err, sizeof(err));
+	assert_non_null(g2);
+	struct hp_upstream_pool *p2 = hp_upstream_pool_create(T.loop, g2);
+	assert_int_equal(hp_upstream_pool_adopt_idle(p2, T.pool), 0);
+	assert_int_equal(hp_upstream_pool_idle(p2), 0);
+	hp_loop_flush(T.loop);
+	expect_server_eof(sfd);
+	hp_upstream_pool_destroy(p2);
+	hp_upstream_group_destroy(g2);
+}
+
 #define POOL_TEST(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    POOL_TEST(test_release_then_take),
+	    POOL_TEST(test_adopt_idle_keeps_same_address),
+	    POOL_TEST(test_adopt_idle_closes_removed),
 	    POOL_TEST(test_take_most_recent_first),
 	    POOL_TEST(test_server_close_drops_idle),
 	    POOL_TEST(test_server_close_seen_by_take),

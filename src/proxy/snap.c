@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * snap.c - building, sharing and retiring configuration snapshots, and the
+ * route table: routing lives here, in the proxy, not in the config loader,
+ * so a reload compiles new routes beside the old ones and swaps them whole.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/config.h"
+#include "proxy/accesslog.h"
+#include "proxy/snap.h"
+#include "upstream/upstream.h"
+
+/* ==== Routes ==== */
+
+static void compile_route_cache(struct hp_route_cache *rc, const struct hp_config *cfg,
+				const struct hp_config_cache_policy *p, bool have_cache)
+{
+	rc->enabled = have_cache && p->enabled;
+	rc->policy.default_ttl_s = (int64_t)(p->default_ttl_ms / 1000);
+	rc->policy.grace_s = (int64_t)(p->grace_ms / 1000);
+	rc->policy.allow_set_cookie = p->allow_set_cookie;
+	rc->policy.strip_tag_header = cfg->cache.strip_tag_header;
+	rc->key.namespace = cfg->cache.namespace;
+	rc->key.query_ignore = p->key_query_ignore;
+	rc->key.query_include = (const char *const *)p->key_query_include;
+	rc->key.nquery_include = p->nkey_query_include;
+	rc->key.query_exclude = (const char *const *)p->key_query_exclude;
+	rc->key.nquery_exclude = p->nkey_query_exclude;
+	rc->key.headers = (const char *const *)p->key_headers;
+	rc->key.nheaders = p->nkey_headers;
+}
+
+static void compile_routes(struct hp_snap *s, bool have_cache)
+{
+	const struct hp_config *cfg = s->cfg;
+	s->nroutes = cfg->nroutes;
+	s->routes = hp_xcalloc(cfg->nroutes ? cfg->nroutes : 1, sizeof(*s->routes));
+	for (size_t i = 0; i < cfg->nroutes; i++) {
+		const struct hp_config_route *cr = &cfg->routes[i];
+		struct hp_route *r = &s->routes[i];
+		r->name = cr->path_prefix;
+		r->host = cr->host;
+		r->path_prefix = cr->path_prefix;
+		r->prefix_len = strlen(cr->path_prefix);
+		r->group = cr->upstream_index;
+		compile_route_cache(&r->cache, cfg, &cr->cache, have_cache);
+	}
+}
+
+/* "example.com:8080" -> "example.com"; a bracketed IPv6 keeps its brackets. */
+static struct hp_str host_without_port(struct hp_str host)
+{
+	for (size_t i = host.len; i > 0; i--) {
+		char ch = host.ptr[i - 1];
+		if (ch == ':')
+			return (struct hp_str){host.ptr, i - 1};
+		if (ch < '0' || ch > '9')
+			break;
+	}
+	return host;
+}
+
+const struct hp_route *hp_snap_match(const struct hp_snap *s, struct hp_str host,
+				     struct hp_str path)
+{
+	host = host_without_port(host);
+	for (size_t i = 0; i < s->nroutes; i++) {
+		const struct hp_route *r = &s->routes[i];
+		if (r->host != NULL && !hp_str_ieq(host, r->host))
+			continue;
+		if (path.len >= r->prefix_len && memcmp(path.ptr, r->path_prefix, r->prefix_len) == 0)
+			return r;
+	}
+	return NULL;
+}
+
+/* ==== Snapshots ==== */
+
+static void snap_free(struct hp_snap *s)
+{
+	for (size_t i = 0; s->groups != NULL && i < s->ngroups; i++)
+		hp_upstream_group_destroy(s->groups[i]);
+	free(s->groups);
+	free(s->routes);
+	hp_accesslog_close(s->alog);
+	if (s->owns_cfg)
+		hp_config_destroy(s->cfg);
+	free(s);
+}
+
+struct hp_snap *hp_snap_create(struct hp_config *cfg, bool take_cfg, struct hp_cache *cache,
+			       uint64_t generation, char *err, size_t errlen)
+{
+	struct hp_snap *s = hp_xcalloc(1, sizeof(*s));
+	atomic_init(&s->_refs, 1);
+	s->generation = generation;
+	s->cfg = cfg;
+	s->owns_cfg = take_cfg;
+	s->cache = cfg->cache.enabled ? cache : NULL;
+	s->ngroups = cfg->nupstreams;
+	s->groups = hp_xcalloc(s->ngroups, sizeof(*s->groups));
+	for (size_t i = 0; i < s->ngroups; i++) {
+		s->groups[i] = hp_upstream_group_create(&cfg->upstreams[i], err, errlen);
+		if (s->groups[i] == NULL)
+			goto fail;
+	}
+	compile_routes(s, s->cache != NULL);
+	if (cfg->access_log.path != NULL) {
+		s->alog = hp_accesslog_open(&cfg->access_log, err, errlen);
+		if (s->alog == NULL)
+			goto fail;
+	}
+	return s;
+fail:
+	snap_free(s);
+	return NULL;
+}
+
+struct hp_snap *hp_snap_fetch(struct hp_snap *s)
+{
+	atomic_fetch_add_explicit(&s->_refs, 1, memory_order_relaxed);
+	return s;
+}
+
+void hp_snap_release(struct hp_snap *s)
+{
+	if (s == NULL)
+		return;
+	if (atomic_fetch_sub_explicit(&s->_refs, 1, memory_order_acq_rel) == 1)
+		snap_free(s);
+}
+
+/* ==== Per-worker pools ==== */
+
+static struct hp_upstream_pool *pool_named(struct hp_wsnap *ws, const char *name)
+{
+	for (size_t i = 0; ws != NULL && i < ws->snap->ngroups; i++)
+		if (strcmp(ws->snap->cfg->upstreams[i].name, name) == 0)
+			return ws->pools[i];
+	return NULL;
+}
+
+struct hp_wsnap *hp_wsnap_create(struct hp_snap *s, struct hp_loop *loop,
+				 struct hp_wsnap *prev)
+{
+	struct hp_wsnap *ws = hp_xcalloc(1, sizeof(*ws));
+	ws->snap = hp_snap_fetch(s);
+	ws->refs = 1;
+	ws->pools = hp_xcalloc(s->ngroups ? s->ngroups : 1, sizeof(*ws->pools));
+	for (size_t i = 0; i < s->ngroups; i++) {
+		ws->pools[i] = hp_upstream_pool_create(loop, s->groups[i]);
+		struct hp_upstream_pool *old = pool_named(prev, s->cfg->upstreams[i].name);
+		if (old != NULL)
+			hp_upstream_pool_adopt_idle(ws->pools[i], old);
+	}
+	return ws;
+}
+
+void hp_wsnap_release(struct hp_wsnap *ws)
+{
+	if (ws == NULL)
+		return;
+	HP_ASSERT(ws->refs > 0);
+	if (--ws->refs > 0)
+		return;
+	for (size_t i = 0; i < ws->snap->ngroups; i++)
+		hp_upstream_pool_destroy(ws->pools[i]);
+	free(ws->pools);
+	hp_snap_release(ws->snap);
+	free(ws);
+}
