@@ -266,7 +266,8 @@ int64_t hp_cache_freshness_lifetime(int status, const struct hp_http_header *res
 				    const struct hp_cache_policy *pol);
 /* current_age of §4.2.3 at <now>, in seconds. */
 uint64_t hp_cache_obj_age(const struct hp_cache_obj *obj, time_t now);
-/* Freshness lifetime minus current age, in seconds: <= 0 when stale. */
+/* Freshness lifetime minus current age, in seconds: <= 0 when stale; for a
+ * soft-purged object at most minus the seconds since the purge. */
 int64_t hp_cache_obj_ttl(const struct hp_cache_obj *obj, time_t now);
 
 enum hp_cache_state {

@@ -70,6 +70,7 @@ struct hp_cache_obj {
 	unsigned magic;
 	atomic_uint refcnt;
 	atomic_bool purged;           /* soft purge: counts as expired */
+	_Atomic int64_t purged_at;    /* wall seconds of the soft purge (with purged) */
 	/* shard */
 	struct kentry *ke;            /* NULL once unlinked */
 	struct hp_list vlink;         /* in ke->variants, newest first */

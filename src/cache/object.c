@@ -247,6 +247,7 @@ struct hp_cache_obj *hp_cache_obj_new(void)
 	obj->magic = HP_CACHE_OBJ_MAGIC;
 	atomic_init(&obj->refcnt, 1);
 	atomic_init(&obj->purged, false);
+	atomic_init(&obj->purged_at, 0);
 	obj->body = body_new();
 	return obj;
 }

@@ -140,7 +140,12 @@ uint64_t hp_cache_obj_age(const struct hp_cache_obj *obj, time_t now)
 
 int64_t hp_cache_obj_ttl(const struct hp_cache_obj *obj, time_t now)
 {
-	return obj->lifetime_s - (int64_t)hp_cache_obj_age(obj, now);
+	int64_t ttl = obj->lifetime_s - (int64_t)hp_cache_obj_age(obj, now);
+	if (!atomic_load_explicit(&obj->purged, memory_order_relaxed))
+		return ttl;
+	/* Soft-purged: stale since the purge, whatever its headers said. */
+	int64_t since = (int64_t)now - atomic_load_explicit(&obj->purged_at, memory_order_relaxed);
+	return HP_MIN(ttl, -HP_MAX(since, (int64_t)0));
 }
 
 static bool obj_fresh(const struct hp_cache_obj *obj, int64_t ttl)

@@ -21,6 +21,17 @@
 #include <stdlib.h>
 
 #include "cache/cache_priv.h"
+#include "core/clock.h"
+
+/* A soft purge: the object is stale from now on (its Cache-Status ttl
+ * counts from here). */
+static void mark_stale(struct hp_cache_obj *obj)
+{
+	if (!atomic_load_explicit(&obj->purged, memory_order_relaxed))
+		atomic_store_explicit(&obj->purged_at, (int64_t)hp_clock_wall_s(),
+				      memory_order_relaxed);
+	atomic_store_explicit(&obj->purged, true, memory_order_relaxed);
+}
 
 /* Purge every variant of <ke>. <ke> may be freed on return. */
 static size_t purge_entry(struct hp_cache *c, struct shard *sh, struct kentry *ke, bool soft)
@@ -31,7 +42,7 @@ static size_t purge_entry(struct hp_cache *c, struct shard *sh, struct kentry *k
 	if (soft) {
 		for (l = ke->variants.next; l != &ke->variants; l = l->next) {
 			struct hp_cache_obj *obj = HP_CONTAINER_OF(l, struct hp_cache_obj, vlink);
-			atomic_store_explicit(&obj->purged, true, memory_order_relaxed);
+			mark_stale(obj);
 		}
 		sh->purges += n;
 		return n;
@@ -122,13 +133,13 @@ static size_t purge_obj(struct hp_cache *c, struct shard *sh, struct hp_cache_ob
 {
 	if (obj->ke == NULL) {
 		if (obj->fill != NULL && soft)
-			atomic_store_explicit(&obj->purged, true, memory_order_relaxed);
+			mark_stale(obj);
 		else if (obj->fill != NULL)
 			obj->fill->purged = true;
 		return 0;
 	}
 	if (soft)
-		atomic_store_explicit(&obj->purged, true, memory_order_relaxed);
+		mark_stale(obj);
 	else
 		hp_cache_obj_unlink(c, sh, obj);
 	sh->purges++;

@@ -139,16 +139,16 @@ static void format_combined(struct hp_buf *b, const struct hp_client *c, double 
 	char head[256];
 	snprintf(head, sizeof(head), "%s - - [%s] \"", c->peer_ip, when);
 	hp_buf_append_str(b, head);
-	put_quoted_safe(b, t->log_method);
+	put_quoted_safe(b, t->req.log_method);
 	hp_buf_append(b, " ", 1);
-	put_quoted_safe(b, t->log_target);
+	put_quoted_safe(b, t->req.log_target);
 	char mid[160];
-	snprintf(mid, sizeof(mid), " HTTP/1.%d\" %d %llu \"", t->minor_version, t->status,
-		 (unsigned long long)t->bytes_out);
+	snprintf(mid, sizeof(mid), " HTTP/1.%d\" %d %llu \"", t->req.minor_version, t->resp.status,
+		 (unsigned long long)t->resp.bytes_out);
 	hp_buf_append_str(b, mid);
-	put_quoted_safe(b, t->log_referer);
+	put_quoted_safe(b, t->req.log_referer);
 	hp_buf_append(b, "\" \"", 3);
-	put_quoted_safe(b, t->log_ua);
+	put_quoted_safe(b, t->req.log_ua);
 	char tail[96];
 	snprintf(tail, sizeof(tail), "\" rt=%.6f urt=%.6f\n", total_s, up_s);
 	hp_buf_append_str(b, tail);
@@ -174,16 +174,16 @@ static void format_json(struct hp_buf *b, const struct hp_client *c, double tota
 	hp_buf_append(b, "{", 1);
 	put_json_field(b, "time", when, false);
 	put_json_field(b, "client", c->peer_ip, true);
-	put_json_field(b, "method", t->log_method, true);
-	put_json_field(b, "target", t->log_target, true);
-	put_json_field(b, "host", t->log_host, true);
-	put_json_field(b, "user_agent", t->log_ua, true);
-	put_json_field(b, "referer", t->log_referer, true);
+	put_json_field(b, "method", t->req.log_method, true);
+	put_json_field(b, "target", t->req.log_target, true);
+	put_json_field(b, "host", t->req.log_host, true);
+	put_json_field(b, "user_agent", t->req.log_ua, true);
+	put_json_field(b, "referer", t->req.log_referer, true);
 	char nums[256];
 	snprintf(nums, sizeof(nums),
 		 ",\"protocol\":\"HTTP/1.%d\",\"status\":%d,\"bytes\":%llu,"
 		 "\"duration_s\":%.6f,\"upstream_s\":%.6f}\n",
-		 t->minor_version, t->status, (unsigned long long)t->bytes_out, total_s, up_s);
+		 t->req.minor_version, t->resp.status, (unsigned long long)t->resp.bytes_out, total_s, up_s);
 	hp_buf_append_str(b, nums);
 }
 
@@ -195,9 +195,9 @@ void hp_accesslog_record(struct hp_client *c)
 		return;
 	struct hp_accesslog *log = t->ws->snap->alog;
 	uint64_t now = hp_clock_mono_ns();
-	double total_s = t->start_ns ? (double)(now - t->start_ns) / 1e9 : 0.0;
-	double up_s = t->upstream_ns && t->upstream_done_ns > t->upstream_ns
-		? (double)(t->upstream_done_ns - t->upstream_ns) / 1e9 : 0.0;
+	double total_s = t->req.start_ns ? (double)(now - t->req.start_ns) / 1e9 : 0.0;
+	double up_s = t->up.start_ns && t->up.head_ns > t->up.start_ns
+		? (double)(t->up.head_ns - t->up.start_ns) / 1e9 : 0.0;
 	if (log->json)
 		format_json(&w->logbuf, c, total_s, up_s);
 	else

@@ -30,11 +30,11 @@ static bool header_set(const struct hp_http_request *req, const char *name)
 /* PURGE <url>: the URL (every variant); with X-Purge-Prefix: 1 every URL
  * under it, with X-Purge-Tag: a, b every object tagged so, with
  * X-Purge-All: 1 everything; X-Purge-Soft: 1 marks stale instead. */
-enum hp_cache_verdict hp_cached_purge(struct hp_client *c, const struct hp_http_request *req)
+void hp_invalidate_purge(struct hp_client *c, const struct hp_http_request *req)
 {
 	if (!purge_allowed(c)) {
-		hp_client_send_error(c, 403, "purge not allowed from this address");
-		return HP_CV_DONE;
+		hp_respond_error(c, 403, "purge not allowed from this address");
+		return;
 	}
 	struct hp_cache *cache = c->t.ws->snap->cache;
 	bool soft = header_set(req, "x-purge-soft");
@@ -51,12 +51,11 @@ enum hp_cache_verdict hp_cached_purge(struct hp_client *c, const struct hp_http_
 	} else if (header_set(req, "x-purge-prefix")) {
 		n = hp_cache_purge_prefix(cache, req->host, req->path, soft);
 	} else {
-		n = hp_cache_purge_key(cache, c->t.key, c->t.keylen, c->t.hash, soft);
+		n = hp_cache_purge_key(cache, c->t.cache.key, c->t.cache.keylen, c->t.cache.hash, soft);
 	}
 	char msg[64];
 	snprintf(msg, sizeof(msg), "%s %zu", soft ? "soft-purged" : "purged", n);
-	hp_client_send_error(c, 200, msg);
-	return HP_CV_DONE;
+	hp_respond_error(c, 200, msg);
 }
 
 /* ==== Unsafe methods (RFC 9111 §4.4) ==== */
@@ -128,7 +127,7 @@ static void purge_reference(struct hp_client *c, const struct hp_http_request *r
 	if (h == NULL || !resolve_reference(c, h->value, req, &path, &query))
 		return;
 	struct hp_buf kb = {0};
-	uint64_t hash = hp_cache_key_build(&kb, &c->t.rc->key, req->host, path, query,
+	uint64_t hash = hp_cache_key_build(&kb, &c->t.cache.rc->key, req->host, path, query,
 					   req->headers, req->num_headers);
 	hp_cache_purge_key(c->t.ws->snap->cache, hp_buf_data(&kb), kb.len, hash, false);
 	hp_buf_fini(&kb);
@@ -136,14 +135,14 @@ static void purge_reference(struct hp_client *c, const struct hp_http_request *r
 
 /* A non-error response to an unsafe method: the target and the same-host
  * URIs in Location and Content-Location are no longer valid. */
-void hp_cached_invalidate_unsafe(struct hp_client *c, const struct hp_http_response *r)
+void hp_invalidate_unsafe(struct hp_client *c, const struct hp_http_response *r)
 {
-	struct hp_txn *t = &c->t;
+	const struct hp_txn_cache *t = &c->t.cache;
 	if (r->status < 200 || r->status >= 400)
 		return;
 	hp_cache_purge_key(c->t.ws->snap->cache, t->key, t->keylen, t->hash, false);
 	struct hp_http_request req;
-	if (!hp_cached_saved_request(c, &req))
+	if (!hp_txn_saved_request(c, &req))
 		return;
 	purge_reference(c, &req, "location", r);
 	purge_reference(c, &req, "content-location", r);

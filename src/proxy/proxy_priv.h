@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * proxy_priv.h - the types the proxy's files share: the proxy, its
- * workers, client connections and the transaction (one request and its
- * response) a client connection carries at a time.
+ * workers, client connections, and the transaction (one request and its
+ * response) a connection carries at a time, split by concern. Then the
+ * functions of each file, from the bottom of the proxy up: a file calls
+ * only files listed above it here.
  *
  * A client connection runs one transaction at a time; pipelined requests
  * wait in its input buffer until the current response is complete, which
- * keeps responses in order without queueing state.
+ * keeps responses in order without queueing state. The transaction's
+ * progress is its current step (steps_tbl.h); events only set flags and
+ * run the step again (pipeline.c).
  */
 #ifndef HP_PROXY_PROXY_PRIV_H
 #define HP_PROXY_PROXY_PRIV_H
@@ -16,26 +20,32 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/uio.h>
 #include <time.h>
 
+#include "cache/cache.h"
 #include "config/config.h"
 #include "core/arena.h"
 #include "core/buf.h"
 #include "core/clock.h"
 #include "http/http.h"
 #include "net/net.h"
+#include "proxy/filter.h"
 #include "proxy/proxy.h"
 #include "proxy/snap.h"
-#include "cache/cache.h"
 #include "upstream/upstream.h"
 
 #define HP_WORKER_MAGIC 0x776f726bu
 #define HP_CLIENT_MAGIC 0x636c6e74u
 
+/* Response bytes waiting in a client's output buffer above which the
+ * upstream is not read: memory per connection stays bounded. */
+#define HP_OUT_HIGH_WATER (256 * 1024)
+
 struct hp_listen_addr {
 	struct sockaddr_storage ss;
 	socklen_t len;
-	char *name;                    /* as configured */
+	char *name;                    /* as configured (owned) */
 };
 
 /*
@@ -91,13 +101,130 @@ struct hp_worker {
 	bool warm_logged;
 };
 
-enum hp_txn_state {
-	TXN_IDLE,        /* waiting for a request head */
-	TXN_CONNECTING,  /* head parsed, waiting for an upstream connection */
-	TXN_EXCHANGE,    /* request going up, response coming down */
-	TXN_LOCAL,       /* sending a response hotpath made itself, or a stored one */
-	TXN_WAITING,     /* another request is fetching this key: wait for it */
+/* ==== The transaction, by concern ==== */
+
+enum hp_step {
+#define HP_STEP(name, file, what) HP_STEP_##name,
+#include "proxy/steps_tbl.h"
+#undef HP_STEP
+	HP_STEP_WAIT,    /* not a step: run the current one again on the next event */
+	HP_STEP_DONE,    /* not a step: the connection is closed */
 };
+
+/* The request as the client sent it (recv.c, route.c). The parsed head's
+ * views point into the client's input buffer and the worker's field
+ * array: valid only until the step that consumes the head returns. */
+struct hp_txn_req {
+	uint64_t start_ns;             /* head complete (monotonic) */
+	struct hp_http_request head;   /* the parsed head (see above) */
+	size_t head_len;               /* its bytes at the front of client->in; 0 once consumed */
+	enum hp_http_method method;
+	int minor_version;
+	bool keep_alive;               /* the client wants the connection kept */
+	bool expect_continue;          /* the client waits for 100 Continue */
+	enum hp_http_body body;        /* NONE, LENGTH or CHUNKED */
+	uint64_t body_remaining;       /* LENGTH: body bytes not yet read */
+	uint64_t body_bytes;           /* body bytes seen (decoded for chunked) */
+	struct hp_http_chunked body_chunked;
+	size_t body_ready;             /* bytes at the front of client->in that are body,
+					  validated, not yet sent upstream */
+	bool body_done;                /* the whole request is with the upstream */
+	/* log fields, copied into the arena when an access log is on */
+	const char *log_method, *log_target, *log_ua, *log_referer, *log_host;
+};
+
+/* How the cache takes part (lookup.c, hit.c, invalidate.c). */
+enum hp_cache_role {
+	HP_ROLE_NONE,       /* not a caching route or method: pass */
+	HP_ROLE_READER,     /* looked up; answered from an object, or passing */
+	HP_ROLE_FILLER,      /* fetching for the cache: the response may be stored */
+	HP_ROLE_REFRESHER,  /* a background refresh of what is stored */
+	HP_ROLE_INVALIDATOR,/* an unsafe method: its success invalidates */
+};
+
+enum hp_cache_wait {
+	HP_WAIT_NONE,
+	HP_WAIT_FILL,        /* registered on another request's fill (step wait) */
+	HP_WAIT_STREAM,      /* registered for more of an object still filling */
+	HP_WAIT_WOKEN,       /* the wake-up came: run the lookup again */
+};
+
+struct hp_txn_cache {
+	enum hp_cache_role role;
+	enum hp_cache_wait wait;
+	const struct hp_route_cache *rc; /* the route's cache rules; NULL when not caching */
+	char *key;                     /* cache key, in the arena */
+	size_t keylen;
+	uint64_t hash;
+	struct hp_cache_obj *obj;      /* stored object served or revalidated (a reference) */
+	struct hp_cache_fill *fill;    /* ours while we fetch, until the fill filter takes it */
+	struct hp_cache_waiter waiter; /* registered while wait != NONE */
+	bool waited;                   /* this request waited once: it never waits again */
+	bool revalidating;             /* the upstream request carries obj's validators */
+	bool storing;                  /* the response is being copied into the fill */
+	bool head_as_get;              /* a HEAD miss fetched as GET to fill the cache */
+	const char *x_cache;           /* HIT, MISS, STALE, REVALIDATED, COALESCED, PASS */
+	const char *fwd;               /* Cache-Status fwd= reason, NULL for a hit */
+	int fwd_status;                /* the origin's status, for Cache-Status */
+	char *req_head;                /* copy of the request head while filling (for Vary) */
+	size_t req_head_len;
+	time_t request_time;           /* wall clock when the upstream request started */
+};
+
+/* The exchange with an upstream server (fetch.c). */
+struct hp_txn_up {
+	struct hp_upstream_pool *pool; /* the route's group, on this worker */
+	struct hp_upstream_server *server;
+	struct hp_upstream_conn *conn; /* ours while set */
+	struct hp_buf head;            /* request head for the upstream */
+	size_t head_sent;              /* bytes of it already written */
+	uint64_t tried;                /* servers tried, bitmask */
+	unsigned attempts;             /* retries made */
+	bool retryable;                /* idempotent with no body: may be sent again */
+	bool connect_event;            /* the connect finished or failed: check it */
+	bool expired;                  /* the connection's timer fired */
+	bool head_in;                  /* the final response head was taken */
+	uint64_t queue_deadline_ms;    /* give up waiting for a slot (loop clock) */
+	uint64_t start_ns;             /* request sent (monotonic) */
+	uint64_t head_ns;              /* response head received */
+	/* the response body's framing as the upstream sends it */
+	enum hp_http_body body;
+	uint64_t body_remaining;       /* LENGTH: bytes still to come */
+	struct hp_http_chunked body_chunked;
+	bool keep_alive;               /* the connection may be reused afterwards */
+};
+
+/* Where the response body comes from (deliver.c). */
+enum hp_body_source {
+	HP_SRC_NONE,         /* no body, or ours is whole in client->out */
+	HP_SRC_UPSTREAM,     /* streamed from t->up.conn */
+	HP_SRC_STORED,       /* a complete stored object: t->cache.obj */
+	HP_SRC_STREAM,       /* an object still filling: copied as it grows */
+	HP_SRC_DONE,         /* the source is finished (end ran through the chain) */
+};
+
+struct hp_txn_resp {
+	int status;
+	bool started;                  /* bytes of the response went into client->out */
+	enum hp_body_source source;
+	uint64_t off;                  /* STORED, STREAM: body bytes of the object taken */
+	struct hp_filter_chain chain;
+	struct hp_buf stream;          /* STREAM: bytes copied from the object */
+	uint64_t bytes_out;            /* response bytes given to the client */
+};
+
+/* One request and its response. Reset between requests (txn.c). */
+struct hp_txn {
+	enum hp_step step;             /* where the request is (steps_tbl.h) */
+	struct hp_wsnap *ws;           /* the snapshot it runs on (a reference) */
+	const struct hp_route *route;
+	struct hp_txn_req req;
+	struct hp_txn_cache cache;
+	struct hp_txn_up up;
+	struct hp_txn_resp resp;
+};
+
+/* ==== Client connections ==== */
 
 enum hp_client_timer {
 	CT_NONE,
@@ -109,81 +236,17 @@ enum hp_client_timer {
 	CT_LINGER,       /* response sent, draining what the client still sends */
 };
 
-/* One request and its response. Reset between requests. */
-struct hp_txn {
-	enum hp_txn_state state;
-	uint64_t start_ns;             /* head complete */
-	uint64_t upstream_ns;          /* upstream request started */
-	uint64_t upstream_done_ns;     /* upstream response head received */
-	uint64_t queue_deadline_ms;    /* give up waiting for a slot (loop clock) */
-	/* request */
-	enum hp_http_method method;
-	int minor_version;
-	bool client_keep_alive;        /* the client wants the connection kept */
-	enum hp_http_body req_body;    /* NONE, LENGTH or CHUNKED */
-	uint64_t req_remaining;        /* LENGTH: body bytes not yet read */
-	uint64_t req_body_bytes;       /* body bytes seen (decoded for chunked) */
-	struct hp_http_chunked req_chunked;
-	size_t req_ready;              /* bytes at the front of client->in that are body,
-					  validated, not yet sent upstream */
-	bool req_done;                 /* the whole request is with the upstream */
-	bool retryable;                /* idempotent with no body: may be resent */
-	struct hp_buf up_out;          /* request head for the upstream, then unused */
-	size_t up_out_sent;            /* bytes of up_out already written */
-	struct hp_wsnap *ws;           /* the snapshot this request runs on (a reference) */
-	/* upstream */
-	const struct hp_route *route;
-	struct hp_upstream_pool *pool;
-	struct hp_upstream_server *server;
-	struct hp_upstream_conn *up;
-	uint64_t tried;                /* servers tried, bitmask */
-	unsigned attempts;
-	/* response */
-	bool resp_head_done;
-	int status;
-	enum hp_http_body resp_body;
-	uint64_t resp_remaining;       /* LENGTH: bytes still to come */
-	struct hp_http_chunked resp_chunked;
-	bool dechunk;                  /* HTTP/1.0 client: strip chunked framing */
-	bool rechunk;                  /* close-delimited body sent chunked to a 1.1 client */
-	bool resp_keep_alive;          /* the upstream connection may be reused */
-	bool resp_started;             /* bytes of the response went into client->out */
-	bool resp_done;                /* the whole response is in client->out */
-	uint64_t bytes_out;            /* response bytes given to the client */
-	/* cache (cached.c) */
-	const struct hp_route_cache *rc; /* the route's cache rules, NULL when not caching */
-	char *key;                     /* cache key, in the arena */
-	size_t keylen;
-	uint64_t hash;
-	struct hp_cache_obj *obj;      /* stored object being served or revalidated (a ref) */
-	struct hp_cache_fill *fill;    /* ours while we fetch for the cache */
-	struct hp_cache_waiter waiter; /* registered while TXN_WAITING */
-	bool waited;                   /* woken after waiting: do not coalesce again */
-	bool storing;                  /* the response is being copied into fill */
-	bool revalidating;             /* the upstream request carries obj's validators */
-	bool serving_obj;              /* the body comes from obj, not from upstream */
-	bool streaming;                /* obj is still filling: its body is copied as it grows */
-	bool stream_wait;              /* waiter is registered for more of obj's body */
-	bool refresh;                  /* background refresh: revalidate whatever is stored */
-	bool head_as_get;              /* a HEAD miss fetched as GET to fill the cache: the
-					  body is stored, not sent */
-	uint64_t obj_off;              /* body bytes of obj already written */
-	uint64_t obj_end;              /* where the body (or the range) sent from obj ends */
-	const char *x_cache;           /* HIT, MISS, STALE, REVALIDATED, COALESCED, PASS */
-	const char *fwd;               /* Cache-Status fwd= reason, NULL for a hit */
-	int fwd_status;                /* the origin's status, for Cache-Status */
-	char *req_head;                /* copy of the request head while filling (for Vary) */
-	size_t req_head_len;
-	time_t request_time;           /* wall clock when the upstream request started */
-	/* log fields, copied into the arena when an access log is on */
-	const char *log_method, *log_target, *log_ua, *log_referer, *log_host;
-};
+struct hp_client;
+typedef void hp_client_fn(struct hp_client *c);
 
 struct hp_client {
 	unsigned magic;                /* HP_CLIENT_MAGIC */
 	struct hp_io io;
 	struct hp_timer timer;
 	enum hp_client_timer timer_kind;
+	enum hp_client_timer expired;  /* a timer fired: the driver handles it first */
+	hp_client_fn *drive;           /* runs the transaction (pipeline.c) */
+	hp_client_fn *on_close;        /* called once when it closes; NULL = nothing */
 	struct hp_deferred free_later;
 	struct hp_list link;           /* in worker->clients */
 	struct hp_worker *w;
@@ -217,82 +280,155 @@ static inline const struct hp_config *hp_client_cfg(const struct hp_client *c)
 	return (c->t.ws != NULL ? c->t.ws : c->w->ws)->snap->cfg;
 }
 
-/* Append "HTTP/1.1 <status> " to <b>. */
-void hp_put_status_line_start(struct hp_buf *b, int status);
+/* ==== txn.c: a transaction's resources ==== */
 
-/* worker.c */
-void hp_worker_date(struct hp_worker *w, char *out);
-void hp_worker_client_gone(struct hp_worker *w, struct hp_client *c);
-/* Start more cache warm-up requests, up to cache.warm_concurrency. */
-void hp_worker_warm_next(struct hp_worker *w);
+/* Start a new transaction on <c>'s worker's current snapshot. */
+void hp_txn_begin(struct hp_client *c);
+/* Give back what the transaction holds for its work (upstream connection,
+ * body chain, cache references, fill, waiters) but keep the request and
+ * the snapshot: for an error response. Idempotent. */
+void hp_txn_abort_work(struct hp_client *c);
+/* hp_txn_abort_work(), then drop the snapshot and clear the transaction. */
+void hp_txn_release(struct hp_client *c);
+/* Give back the upstream connection, to its pool if <reusable>. */
+void hp_txn_release_upstream(struct hp_client *c, bool reusable);
+/* The io callback of an upstream connection the transaction holds, and its
+ * timer callback: set flags, then run the transaction (c->drive). */
+void hp_txn_on_upstream_event(struct hp_io *io, unsigned events);
+void hp_txn_on_upstream_timer(struct hp_timer *tm);
 
-/* client.c */
-void hp_client_accept(struct hp_worker *w, int fd, const struct sockaddr_storage *peer);
+/* ==== conn.c: the client connection ==== */
+
+/* A new connection on <w>, run by <drive>; <on_close> (may be NULL) is
+ * called when it closes. */
+void hp_client_accept(struct hp_worker *w, int fd, const struct sockaddr_storage *peer,
+		      hp_client_fn *drive);
+/* A connection without a socket that runs the request <head> (copied):
+ * a background refresh (<refresh>) or a warm-up. */
+struct hp_client *hp_client_spawn_internal(struct hp_worker *w, const char *head, size_t len,
+					   bool refresh, hp_client_fn *drive,
+					   hp_client_fn *on_close);
+/* Close now (freed later by the loop): releases the transaction. */
 void hp_client_close(struct hp_client *c);
-/* Free a closed client whose deferred free was held back by post_pending. */
-void hp_client_free_now(struct hp_client *c);
-void hp_client_drive(struct hp_client *c);
-void hp_client_send_error(struct hp_client *c, int status, const char *reason);
+/* The client went away or stopped reading: a fill it feeds goes on without
+ * it (the connection becomes internal); otherwise close. */
+void hp_client_gone(struct hp_client *c);
 bool hp_client_is_idle(const struct hp_client *c);
-/* Read from the client until c->in holds <limit> bytes or the socket is
- * drained. False if the connection failed and was closed. */
+/* Read until c->in holds <limit> bytes or the socket is drained. False if
+ * the connection failed and was closed. */
 bool hp_client_read(struct hp_client *c, size_t limit);
+/* Write c->out. False if the connection was closed. Keeps CT_SEND armed
+ * while bytes wait for the client. */
+bool hp_client_flush(struct hp_client *c);
+/* Write <iov>[0..n) after nothing else; returns the bytes written, 0 when
+ * the socket is full, or -1 when the connection failed (it is gone). */
+ssize_t hp_client_writev(struct hp_client *c, const struct iovec *iov, int n);
+/* sendfile <len> bytes of <fd> from <off>, after c->out (sent first, with
+ * MSG_MORE); the same returns. */
+ssize_t hp_client_sendfile(struct hp_client *c, int fd, uint64_t off, size_t len);
+/* Close after a response: at once if the client finished sending, else
+ * shut our side and drain its input for a while. */
+void hp_client_close_gracefully(struct hp_client *c);
+void hp_client_linger_read(struct hp_client *c);
 void hp_client_arm_timer(struct hp_client *c, enum hp_client_timer kind, uint64_t ms);
 void hp_client_disarm_timer(struct hp_client *c);
+/* The cache waiter callback (any thread): wakes the client on its worker,
+ * or frees it there if it closed meanwhile. */
+void hp_client_on_cache_event(struct hp_cache_waiter *w);
 
-/* forward.c */
-void hp_forward_start(struct hp_client *c, const struct hp_http_request *req, size_t head_len);
-/* Advance the exchange; true if anything moved. */
-bool hp_forward_drive(struct hp_client *c);
-void hp_forward_abort(struct hp_client *c);
-void hp_forward_retry_queued(struct hp_client *c);
+/* ==== respond.c: responses hotpath makes itself ==== */
 
-/* cached.c: the cache's decisions in the request path */
-enum hp_cache_verdict {
-	HP_CV_FETCH,     /* go upstream (t->fill / t->revalidating say how) */
-	HP_CV_DONE,      /* answered from the cache, or an error was queued */
-	HP_CV_WAIT,      /* coalesced behind another fetch */
-};
-enum hp_cache_verdict hp_cached_begin(struct hp_client *c, const struct hp_http_request *req,
-				      size_t head_len);
-/* The upstream answered: decide to store, freshen, or serve stale. Returns
- * true if the response was handled from the cache (the upstream's is dropped). */
-bool hp_cached_on_response(struct hp_client *c, const struct hp_http_response *r);
-void hp_cached_on_body(struct hp_client *c, const char *data, size_t len);
-void hp_cached_on_complete(struct hp_client *c, bool whole);
-/* The upstream failed before a response: serve stale if allowed. */
-bool hp_cached_on_error(struct hp_client *c);
-void hp_cached_release(struct hp_client *c);
+/* Append "HTTP/1.1 <status> " to <b>. */
+void hp_put_status_line_start(struct hp_buf *b, int status);
+void hp_put_field(struct hp_buf *b, struct hp_str name, struct hp_str value);
+/* The worker's Date value for this second. */
+void hp_worker_date(struct hp_worker *w, char *out);
+/* Queue a short plain-text response (dropping the transaction's work); if
+ * part of a response is already out, close instead, the only honest signal
+ * left. Returns the step to go on with: deliver, or DONE. */
+enum hp_step hp_respond_error(struct hp_client *c, int status, const char *reason);
+
+/* ==== body.c: the chain a response needs ==== */
+
+/* Build and start the chain for a body from <src>: dechunk, fill, rechunk,
+ * range, discard as the transaction needs, then the writer. <first> and
+ * <last> bound a range (only for HP_SRC_STORED; last < first: none). */
+void hp_body_begin(struct hp_client *c, enum hp_body_source src, uint64_t first,
+		   uint64_t last);
+/* Does an upstream body reach this client de-chunked (an HTTP/1.0 client),
+ * or chunked where the upstream closes (an HTTP/1.1 client kept alive)?
+ * The head says so before the chain exists. */
+bool hp_body_dechunks(const struct hp_client *c);
+bool hp_body_rechunks(const struct hp_client *c);
+
+/* ==== The steps (steps_tbl.h), each file using only those above ==== */
+
+/* A step: does its part, returns the next step, HP_STEP_WAIT or HP_STEP_DONE. */
+typedef enum hp_step hp_step_fn(struct hp_client *c);
+
+/* recv.c */
+enum hp_step hp_step_recv(struct hp_client *c);
 /* Re-parse the request head kept for a fill or an invalidation; false if
  * none was kept. The fields go in the client's arena. */
-bool hp_cached_saved_request(struct hp_client *c, struct hp_http_request *req);
-/* The waiter callback for waiting on a fill or on a streamed body (any
- * thread): wakes the client on its own worker. */
-void hp_cached_on_event(struct hp_cache_waiter *w);
-struct hp_client *hp_client_spawn_internal(struct hp_worker *w, const char *head, size_t len,
-					   bool refresh);
+bool hp_txn_saved_request(struct hp_client *c, struct hp_http_request *req);
 
-/* stored.c: sending a stored object */
+/* route.c */
+enum hp_step hp_step_route(struct hp_client *c);
+enum hp_step hp_step_limit(struct hp_client *c);
+
+/* hit.c: stored objects as responses */
 /* Queue <obj> (a reference the transaction now owns) as the response, in
  * the form <req> asks (NULL: as stored), labelled X-Cache: <label>. */
-void hp_cached_serve(struct hp_client *c, struct hp_cache_obj *obj, const char *label,
-		     const struct hp_http_header *req, size_t nreq);
-/* Write the stored body after c->out; false if the connection failed. */
-bool hp_cached_flush_body(struct hp_client *c);
+void hp_hit_serve(struct hp_client *c, struct hp_cache_obj *obj, const char *label,
+		  const struct hp_http_header *req, size_t nreq);
+enum hp_step hp_step_hit(struct hp_client *c);
 /* Is <name> a purge-tag field that clients must not see? */
-bool hp_cached_hides_field(const struct hp_client *c, struct hp_str name);
+bool hp_hit_hides_field(const struct hp_client *c, struct hp_str name);
 /* Response fields the cache adds to a response going to the client. */
-void hp_cached_put_fields(struct hp_client *c, struct hp_buf *b);
+void hp_hit_put_fields(struct hp_client *c, struct hp_buf *b);
 
 /* invalidate.c */
 /* Answer a PURGE request (403 outside cache.purge_allow). */
-enum hp_cache_verdict hp_cached_purge(struct hp_client *c, const struct hp_http_request *req);
+void hp_invalidate_purge(struct hp_client *c, const struct hp_http_request *req);
 /* The upstream answered unsafe request <c> with <r>: invalidate what it
  * changed, if it succeeded. */
-void hp_cached_invalidate_unsafe(struct hp_client *c, const struct hp_http_response *r);
+void hp_invalidate_unsafe(struct hp_client *c, const struct hp_http_response *r);
+
+/* lookup.c: the cache's decisions */
+enum hp_step hp_step_lookup(struct hp_client *c);
+enum hp_step hp_step_l2(struct hp_client *c);
+enum hp_step hp_step_wait(struct hp_client *c);
+/* The upstream answered: store, freshen, or serve stale. True if the
+ * response was answered from the cache (the upstream's is dropped). */
+bool hp_lookup_on_response(struct hp_client *c, const struct hp_http_response *r);
+/* The upstream failed before a response: serve stale if allowed. */
+bool hp_lookup_on_error(struct hp_client *c);
+
+/* fetch.c */
+enum hp_step hp_step_pass(struct hp_client *c);
+enum hp_step hp_step_fetch(struct hp_client *c);
+/* Move the exchange on while the body streams: send what is left of the
+ * request, read the upstream, feed the chain. Returns the step to go on
+ * with (deliver, or DONE); sets the source to HP_SRC_DONE at the end. */
+enum hp_step hp_fetch_pump(struct hp_client *c, bool *progress);
+/* The upstream failed: a 502/504 (or stale) before the response started,
+ * a close after. Returns the step to go on with. */
+enum hp_step hp_fetch_failed(struct hp_client *c, int status, const char *reason);
+
+/* deliver.c */
+enum hp_step hp_step_deliver(struct hp_client *c);
 
 /* accesslog.c (the file itself: accesslog.h) */
 void hp_accesslog_record(struct hp_client *c);
 void hp_accesslog_flush(struct hp_worker *w);
+
+/* finish.c */
+enum hp_step hp_step_log(struct hp_client *c);
+
+/* ==== pipeline.c: the driver ==== */
+
+/* Run <c>'s transaction until it waits or the connection closes. Every
+ * client's drive function. */
+void hp_pipeline_run(struct hp_client *c);
 
 #endif

@@ -33,28 +33,10 @@ static const char too_many[] =
 	"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
 	"Content-Length: 21\r\nConnection: close\r\n\r\ntoo many connections\n";
 
-void hp_worker_date(struct hp_worker *w, char *out)
-{
-	time_t now = hp_clock_wall_s();
-	if (now != w->date_s) {
-		w->date_s = now;
-		hp_http_date_format(now, w->date);
-	}
-	memcpy(out, w->date, HP_HTTP_DATE_LEN + 1);
-}
-
 static void maybe_finish_drain(struct hp_worker *w)
 {
 	if (w->draining && w->nclients == 0)
 		hp_loop_stop(w->loop);
-}
-
-void hp_worker_client_gone(struct hp_worker *w, struct hp_client *c)
-{
-	hp_list_unlink(&c->link);
-	w->nclients--;
-	atomic_fetch_sub(&w->px->nclients, 1);
-	maybe_finish_drain(w);
 }
 
 /* ==== Accepting ==== */
@@ -88,8 +70,7 @@ static void on_accept(struct hp_io *io, unsigned events)
 		}
 		if (max == 0)
 			atomic_fetch_add(&w->px->nclients, 1);
-		w->nclients++;
-		hp_client_accept(w, fd, &peer);
+		hp_client_accept(w, fd, &peer, hp_pipeline_run);
 	}
 }
 
@@ -351,7 +332,19 @@ static size_t warm_request(const struct hp_config *cfg, const char *url, char *o
 	return k > 0 && (size_t)k < n ? (size_t)k : 0;
 }
 
-void hp_worker_warm_next(struct hp_worker *w)
+static void warm_next(struct hp_worker *w);
+
+/* A warm-up connection closed: count it, start the next. */
+static void warm_done(struct hp_client *c)
+{
+	struct hp_worker *w = c->w;
+	w->warm_active--;
+	if (c->last_status < 200 || c->last_status >= 300)
+		w->warm_failed++;
+	warm_next(w);
+}
+
+static void warm_next(struct hp_worker *w)
 {
 	const struct hp_config *cfg = w->ws->snap->cfg;
 	uint32_t limit = cfg->cache.warm_concurrency ? cfg->cache.warm_concurrency : 1;
@@ -364,7 +357,7 @@ void hp_worker_warm_next(struct hp_worker *w)
 			continue;
 		}
 		w->warm_active++;
-		hp_client_spawn_internal(w, req, len, false)->warm = true;
+		hp_client_spawn_internal(w, req, len, false, hp_pipeline_run, warm_done)->warm = true;
 	}
 	if (w->warm_active == 0 && w->warm_next == cfg->cache.nwarm && cfg->cache.nwarm > 0 &&
 	    !w->warm_logged) {
@@ -376,7 +369,7 @@ void hp_worker_warm_next(struct hp_worker *w)
 
 static void start_warm(void *arg)
 {
-	hp_worker_warm_next(arg);
+	warm_next(arg);
 }
 
 int hp_proxy_start(struct hp_proxy *px)

@@ -1,24 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * stored.c - sending a stored object to a client: the head for the form the
- * request asks (200 as stored, 304 when the client's validators match, 206
- * for one byte range, 416 outside it), Date and Age, the cache's own fields
- * (X-Cache, Cache-Status, Server-Timing), then the body from memory
- * segments (writev), from a sealed memfd (sendfile), or copied as it
- * arrives from a fill still in progress (streaming to coalesced requests).
+ * hit.c - step hit: a stored object as the response. The head is made for
+ * the form the request asks (200 as stored, 304 when the client's
+ * validators match, 206 for one byte range, 416 outside it) with Date,
+ * Age and the cache's own fields (X-Cache, Cache-Status, Server-Timing);
+ * the body then flows from the object through the chain (body.c): memory
+ * segments by writev, a sealed memfd by sendfile, or, for an object still
+ * filling (a coalesced request), copied as it arrives.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/sendfile.h>
-#include <sys/socket.h>
-#include <sys/uio.h>
-#include <unistd.h>
 
 #include "proxy/proxy_priv.h"
-
-/* Bytes of a still-filling object copied out per step while streaming. */
-#define STREAM_CHUNK (64 * 1024)
 
 /* ==== The head ==== */
 
@@ -104,7 +97,7 @@ static enum form choose_form(const struct hp_client *c, const struct hp_cache_ob
 		return FORM_NOT_MODIFIED;
 	/* Ranges are cut from complete 200 responses to GET only (§14.2). */
 	const struct hp_http_header *range = hp_http_find_header(req, nreq, "range");
-	if (range == NULL || streaming || c->t.method != HP_METHOD_GET ||
+	if (range == NULL || streaming || c->t.req.method != HP_METHOD_GET ||
 	    hp_cache_obj_status(obj) != 200 || !if_range_holds(obj, req, nreq))
 		return FORM_WHOLE;
 	switch (hp_http_parse_range(range->value, body_len, first, last)) {
@@ -126,7 +119,7 @@ static void put_partial_fields(struct hp_client *c, struct hp_buf *b,
 	const struct hp_http_header *f = hp_cache_obj_fields(obj, &n);
 	for (size_t i = 0; i < n; i++) {
 		if (hp_str_ieq(f[i].name, "date") || hp_str_ieq(f[i].name, "content-length") ||
-		    hp_cached_hides_field(c, f[i].name))
+		    hp_hit_hides_field(c, f[i].name))
 			continue;
 		hp_buf_append(b, f[i].name.ptr, f[i].name.len);
 		hp_buf_append(b, ": ", 2);
@@ -140,49 +133,35 @@ static void put_partial_fields(struct hp_client *c, struct hp_buf *b,
 static void put_head(struct hp_client *c, struct hp_buf *b, const struct hp_cache_obj *obj,
 		     enum form form)
 {
-	struct hp_txn *t = &c->t;
+	struct hp_txn_resp *r = &c->t.resp;
 	switch (form) {
 	case FORM_WHOLE: {
 		struct hp_str head = hp_cache_obj_head(obj);
 		hp_buf_append(b, head.ptr, head.len);
-		t->status = hp_cache_obj_status(obj);
+		r->status = hp_cache_obj_status(obj);
 		break;
 	}
 	case FORM_NOT_MODIFIED:
 		hp_buf_append_str(b, "HTTP/1.1 304 Not Modified\r\n");
 		put_304_fields(b, obj);
-		t->status = 304;
+		r->status = 304;
 		break;
 	case FORM_PARTIAL:
 		hp_buf_append_str(b, "HTTP/1.1 206 Partial Content\r\n");
 		put_partial_fields(c, b, obj);
-		t->status = 206;
+		r->status = 206;
 		break;
 	case FORM_UNSATISFIABLE:
 		hp_buf_append_str(b, "HTTP/1.1 416 Range Not Satisfiable\r\n");
-		t->status = 416;
+		r->status = 416;
 		break;
 	}
 }
 
-void hp_cached_serve(struct hp_client *c, struct hp_cache_obj *obj, const char *label,
-		      const struct hp_http_header *req, size_t nreq)
+/* Content-Range and Content-Length where the form needs them. */
+static void put_lengths(struct hp_buf *b, const struct hp_cache_obj *obj, enum form form,
+			bool streaming, uint64_t body_len, uint64_t first, uint64_t last)
 {
-	struct hp_txn *t = &c->t;
-	struct hp_buf *b = &c->out;
-	size_t before = b->len;
-	if (t->obj != NULL && t->obj != obj)
-		hp_cache_obj_release(t->obj);
-	t->obj = obj;
-	t->x_cache = label;
-	/* Still filling: its length is in its Content-Length field, and its
-	 * body must not be read before it is complete. */
-	bool streaming = !hp_cache_obj_complete(obj);
-	uint64_t body_len = streaming ? 0 : hp_cache_obj_body_len(obj);
-	uint64_t first = 0, last = 0;
-	enum form form = choose_form(c, obj, req, nreq, streaming, body_len, &first, &last);
-	put_head(c, b, obj, form);
-	put_date_and_age(b, obj);
 	char line[128];
 	int k = 0;
 	if (form == FORM_PARTIAL)
@@ -197,193 +176,74 @@ void hp_cached_serve(struct hp_client *c, struct hp_cache_obj *obj, const char *
 		k = snprintf(line, sizeof(line), "Content-Length: %llu\r\n",
 			     (unsigned long long)body_len);
 	hp_buf_append(b, line, (size_t)k);
-	hp_cached_put_fields(c, b);
+}
+
+void hp_hit_serve(struct hp_client *c, struct hp_cache_obj *obj, const char *label,
+		  const struct hp_http_header *req, size_t nreq)
+{
+	struct hp_txn *t = &c->t;
+	struct hp_buf *b = &c->out;
+	size_t before = b->len;
+	if (t->cache.obj != NULL && t->cache.obj != obj)
+		hp_cache_obj_release(t->cache.obj);
+	t->cache.obj = obj;
+	t->cache.x_cache = label;
+	/* Still filling: its length is in its Content-Length field, and its
+	 * body must not be read before it is complete. */
+	bool streaming = !hp_cache_obj_complete(obj);
+	uint64_t body_len = streaming ? 0 : hp_cache_obj_body_len(obj);
+	uint64_t first = 0, last = 0;
+	enum form form = choose_form(c, obj, req, nreq, streaming, body_len, &first, &last);
+	put_head(c, b, obj, form);
+	put_date_and_age(b, obj);
+	put_lengths(b, obj, form, streaming, body_len, first, last);
+	hp_hit_put_fields(c, b);
 	hp_buf_append_str(b, "Via: 1.1 hotpath\r\n");
-	if (!t->client_keep_alive || c->w->draining)
+	if (!t->req.keep_alive || c->w->draining)
 		c->close_after = true;
 	if (c->close_after)
 		hp_buf_append_str(b, "Connection: close\r\n");
-	else if (t->minor_version == 0)
+	else if (t->req.minor_version == 0)
 		hp_buf_append_str(b, "Connection: keep-alive\r\n");
-	hp_buf_append(b, "\r\n", 2);
-	t->bytes_out += b->len - before;
+	hp_buf_append_str(b, "\r\n");
+	t->resp.bytes_out += b->len - before;
+	t->resp.started = true;
 	bool has_body = form == FORM_PARTIAL || (form == FORM_WHOLE && (streaming || body_len > 0));
-	t->serving_obj = has_body && t->method != HP_METHOD_HEAD;
-	t->streaming = t->serving_obj && streaming;
-	t->obj_off = form == FORM_PARTIAL ? first : 0;
-	t->obj_end = form == FORM_PARTIAL ? last + 1 : UINT64_MAX;
-	t->state = TXN_LOCAL;
-	t->resp_started = true;
-	t->resp_done = true;
-}
-
-/* ==== The body ==== */
-
-/* After a failed write: true to try again (EINTR); false to stop, either
- * because the socket is full or because the connection failed and is now
- * closed. */
-static bool retry_write(struct hp_client *c)
-{
-	if (errno == EINTR)
-		return true;
-	if (errno == EAGAIN || errno == EWOULDBLOCK)
-		c->writable = false;
+	if (!has_body || t->req.method == HP_METHOD_HEAD)
+		t->resp.source = HP_SRC_DONE;
+	else if (streaming)
+		hp_body_begin(c, HP_SRC_STREAM, 1, 0);
+	else if (form == FORM_PARTIAL)
+		hp_body_begin(c, HP_SRC_STORED, first, last);
 	else
-		hp_client_close(c);
-	return false;
+		hp_body_begin(c, HP_SRC_STORED, 1, 0);
 }
 
-/* A body in a memfd: the head with MSG_MORE (so it leaves in the same
- * segment as the first body bytes), then sendfile, with no copy of the
- * body through user space. Returns false if the connection was closed. */
-static bool flush_body_file(struct hp_client *c, int fd, uint64_t len)
+enum hp_step hp_step_hit(struct hp_client *c)
 {
 	struct hp_txn *t = &c->t;
-	while (c->writable && c->out.len > 0) {
-		ssize_t n = send(c->io.fd, hp_buf_data(&c->out), c->out.len, MSG_MORE | MSG_NOSIGNAL);
-		if (n < 0 && !retry_write(c))
-			break;
-		if (n > 0)
-			hp_buf_consume(&c->out, (size_t)n);
-	}
-	while (!c->closed && c->writable && c->out.len == 0 && t->obj_off < len) {
-		off_t off = (off_t)t->obj_off;
-		ssize_t n = sendfile(c->io.fd, fd, &off, (size_t)(len - t->obj_off));
-		if (n < 0 && !retry_write(c))
-			break;
-		if (n == 0) {
-			/* The file is shorter than the object says: never send less
-			 * than Content-Length promised and keep the connection. */
-			hp_client_close(c);
-			break;
-		}
-		if (n > 0) {
-			t->obj_off += (uint64_t)n;
-			t->bytes_out += (uint64_t)n;
-		}
-	}
-	if (c->closed)
-		return false;
-	if (t->obj_off >= len)
-		t->serving_obj = false;
-	return true;
-}
-
-/* The object is still filling (a coalesced request): copy what has come
- * into c->out and write it, until the socket is full, the fill has nothing
- * more yet (we are called again when it has), or the body is complete.
- * Returns false if the connection was closed. */
-static bool flush_body_stream(struct hp_client *c)
-{
-	struct hp_txn *t = &c->t;
-	while (c->writable && !t->stream_wait && t->streaming) {
-		if (c->out.len == 0) {
-			t->waiter.cb = hp_cached_on_event;
-			t->waiter.data = c;
-			switch (hp_cache_obj_stream(t->obj, t->obj_off, &c->out, STREAM_CHUNK,
-						    &t->waiter)) {
-			case HP_CACHE_STREAM_DATA:
-				t->obj_off += c->out.len;
-				t->bytes_out += c->out.len;
-				break;
-			case HP_CACHE_STREAM_WAIT:
-				t->stream_wait = true;
-				return true;
-			case HP_CACHE_STREAM_DONE:
-				t->streaming = false;
-				return true;
-			case HP_CACHE_STREAM_FAILED:
-				/* Part of the response is out and the rest never will be. */
-				hp_client_close(c);
-				return false;
-			}
-		}
-		ssize_t n = write(c->io.fd, hp_buf_data(&c->out), c->out.len);
-		if (n < 0 && !retry_write(c))
-			return !c->closed;
-		if (n > 0)
-			hp_buf_consume(&c->out, (size_t)n);
-	}
-	return true;
-}
-
-/* Cut iov[from..n) to <max> bytes (the end of a range); returns the new n. */
-static int clip_iov(struct iovec *iov, int from, int n, uint64_t max)
-{
-	for (int i = from; i < n; i++) {
-		if (iov[i].iov_len >= max) {
-			iov[i].iov_len = (size_t)max;
-			return max > 0 ? i + 1 : i;
-		}
-		max -= iov[i].iov_len;
-	}
-	return n;
-}
-
-bool hp_cached_flush_body(struct hp_client *c)
-{
-	struct hp_txn *t = &c->t;
-	if (c->internal) {
-		hp_buf_reset(&c->out);
-		t->serving_obj = false;
-		t->streaming = false;
-		return true;
-	}
-	if (t->streaming && !flush_body_stream(c))
-		return false;
-	if (t->streaming)
-		return true;
-	uint64_t len = HP_MIN(t->obj_end, hp_cache_obj_body_len(t->obj));
-	if (t->obj_off >= len && c->out.len == 0) {
-		t->serving_obj = false;
-		return true;
-	}
-	int fd = hp_cache_obj_body_fd(t->obj);
-	if (fd >= 0)
-		return flush_body_file(c, fd, len);
-	while (c->writable && t->serving_obj) {
-		struct iovec iov[17];
-		int n = 0;
-		if (c->out.len > 0)
-			iov[n++] = (struct iovec){hp_buf_data(&c->out), c->out.len};
-		int first = n;
-		n += hp_cache_obj_body_iov(t->obj, t->obj_off, iov + n, 16);
-		n = clip_iov(iov, first, n, len - t->obj_off);
-		ssize_t w = writev(c->io.fd, iov, n);
-		if (w < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				c->writable = false;
-				break;
-			}
-			if (errno == EINTR)
-				continue;
-			hp_client_close(c);
-			return false;
-		}
-		size_t from_out = HP_MIN((size_t)w, c->out.len);
-		hp_buf_consume(&c->out, from_out);
-		t->obj_off += (size_t)w - from_out;
-		t->bytes_out += (size_t)w - from_out;
-		if (t->obj_off >= len)
-			t->serving_obj = false;
-	}
-	return true;
+	const struct hp_http_request *req = &t->req.head;
+	hp_hit_serve(c, t->cache.obj, t->cache.x_cache, req->headers, req->num_headers);
+	/* The views in the head die here: it leaves the input buffer. */
+	hp_buf_consume(&c->in, t->req.head_len);
+	t->req.head_len = 0;
+	return HP_STEP_deliver;
 }
 
 /* ==== The cache's fields ==== */
 
-bool hp_cached_hides_field(const struct hp_client *c, struct hp_str name)
+bool hp_hit_hides_field(const struct hp_client *c, struct hp_str name)
 {
 	const struct hp_config_cache *cc = &hp_client_cfg(c)->cache;
-	if (c->t.rc == NULL || !cc->strip_tag_header)
+	if (c->t.cache.rc == NULL || !cc->strip_tag_header)
 		return false;
 	return hp_str_ieq(name, cc->tag_header) || hp_str_ieq(name, "surrogate-key");
 }
 
 /* The key as an RFC 8941 string: printable ASCII, separators shown as '|'. */
-static void put_key_param(struct hp_buf *b, const struct hp_txn *t)
+static void put_key_param(struct hp_buf *b, const struct hp_txn_cache *t)
 {
-	hp_buf_append(b, "; key=\"", 7);
+	hp_buf_append_str(b, "; key=\"");
 	for (size_t i = 0; i < t->keylen; i++) {
 		unsigned char ch = (unsigned char)t->key[i];
 		if (ch == '"' || ch == '\\')
@@ -399,18 +259,18 @@ static void put_server_timing(struct hp_client *c, struct hp_buf *b)
 	const struct hp_txn *t = &c->t;
 	char line[160];
 	int k;
-	if (t->upstream_ns != 0 && t->upstream_done_ns > t->upstream_ns)
+	if (t->up.start_ns != 0 && t->up.head_ns > t->up.start_ns)
 		k = snprintf(line, sizeof(line), "Server-Timing: cache;desc=%s, upstream;dur=%.3f\r\n",
-			     t->x_cache, (double)(t->upstream_done_ns - t->upstream_ns) / 1e6);
+			     t->cache.x_cache, (double)(t->up.head_ns - t->up.start_ns) / 1e6);
 	else
 		k = snprintf(line, sizeof(line), "Server-Timing: cache;desc=%s;dur=%.3f\r\n",
-			     t->x_cache, (double)(hp_clock_mono_ns() - t->start_ns) / 1e6);
+			     t->cache.x_cache, (double)(hp_clock_mono_ns() - t->req.start_ns) / 1e6);
 	hp_buf_append(b, line, (size_t)k);
 }
 
-void hp_cached_put_fields(struct hp_client *c, struct hp_buf *b)
+void hp_hit_put_fields(struct hp_client *c, struct hp_buf *b)
 {
-	struct hp_txn *t = &c->t;
+	const struct hp_txn_cache *t = &c->t.cache;
 	const struct hp_config_cache *cc = &hp_client_cfg(c)->cache;
 	if (t->x_cache == NULL)
 		return;
@@ -426,7 +286,8 @@ void hp_cached_put_fields(struct hp_client *c, struct hp_buf *b)
 	} else {
 		k = snprintf(line, sizeof(line), "Cache-Status: hotpath; fwd=%s; fwd-status=%d%s%s",
 			     t->fwd ? t->fwd : "uri-miss",
-			     t->fwd_status ? t->fwd_status : t->status, t->storing ? "; stored" : "",
+			     t->fwd_status ? t->fwd_status : c->t.resp.status,
+			     t->storing ? "; stored" : "",
 			     t->waited ? "; collapsed" : "");
 	}
 	hp_buf_append(b, line, (size_t)k);

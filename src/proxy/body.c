@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * body.c - the chain a response body needs, decided once when its head is:
+ *
+ *   from an upstream:  [dechunk] [fill] [rechunk] writer    (or discard)
+ *   from a stored one: [range] writer
+ *   from a fill:       writer
+ *
+ * dechunk for an HTTP/1.0 client of a chunked body; fill when the
+ * response is being stored (it decodes chunked framing itself when the
+ * client keeps it); rechunk when the upstream delimits by closing and the
+ * client speaks HTTP/1.1; range for a 206; discard for a HEAD fetched as
+ * a GET to fill the cache. A new filter (compression) is added here and
+ * nowhere else.
+ */
+#include "proxy/proxy_priv.h"
+
+bool hp_body_dechunks(const struct hp_client *c)
+{
+	return c->t.up.body == HP_BODY_CHUNKED && c->t.req.minor_version == 0;
+}
+
+bool hp_body_rechunks(const struct hp_client *c)
+{
+	return c->t.up.body == HP_BODY_CLOSE && c->t.req.minor_version == 1;
+}
+
+static void add_upstream_filters(struct hp_client *c, struct hp_filter_chain *ch)
+{
+	struct hp_txn *t = &c->t;
+	struct hp_arena *a = &c->arena;
+	bool chunked = t->up.body == HP_BODY_CHUNKED;
+	if (hp_body_dechunks(c)) {
+		hp_filter_add(ch, hp_filter_dechunk(a, c));
+		chunked = false;
+	}
+	if (t->cache.fill != NULL && t->cache.storing) {
+		/* From here the chain owns the fill. */
+		hp_filter_add(ch, hp_filter_fill(a, c, t->cache.fill, chunked));
+		t->cache.fill = NULL;
+	}
+	if (t->cache.head_as_get) {
+		hp_filter_add(ch, hp_filter_discard(a, c));
+		return;
+	}
+	if (hp_body_rechunks(c))
+		hp_filter_add(ch, hp_filter_rechunk(a, c));
+	hp_filter_add(ch, hp_filter_writer(a, c));
+}
+
+void hp_body_begin(struct hp_client *c, enum hp_body_source src, uint64_t first,
+		   uint64_t last)
+{
+	struct hp_txn *t = &c->t;
+	struct hp_filter_chain *ch = &t->resp.chain;
+	*ch = (struct hp_filter_chain){0};
+	t->resp.source = src;
+	t->resp.off = 0;
+	switch (src) {
+	case HP_SRC_UPSTREAM:
+		add_upstream_filters(c, ch);
+		break;
+	case HP_SRC_STORED:
+		if (first <= last) {
+			/* The source starts at the range: nothing before it is read. */
+			t->resp.off = first;
+			hp_filter_add(ch, hp_filter_range(&c->arena, c, first, last));
+		}
+		hp_filter_add(ch, hp_filter_writer(&c->arena, c));
+		break;
+	case HP_SRC_STREAM:
+		hp_filter_add(ch, hp_filter_writer(&c->arena, c));
+		break;
+	case HP_SRC_NONE:
+	case HP_SRC_DONE:
+		return;
+	}
+	hp_filter_start(ch);
+}

@@ -1,0 +1,555 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fetch.c - steps pass and fetch: one request's trip to an upstream server,
+ * until the response head is in; then, while deliver streams the body,
+ * hp_fetch_pump() keeps the exchange moving.
+ *
+ * The request head is rewritten once (upstream_head.c: hop-by-hop fields
+ * removed, Via and X-Forwarded-* set), the body streams from the client's
+ * input buffer straight to the upstream socket, and the response body
+ * from the upstream connection's buffer into the chain. Reading stops
+ * while the client's output holds more than HP_OUT_HIGH_WATER bytes, and
+ * reading the request body stops while the upstream is not writable:
+ * memory per connection stays bounded whatever the sizes.
+ *
+ * An upstream connection that fails before a single response byte, when
+ * it came from the idle pool and the request is idempotent with no body,
+ * is retried once on a new connection: the server may have closed it just
+ * as we reused it, and nothing was done twice. Every other failure is a
+ * 502 (broken or refused) or 504 (timed out) when nothing of the response
+ * has reached the client yet, and an abrupt close of the client connection
+ * otherwise, so a truncated response is never mistaken for a whole one.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "proxy/proxy_priv.h"
+#include "proxy/upstream_head.h"
+
+#define BODY_READ_LIMIT (64 * 1024)
+#define READ_CHUNK 16384
+#define QUEUE_POLL_MS 5
+
+static const struct hp_config_upstream *group_conf(const struct hp_client *c)
+{
+	return hp_upstream_group_conf(hp_upstream_pool_group(c->t.up.pool));
+}
+
+/* ==== Failures ==== */
+
+enum hp_step hp_fetch_failed(struct hp_client *c, int status, const char *reason)
+{
+	struct hp_txn *t = &c->t;
+	if (t->up.server != NULL)
+		hp_log_debug("upstream %s: %s", t->up.server->name, reason);
+	if (t->resp.started) {
+		hp_client_close(c);
+		return HP_STEP_DONE;
+	}
+	hp_txn_release_upstream(c, false);
+	if (hp_lookup_on_error(c))
+		return HP_STEP_deliver;
+	return hp_respond_error(c, status, reason);
+}
+
+/* ==== Connecting ==== */
+
+static void attach(struct hp_client *c, struct hp_upstream_conn *up)
+{
+	struct hp_txn_up *u = &c->t.up;
+	u->conn = up;
+	u->head_sent = 0;
+	u->connect_event = false;
+	u->expired = false;
+	if (u->start_ns == 0) {
+		u->start_ns = hp_clock_mono_ns();
+		c->t.cache.request_time = hp_clock_wall_s();
+	}
+	up->io.cb = hp_txn_on_upstream_event;
+	up->requests++;
+	const struct hp_config_upstream *uc = group_conf(c);
+	hp_timer_start(c->w->loop, &up->timer,
+		       up->connected ? uc->send_timeout_ms : uc->connect_timeout_ms,
+		       hp_txn_on_upstream_timer);
+}
+
+static void mark_tried(struct hp_txn_up *u, const struct hp_upstream_server *s)
+{
+	if (s->index < 64)
+		u->tried |= (uint64_t)1 << s->index;
+}
+
+/* Take a pooled connection or start one. Returns the next step: fetch
+ * (go on), WAIT (queued for a slot), or what a failure leads to. */
+static enum hp_step connect_upstream(struct hp_client *c)
+{
+	struct hp_txn_up *u = &c->t.up;
+	struct hp_upstream_group *g = hp_upstream_pool_group(u->pool);
+	for (;;) {
+		struct hp_upstream_server *s = hp_upstream_pick(g, u->tried);
+		if (s == NULL)
+			return hp_fetch_failed(c, 502, "upstream unavailable: connection refused");
+		u->server = s;
+		struct hp_upstream_conn *up = hp_upstream_take(u->pool, s, c);
+		if (up == NULL) {
+			int rc = hp_upstream_connect(u->pool, s, c, hp_txn_on_upstream_event, &up);
+			if (rc == -EBUSY) {
+				/* At max_connections: wait for a slot, bounded by the
+				 * connect timeout, as HAProxy's server queue does. */
+				if (u->queue_deadline_ms == 0)
+					u->queue_deadline_ms = hp_loop_now_ms(c->w->loop) +
+							       group_conf(c)->connect_timeout_ms;
+				if (hp_loop_now_ms(c->w->loop) >= u->queue_deadline_ms)
+					return hp_fetch_failed(c, 503,
+						"upstream busy: all connections in use");
+				hp_client_arm_timer(c, CT_QUEUE, QUEUE_POLL_MS);
+				return HP_STEP_WAIT;
+			}
+			if (rc < 0) {
+				hp_log_debug("connect %s: %s", s->name, strerror(-rc));
+				mark_tried(u, s);
+				continue;
+			}
+		}
+		attach(c, up);
+		return HP_STEP_fetch;
+	}
+}
+
+/* A connect finished or failed (an event on a connecting socket). */
+static enum hp_step check_connected(struct hp_client *c)
+{
+	struct hp_txn_up *u = &c->t.up;
+	u->connect_event = false;
+	int rc = hp_upstream_conn_check_connected(u->conn);
+	if (rc < 0) {
+		hp_log_debug("connect %s: %s", u->server->name, strerror(-rc));
+		mark_tried(u, u->server);
+		hp_txn_release_upstream(c, false);
+		return connect_upstream(c);
+	}
+	hp_timer_start(c->w->loop, &u->conn->timer, group_conf(c)->send_timeout_ms,
+		       hp_txn_on_upstream_timer);
+	return HP_STEP_fetch;
+}
+
+/* A reused connection failed before any response byte: once more, on a
+ * new connection. False when that is not allowed. */
+static bool try_retry(struct hp_client *c)
+{
+	struct hp_txn_up *u = &c->t.up;
+	if (!u->retryable || u->conn == NULL || !u->conn->reused || u->head_in ||
+	    u->attempts >= group_conf(c)->retries)
+		return false;
+	u->attempts++;
+	hp_txn_release_upstream(c, false);
+	return true;
+}
+
+/* ==== Sending the request ==== */
+
+static void count_body(void *arg, const char *data, size_t len)
+{
+	(void)data;
+	*(uint64_t *)arg += len;
+}
+
+/* Decide how many bytes at the front of c->in are request body ready to
+ * go. Returns false if the request failed (an error response is queued). */
+static bool classify_body(struct hp_client *c)
+{
+	struct hp_txn_req *r = &c->t.req;
+	if (r->body == HP_BODY_LENGTH) {
+		uint64_t n = HP_MIN((uint64_t)c->in.len, r->body_remaining);
+		r->body_ready = (size_t)n;
+		r->body_remaining -= n;
+		r->body_bytes += n;
+		return true;
+	}
+	bool done = false;
+	ssize_t n = hp_http_chunked_feed(&r->body_chunked, hp_buf_data(&c->in), c->in.len, &done,
+					 count_body, &r->body_bytes);
+	if (n < 0) {
+		hp_respond_error(c, 400, "invalid chunked request body");
+		return false;
+	}
+	if (r->body_bytes > hp_client_cfg(c)->limits.max_body_size) {
+		hp_respond_error(c, 413, "request body too large");
+		return false;
+	}
+	r->body_ready = (size_t)n;
+	r->body_remaining = done ? 0 : 1; /* unknown, but not finished */
+	return true;
+}
+
+/* Write to the upstream; false on a write error (the caller decides). */
+static bool write_up(struct hp_client *c, const char *p, size_t len, size_t *written)
+{
+	struct hp_upstream_conn *up = c->t.up.conn;
+	*written = 0;
+	while (up->writable && *written < len) {
+		ssize_t n = write(up->io.fd, p + *written, len - *written);
+		if (n > 0) {
+			*written += (size_t)n;
+		} else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			up->writable = false;
+		} else if (n < 0 && errno == EINTR) {
+			continue;
+		} else {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* More of the request body from the client: false when there is none to
+ * send now (waiting, or the connection or the request ended). */
+static bool more_body(struct hp_client *c)
+{
+	struct hp_txn_req *r = &c->t.req;
+	if (c->in.len == 0 && !hp_client_read(c, BODY_READ_LIMIT))
+		return false;
+	if (c->closed)
+		return false;
+	if (c->in.len == 0) {
+		if (c->eof) {
+			/* The client gave up half-way through its body. */
+			hp_client_close(c);
+			return false;
+		}
+		if (c->timer_kind != CT_BODY)
+			hp_client_arm_timer(c, CT_BODY, hp_client_cfg(c)->limits.body_timeout_ms);
+		return false;
+	}
+	return classify_body(c) && r->body_ready > 0;
+}
+
+/* Send what can go up. False on an upstream write error. */
+static bool send_request(struct hp_client *c, bool *progress)
+{
+	struct hp_txn *t = &c->t;
+	struct hp_txn_up *u = &t->up;
+	size_t w;
+	if (u->head_sent < u->head.len) {
+		bool ok = write_up(c, u->head.base + u->head_sent, u->head.len - u->head_sent, &w);
+		u->head_sent += w;
+		*progress |= w > 0;
+		if (!ok)
+			return false;
+		if (u->head_sent < u->head.len)
+			return true;
+	}
+	while (!t->req.body_done && u->conn->writable) {
+		if (t->req.body_ready == 0 && !more_body(c))
+			return true;
+		bool ok = write_up(c, hp_buf_data(&c->in), t->req.body_ready, &w);
+		hp_buf_consume(&c->in, w);
+		t->req.body_ready -= w;
+		*progress |= w > 0;
+		if (w > 0 && c->timer_kind == CT_BODY)
+			hp_client_arm_timer(c, CT_BODY, hp_client_cfg(c)->limits.body_timeout_ms);
+		if (!ok)
+			return false;
+		if (t->req.body_ready == 0 && t->req.body_remaining == 0) {
+			t->req.body_done = true;
+			if (c->timer_kind == CT_BODY)
+				hp_client_disarm_timer(c);
+		}
+	}
+	return true;
+}
+
+/* ==== Reading the response ==== */
+
+/* Read what the upstream has. False if the connection failed; *eof when
+ * it closed (cleanly or not). */
+static bool read_up(struct hp_client *c, bool *progress, bool *eof)
+{
+	struct hp_upstream_conn *up = c->t.up.conn;
+	while (up->readable && c->out.len < HP_OUT_HIGH_WATER) {
+		hp_buf_reserve(&up->in, READ_CHUNK);
+		size_t room = hp_buf_room(&up->in);
+		ssize_t n = read(up->io.fd, hp_buf_tail(&up->in), room);
+		if (n > 0) {
+			hp_buf_commit(&up->in, (size_t)n);
+			*progress = true;
+			if ((size_t)n < room && !up->hup)
+				up->readable = false;
+			if (up->in.len >= 4 * READ_CHUNK)
+				break;
+		} else if (n == 0) {
+			*eof = true;
+			up->readable = false;
+		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			up->readable = false;
+		} else if (errno != EINTR) {
+			*eof = true;
+			up->readable = false;
+			return false;
+		}
+	}
+	if (*progress)
+		hp_timer_start(c->w->loop, &up->timer, group_conf(c)->read_timeout_ms,
+			       hp_txn_on_upstream_timer);
+	return true;
+}
+
+/* The head of the response as the client gets it. */
+static void start_response(struct hp_client *c, const struct hp_http_response *r)
+{
+	struct hp_txn *t = &c->t;
+	t->resp.status = r->status;
+	t->up.body = r->body;
+	t->up.body_remaining = r->content_length;
+	t->up.keep_alive = r->keep_alive;
+	t->up.head_in = true;
+	t->up.head_ns = hp_clock_mono_ns();
+	if (hp_body_dechunks(c) || (r->body == HP_BODY_CLOSE && t->req.minor_version == 0))
+		c->close_after = true;
+	if (!t->req.keep_alive || c->w->draining || !t->req.body_done)
+		c->close_after = true;
+	size_t before = c->out.len;
+	hp_upstream_head_response(c, &c->out, r);
+	t->resp.bytes_out += c->out.len - before;
+	t->resp.started = true;
+}
+
+/* Parse response heads (forwarding 1xx) at the front of the upstream
+ * buffer. Returns the next step: fetch (incomplete: WAIT is decided by
+ * the caller), deliver, or a failure's. */
+static enum hp_step take_head(struct hp_client *c, bool *taken)
+{
+	struct hp_txn *t = &c->t;
+	struct hp_buf *in = &t->up.conn->in;
+	const struct hp_config *cfg = hp_client_cfg(c);
+	struct hp_http_limits lim = {
+		.max_request_line = cfg->limits.max_header_size,
+		.max_head_bytes = cfg->limits.max_header_size * 2,
+		.max_headers = cfg->limits.max_header_fields * 2,
+	};
+	*taken = false;
+	while (in->len > 0) {
+		struct hp_http_response r;
+		int rc = hp_http_parse_response(hp_buf_data(in), in->len, &r, c->w->resp_fields,
+						&lim, t->cache.head_as_get ? HP_METHOD_GET
+									   : t->req.method);
+		if (rc == HP_AGAIN)
+			return HP_STEP_fetch;
+		if (rc < 0) {
+			hp_log_info("upstream %s: invalid response: %s", t->up.server->name,
+				    r.error_reason ? r.error_reason : "malformed");
+			return hp_fetch_failed(c, 502, "invalid response from upstream");
+		}
+		if (r.status >= 100 && r.status < 200) {
+			if (r.status == 101)
+				return hp_fetch_failed(c, 502, "invalid response from upstream");
+			hp_upstream_head_interim(c, &c->out, &r);
+			hp_buf_consume(in, (size_t)rc);
+			continue;
+		}
+		*taken = true;
+		if (hp_lookup_on_response(c, &r)) {
+			/* Answered from the cache (a 304 freshened it, or it is served
+			 * stale on an error): the upstream's response goes no further. */
+			hp_buf_consume(in, (size_t)rc);
+			hp_txn_release_upstream(c, r.status == 304 && r.keep_alive &&
+						   t->req.body_done && in->len == 0);
+			return HP_STEP_deliver;
+		}
+		start_response(c, &r);
+		hp_buf_consume(in, (size_t)rc);
+		if (t->cache.head_as_get && !t->cache.storing) {
+			/* Nobody wants this body: drop it with the connection. */
+			t->up.keep_alive = false;
+			hp_txn_release_upstream(c, false);
+			t->resp.source = HP_SRC_DONE;
+			return HP_STEP_deliver;
+		}
+		hp_body_begin(c, HP_SRC_UPSTREAM, 1, 0);
+		return HP_STEP_deliver;
+	}
+	return HP_STEP_fetch;
+}
+
+/* ==== The body ==== */
+
+/* Feed the chain from the upstream buffer. Returns 1 when the body is
+ * complete, 0 when more is expected, -1 on broken framing. */
+static int pass_body(struct hp_client *c, bool up_eof)
+{
+	struct hp_txn_up *u = &c->t.up;
+	struct hp_filter_chain *ch = &c->t.resp.chain;
+	struct hp_buf *in = &u->conn->in;
+	switch (u->body) {
+	case HP_BODY_NONE:
+		return 1;
+	case HP_BODY_LENGTH: {
+		size_t n = (size_t)HP_MIN((uint64_t)in->len, u->body_remaining);
+		if (hp_filter_bytes(ch, hp_buf_data(in), n) < 0)
+			return -1;
+		hp_buf_consume(in, n);
+		u->body_remaining -= n;
+		return u->body_remaining == 0 ? 1 : 0;
+	}
+	case HP_BODY_CHUNKED: {
+		/* The framing is found here; the filters decode it if they must. */
+		bool done = false;
+		ssize_t n = hp_http_chunked_feed(&u->body_chunked, hp_buf_data(in), in->len, &done,
+						 NULL, NULL);
+		if (n < 0 || hp_filter_bytes(ch, hp_buf_data(in), (size_t)n) < 0)
+			return -1;
+		hp_buf_consume(in, (size_t)n);
+		return done ? 1 : 0;
+	}
+	case HP_BODY_CLOSE:
+		if (hp_filter_bytes(ch, hp_buf_data(in), in->len) < 0)
+			return -1;
+		hp_buf_consume(in, in->len);
+		return up_eof ? 1 : 0;
+	}
+	return -1;
+}
+
+static void body_complete(struct hp_client *c)
+{
+	struct hp_txn *t = &c->t;
+	struct hp_txn_up *u = &t->up;
+	int rc = hp_filter_end(&t->resp.chain);
+	t->resp.source = HP_SRC_DONE;
+	bool reusable = u->keep_alive && t->req.body_done && u->body != HP_BODY_CLOSE;
+	hp_txn_release_upstream(c, reusable);
+	if (!t->req.body_done || rc < 0)
+		c->close_after = true;
+}
+
+/* ==== Steps ==== */
+
+enum hp_step hp_step_pass(struct hp_client *c)
+{
+	/* Nothing of this response is stored: a plain fetch. */
+	HP_ASSERT(c->t.cache.fill == NULL);
+	return HP_STEP_fetch;
+}
+
+/* First entry: the upstream request is built and the head leaves the
+ * client's input buffer. */
+static enum hp_step prepare(struct hp_client *c)
+{
+	struct hp_txn *t = &c->t;
+	const struct hp_http_request *req = &t->req.head;
+	/* A HEAD miss fills the cache like a GET would; the client gets the head. */
+	t->cache.head_as_get = t->cache.fill != NULL && t->req.method == HP_METHOD_HEAD;
+	hp_upstream_head_request(c, &t->up.head, req);
+	if (t->req.expect_continue && t->req.minor_version == 1 && !t->req.body_done)
+		hp_buf_append_str(&c->out, "HTTP/1.1 100 Continue\r\n\r\n");
+	/* The views in <req> die here: the head leaves the input buffer. */
+	hp_buf_consume(&c->in, t->req.head_len);
+	t->req.head_len = 0;
+	t->up.retryable = hp_http_method_is_idempotent(t->req.method) && t->req.body_done;
+	return connect_upstream(c);
+}
+
+/* The exchange until the response head. */
+static enum hp_step exchange(struct hp_client *c)
+{
+	struct hp_txn *t = &c->t;
+	struct hp_txn_up *u = &t->up;
+	bool progress = false;
+	if (!t->req.body_done || u->head_sent < u->head.len) {
+		if (!send_request(c, &progress)) {
+			/* The upstream stopped taking the request; it may still have
+			 * answered (an early 413, say), so read before deciding. */
+			if (u->conn->in.len == 0 && !u->conn->readable && try_retry(c))
+				return connect_upstream(c);
+			t->req.body_done = true;
+			c->close_after = true;
+			u->conn->readable = true;
+		}
+		if (c->closed)
+			return HP_STEP_DONE;
+		if (u->conn == NULL)
+			return HP_STEP_deliver; /* an error response (400, 413) was queued */
+	}
+	bool eof = false;
+	bool ok = read_up(c, &progress, &eof);
+	bool taken;
+	enum hp_step next = take_head(c, &taken);
+	if (taken || next != HP_STEP_fetch)
+		return next;
+	if (c->out.len > 0 && (!hp_client_flush(c) || c->closed))
+		return HP_STEP_DONE;
+	if (eof || !ok) {
+		if (u->conn->in.len == 0 && try_retry(c))
+			return connect_upstream(c);
+		return hp_fetch_failed(c, 502, u->conn->in.len ? "incomplete response from upstream"
+							       : "upstream closed the connection");
+	}
+	return progress ? HP_STEP_fetch : HP_STEP_WAIT;
+}
+
+enum hp_step hp_step_fetch(struct hp_client *c)
+{
+	struct hp_txn *t = &c->t;
+	struct hp_txn_up *u = &t->up;
+	if (t->req.head_len > 0)
+		return prepare(c);
+	/* Interim responses (our 100 Continue, a forwarded 103) go out now:
+	 * the client may be waiting for them before it sends its body. */
+	if (c->out.len > 0 && (!hp_client_flush(c) || c->closed))
+		return HP_STEP_DONE;
+	if (c->expired == CT_QUEUE) {
+		c->expired = CT_NONE;
+		return connect_upstream(c);
+	}
+	if (u->conn == NULL)
+		return c->timer_kind == CT_QUEUE ? HP_STEP_WAIT : connect_upstream(c);
+	if (u->expired)
+		return hp_fetch_failed(c, 504, u->conn->connected ? "upstream timed out"
+								  : "upstream connect timed out");
+	if (!u->conn->connected)
+		return u->connect_event ? check_connected(c) : HP_STEP_WAIT;
+	return exchange(c);
+}
+
+enum hp_step hp_fetch_pump(struct hp_client *c, bool *progress)
+{
+	struct hp_txn *t = &c->t;
+	struct hp_txn_up *u = &t->up;
+	if (u->expired)
+		return hp_fetch_failed(c, 504, "upstream timed out");
+	if (!t->req.body_done && !send_request(c, progress)) {
+		/* The response is under way: the rest of the request is not
+		 * needed, and the connection will not be reused. */
+		t->req.body_done = true;
+		c->close_after = true;
+	}
+	if (c->closed)
+		return HP_STEP_DONE;
+	bool eof = false;
+	bool ok = read_up(c, progress, &eof);
+	int done = pass_body(c, eof);
+	if (c->closed)
+		return HP_STEP_DONE;
+	if (done < 0) {
+		hp_log_info("upstream %s: invalid chunked body", u->server->name);
+		return hp_fetch_failed(c, 502, "invalid response body from upstream");
+	}
+	if (done > 0) {
+		body_complete(c);
+		*progress = true;
+		return HP_STEP_deliver;
+	}
+	if (eof || !ok) {
+		/* Cut short: deliver what came, then close so it cannot pass as whole. */
+		hp_log_info("upstream %s: closed mid-body", u->server->name);
+		hp_filter_abort(&t->resp.chain);
+		hp_txn_release_upstream(c, false);
+		t->resp.source = HP_SRC_DONE;
+		c->close_after = true;
+		*progress = true;
+	}
+	return HP_STEP_deliver;
+}
