@@ -182,6 +182,11 @@ void hp_loop_defer(struct hp_loop *loop, struct hp_deferred *d, hp_deferred_fn *
 	hp_list_link_tail(&loop->deferred, &d->_link);
 }
 
+void hp_loop_cancel_defer(struct hp_deferred *d)
+{
+	hp_list_unlink(&d->_link);
+}
+
 static void run_deferred(struct hp_loop *l)
 {
 	while (!hp_list_empty(&l->deferred)) {

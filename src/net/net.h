@@ -132,6 +132,8 @@ void *hp_loop_data(const struct hp_loop *loop);
 void hp_loop_flush(struct hp_loop *loop);
 /* Queue <d> to run after the current batch; no-op if already queued. */
 void hp_loop_defer(struct hp_loop *loop, struct hp_deferred *d, hp_deferred_fn *cb);
+/* Unqueue <d> if queued, so that its owner can be freed. */
+void hp_loop_cancel_defer(struct hp_deferred *d);
 
 /* ==== Descriptors ==== */
 

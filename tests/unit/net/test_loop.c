@@ -444,6 +444,12 @@ static void test_defer_once_after_callback(void **state)
 	assert_int_equal(c.ran, 2);
 	hp_loop_flush(T.loop);
 	assert_int_equal(c.ran, 2);
+	/* A cancelled call does not run; cancelling twice is harmless. */
+	hp_loop_defer(T.loop, &c.d, on_deferred);
+	hp_loop_cancel_defer(&c.d);
+	hp_loop_cancel_defer(&c.d);
+	hp_loop_flush(T.loop);
+	assert_int_equal(c.ran, 2);
 }
 
 /* Two ios ready in one batch: the first to run defers, the second must
