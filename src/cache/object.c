@@ -282,8 +282,7 @@ uint64_t hp_cache_obj_charge(const struct hp_cache_obj *obj)
 {
 	return sizeof(*obj) + OBJ_OVERHEAD_BYTES + obj->head.len +
 	       obj->nfields * sizeof(*obj->fields) + obj->nvary * sizeof(*obj->vary) +
-	       obj->ntags * sizeof(*obj->tags) + body_charge(obj->body) + obj->mem_bytes +
-	       hp_cache_tags_charge(obj);
+	       obj->ntags * sizeof(*obj->tags) + body_charge(obj->body) + obj->mem_bytes;
 }
 
 /* ==== Building the head ==== */
