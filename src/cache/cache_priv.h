@@ -179,6 +179,9 @@ struct hp_cache_fill {
  */
 
 /* ==== key.c ==== */
+/* Drop a trailing ":80" from <host>: the default port names the same origin,
+ * for keys and prefix purges alike. */
+void hp_cache_host_drop_default_port(struct hp_str *host);
 /* Split a key into its host and path-with-query parts (see hp_cache_key_build). */
 bool hp_cache_key_split(const char *key, size_t keylen, struct hp_str *host, struct hp_str *path);
 

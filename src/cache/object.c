@@ -346,7 +346,10 @@ static struct hp_str pack_vary_value(struct hp_buf *mem, struct hp_str name,
 		if (!hp_str_ieq_str(req[i].name, name))
 			continue;
 		struct hp_str v = hp_str_trim(req[i].value);
-		hp_buf_append(mem, first ? "\1" : ", ", first ? 1 : 2);
+		if (first)
+			hp_buf_append_byte(mem, '\1');
+		else
+			HP_BUF_APPEND_LIT(mem, ", ");
 		hp_buf_append(mem, v.ptr, v.len);
 		first = false;
 	}
@@ -453,9 +456,9 @@ static void build_head(const struct hp_cache *c, struct hp_cache_obj *obj,
 		if (pol != NULL && pol->strip_tag_header && is_tag_field(c, f->name))
 			continue;
 		hp_buf_append(&h, f->name.ptr, f->name.len);
-		hp_buf_append(&h, ": ", 2);
+		HP_BUF_APPEND_LIT(&h, ": ");
 		hp_buf_append(&h, f->value.ptr, f->value.len);
-		hp_buf_append(&h, "\r\n", 2);
+		HP_BUF_APPEND_LIT(&h, "\r\n");
 	}
 	obj->head_mem = h.base;
 	obj->head = (struct hp_str){h.base, h.len};
@@ -513,7 +516,7 @@ void hp_cache_obj_set_head(struct hp_cache *c, struct hp_cache_obj *obj, int sta
 	else
 		pack_vary(obj, &mem, resp, nresp, req, nreq);
 	pack_tags(c, obj, &mem, &cc, resp, nresp);
-	hp_buf_append(&mem, "", 1);
+	hp_buf_append_byte(&mem, '\0');
 	obj->mem = mem.base;
 	obj->mem_bytes = mem.size;
 	unpack_all(obj);

@@ -176,7 +176,8 @@ int hp_net_accept(int lfd, struct sockaddr_storage *peer, socklen_t *peerlen);
 /* Start a non-blocking connect, TCP_NODELAY set. Returns the fd (the
  * connection may still be in progress) or -errno. */
 int hp_net_connect(const struct sockaddr *sa, socklen_t len);
-/* The pending error of a socket (after a connect completes), 0 if none. */
+/* The pending error of a socket (after a connect completes) as a positive
+ * errno value (not -errno), 0 if none; getsockopt's own errno if it fails. */
 int hp_net_socket_error(int fd);
 /* "1.2.3.4:80" or "[::1]:80" into <out>. */
 void hp_net_format_addr(const struct sockaddr *sa, char *out, size_t n);
