@@ -20,6 +20,12 @@
 #include "cache/cache_priv.h"
 #include "core/clock.h"
 
+/* A stored Vary value: VARY_MARK, then the request's values of the field
+ * joined by VARY_SEP, so that "present but empty" differs from "absent"
+ * (an empty stored value). */
+#define VARY_MARK "\1"
+#define VARY_SEP ", "
+
 /* ==== Body segments ==== */
 
 static struct body *body_new(void)
@@ -347,9 +353,9 @@ static struct hp_str pack_vary_value(struct hp_buf *mem, struct hp_str name,
 			continue;
 		struct hp_str v = hp_str_trim(req[i].value);
 		if (first)
-			hp_buf_append_byte(mem, '\1');
+			HP_BUF_APPEND_LIT(mem, VARY_MARK);
 		else
-			HP_BUF_APPEND_LIT(mem, ", ");
+			HP_BUF_APPEND_LIT(mem, VARY_SEP);
 		hp_buf_append(mem, v.ptr, v.len);
 		first = false;
 	}
@@ -468,7 +474,7 @@ static struct hp_str field_value(const struct hp_cache_obj *obj, const char *nam
 {
 	const struct hp_http_header *f = hp_http_find_header(obj->fields, obj->nfields, name);
 
-	return f ? hp_str_trim(f->value) : (struct hp_str){"", 0};
+	return f ? hp_str_trim(f->value) : HP_STR("");
 }
 
 /* §4.2.3, the part fixed at storage: corrected_initial_age. */
@@ -540,13 +546,12 @@ static bool vary_value_matches(struct hp_str stored, struct hp_str name,
 		if (!hp_str_ieq_str(req[i].name, name))
 			continue;
 		struct hp_str v = hp_str_trim(req[i].value);
-		const char *sep = pos == 0 ? "\1" : ", ";
-		size_t seplen = pos == 0 ? 1 : 2;
-		if (stored.len - pos < seplen + v.len ||
-		    memcmp(stored.ptr + pos, sep, seplen) != 0 ||
-		    memcmp(stored.ptr + pos + seplen, v.ptr, v.len) != 0)
+		struct hp_str sep = pos == 0 ? HP_STR(VARY_MARK) : HP_STR(VARY_SEP);
+		if (stored.len - pos < sep.len + v.len ||
+		    memcmp(stored.ptr + pos, sep.ptr, sep.len) != 0 ||
+		    memcmp(stored.ptr + pos + sep.len, v.ptr, v.len) != 0)
 			return false;
-		pos += seplen + v.len;
+		pos += sep.len + v.len;
 	}
 	return pos == stored.len;
 }
