@@ -43,11 +43,9 @@ static bool percent_decode(struct hp_str in, char **cursor, struct hp_str *res)
 /* "http://host[:port]/path[?query]" (or https) into host, path and query. */
 static bool split_url(struct hp_str url, struct hp_admin_request *out)
 {
-	size_t skip = hp_str_istarts_with(url, "http://") ? 7
-		      : hp_str_istarts_with(url, "https://") ? 8 : 0;
-	if (skip == 0)
+	struct hp_str rest = url;
+	if (!hp_str_iskip_prefix(&rest, "http://") && !hp_str_iskip_prefix(&rest, "https://"))
 		return false;
-	struct hp_str rest = {url.ptr + skip, url.len - skip};
 	rest.len = hp_str_span_until(rest, "#");
 	size_t hlen = hp_str_span_until(rest, "/?");
 	out->host = (struct hp_str){rest.ptr, hlen};
@@ -57,7 +55,7 @@ static bool split_url(struct hp_str url, struct hp_admin_request *out)
 	size_t plen = hp_str_span_until(tail, "?");
 	out->path = plen > 0 ? (struct hp_str){tail.ptr, plen} : HP_STR("/");
 	out->query = plen < tail.len ? (struct hp_str){tail.ptr + plen + 1, tail.len - plen - 1}
-				     : (struct hp_str){"", 0};
+				     : HP_STR("");
 	return true;
 }
 
@@ -133,7 +131,7 @@ static int parse_purge_query(struct hp_str query, char *scratch, struct hp_admin
 		struct hp_str name = {pair.ptr, nlen};
 		struct hp_str raw = nlen < pair.len ? (struct hp_str){pair.ptr + nlen + 1,
 								      pair.len - nlen - 1}
-						    : (struct hp_str){"", 0};
+						    : HP_STR("");
 		struct hp_str value;
 		if (!percent_decode(raw, &cursor, &value))
 			return fail(out, 400, "malformed %-escape");
@@ -155,7 +153,7 @@ int hp_admin_parse(struct hp_str method, struct hp_str target, char *scratch,
 	struct hp_str path = {target.ptr, plen};
 	struct hp_str query = plen < target.len
 		? (struct hp_str){target.ptr + plen + 1, target.len - plen - 1}
-		: (struct hp_str){"", 0};
+		: HP_STR("");
 	bool read_only = hp_str_eq(method, "GET") || hp_str_eq(method, "HEAD");
 	if (hp_str_eq(path, "/health") || hp_str_eq(path, "/ready") || hp_str_eq(path, "/cache")) {
 		out->action = hp_str_eq(path, "/health") ? HP_ADMIN_HEALTH

@@ -167,27 +167,30 @@ struct hp_cache_fill {
 	struct hp_cache_obj *stream;  /* shard: <obj> once accepted, if it can be streamed */
 };
 
-/* ==== store.c ==== */
-struct shard *hp_cache_shard_of(struct hp_cache *c, uint64_t hash);
-struct kentry *hp_cache_kentry_find(struct shard *sh, const void *key, size_t keylen,
-				    uint64_t hash);
-/* Unlink <obj> from its key and queue, uncharge it, settle its key (which may
- * free the key) and drop the cache's reference. */
-void hp_cache_obj_unlink(struct hp_cache *c, struct shard *sh, struct hp_cache_obj *obj);
-/* Free <ke> if it holds nothing, else move it to the idle list if idle. */
-void hp_cache_kentry_settle(struct hp_cache *c, struct shard *sh, struct kentry *ke);
+/*
+ * The files of src/cache, lowest first. Each uses only this header, the
+ * public cache.h and the functions of the files above it in this list,
+ * never one below it:
+ *   key.c       cache keys                     (nothing)
+ *   policy.c    RFC 9111 storability, age      (nothing)
+ *   object.c    objects and bodies             (policy)
+ *   tagindex.c  tag -> objects                 (object)
+ *   evict.c     S3-FIFO / LRU queues, victims  (nothing)
+ *   store.c     index, fills, budget           (evict, tagindex, object, policy)
+ *   purge.c     invalidation                   (store, tagindex, object, key)
+ */
 
-/* ==== evict.c ==== */
-/* Queue a newly linked <obj>; <replaced> (still linked, or NULL) passes on its
- * place, since a refreshed object is as popular as the one it replaces. */
-void hp_cache_queue_insert(struct hp_cache *c, struct shard *sh, struct hp_cache_obj *obj,
-			   const struct hp_cache_obj *replaced);
-void hp_cache_queue_hit(struct hp_cache *c, struct shard *sh, struct hp_cache_obj *obj);
-void hp_cache_queue_remove(struct shard *sh, struct hp_cache_obj *obj);
-/* Evict until the shard is within budget. */
-void hp_cache_evict(struct hp_cache *c, struct shard *sh);
-/* Drop the oldest idle key; false if there is none. */
-bool hp_cache_drop_idle(struct hp_cache *c, struct shard *sh);
+/* ==== key.c ==== */
+/* Drop a trailing ":80" from <host>: the default port names the same origin,
+ * for keys and prefix purges alike. */
+void hp_cache_host_drop_default_port(struct hp_str *host);
+/* Split a key into its host and path-with-query parts (see hp_cache_key_build). */
+bool hp_cache_key_split(const char *key, size_t keylen, struct hp_str *host, struct hp_str *path);
+
+/* ==== policy.c ==== */
+/* hp_cache_freshness_lifetime() with <date_fallback> used when Date is absent. */
+int64_t hp_cache_lifetime_at(int status, const struct hp_http_header *resp, size_t n,
+			     const struct hp_cache_policy *pol, time_t date_fallback);
 
 /* ==== object.c ==== */
 struct hp_cache_obj *hp_cache_obj_new(void);
@@ -213,6 +216,8 @@ bool hp_cache_vary_match(const struct hp_cache_obj *obj, const struct hp_http_he
 			 size_t nreq);
 bool hp_cache_supersedes(const struct hp_cache_obj *newer, const struct hp_cache_obj *older);
 bool hp_cache_obj_has_tag(const struct hp_cache_obj *obj, struct hp_str tag);
+/* Bytes <obj> holds, body included; its tag index entries are apart
+ * (hp_cache_tags_charge). */
 uint64_t hp_cache_obj_charge(const struct hp_cache_obj *obj);
 
 /* ==== tagindex.c ==== */
@@ -236,12 +241,26 @@ struct hp_cache_obj **hp_cache_tags_collect(struct hp_cache *c, struct hp_str ta
 /* Distinct tags and (object, tag) refs in the index, for tests. */
 void hp_cache_tags_count(struct hp_cache *c, size_t *tags, size_t *refs);
 
-/* ==== policy.c ==== */
-/* hp_cache_freshness_lifetime() with <date_fallback> used when Date is absent. */
-int64_t hp_cache_lifetime_at(int status, const struct hp_http_header *resp, size_t n,
-			     const struct hp_cache_policy *pol, time_t date_fallback);
-/* ==== key.c ==== */
-/* Split a key into its host and path-with-query parts (see hp_cache_key_build). */
-bool hp_cache_key_split(const char *key, size_t keylen, struct hp_str *host, struct hp_str *path);
+/* ==== evict.c ==== */
+/* Queue a newly linked <obj>; <replaced> (still linked, or NULL) passes on its
+ * place, since a refreshed object is as popular as the one it replaces. */
+void hp_cache_queue_insert(struct hp_cache *c, struct shard *sh, struct hp_cache_obj *obj,
+			   const struct hp_cache_obj *replaced);
+void hp_cache_queue_hit(struct hp_cache *c, struct shard *sh, struct hp_cache_obj *obj);
+void hp_cache_queue_remove(struct shard *sh, struct hp_cache_obj *obj);
+/* The next victim, still linked (the caller unlinks it), or NULL if the
+ * queues are empty. May reorder the queues; marks a small-queue victim's
+ * key a ghost. */
+struct hp_cache_obj *hp_cache_evict_next(struct hp_cache *c, struct shard *sh);
+
+/* ==== store.c ==== */
+struct shard *hp_cache_shard_of(struct hp_cache *c, uint64_t hash);
+struct kentry *hp_cache_kentry_find(struct shard *sh, const void *key, size_t keylen,
+				    uint64_t hash);
+/* Unlink <obj> from its key and queue, uncharge it, settle its key (which may
+ * free the key) and drop the cache's reference. */
+void hp_cache_obj_unlink(struct hp_cache *c, struct shard *sh, struct hp_cache_obj *obj);
+/* Free <ke> if it holds nothing, else move it to the idle list if idle. */
+void hp_cache_kentry_settle(struct hp_cache *c, struct shard *sh, struct kentry *ke);
 
 #endif

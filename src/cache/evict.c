@@ -14,6 +14,11 @@
  *
  * Ghosts are idle index entries (struct kentry without variants), bounded
  * in count by the number of live objects and charged to the budget.
+ *
+ * This file only orders the queues and names the next victim; store.c,
+ * which lies above it, unlinks the victim and keeps the shard within its
+ * budget. That keeps the dependency one way: evicting never calls back
+ * into the index.
  */
 #include <stdlib.h>
 
@@ -21,7 +26,6 @@
 
 #define SMALL_PERCENT 10
 #define PROMOTE_FREQ 1   /* hits in the small queue that earn a place in main */
-#define MIN_IDLE_KEYS 64
 
 void hp_cache_queue_insert(struct hp_cache *c, struct shard *sh, struct hp_cache_obj *obj,
 			   const struct hp_cache_obj *replaced)
@@ -56,12 +60,6 @@ void hp_cache_queue_remove(struct shard *sh, struct hp_cache_obj *obj)
 	obj->queue = Q_NONE;
 }
 
-static void evict_obj(struct hp_cache *c, struct shard *sh, struct hp_cache_obj *obj)
-{
-	sh->evictions++;
-	hp_cache_obj_unlink(c, sh, obj);
-}
-
 static void move_to_main(struct shard *sh, struct hp_cache_obj *obj, uint8_t freq)
 {
 	hp_cache_queue_remove(sh, obj);
@@ -71,23 +69,19 @@ static void move_to_main(struct shard *sh, struct hp_cache_obj *obj, uint8_t fre
 }
 
 /*
- * Evict one object; false if the queues are empty. Terminates: every pass
- * over a main object lowers its counter, every pass over a small one moves
- * it to main or evicts it.
+ * The next object to evict, still linked, or NULL if the queues are empty.
+ * Terminates: every pass over a main object lowers its counter, every pass
+ * over a small one moves it to main or returns it. A small-queue victim's
+ * key is marked a ghost first, so that unlinking keeps the key as one.
  */
-static bool evict_one(struct hp_cache *c, struct shard *sh)
+struct hp_cache_obj *hp_cache_evict_next(struct hp_cache *c, struct shard *sh)
 {
 	uint64_t small_target = sh->budget_bytes / 100 * SMALL_PERCENT;
 
 	for (;;) {
 		struct hp_cache_obj *obj;
-		if (c->conf.eviction == HP_CACHE_EVICT_LRU) {
-			obj = HP_LIST_FIRST(&sh->main, struct hp_cache_obj, qlink);
-			if (obj == NULL)
-				return false;
-			evict_obj(c, sh, obj);
-			return true;
-		}
+		if (c->conf.eviction == HP_CACHE_EVICT_LRU)
+			return HP_LIST_FIRST(&sh->main, struct hp_cache_obj, qlink);
 		if (!hp_list_empty(&sh->small) &&
 		    (sh->small_bytes >= small_target || hp_list_empty(&sh->main))) {
 			obj = HP_LIST_FIRST(&sh->small, struct hp_cache_obj, qlink);
@@ -99,39 +93,11 @@ static bool evict_one(struct hp_cache *c, struct shard *sh)
 				continue;
 			}
 			obj->ke->ghost = true;
-			evict_obj(c, sh, obj);
-			return true;
+			return obj;
 		}
 		obj = HP_LIST_FIRST(&sh->main, struct hp_cache_obj, qlink);
-		if (obj == NULL)
-			return false;
-		if (obj->freq > 0) {
-			move_to_main(sh, obj, (uint8_t)(obj->freq - 1));
-			continue;
-		}
-		evict_obj(c, sh, obj);
-		return true;
-	}
-}
-
-bool hp_cache_drop_idle(struct hp_cache *c, struct shard *sh)
-{
-	struct kentry *ke = HP_LIST_FIRST(&sh->idle, struct kentry, idle_link);
-
-	if (ke == NULL)
-		return false;
-	ke->ghost = false;
-	ke->hfp_until = 0;
-	hp_cache_kentry_settle(c, sh, ke);
-	return true;
-}
-
-void hp_cache_evict(struct hp_cache *c, struct shard *sh)
-{
-	while (sh->nidle > HP_MAX(sh->nobjs, (size_t)MIN_IDLE_KEYS))
-		(void)hp_cache_drop_idle(c, sh);
-	while (sh->bytes > sh->budget_bytes) {
-		if (!evict_one(c, sh) && !hp_cache_drop_idle(c, sh))
-			break;
+		if (obj == NULL || obj->freq == 0)
+			return obj;
+		move_to_main(sh, obj, (uint8_t)(obj->freq - 1));
 	}
 }

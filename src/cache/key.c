@@ -32,29 +32,33 @@ static void append_normalized(struct hp_buf *out, struct hp_str s)
 		int hi = i + 2 < s.len && s.ptr[i] == '%' ? hp_hex_digit(s.ptr[i + 1]) : -1;
 		int lo = hi >= 0 ? hp_hex_digit(s.ptr[i + 2]) : -1;
 		if (lo < 0) {
-			hp_buf_append(out, &s.ptr[i], 1);
+			hp_buf_append_byte(out, s.ptr[i]);
 			continue;
 		}
 		unsigned char ch = (unsigned char)(hi << 4 | lo);
 		if (is_unreserved(ch)) {
-			hp_buf_append(out, &ch, 1);
+			hp_buf_append_byte(out, (char)ch);
 		} else {
-			char esc[3] = {'%', hex[hi], hex[lo]};
-			hp_buf_append(out, esc, 3);
+			char esc[] = {'%', hex[hi], hex[lo]};
+			hp_buf_append(out, esc, sizeof(esc));
 		}
 		i += 2;
 	}
 }
 
+void hp_cache_host_drop_default_port(struct hp_str *host)
+{
+	(void)hp_str_drop_suffix(host, ":80");
+}
+
 static void append_host(struct hp_buf *out, struct hp_str host)
 {
-	if (host.len > 3 && memcmp(host.ptr + host.len - 3, ":80", 3) == 0)
-		host.len -= 3;
+	hp_cache_host_drop_default_port(&host);
 	for (size_t i = 0; i < host.len; i++) {
 		char ch = host.ptr[i];
 		if (ch >= 'A' && ch <= 'Z')
 			ch = (char)(ch - 'A' + 'a');
-		hp_buf_append(out, &ch, 1);
+		hp_buf_append_byte(out, ch);
 	}
 }
 
@@ -139,7 +143,7 @@ static void append_query(struct hp_buf *out, const struct hp_cache_key_spec *spe
 	hp_buf_reserve(out, total);
 	size_t sorted = out->len;
 	for (size_t i = 0; i < n; i++) {
-		hp_buf_append(out, i == 0 ? "?" : "&", 1);
+		hp_buf_append_byte(out, i == 0 ? '?' : '&');
 		hp_buf_append(out, hp_buf_data(out) + params[i].off, params[i].len);
 	}
 	memmove(hp_buf_data(out) + scratch, hp_buf_data(out) + sorted, out->len - sorted);
@@ -157,17 +161,17 @@ static void append_header(struct hp_buf *out, const char *name,
 
 	for (const char *p = name; *p != '\0'; p++) {
 		char ch = (*p >= 'A' && *p <= 'Z') ? (char)(*p - 'A' + 'a') : *p;
-		hp_buf_append(out, &ch, 1);
+		hp_buf_append_byte(out, ch);
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (!hp_str_ieq(h[i].name, name))
 			continue;
-		hp_buf_append(out, found ? "," : ":", 1);
+		hp_buf_append_byte(out, found ? ',' : ':');
 		struct hp_str v = hp_str_trim(h[i].value);
 		hp_buf_append(out, v.ptr, v.len);
 		found = true;
 	}
-	hp_buf_append(out, "", 1);
+	hp_buf_append_byte(out, '\0');
 }
 
 uint64_t hp_cache_key_build(struct hp_buf *out, const struct hp_cache_key_spec *spec,
@@ -178,15 +182,15 @@ uint64_t hp_cache_key_build(struct hp_buf *out, const struct hp_cache_key_spec *
 
 	if (spec != NULL && spec->namespace != NULL)
 		hp_buf_append_str(out, spec->namespace);
-	hp_buf_append(out, "", 1);
+	hp_buf_append_byte(out, '\0');
 	append_host(out, host);
-	hp_buf_append(out, "", 1);
+	hp_buf_append_byte(out, '\0');
 	if (path.len == 0)
 		path = HP_STR("/");
 	append_normalized(out, path);
 	if (spec == NULL || !spec->query_ignore)
 		append_query(out, spec, query);
-	hp_buf_append(out, "", 1);
+	hp_buf_append_byte(out, '\0');
 	for (size_t i = 0; spec != NULL && i < spec->nheaders; i++)
 		append_header(out, spec->headers[i], req_headers, nreq);
 	return XXH3_64bits(hp_buf_data(out) + start, out->len - start);

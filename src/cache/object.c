@@ -20,6 +20,12 @@
 #include "cache/cache_priv.h"
 #include "core/clock.h"
 
+/* A stored Vary value: VARY_MARK, then the request's values of the field
+ * joined by VARY_SEP, so that "present but empty" differs from "absent"
+ * (an empty stored value). */
+#define VARY_MARK "\1"
+#define VARY_SEP ", "
+
 /* ==== Body segments ==== */
 
 static struct body *body_new(void)
@@ -283,8 +289,7 @@ uint64_t hp_cache_obj_charge(const struct hp_cache_obj *obj)
 {
 	return sizeof(*obj) + OBJ_OVERHEAD_BYTES + obj->head.len +
 	       obj->nfields * sizeof(*obj->fields) + obj->nvary * sizeof(*obj->vary) +
-	       obj->ntags * sizeof(*obj->tags) + body_charge(obj->body) + obj->mem_bytes +
-	       hp_cache_tags_charge(obj);
+	       obj->ntags * sizeof(*obj->tags) + body_charge(obj->body) + obj->mem_bytes;
 }
 
 /* ==== Building the head ==== */
@@ -348,7 +353,10 @@ static struct hp_str pack_vary_value(struct hp_buf *mem, struct hp_str name,
 		if (!hp_str_ieq_str(req[i].name, name))
 			continue;
 		struct hp_str v = hp_str_trim(req[i].value);
-		hp_buf_append(mem, first ? "\1" : ", ", first ? 1 : 2);
+		if (first)
+			HP_BUF_APPEND_LIT(mem, VARY_MARK);
+		else
+			HP_BUF_APPEND_LIT(mem, VARY_SEP);
 		hp_buf_append(mem, v.ptr, v.len);
 		first = false;
 	}
@@ -455,9 +463,9 @@ static void build_head(const struct hp_cache *c, struct hp_cache_obj *obj,
 		if (pol != NULL && pol->strip_tag_header && is_tag_field(c, f->name))
 			continue;
 		hp_buf_append(&h, f->name.ptr, f->name.len);
-		hp_buf_append(&h, ": ", 2);
+		HP_BUF_APPEND_LIT(&h, ": ");
 		hp_buf_append(&h, f->value.ptr, f->value.len);
-		hp_buf_append(&h, "\r\n", 2);
+		HP_BUF_APPEND_LIT(&h, "\r\n");
 	}
 	obj->head_mem = h.base;
 	obj->head = (struct hp_str){h.base, h.len};
@@ -467,7 +475,7 @@ static struct hp_str field_value(const struct hp_cache_obj *obj, const char *nam
 {
 	const struct hp_http_header *f = hp_http_find_header(obj->fields, obj->nfields, name);
 
-	return f ? hp_str_trim(f->value) : (struct hp_str){"", 0};
+	return f ? hp_str_trim(f->value) : HP_STR("");
 }
 
 /* §4.2.3, the part fixed at storage: corrected_initial_age. */
@@ -515,7 +523,7 @@ void hp_cache_obj_set_head(struct hp_cache *c, struct hp_cache_obj *obj, int sta
 	else
 		pack_vary(obj, &mem, resp, nresp, req, nreq);
 	pack_tags(c, obj, &mem, &cc, resp, nresp);
-	hp_buf_append(&mem, "", 1);
+	hp_buf_append_byte(&mem, '\0');
 	obj->mem = mem.base;
 	obj->mem_bytes = mem.size;
 	unpack_all(obj);
@@ -539,13 +547,12 @@ static bool vary_value_matches(struct hp_str stored, struct hp_str name,
 		if (!hp_str_ieq_str(req[i].name, name))
 			continue;
 		struct hp_str v = hp_str_trim(req[i].value);
-		const char *sep = pos == 0 ? "\1" : ", ";
-		size_t seplen = pos == 0 ? 1 : 2;
-		if (stored.len - pos < seplen + v.len ||
-		    memcmp(stored.ptr + pos, sep, seplen) != 0 ||
-		    memcmp(stored.ptr + pos + seplen, v.ptr, v.len) != 0)
+		struct hp_str sep = pos == 0 ? HP_STR(VARY_MARK) : HP_STR(VARY_SEP);
+		if (stored.len - pos < sep.len + v.len ||
+		    memcmp(stored.ptr + pos, sep.ptr, sep.len) != 0 ||
+		    memcmp(stored.ptr + pos + sep.len, v.ptr, v.len) != 0)
 			return false;
-		pos += seplen + v.len;
+		pos += sep.len + v.len;
 	}
 	return pos == stored.len;
 }

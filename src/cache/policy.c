@@ -223,10 +223,7 @@ struct hp_str hp_cache_obj_date(const struct hp_cache_obj *obj)
 /* The opaque-tag of an entity-tag: the quoted part, without any W/. */
 static struct hp_str opaque_tag(struct hp_str etag)
 {
-	if (etag.len >= 2 && etag.ptr[0] == 'W' && etag.ptr[1] == '/') {
-		etag.ptr += 2;
-		etag.len -= 2;
-	}
+	(void)hp_str_skip_prefix(&etag, "W/");
 	return etag;
 }
 
@@ -248,8 +245,9 @@ static bool etag_list_matches(struct hp_str list, struct hp_str etag)
 		}
 		if (ch == '*')
 			return true;
-		if (ch == 'W' && i + 1 < list.len && list.ptr[i + 1] == '/')
-			i += 2;
+		struct hp_str rest = {list.ptr + i, list.len - i};
+		if (hp_str_skip_prefix(&rest, "W/"))
+			i = (size_t)(rest.ptr - list.ptr);
 		if (i >= list.len || list.ptr[i] != '"')
 			return false;
 		const char *close = memchr(list.ptr + i + 1, '"', list.len - i - 1);

@@ -121,8 +121,7 @@ size_t hp_cache_purge_prefix(struct hp_cache *c, struct hp_str host, struct hp_s
 {
 	struct prefix p = {host, path_prefix};
 
-	if (p.host.len > 3 && memcmp(p.host.ptr + p.host.len - 3, ":80", 3) == 0)
-		p.host.len -= 3;
+	hp_cache_host_drop_default_port(&p.host);
 	return purge_scan(c, purge_if_prefix, &p, soft);
 }
 

@@ -19,6 +19,7 @@
 #define DEFAULT_SHARDS 16
 #define DEFAULT_HFP_S 120
 #define INITIAL_BUCKETS 64
+#define MIN_IDLE_KEYS 64 /* idle keys (ghosts) kept however few objects there are */
 
 /* ==== Index ==== */
 
@@ -130,6 +131,46 @@ void hp_cache_obj_unlink(struct hp_cache *c, struct shard *sh, struct hp_cache_o
 	hp_cache_obj_release(obj);
 }
 
+/* What linking <obj> under a key of <keylen> bytes costs the shard: the
+ * object, its share of the key, and its entries in the tag index. */
+static uint64_t charge_of(const struct hp_cache_obj *obj, size_t keylen)
+{
+	return hp_cache_obj_charge(obj) + hp_cache_tags_charge(obj) + keylen;
+}
+
+/* ==== Budget ==== */
+
+/* Forget the oldest idle key (ghost or hit-for-pass); false if none. */
+static bool drop_idle(struct hp_cache *c, struct shard *sh)
+{
+	struct kentry *ke = HP_LIST_FIRST(&sh->idle, struct kentry, idle_link);
+
+	if (ke == NULL)
+		return false;
+	ke->ghost = false;
+	ke->hfp_until = 0;
+	hp_cache_kentry_settle(c, sh, ke);
+	return true;
+}
+
+/* Bring the shard back within its budget: idle keys beyond their bound
+ * first, then the victims evict.c names, then idle keys again if the
+ * queues ran dry. */
+static void evict(struct hp_cache *c, struct shard *sh)
+{
+	while (sh->nidle > HP_MAX(sh->nobjs, (size_t)MIN_IDLE_KEYS))
+		(void)drop_idle(c, sh);
+	while (sh->bytes > sh->budget_bytes) {
+		struct hp_cache_obj *victim = hp_cache_evict_next(c, sh);
+		if (victim != NULL) {
+			sh->evictions++;
+			hp_cache_obj_unlink(c, sh, victim);
+		} else if (!drop_idle(c, sh)) {
+			break;
+		}
+	}
+}
+
 /* ==== Create and destroy ==== */
 
 struct hp_cache *hp_cache_create(const struct hp_cache_conf *conf)
@@ -174,7 +215,7 @@ void hp_cache_set_max_memory(struct hp_cache *c, uint64_t max_memory)
 		struct shard *sh = &c->shards[i];
 		HP_AZ(pthread_mutex_lock(&sh->mtx));
 		sh->budget_bytes = max_memory / c->nshards;
-		hp_cache_evict(c, sh);
+		evict(c, sh);
 		HP_AZ(pthread_mutex_unlock(&sh->mtx));
 	}
 	atomic_store_explicit(&c->max_memory_now, max_memory, memory_order_relaxed);
@@ -444,7 +485,7 @@ static void publish(struct hp_cache *c, struct shard *sh, struct kentry *ke,
 		else
 			kept++;
 	}
-	hp_cache_evict(c, sh);
+	evict(c, sh);
 }
 
 void hp_cache_fill_commit(struct hp_cache_fill *f)
@@ -460,7 +501,7 @@ void hp_cache_fill_commit(struct hp_cache_fill *f)
 	hp_list_init(&readers);
 	hp_cache_body_finish(obj->body, &readers);
 	hp_cache_wake(&readers);
-	obj->charge_bytes = hp_cache_obj_charge(obj) + f->ke->keylen;
+	obj->charge_bytes = charge_of(obj, f->ke->keylen);
 	pthread_mutex_lock(&sh->mtx);
 	detach_fill(sh, f, &woken);
 	if (!f->purged && obj->charge_bytes <= sh->budget_bytes) {
@@ -564,7 +605,7 @@ static struct hp_cache_obj *freshen(struct hp_cache *c, struct hp_cache_fill *f,
 	if (ke == NULL && f != NULL && !f->purged)
 		ke = f->ke;
 	if (ke != NULL) {
-		obj->charge_bytes = hp_cache_obj_charge(obj) + ke->keylen;
+		obj->charge_bytes = charge_of(obj, ke->keylen);
 		if (obj->charge_bytes <= sh->budget_bytes) {
 			hp_cache_tags_link(c, obj);
 			publish(c, sh, ke, obj);

@@ -28,6 +28,11 @@ void hp_buf_reserve(struct hp_buf *b, size_t n);
 void hp_buf_append(struct hp_buf *b, const void *p, size_t n);
 /* Append a NUL-terminated string. */
 void hp_buf_append_str(struct hp_buf *b, const char *s);
+/* Append one byte <ch> (a NUL separator, a delimiter). */
+static inline void hp_buf_append_byte(struct hp_buf *b, char ch);
+/* Append string literal <lit> without its NUL, its length computed at
+ * compile time (a non-literal does not compile). */
+#define HP_BUF_APPEND_LIT(b, lit) hp_buf_append((b), "" lit, sizeof(lit) - 1)
 /* Drop <n> bytes from the front (n <= len). */
 void hp_buf_consume(struct hp_buf *b, size_t n);
 /* Move the data to the start of the allocation. */
@@ -69,6 +74,11 @@ static inline void hp_buf_reset(struct hp_buf *b)
 {
 	b->off = 0;
 	b->len = 0;
+}
+
+static inline void hp_buf_append_byte(struct hp_buf *b, char ch)
+{
+	hp_buf_append(b, &ch, 1);
 }
 
 #endif

@@ -9,6 +9,13 @@
 #include <stdio.h>
 #include <string.h>
 
+/* The three forms RFC 9110 §5.6.7 makes recipients accept; the parser
+ * checks separators at fixed offsets within them. */
+#define ASCTIME_LEN (sizeof("Sun Nov  6 08:49:37 1994") - 1)
+#define RFC850_TAIL_LEN (sizeof(", 06-Nov-94 08:49:37 GMT") - 1) /* from the comma */
+static const char gmt[] = " GMT";
+#define GMT_LEN (sizeof(gmt) - 1)
+
 static const char *const day_names[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
 static const char *const month_names[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
 					  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
@@ -104,21 +111,21 @@ static bool finish(int year, int mon, int day, int h, int mi, int se, time_t *ou
 bool hp_http_date_parse(const char *s, size_t len, time_t *out)
 {
 	char b[64];
-	if (len >= sizeof(b) || len < 24)
+	if (len >= sizeof(b) || len < ASCTIME_LEN)
 		return false;
 	memcpy(b, s, len);
 	b[len] = '\0';
 	int day, year, h, mi, se;
 	/* IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT" */
-	if (len == 29 && b[3] == ',' && b[4] == ' ' && b[7] == ' ' && b[11] == ' ' &&
-	    b[16] == ' ' && memcmp(b + 25, " GMT", 4) == 0) {
+	if (len == HP_HTTP_DATE_LEN && b[3] == ',' && b[4] == ' ' && b[7] == ' ' && b[11] == ' ' &&
+	    b[16] == ' ' && memcmp(b + HP_HTTP_DATE_LEN - GMT_LEN, gmt, GMT_LEN) == 0) {
 		if (!digits(b + 5, 2, &day) || !digits(b + 12, 4, &year) ||
 		    !parse_hms(b + 17, &h, &mi, &se))
 			return false;
 		return finish(year, month_index(b + 8), day, h, mi, se, out);
 	}
 	/* asctime: "Sun Nov  6 08:49:37 1994" */
-	if (len == 24 && b[3] == ' ' && b[7] == ' ' && b[10] == ' ' && b[19] == ' ') {
+	if (len == ASCTIME_LEN && b[3] == ' ' && b[7] == ' ' && b[10] == ' ' && b[19] == ' ') {
 		char dd[2] = {b[8] == ' ' ? '0' : b[8], b[9]};
 		if (!digits(dd, 2, &day) || !parse_hms(b + 11, &h, &mi, &se) ||
 		    !digits(b + 20, 4, &year))
@@ -127,9 +134,9 @@ bool hp_http_date_parse(const char *s, size_t len, time_t *out)
 	}
 	/* RFC 850: "Sunday, 06-Nov-94 08:49:37 GMT" */
 	const char *comma = strchr(b, ',');
-	if (comma != NULL && len - (size_t)(comma - b) == 24 && comma[1] == ' ' &&
+	if (comma != NULL && len - (size_t)(comma - b) == RFC850_TAIL_LEN && comma[1] == ' ' &&
 	    comma[4] == '-' && comma[8] == '-' && comma[11] == ' ' &&
-	    memcmp(comma + 20, " GMT", 4) == 0) {
+	    memcmp(comma + RFC850_TAIL_LEN - GMT_LEN, gmt, GMT_LEN) == 0) {
 		if (!digits(comma + 2, 2, &day) || !digits(comma + 9, 2, &year) ||
 		    !parse_hms(comma + 12, &h, &mi, &se))
 			return false;

@@ -15,7 +15,8 @@
 #include <stdint.h>
 #include <time.h>
 
-#define HP_HTTP_DATE_LEN 29 /* "Sun, 06 Nov 1994 08:49:37 GMT" */
+/* Length of an IMF-fixdate, the only form hotpath writes. */
+#define HP_HTTP_DATE_LEN (sizeof("Sun, 06 Nov 1994 08:49:37 GMT") - 1)
 
 /* Monotonic clock in nanoseconds / milliseconds. */
 uint64_t hp_clock_mono_ns(void);

@@ -7,13 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-const char hp_err_timeout[] = "timed out";
-const char hp_err_closed[] = "connection closed";
-const char hp_err_reset[] = "connection reset";
-const char hp_err_protocol[] = "protocol error";
-const char hp_err_connect[] = "connect failed";
-const char hp_err_too_large[] = "too large";
-
 _Noreturn void hp_panic(const char *file, int line, const char *expr)
 {
 	fprintf(stderr, "hotpath: assertion failed at %s:%d: %s\n", file, line, expr);
@@ -105,6 +98,35 @@ bool hp_str_istarts_with(struct hp_str s, const char *prefix)
 {
 	size_t n = strlen(prefix);
 	return s.len >= n && hp_str_ieq((struct hp_str){s.ptr, n}, prefix);
+}
+
+bool hp_str_skip_prefix(struct hp_str *s, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	if (s->len < n || memcmp(s->ptr, prefix, n) != 0)
+		return false;
+	s->ptr += n;
+	s->len -= n;
+	return true;
+}
+
+bool hp_str_iskip_prefix(struct hp_str *s, const char *prefix)
+{
+	if (!hp_str_istarts_with(*s, prefix))
+		return false;
+	size_t n = strlen(prefix);
+	s->ptr += n;
+	s->len -= n;
+	return true;
+}
+
+bool hp_str_drop_suffix(struct hp_str *s, const char *suffix)
+{
+	size_t n = strlen(suffix);
+	if (s->len < n || memcmp(s->ptr + s->len - n, suffix, n) != 0)
+		return false;
+	s->len -= n;
+	return true;
 }
 
 size_t hp_str_span_until(struct hp_str s, const char *stops)

@@ -66,6 +66,14 @@ bool hp_str_ieq_str(struct hp_str a, struct hp_str b);
 struct hp_str hp_str_trim(struct hp_str s);
 /* Does <s> start with <prefix>, ignoring ASCII case? */
 bool hp_str_istarts_with(struct hp_str s, const char *prefix);
+/* If *<s> starts with <prefix> (exact bytes; ASCII case ignored by the _i
+ * form), drop it from *<s> and return true; otherwise leave *<s> and return
+ * false. Saves counting the prefix's length by hand. */
+bool hp_str_skip_prefix(struct hp_str *s, const char *prefix);
+bool hp_str_iskip_prefix(struct hp_str *s, const char *prefix);
+/* If *<s> ends with <suffix> (exact bytes), drop it and return true;
+ * otherwise leave *<s> and return false. */
+bool hp_str_drop_suffix(struct hp_str *s, const char *suffix);
 /* Bytes of <s> before the first byte that is one of <stops> (all of them
  * if none is). */
 size_t hp_str_span_until(struct hp_str s, const char *stops);
@@ -81,14 +89,6 @@ bool hp_str_to_u64(struct hp_str s, uint64_t max, uint64_t *out);
  * Returns false when there are no more elements.
  */
 bool hp_str_next_token(struct hp_str list, size_t *pos, struct hp_str *out);
-
-/* Fixed error strings given to asynchronous completions, compared by address. */
-extern const char hp_err_timeout[];
-extern const char hp_err_closed[];
-extern const char hp_err_reset[];
-extern const char hp_err_protocol[];
-extern const char hp_err_connect[];
-extern const char hp_err_too_large[];
 
 /* ==== Intrusive doubly linked list (circular, with a head node) ==== */
 

@@ -55,8 +55,9 @@ enum hp_http_te {
 };
 
 /*
- * Framing fields of a head, collected in one pass over the parsed fields.
- * HP_ERR (400) for several Content-Length fields or an invalid value.
+ * Framing fields of a head, collected in one pass over the parsed fields
+ * by hp_http_scan_framing(): HP_OK with *<f> filled, or HP_ERR with *<err>
+ * set (400) for several Content-Length fields or an invalid value.
  */
 struct hp_http_framing {
 	enum hp_http_te te;

@@ -125,14 +125,15 @@ static int parse_absolute_form(struct hp_http_request *req, struct hp_http_err *
 	/* Any token up to "://"; only two schemes are accepted below anyway. */
 	while (i < t.len && HP_IS(t.ptr[i], HP_CT_TCHAR))
 		i++;
-	if (i == 0 || t.len - i < 3 || memcmp(t.ptr + i, "://", 3) != 0)
+	struct hp_str rest = {t.ptr + i, t.len - i};
+	if (i == 0 || !hp_str_skip_prefix(&rest, "://"))
 		return hp_http_fail(err, 400, "invalid request target");
 	struct hp_str scheme = {t.ptr, i};
 	if (!hp_str_ieq(scheme, "http") && !hp_str_ieq(scheme, "https"))
 		return hp_http_fail(err, 400, "unsupported URI scheme");
 
-	const char *auth = t.ptr + i + 3;
-	const char *end = t.ptr + t.len;
+	const char *auth = rest.ptr;
+	const char *end = rest.ptr + rest.len;
 	const char *p = auth;
 	while (p < end && *p != '/' && *p != '?')
 		p++;
@@ -141,7 +142,7 @@ static int parse_absolute_form(struct hp_http_request *req, struct hp_http_err *
 		return hp_http_fail(err, 400, "invalid authority in request target");
 	req->form = HP_TARGET_ABSOLUTE;
 	if (p == end || *p == '?') {
-		req->path = (struct hp_str){root_path, 1};
+		req->path = HP_STR(root_path);
 		if (p < end)
 			req->query = (struct hp_str){p + 1, (size_t)(end - p - 1)};
 		return HP_OK;

@@ -60,9 +60,9 @@ enum hp_http_range hp_http_parse_range(struct hp_str v, uint64_t len, uint64_t *
 				       uint64_t *last)
 {
 	v = hp_str_trim(v);
-	if (!hp_str_istarts_with(v, "bytes="))
+	struct hp_str set = v;
+	if (!hp_str_iskip_prefix(&set, "bytes="))
 		return HP_RANGE_IGNORE;
-	struct hp_str set = {v.ptr + 6, v.len - 6};
 	size_t pos = 0;
 	struct hp_str spec;
 	if (!hp_str_next_token(set, &pos, &spec))

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * loop.c - the per-thread event loop: edge-triggered epoll, a lazy binary
- * heap of timers, deferred calls, and a cross-thread task queue woken by an
- * eventfd.
+ * heap of timers, deferred calls, and a cross-thread queue of intrusive
+ * post nodes woken by an eventfd.
  *
  * One iteration: fire due timers, wait for events (no longer than the next
  * deadline, not at all if calls are deferred), dispatch them, run deferred
@@ -28,8 +28,10 @@
 
 #define MAX_EVENTS 256
 
+/* The node behind the deprecated hp_loop_post(): one per call, freed after
+ * its call. */
 struct post_task {
-	struct post_task *next;
+	struct hp_post post;
 	hp_task_fn *fn;
 	void *arg;
 };
@@ -45,8 +47,9 @@ struct hp_loop {
 	size_t capheap;               /* slots allocated, slot 0 unused */
 	struct hp_list deferred;      /* struct hp_deferred, FIFO */
 	struct hp_io wake;            /* eventfd for posts and stop */
-	pthread_mutex_t post_lock;    /* protects posts */
-	struct post_task *posts;      /* newest first; reversed when run */
+	pthread_mutex_t post_lock;    /* protects both lists and every queued node */
+	struct hp_list posts;         /* struct hp_post, FIFO, waiting for the next run */
+	struct hp_list running;       /* struct hp_post, FIFO, taken by the current run */
 };
 
 /* ==== Timer heap ==== */
@@ -179,6 +182,11 @@ void hp_loop_defer(struct hp_loop *loop, struct hp_deferred *d, hp_deferred_fn *
 	hp_list_link_tail(&loop->deferred, &d->_link);
 }
 
+void hp_loop_cancel_defer(struct hp_deferred *d)
+{
+	hp_list_unlink(&d->_link);
+}
+
 static void run_deferred(struct hp_loop *l)
 {
 	while (!hp_list_empty(&l->deferred)) {
@@ -199,39 +207,89 @@ static void wake(struct hp_loop *l)
 	(void)!write(l->wake.fd, &one, sizeof(one));
 }
 
-void hp_loop_post(struct hp_loop *loop, hp_task_fn *fn, void *arg)
+/*
+ * A node is queued when its link is in posts or running; both lists and the
+ * nodes' links and callbacks are only touched under post_lock, so posting
+ * threads and the loop never race on a node. Linking onto an empty posts list
+ * is the only case that writes the eventfd: a non-empty list already has a
+ * wake-up on its way (or is about to be taken by run_posts).
+ */
+void hp_loop_post_node(struct hp_loop *loop, struct hp_post *p, hp_post_fn *cb)
 {
-	struct post_task *t = hp_xmalloc(sizeof(*t));
-	t->fn = fn;
-	t->arg = arg;
 	pthread_mutex_lock(&loop->post_lock);
-	bool was_empty = loop->posts == NULL;
-	t->next = loop->posts;
-	loop->posts = t;
+	p->_cb = cb;
+	bool was_empty = hp_list_empty(&loop->posts);
+	bool queued = hp_list_linked(&p->_link);
+	if (!queued)
+		hp_list_link_tail(&loop->posts, &p->_link);
 	pthread_mutex_unlock(&loop->post_lock);
-	if (was_empty)
+	if (!queued && was_empty)
 		wake(loop);
 }
 
+bool hp_loop_post_cancel(struct hp_loop *loop, struct hp_post *p)
+{
+	pthread_mutex_lock(&loop->post_lock);
+	bool queued = hp_list_linked(&p->_link);
+	if (queued)
+		hp_list_unlink(&p->_link);
+	pthread_mutex_unlock(&loop->post_lock);
+	return queued;
+}
+
+bool hp_loop_post_pending(struct hp_loop *loop, const struct hp_post *p)
+{
+	pthread_mutex_lock(&loop->post_lock);
+	bool queued = hp_list_linked(&p->_link);
+	pthread_mutex_unlock(&loop->post_lock);
+	return queued;
+}
+
+static void run_task(struct hp_post *p)
+{
+	struct post_task *t = HP_CONTAINER_OF(p, struct post_task, post);
+	t->fn(t->arg);
+	free(t);
+}
+
+void hp_loop_post(struct hp_loop *loop, hp_task_fn *fn, void *arg)
+{
+	struct post_task *t = hp_xcalloc(1, sizeof(*t));
+	t->fn = fn;
+	t->arg = arg;
+	hp_loop_post_node(loop, &t->post, run_task);
+}
+
+/* Move the pending posts, in order, to the end of the running list. */
+static void take_posts(struct hp_loop *l)
+{
+	while (!hp_list_empty(&l->posts)) {
+		struct hp_list *n = l->posts.next;
+		hp_list_unlink(n);
+		hp_list_link_tail(&l->running, n);
+	}
+}
+
+/*
+ * Run the posts queued so far, oldest first. The batch is taken whole, so a
+ * callback that posts itself again runs in the next wake-up, not in a loop
+ * here. Each node is unlinked under the lock just before its call: from then
+ * on a post of it queues a new call, and a cancel from an earlier callback
+ * of this batch still finds it in running and removes it.
+ */
 static void run_posts(struct hp_loop *l)
 {
 	pthread_mutex_lock(&l->post_lock);
-	struct post_task *list = l->posts;
-	l->posts = NULL;
+	take_posts(l);
+	while (!hp_list_empty(&l->running)) {
+		struct hp_post *p = HP_LIST_FIRST(&l->running, struct hp_post, _link);
+		hp_list_unlink(&p->_link);
+		hp_post_fn *cb = p->_cb;
+		pthread_mutex_unlock(&l->post_lock);
+		cb(p);
+		pthread_mutex_lock(&l->post_lock);
+	}
 	pthread_mutex_unlock(&l->post_lock);
-	struct post_task *fifo = NULL;
-	while (list != NULL) {
-		struct post_task *next = list->next;
-		list->next = fifo;
-		fifo = list;
-		list = next;
-	}
-	while (fifo != NULL) {
-		struct post_task *next = fifo->next;
-		fifo->fn(fifo->arg);
-		free(fifo);
-		fifo = next;
-	}
 }
 
 static void on_wake(struct hp_io *io, unsigned events)
@@ -252,6 +310,8 @@ struct hp_loop *hp_loop_create(void)
 	HP_ASSERT(l->epfd >= 0);
 	hp_list_init(&l->deferred);
 	pthread_mutex_init(&l->post_lock, NULL);
+	hp_list_init(&l->posts);
+	hp_list_init(&l->running);
 	l->now_ms = hp_clock_mono_ms();
 	int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	HP_ASSERT(efd >= 0);

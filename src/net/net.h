@@ -14,8 +14,13 @@
  * themselves closed, stop their io and timers, and hand the free to
  * hp_loop_defer(), which runs after the current batch of events.
  *
- * All functions are for the loop's own thread, except hp_loop_post() and
- * hp_loop_stop(), which any thread may call.
+ * Cross-thread calls are intrusive too: a struct hp_post lives in its owner
+ * and hp_loop_post_node() links it into the loop's queue under a short
+ * mutex, so a wake-up never allocates. A node is queued at most once: posting
+ * it again before its callback starts coalesces into the one pending call.
+ *
+ * All functions are for the loop's own thread, except hp_loop_post_node(),
+ * hp_loop_post() and hp_loop_stop(), which any thread may call.
  */
 #ifndef HP_NET_NET_H
 #define HP_NET_NET_H
@@ -31,6 +36,7 @@ struct hp_loop;
 struct hp_io;
 struct hp_timer;
 struct hp_deferred;
+struct hp_post;
 
 /* Readiness bits given to an io callback. */
 #define HP_IO_READ 0x1u  /* readable, or the peer shut down its side */
@@ -43,6 +49,7 @@ typedef void hp_io_fn(struct hp_io *io, unsigned events);
 typedef void hp_timer_fn(struct hp_timer *t);
 typedef void hp_deferred_fn(struct hp_deferred *d);
 typedef void hp_task_fn(void *arg);
+typedef void hp_post_fn(struct hp_post *p);
 
 /* A registered descriptor; embed it in its owner and recover the owner with
  * HP_CONTAINER_OF in the callback. Zero-initialised means idle. */
@@ -70,6 +77,15 @@ struct hp_deferred {
 	struct hp_list _link;
 };
 
+/* A cross-thread call; embed it in its owner, which must outlive every
+ * pending call (hp_loop_post_pending() says whether one is). Zero-initialised
+ * means idle. The loop thread owns the fields below while it is queued. */
+struct hp_post {
+	/* private */
+	hp_post_fn *_cb;      /* set under the loop's post lock */
+	struct hp_list _link; /* in the loop's pending or running list */
+};
+
 /* ==== Loop ==== */
 
 /* A new loop; aborts if epoll or eventfd cannot be created. */
@@ -80,7 +96,25 @@ void hp_loop_destroy(struct hp_loop *loop);
 int hp_loop_run(struct hp_loop *loop);
 /* Make hp_loop_run() return after the current iteration. Thread-safe. */
 void hp_loop_stop(struct hp_loop *loop);
-/* Run <fn>(<arg>) on the loop's thread soon. Thread-safe; allocates. */
+/*
+ * Run <cb>(<p>) on the loop's thread soon. Thread-safe, never allocates.
+ * Posts run in the order they were first queued. If <p> is already queued
+ * and its callback has not started, nothing is added (the callback is only
+ * replaced by <cb>): two posts, one call. A post made while the callback runs
+ * queues it again. Every post is followed by at least one call that starts
+ * after it. A node must be posted to one loop at a time.
+ */
+void hp_loop_post_node(struct hp_loop *loop, struct hp_post *p, hp_post_fn *cb);
+/* Unqueue <p> if its callback has not started. Returns true if it was
+ * queued (the call will not happen), false if it was not. Loop thread only:
+ * it lets an owner free itself without waiting for a pending call. */
+bool hp_loop_post_cancel(struct hp_loop *loop, struct hp_post *p);
+/* Whether <p> is queued (its callback has not started). Loop thread only;
+ * from another thread the answer may be stale by the time it is read. */
+bool hp_loop_post_pending(struct hp_loop *loop, const struct hp_post *p);
+/* Run <fn>(<arg>) on the loop's thread soon. Thread-safe; allocates one
+ * node per call, so each call runs (no coalescing). Deprecated: kept so that
+ * src/proxy compiles until its callers embed a struct hp_post. */
 void hp_loop_post(struct hp_loop *loop, hp_task_fn *fn, void *arg);
 /* The loop clock, ms, read once per iteration. */
 uint64_t hp_loop_now_ms(const struct hp_loop *loop);
@@ -98,6 +132,8 @@ void *hp_loop_data(const struct hp_loop *loop);
 void hp_loop_flush(struct hp_loop *loop);
 /* Queue <d> to run after the current batch; no-op if already queued. */
 void hp_loop_defer(struct hp_loop *loop, struct hp_deferred *d, hp_deferred_fn *cb);
+/* Unqueue <d> if queued, so that its owner can be freed. */
+void hp_loop_cancel_defer(struct hp_deferred *d);
 
 /* ==== Descriptors ==== */
 
@@ -140,7 +176,8 @@ int hp_net_accept(int lfd, struct sockaddr_storage *peer, socklen_t *peerlen);
 /* Start a non-blocking connect, TCP_NODELAY set. Returns the fd (the
  * connection may still be in progress) or -errno. */
 int hp_net_connect(const struct sockaddr *sa, socklen_t len);
-/* The pending error of a socket (after a connect completes), 0 if none. */
+/* The pending error of a socket (after a connect completes) as a positive
+ * errno value (not -errno), 0 if none; getsockopt's own errno if it fails. */
 int hp_net_socket_error(int fd);
 /* "1.2.3.4:80" or "[::1]:80" into <out>. */
 void hp_net_format_addr(const struct sockaddr *sa, char *out, size_t n);

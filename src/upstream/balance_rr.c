@@ -26,16 +26,16 @@ static void *rr_create(struct hp_upstream_group *g)
 }
 
 static struct hp_upstream_server *rr_pick(void *state, struct hp_upstream_group *g,
-					  uint64_t exclude)
+					  const uint64_t *exclude)
 {
 	struct rr_state *st = state;
 	if (g->nservers == 1)
-		return hp_upstream_excluded(exclude, 0) ? NULL : &g->servers[0];
+		return hp_upstream_set_has(exclude, 0) ? NULL : &g->servers[0];
 	pthread_mutex_lock(&st->lock);
 	int64_t total = 0;
 	struct hp_upstream_server *best = NULL;
 	for (size_t i = 0; i < g->nservers; i++) {
-		if (hp_upstream_excluded(exclude, i))
+		if (hp_upstream_set_has(exclude, i))
 			continue;
 		st->current[i] += g->servers[i].weight;
 		total += g->servers[i].weight;

@@ -29,6 +29,9 @@ struct hp_upstream_group *hp_upstream_group_create(const struct hp_config_upstre
 	}
 	struct hp_upstream_group *g = hp_xcalloc(1, sizeof(*g));
 	g->conf = conf;
+	pthread_mutex_init(&g->pools_lock, NULL);
+	hp_list_init(&g->pools);
+	atomic_init(&g->waiting, 0);
 	g->nservers = conf->nservers;
 	g->servers = hp_xcalloc(g->nservers, sizeof(*g->servers));
 	for (size_t i = 0; i < g->nservers; i++) {
@@ -58,8 +61,10 @@ void hp_upstream_group_destroy(struct hp_upstream_group *g)
 {
 	if (g == NULL)
 		return;
+	HP_ASSERT(hp_list_empty(&g->pools));
 	if (g->ops != NULL)
 		g->ops->destroy(g->balancer);
+	pthread_mutex_destroy(&g->pools_lock);
 	for (size_t i = 0; i < g->nservers; i++)
 		free(g->servers[i].name);
 	free(g->servers);
@@ -82,7 +87,26 @@ struct hp_upstream_server *hp_upstream_group_server(struct hp_upstream_group *g,
 	return &g->servers[i];
 }
 
+size_t hp_upstream_set_words(const struct hp_upstream_group *g)
+{
+	size_t words = (g->nservers + 63) / 64;
+	return words > 0 ? words : 1;
+}
+
+struct hp_upstream_server *hp_upstream_pick_except(struct hp_upstream_group *g,
+						   const uint64_t *tried)
+{
+	return g->ops->pick(g->balancer, g, tried);
+}
+
 struct hp_upstream_server *hp_upstream_pick(struct hp_upstream_group *g, uint64_t exclude)
 {
-	return g->ops->pick(g->balancer, g, exclude);
+	if (g->nservers <= 64)
+		return hp_upstream_pick_except(g, &exclude);
+	/* Deprecated path: a heap copy, only for groups past 64 servers. */
+	uint64_t *set = hp_xcalloc(hp_upstream_set_words(g), sizeof(*set));
+	set[0] = exclude;
+	struct hp_upstream_server *s = hp_upstream_pick_except(g, set);
+	free(set);
+	return s;
 }

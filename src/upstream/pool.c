@@ -9,8 +9,20 @@
  * idle; either way it is dropped. That check cannot see a close still in
  * flight, so the proxy also retries an idempotent request once when a
  * reused connection fails before any response byte.
+ *
+ * Requests that found their server at max_connections wait in the pool's
+ * FIFO of waiters. Every path that gives a slot back (release, close, a
+ * failed connect) calls slot_freed(), which never calls a waiter itself: it
+ * queues a deferred run, so the releaser's stack unwinds first. The run
+ * calls, in arrival order, the waiters for which a slot is free right now
+ * (read from the servers' atomics, so a waiter that takes the slot uses it
+ * up for the next one). Slots are shared by all workers: a release on a
+ * worker with no waiter that can use it posts a kick to the other pools of
+ * the group that have waiters. Kicks come only from releases, never from a
+ * run, so two workers cannot kick each other forever.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -26,7 +38,17 @@ struct hp_upstream_pool {
 	struct hp_list *idle;   /* per server, struct hp_upstream_conn._link, MRU first */
 	size_t *nidle;          /* per server */
 	size_t total_idle;
+	struct hp_list waiters; /* struct hp_upstream_waiter._link, arrival order */
+	atomic_size_t nwaiters; /* queued; read by other workers' kicks */
+	struct hp_upstream_waiter *waking; /* whose callback runs now, or NULL */
+	unsigned round;         /* wake-up runs so far */
+	bool kick_after;        /* the pending run follows a release here */
+	struct hp_deferred wake; /* the pending run */
+	struct hp_post kick;    /* a slot freed on another worker */
+	struct hp_list glink;   /* in group->pools, under its pools_lock */
 };
+
+static void slot_freed(struct hp_upstream_pool *p, const struct hp_upstream_server *s);
 
 struct hp_upstream_pool *hp_upstream_pool_create(struct hp_loop *loop,
 						 struct hp_upstream_group *g)
@@ -38,6 +60,11 @@ struct hp_upstream_pool *hp_upstream_pool_create(struct hp_loop *loop,
 	p->nidle = hp_xcalloc(g->nservers, sizeof(*p->nidle));
 	for (size_t i = 0; i < g->nservers; i++)
 		hp_list_init(&p->idle[i]);
+	hp_list_init(&p->waiters);
+	atomic_init(&p->nwaiters, 0);
+	pthread_mutex_lock(&g->pools_lock);
+	hp_list_link_tail(&g->pools, &p->glink);
+	pthread_mutex_unlock(&g->pools_lock);
 	return p;
 }
 
@@ -74,8 +101,10 @@ static void destroy_conn(struct hp_upstream_conn *c, bool in_use)
 	struct hp_loop *loop = c->pool->loop;
 	hp_timer_stop(loop, &c->timer);
 	hp_io_close(&c->io);
-	if (in_use)
+	if (in_use) {
 		atomic_fetch_sub(&c->server->active, 1);
+		slot_freed(c->pool, c->server);
+	}
 	hp_loop_defer(loop, &c->_free, free_conn);
 }
 
@@ -120,8 +149,10 @@ struct hp_upstream_conn *hp_upstream_take(struct hp_upstream_pool *p,
 		}
 		if (s->max_connections != 0 &&
 		    atomic_fetch_add(&s->active, 1) >= s->max_connections) {
-			/* At the limit: keep it idle for later. */
+			/* At the limit: keep it idle for later. The count went
+			 * up for a moment, and another worker may have seen it. */
 			atomic_fetch_sub(&s->active, 1);
+			slot_freed(p, s);
 			hp_list_link_head(list, &c->_link);
 			p->nidle[s->index]++;
 			p->total_idle++;
@@ -145,11 +176,13 @@ int hp_upstream_connect(struct hp_upstream_pool *p, struct hp_upstream_server *s
 	unsigned before = atomic_fetch_add(&s->active, 1);
 	if (s->max_connections != 0 && before >= s->max_connections) {
 		atomic_fetch_sub(&s->active, 1);
+		slot_freed(p, s);
 		return -EBUSY;
 	}
 	int fd = hp_net_connect((const struct sockaddr *)&s->addr, s->addrlen);
 	if (fd < 0) {
 		atomic_fetch_sub(&s->active, 1);
+		slot_freed(p, s);
 		return fd;
 	}
 	struct hp_upstream_conn *c = hp_xcalloc(1, sizeof(*c));
@@ -161,6 +194,7 @@ int hp_upstream_connect(struct hp_upstream_pool *p, struct hp_upstream_server *s
 	if (rc < 0) {
 		close(fd);
 		atomic_fetch_sub(&s->active, 1);
+		slot_freed(p, s);
 		free(c);
 		return rc;
 	}
@@ -190,6 +224,7 @@ void hp_upstream_release(struct hp_upstream_conn *c, bool reusable)
 		return;
 	}
 	atomic_fetch_sub(&c->server->active, 1);
+	slot_freed(p, c->server);
 	hp_buf_reset(&c->in);
 	c->io.cb = on_idle_event;
 	hp_timer_start(p->loop, &c->timer, conf->idle_timeout_ms, on_idle_timeout);
@@ -241,6 +276,13 @@ void hp_upstream_pool_destroy(struct hp_upstream_pool *p)
 {
 	if (p == NULL)
 		return;
+	HP_ASSERT(hp_list_empty(&p->waiters));
+	/* Out of the registry first: after that no worker posts a kick here. */
+	pthread_mutex_lock(&p->group->pools_lock);
+	hp_list_unlink(&p->glink);
+	pthread_mutex_unlock(&p->group->pools_lock);
+	(void)hp_loop_post_cancel(p->loop, &p->kick);
+	hp_loop_cancel_defer(&p->wake);
 	for (size_t i = 0; i < p->group->nservers; i++) {
 		while (!hp_list_empty(&p->idle[i])) {
 			struct hp_upstream_conn *c =
@@ -256,4 +298,139 @@ void hp_upstream_pool_destroy(struct hp_upstream_pool *p)
 	free(p->idle);
 	free(p->nidle);
 	free(p);
+}
+
+/* ==== Waiting for a connection slot ==== */
+
+static bool slot_free(const struct hp_upstream_server *s)
+{
+	return s->max_connections == 0 || atomic_load(&s->active) < s->max_connections;
+}
+
+static bool any_slot_free(const struct hp_upstream_group *g)
+{
+	for (size_t i = 0; i < g->nservers; i++) {
+		if (slot_free(&g->servers[i]))
+			return true;
+	}
+	return false;
+}
+
+static bool can_use(const struct hp_upstream_pool *p, const struct hp_upstream_waiter *w)
+{
+	return w->server != NULL ? slot_free(w->server) : any_slot_free(p->group);
+}
+
+/* The oldest waiter that can use a free slot and was not called in this
+ * run: one that waits again from its callback is skipped until the next
+ * run, which keeps a run finite. */
+static struct hp_upstream_waiter *next_waiter(struct hp_upstream_pool *p)
+{
+	for (struct hp_list *n = p->waiters.next; n != &p->waiters; n = n->next) {
+		struct hp_upstream_waiter *w = HP_CONTAINER_OF(n, struct hp_upstream_waiter, _link);
+		if (w->_round != p->round && can_use(p, w))
+			return w;
+	}
+	return NULL;
+}
+
+static void unqueue(struct hp_upstream_waiter *w)
+{
+	struct hp_upstream_pool *p = w->_pool;
+	hp_list_unlink(&w->_link);
+	w->_pool = NULL;
+	atomic_fetch_sub(&p->nwaiters, 1);
+	atomic_fetch_sub(&p->group->waiting, 1);
+}
+
+/* The list is searched from its head after every callback, because a
+ * callback may cancel or add waiters. */
+static void run_waiters(struct hp_upstream_pool *p)
+{
+	p->round++;
+	struct hp_upstream_waiter *w;
+	while ((w = next_waiter(p)) != NULL) {
+		w->_round = p->round;
+		unqueue(w);
+		p->waking = w;
+		w->cb(w);
+		p->waking = NULL;
+	}
+}
+
+static void on_kick(struct hp_post *post)
+{
+	run_waiters(HP_CONTAINER_OF(post, struct hp_upstream_pool, kick));
+}
+
+/* Post a run to every other pool of the group that has waiters. The
+ * counters are read without the lock: a waiter queued just after is
+ * covered by the check hp_upstream_pool_wait() makes after queueing. */
+static void kick_others(struct hp_upstream_pool *p)
+{
+	struct hp_upstream_group *g = p->group;
+	if (atomic_load(&g->waiting) == atomic_load(&p->nwaiters))
+		return;
+	pthread_mutex_lock(&g->pools_lock);
+	for (struct hp_list *n = g->pools.next; n != &g->pools; n = n->next) {
+		struct hp_upstream_pool *q = HP_CONTAINER_OF(n, struct hp_upstream_pool, glink);
+		if (q != p && atomic_load(&q->nwaiters) > 0)
+			hp_loop_post_node(q->loop, &q->kick, on_kick);
+	}
+	pthread_mutex_unlock(&g->pools_lock);
+}
+
+static void on_wake(struct hp_deferred *d)
+{
+	struct hp_upstream_pool *p = HP_CONTAINER_OF(d, struct hp_upstream_pool, wake);
+	bool kick = p->kick_after;
+	p->kick_after = false;
+	run_waiters(p);
+	if (kick && any_slot_free(p->group))
+		kick_others(p);
+}
+
+/* A slot of <s> was given back. Unlimited servers never make anyone wait,
+ * so they cost nothing here. */
+static void slot_freed(struct hp_upstream_pool *p, const struct hp_upstream_server *s)
+{
+	if (s->max_connections == 0)
+		return;
+	if (atomic_load(&p->nwaiters) > 0) {
+		p->kick_after = true;
+		hp_loop_defer(p->loop, &p->wake, on_wake);
+		return;
+	}
+	kick_others(p);
+}
+
+void hp_upstream_pool_wait(struct hp_upstream_pool *p, struct hp_upstream_waiter *w,
+			   struct hp_upstream_server *server, hp_upstream_waiter_fn *cb)
+{
+	HP_ASSERT(w->_pool == NULL);
+	w->cb = cb;
+	w->server = server;
+	w->_pool = p;
+	w->_round = p->round;
+	if (w == p->waking)
+		hp_list_link_head(&p->waiters, &w->_link);
+	else
+		hp_list_link_tail(&p->waiters, &w->_link);
+	atomic_fetch_add(&p->nwaiters, 1);
+	atomic_fetch_add(&p->group->waiting, 1);
+	/* A slot freed on another worker after the caller's -EBUSY but before
+	 * the counters above went up was not announced to us: look now. */
+	if (can_use(p, w))
+		hp_loop_defer(p->loop, &p->wake, on_wake);
+}
+
+void hp_upstream_pool_cancel_wait(struct hp_upstream_waiter *w)
+{
+	if (w->_pool != NULL)
+		unqueue(w);
+}
+
+size_t hp_upstream_pool_waiters(const struct hp_upstream_pool *p)
+{
+	return atomic_load(&p->nwaiters);
 }

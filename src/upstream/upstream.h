@@ -15,6 +15,18 @@
  * the pool, or not, so it is closed. The pool closes idle connections on
  * their idle timeout or when the server closes them, and frees every
  * connection through the loop's deferred queue, never inside a callback.
+ *
+ * A request that finds its server at max_connections (-EBUSY) waits in its
+ * pool's queue (struct hp_upstream_waiter, a field of the request): when a
+ * slot frees, the pool calls the waiters that can use a free slot, in
+ * arrival order, from the loop's deferred queue (never inside the
+ * releaser's call chain). A slot freed on another worker reaches this
+ * worker's waiters through a post to its loop. Arrival order holds per
+ * worker, not across workers.
+ *
+ * A group may hold any number of servers: sets of servers (those a request
+ * has tried) are bitmaps of hp_upstream_set_words() words owned by the
+ * caller.
  */
 #ifndef HP_UPSTREAM_UPSTREAM_H
 #define HP_UPSTREAM_UPSTREAM_H
@@ -31,6 +43,9 @@
 struct hp_config_upstream;
 struct hp_upstream_group;
 struct hp_upstream_pool;
+struct hp_upstream_waiter;
+
+typedef void hp_upstream_waiter_fn(struct hp_upstream_waiter *w);
 
 #define HP_UPSTREAM_CONN_MAGIC 0x7570636eu
 
@@ -64,6 +79,17 @@ struct hp_upstream_conn {
 	struct hp_deferred _free;
 };
 
+/* A request waiting for a connection slot; embed it in the request.
+ * Zero-initialised means not waiting. */
+struct hp_upstream_waiter {
+	hp_upstream_waiter_fn *cb;            /* called once a slot it can use is free */
+	struct hp_upstream_server *server;    /* the server it waits for; NULL: any */
+	/* private */
+	struct hp_list _link;                 /* in the pool's waiters, arrival order */
+	struct hp_upstream_pool *_pool;       /* NULL when not waiting */
+	unsigned _round;                      /* last wake-up run that called it */
+};
+
 /* ==== Groups (shared) ==== */
 
 /* Create a group from its configuration, resolving every server address
@@ -75,9 +101,20 @@ const struct hp_config_upstream *hp_upstream_group_conf(const struct hp_upstream
 size_t hp_upstream_group_size(const struct hp_upstream_group *g);
 struct hp_upstream_server *hp_upstream_group_server(struct hp_upstream_group *g, size_t i);
 
-/* Pick a server for a request, skipping those in <exclude> (a bitmask of
- * server indexes already tried, servers past index 63 are never excluded).
- * Returns NULL only when every server is excluded. */
+/* Words in a server set of <g>: one bit per server, 64 per word, never 0.
+ * A set is a zeroed array of that many uint64_t owned by the caller. */
+size_t hp_upstream_set_words(const struct hp_upstream_group *g);
+/* Add server index <i> to <set>. */
+static inline void hp_upstream_set_add(uint64_t *set, size_t i);
+/* Whether server index <i> is in <set>; a NULL set is empty. */
+static inline bool hp_upstream_set_has(const uint64_t *set, size_t i);
+
+/* Pick a server for a request, skipping those in <tried> (a server set of
+ * <g>, or NULL for none). Returns NULL only when every server is in it. */
+struct hp_upstream_server *hp_upstream_pick_except(struct hp_upstream_group *g,
+						   const uint64_t *tried);
+/* Deprecated: hp_upstream_pick_except() with a one-word set, so servers
+ * past index 63 are never excluded. Kept until src/proxy moves over. */
 struct hp_upstream_server *hp_upstream_pick(struct hp_upstream_group *g, uint64_t exclude);
 
 /* ==== Balancers: a const table per strategy, one file each ==== */
@@ -86,9 +123,10 @@ struct hp_balancer_ops {
 	const char *name;
 	/* Allocate the strategy's state for <g>. */
 	void *(*create)(struct hp_upstream_group *g);
-	/* Choose among the group's servers not in <exclude>; NULL if none. */
+	/* Choose among the group's servers not in the set <exclude> (NULL:
+	 * none excluded); NULL if none is left. */
 	struct hp_upstream_server *(*pick)(void *state, struct hp_upstream_group *g,
-					   uint64_t exclude);
+					   const uint64_t *exclude);
 	void (*destroy)(void *state);
 };
 
@@ -98,8 +136,9 @@ extern const struct hp_balancer_ops hp_balancer_round_robin;
 
 struct hp_upstream_pool *hp_upstream_pool_create(struct hp_loop *loop,
 						 struct hp_upstream_group *g);
-/* Close every idle connection and free the pool. Connections still owned
- * by requests must have been released first. */
+/* Close every idle connection and free the pool, on the loop's thread or
+ * after its loop stopped. Connections still owned by requests must have
+ * been released, and waiters cancelled, first. */
 void hp_upstream_pool_destroy(struct hp_upstream_pool *p);
 struct hp_upstream_group *hp_upstream_pool_group(const struct hp_upstream_pool *p);
 
@@ -128,5 +167,45 @@ size_t hp_upstream_pool_adopt_idle(struct hp_upstream_pool *to, struct hp_upstre
 
 /* Count of idle connections (for metrics and tests). */
 size_t hp_upstream_pool_idle(const struct hp_upstream_pool *p);
+
+/* ==== Waiting for a connection slot ==== */
+
+/*
+ * Queue <w> behind the pool's other waiters until a slot on <server> (NULL:
+ * on any server of the group) is free, then call <cb>(<w>) once, from the
+ * loop's deferred queue or a cross-thread post, never from inside
+ * hp_upstream_release() or hp_upstream_connect(). When <cb> runs, <w> is no
+ * longer queued; it should try hp_upstream_take()/hp_upstream_connect() at
+ * once: a slot it leaves unused goes to the next waiter of the same run.
+ * Another worker may still win the slot (-EBUSY again): waiting again from
+ * inside <cb> puts <w> back at the head of the queue, so it keeps its turn.
+ * <w> must not be queued already.
+ */
+void hp_upstream_pool_wait(struct hp_upstream_pool *p, struct hp_upstream_waiter *w,
+			   struct hp_upstream_server *server, hp_upstream_waiter_fn *cb);
+/* Leave the queue (timeout, client gone); <cb> will not be called. Safe
+ * on a waiter that is not queued. */
+void hp_upstream_pool_cancel_wait(struct hp_upstream_waiter *w);
+/* Whether <w> is queued. */
+static inline bool hp_upstream_waiting(const struct hp_upstream_waiter *w);
+/* Count of queued waiters (for metrics and tests). */
+size_t hp_upstream_pool_waiters(const struct hp_upstream_pool *p);
+
+/* inline definitions */
+
+static inline void hp_upstream_set_add(uint64_t *set, size_t i)
+{
+	set[i / 64] |= (uint64_t)1 << (i % 64);
+}
+
+static inline bool hp_upstream_set_has(const uint64_t *set, size_t i)
+{
+	return set != NULL && (set[i / 64] & ((uint64_t)1 << (i % 64))) != 0;
+}
+
+static inline bool hp_upstream_waiting(const struct hp_upstream_waiter *w)
+{
+	return w->_pool != NULL;
+}
 
 #endif

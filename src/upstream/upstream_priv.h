@@ -1,10 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * upstream_priv.h - what the files of the upstream module share: the
- * group's layout, which balancers read.
+ * group's layout, which balancers read, and the registry of the pools
+ * that share it, through which a slot freed on one worker wakes the
+ * waiters of another.
  */
 #ifndef HP_UPSTREAM_UPSTREAM_PRIV_H
 #define HP_UPSTREAM_UPSTREAM_PRIV_H
+
+#include <pthread.h>
+#include <stddef.h>
 
 #include "upstream/upstream.h"
 
@@ -14,12 +19,9 @@ struct hp_upstream_group {
 	size_t nservers;
 	const struct hp_balancer_ops *ops;
 	void *balancer;                        /* ops' state */
+	pthread_mutex_t pools_lock;            /* protects pools; pool.c's */
+	struct hp_list pools;                  /* every worker's struct hp_upstream_pool */
+	atomic_size_t waiting;                 /* waiters queued in all its pools */
 };
-
-/* Is server <i> excluded by the bitmask? */
-static inline bool hp_upstream_excluded(uint64_t exclude, size_t i)
-{
-	return i < 64 && (exclude & ((uint64_t)1 << i)) != 0;
-}
 
 #endif

@@ -204,6 +204,19 @@ static void test_reset(void **state)
 	hp_buf_fini(&b);
 }
 
+static void test_append_byte_and_literal(void **state)
+{
+	(void)state;
+	struct hp_buf b = {0};
+	HP_BUF_APPEND_LIT(&b, "Name: ");
+	hp_buf_append_byte(&b, 'v');
+	hp_buf_append_byte(&b, '\0');
+	HP_BUF_APPEND_LIT(&b, "\r\n");
+	/* The literal's NUL is not appended; an explicit NUL byte is. */
+	expect_data(&b, "Name: v\0\r\n", 10);
+	hp_buf_fini(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -215,6 +228,7 @@ int main(void)
 	    cmocka_unit_test(test_reserve_compacts_before_growing),
 	    cmocka_unit_test(test_stream_model),
 	    cmocka_unit_test(test_reset),
+	    cmocka_unit_test(test_append_byte_and_literal),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -249,6 +249,40 @@ static void expect_list(struct hp_list *head, const int *ids, size_t n)
 }
 
 /* The scanning helpers the URL and query parsers share. */
+static void test_skip_prefix_drop_suffix(void **state)
+{
+	(void)state;
+	struct hp_str s = HP_STR("W/\"x\"");
+	assert_true(hp_str_skip_prefix(&s, "W/"));
+	assert_true(hp_str_eq(s, "\"x\""));
+	assert_false(hp_str_skip_prefix(&s, "W/"));
+	assert_true(hp_str_eq(s, "\"x\""));
+	/* Exact bytes: the case matters, and a short view never matches. */
+	s = HP_STR("w/x");
+	assert_false(hp_str_skip_prefix(&s, "W/"));
+	s = (struct hp_str){"W/", 1};
+	assert_false(hp_str_skip_prefix(&s, "W/"));
+	assert_int_equal(s.len, 1);
+	s = HP_STR("abc");
+	assert_true(hp_str_skip_prefix(&s, ""));
+	assert_int_equal(s.len, 3);
+
+	s = HP_STR("Bytes=0-1");
+	assert_true(hp_str_iskip_prefix(&s, "bytes="));
+	assert_true(hp_str_eq(s, "0-1"));
+	assert_false(hp_str_iskip_prefix(&s, "bytes="));
+
+	s = HP_STR("example.com:80");
+	assert_true(hp_str_drop_suffix(&s, ":80"));
+	assert_true(hp_str_eq(s, "example.com"));
+	assert_false(hp_str_drop_suffix(&s, ":80"));
+	s = HP_STR("example.com:8080");
+	assert_false(hp_str_drop_suffix(&s, ":80"));
+	s = (struct hp_str){":80", 2};
+	assert_false(hp_str_drop_suffix(&s, ":80"));
+	assert_int_equal(s.len, 2);
+}
+
 static void test_prefix_span_hex(void **state)
 {
 	(void)state;
@@ -321,6 +355,7 @@ int main(void)
 	    cmocka_unit_test(test_to_u64),     cmocka_unit_test(test_to_u64_max_boundary),
 	    cmocka_unit_test(test_next_token), cmocka_unit_test(test_list),
 	    cmocka_unit_test(test_prefix_span_hex),
+	    cmocka_unit_test(test_skip_prefix_drop_suffix),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

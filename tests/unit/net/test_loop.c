@@ -3,7 +3,9 @@
  * test_loop.c - the event loop: timers fire in deadline order and never
  * early, re-arming and stopping behave as net.h promises (including from
  * inside callbacks), deferred calls run once after the batch, posts from
- * other threads run in order on the loop thread, and descriptors get
+ * other threads run in order on the loop thread, intrusive post nodes
+ * coalesce, cancel and never miss a post made from another thread, and
+ * descriptors get
  * edge-triggered readiness with no event reaching an io closed earlier in
  * the same batch.
  *
@@ -442,6 +444,12 @@ static void test_defer_once_after_callback(void **state)
 	assert_int_equal(c.ran, 2);
 	hp_loop_flush(T.loop);
 	assert_int_equal(c.ran, 2);
+	/* A cancelled call does not run; cancelling twice is harmless. */
+	hp_loop_defer(T.loop, &c.d, on_deferred);
+	hp_loop_cancel_defer(&c.d);
+	hp_loop_cancel_defer(&c.d);
+	hp_loop_flush(T.loop);
+	assert_int_equal(c.ran, 2);
 }
 
 /* Two ios ready in one batch: the first to run defers, the second must
@@ -583,6 +591,182 @@ static void test_stop_from_thread(void **state)
 	run();
 	assert_int_equal(P.n, 1);
 	assert_false(P.wrong_thread);
+}
+
+/* ==== Intrusive posts ==== */
+
+struct node_case {
+	struct hp_post post;
+	int id;
+	int calls;
+	struct hp_post *victim; /* cancelled by this node's callback, if set */
+	bool repost;            /* post itself once more from its callback */
+};
+
+static void on_node(struct hp_post *p)
+{
+	struct node_case *c = HP_CONTAINER_OF(p, struct node_case, post);
+	c->calls++;
+	note(c->id);
+	if (c->victim != NULL)
+		assert_true(hp_loop_post_cancel(T.loop, c->victim));
+	if (c->repost) {
+		c->repost = false;
+		/* Not queued any more once the callback runs: this is a new call. */
+		assert_false(hp_loop_post_pending(T.loop, p));
+		hp_loop_post_node(T.loop, p, on_node);
+		assert_true(hp_loop_post_pending(T.loop, p));
+	}
+}
+
+static void on_node_other(struct hp_post *p)
+{
+	struct node_case *c = HP_CONTAINER_OF(p, struct node_case, post);
+	c->calls++;
+	note(100 + c->id);
+}
+
+static void on_stop_post(struct hp_post *p)
+{
+	(void)p;
+	hp_loop_stop(T.loop);
+}
+
+static void test_post_node_coalesces(void **state)
+{
+	(void)state;
+	struct node_case a = {.id = 1};
+	struct node_case b = {.id = 2};
+	struct hp_post stop = {0};
+	assert_false(hp_loop_post_pending(T.loop, &a.post));
+	hp_loop_post_node(T.loop, &a.post, on_node);
+	hp_loop_post_node(T.loop, &b.post, on_node);
+	/* Queued already: one call, in a's first place, with the newest callback. */
+	hp_loop_post_node(T.loop, &a.post, on_node_other);
+	assert_true(hp_loop_post_pending(T.loop, &a.post));
+	hp_loop_post_node(T.loop, &stop, on_stop_post);
+	run();
+	assert_int_equal(a.calls, 1);
+	assert_int_equal(b.calls, 1);
+	assert_int_equal(T.norder, 2);
+	assert_int_equal(T.order[0], 101);
+	assert_int_equal(T.order[1], 2);
+	assert_false(hp_loop_post_pending(T.loop, &a.post));
+}
+
+static void test_post_node_repost_from_callback(void **state)
+{
+	(void)state;
+	struct node_case a = {.id = 1, .repost = true};
+	struct hp_post stop = {0};
+	hp_loop_post_node(T.loop, &a.post, on_node);
+	hp_loop_post_node(T.loop, &stop, on_stop_post);
+	run();
+	/* The re-post was queued behind stop: it runs in the next wake-up. */
+	assert_int_equal(a.calls, 1);
+	hp_loop_post_node(T.loop, &stop, on_stop_post);
+	run();
+	assert_int_equal(a.calls, 2);
+}
+
+static void test_post_node_cancel(void **state)
+{
+	(void)state;
+	struct node_case a = {.id = 1};
+	struct node_case b = {.id = 2};
+	struct node_case c = {.id = 3};
+	struct hp_post stop = {0};
+	assert_false(hp_loop_post_cancel(T.loop, &a.post));
+	hp_loop_post_node(T.loop, &a.post, on_node);
+	hp_loop_post_node(T.loop, &b.post, on_node);
+	hp_loop_post_node(T.loop, &c.post, on_node);
+	assert_true(hp_loop_post_cancel(T.loop, &a.post));
+	assert_false(hp_loop_post_cancel(T.loop, &a.post));
+	/* b cancels c, taken in the same batch but not yet called. */
+	b.victim = &c.post;
+	hp_loop_post_node(T.loop, &stop, on_stop_post);
+	run();
+	assert_int_equal(a.calls, 0);
+	assert_int_equal(b.calls, 1);
+	assert_int_equal(c.calls, 0);
+	/* A cancelled node can be posted again. */
+	hp_loop_post_node(T.loop, &a.post, on_node);
+	hp_loop_post_node(T.loop, &stop, on_stop_post);
+	run();
+	assert_int_equal(a.calls, 1);
+}
+
+/*
+ * Several threads post their own nodes over and over while the loop runs
+ * (built under TSan too). Each post bumps the node's sequence first; each
+ * call records the sequence it saw at its start. When the last thread's
+ * final node has run, every node must have had a call that started after
+ * its last post, and no node more calls than posts.
+ */
+enum { NTHREADS = 4, NODES_PER_THREAD = 8, ROUNDS = 300 };
+
+struct mt_node {
+	struct hp_post post;
+	atomic_uint posted; /* posts made */
+	unsigned seen;      /* posted, as read by the latest call (loop thread) */
+	unsigned calls;     /* loop thread */
+};
+
+static struct {
+	struct mt_node nodes[NTHREADS][NODES_PER_THREAD];
+	struct hp_post done[NTHREADS];
+	atomic_int finished;
+} M;
+
+static void on_mt_node(struct hp_post *p)
+{
+	struct mt_node *n = HP_CONTAINER_OF(p, struct mt_node, post);
+	n->seen = atomic_load(&n->posted);
+	n->calls++;
+}
+
+static void on_mt_done(struct hp_post *p)
+{
+	(void)p;
+	if (atomic_load(&M.finished) == NTHREADS)
+		hp_loop_stop(T.loop);
+}
+
+static void *mt_poster(void *arg)
+{
+	int t = (int)(intptr_t)arg;
+	for (int r = 0; r < ROUNDS; r++) {
+		for (int i = 0; i < NODES_PER_THREAD; i++) {
+			struct mt_node *n = &M.nodes[t][i];
+			atomic_fetch_add(&n->posted, 1);
+			hp_loop_post_node(T.loop, &n->post, on_mt_node);
+		}
+		if (r % 100 == 0)
+			sleep_ms(1);
+	}
+	atomic_fetch_add(&M.finished, 1);
+	hp_loop_post_node(T.loop, &M.done[t], on_mt_done);
+	return NULL;
+}
+
+static void test_post_node_threads(void **state)
+{
+	(void)state;
+	memset(&M, 0, sizeof(M));
+	pthread_t th[NTHREADS];
+	for (int t = 0; t < NTHREADS; t++)
+		assert_int_equal(pthread_create(&th[t], NULL, mt_poster, (void *)(intptr_t)t), 0);
+	run();
+	for (int t = 0; t < NTHREADS; t++)
+		assert_int_equal(pthread_join(th[t], NULL), 0);
+	for (int t = 0; t < NTHREADS; t++) {
+		for (int i = 0; i < NODES_PER_THREAD; i++) {
+			struct mt_node *n = &M.nodes[t][i];
+			assert_int_equal(n->seen, ROUNDS);
+			assert_true(n->calls >= 1 && n->calls <= ROUNDS);
+			assert_false(hp_loop_post_pending(T.loop, &n->post));
+		}
+	}
 }
 
 /* ==== Descriptors ==== */
@@ -834,6 +1018,10 @@ int main(void)
 	    LOOP_TEST(test_defer_runs_after_batch),
 	    LOOP_TEST(test_post_from_thread),
 	    LOOP_TEST(test_stop_from_thread),
+	    LOOP_TEST(test_post_node_coalesces),
+	    LOOP_TEST(test_post_node_repost_from_callback),
+	    LOOP_TEST(test_post_node_cancel),
+	    LOOP_TEST(test_post_node_threads),
 	    LOOP_TEST(test_io_edge_triggered),
 	    LOOP_TEST(test_io_closed_in_batch),
 	    LOOP_TEST(test_io_reused_in_batch),

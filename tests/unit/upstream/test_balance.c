@@ -4,7 +4,10 @@
  * built from a hand-made configuration, the exact smooth sequence for
  * weights 5,1,1 (a a b a c a a, never a burst), plain rotation for equal
  * weights, exact shares over long runs and across threads, and exclusion
- * masks (a retry skips servers already tried; all excluded gives NULL).
+ * sets (a retry skips servers already tried; all excluded gives NULL),
+ * in groups of any size. Workers on their own threads and loops wait for
+ * one server's single connection slot, and each release wakes a waiter of
+ * another worker.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,16 +17,19 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config/config.h"
+#include "net/net.h"
 #include "upstream/upstream.h"
 
-#define MAX_SERVERS 70
+#define MAX_SERVERS 200
 
 /* A configuration as the loader would build it; the group borrows it. */
 struct conf {
@@ -245,6 +251,7 @@ static void test_single_server(void **state)
 	free(c);
 }
 
+/* The deprecated one-word hp_upstream_pick(). */
 static void test_servers_past_63_never_excluded(void **state)
 {
 	(void)state;
@@ -265,6 +272,52 @@ static void test_servers_past_63_never_excluded(void **state)
 		count[pick(g, 0)]++;
 	for (int i = 0; i < 66; i++)
 		assert_int_equal(count[i], 3);
+	hp_upstream_group_destroy(g);
+	free(c);
+}
+
+/* Any number of servers: a set of hp_upstream_set_words() words excludes
+ * any of them. */
+static void test_large_group_sets(void **state)
+{
+	(void)state;
+	struct conf *c = make_conf(200, NULL);
+	struct hp_upstream_group *g = make_group(c);
+	size_t words = hp_upstream_set_words(g);
+	assert_int_equal(words, 4);
+	uint64_t *tried = calloc(words, sizeof(*tried));
+	for (size_t i = 0; i < 200; i++) {
+		if (i != 150 && i != 199)
+			hp_upstream_set_add(tried, i);
+	}
+	assert_true(hp_upstream_set_has(tried, 64));
+	assert_false(hp_upstream_set_has(tried, 150));
+	assert_false(hp_upstream_set_has(NULL, 0));
+	int count[200] = {0};
+	for (int i = 0; i < 20; i++) {
+		struct hp_upstream_server *s = hp_upstream_pick_except(g, tried);
+		assert_non_null(s);
+		assert_true(s->index == 150 || s->index == 199);
+		count[s->index]++;
+	}
+	assert_int_equal(count[150], 10);
+	assert_int_equal(count[199], 10);
+	hp_upstream_set_add(tried, 150);
+	hp_upstream_set_add(tried, 199);
+	assert_null(hp_upstream_pick_except(g, tried));
+	/* NULL excludes nothing: all 200 take turns. */
+	memset(count, 0, sizeof(count));
+	for (int i = 0; i < 400; i++)
+		count[hp_upstream_pick_except(g, NULL)->index]++;
+	for (int i = 0; i < 200; i++)
+		assert_int_equal(count[i], 2);
+	free(tried);
+	hp_upstream_group_destroy(g);
+	free(c);
+	/* Up to 64 servers a set is one word. */
+	c = make_conf(64, NULL);
+	g = make_group(c);
+	assert_int_equal(hp_upstream_set_words(g), 1);
 	hp_upstream_group_destroy(g);
 	free(c);
 }
@@ -313,6 +366,129 @@ static void test_concurrent_picks(void **state)
 	free(c);
 }
 
+/*
+ * Workers wait for the slots of one server with max_connections 1, each
+ * with its own loop and pool on the shared group (built under TSan too):
+ * every round either gets a slot or waits, and a slot freed on one worker
+ * must wake a waiter of another, or the rounds never all complete.
+ */
+enum { WAIT_THREADS = 3, WAIT_ROUNDS = 150 };
+
+struct waiting_worker {
+	struct hp_upstream_group *g;
+	struct hp_loop *loop;
+	struct hp_upstream_pool *pool;
+	struct hp_upstream_waiter w;
+	struct hp_timer hold;     /* keeps the slot until the next iteration */
+	struct hp_timer watchdog;
+	struct hp_upstream_conn *conn;
+	int rounds;
+	int waits;
+	bool timed_out;
+};
+
+static void take_slot(struct waiting_worker *k);
+
+static void on_conn_event(struct hp_io *io, unsigned events)
+{
+	(void)io;
+	(void)events;
+}
+
+static void on_hold_done(struct hp_timer *t)
+{
+	struct waiting_worker *k = HP_CONTAINER_OF(t, struct waiting_worker, hold);
+	if (k->conn != NULL) {
+		hp_upstream_release(k->conn, false);
+		k->conn = NULL;
+	}
+	if (++k->rounds == WAIT_ROUNDS)
+		hp_loop_stop(k->loop);
+	else
+		take_slot(k);
+}
+
+static void on_slot(struct hp_upstream_waiter *w)
+{
+	take_slot(HP_CONTAINER_OF(w, struct waiting_worker, w));
+}
+
+static void take_slot(struct waiting_worker *k)
+{
+	struct hp_upstream_server *s = hp_upstream_group_server(k->g, 0);
+	int rc = hp_upstream_connect(k->pool, s, k, on_conn_event, &k->conn);
+	if (rc == -EBUSY) {
+		k->waits++;
+		hp_upstream_pool_wait(k->pool, &k->w, s, on_slot);
+		return;
+	}
+	if (rc < 0)
+		k->conn = NULL; /* refused at once: the round still counts */
+	hp_timer_start(k->loop, &k->hold, 0, on_hold_done);
+}
+
+static void on_wait_watchdog(struct hp_timer *t)
+{
+	struct waiting_worker *k = HP_CONTAINER_OF(t, struct waiting_worker, watchdog);
+	k->timed_out = true;
+	hp_upstream_pool_cancel_wait(&k->w);
+	hp_loop_stop(k->loop);
+}
+
+static void *waiting_worker_main(void *arg)
+{
+	struct waiting_worker *k = arg;
+	k->loop = hp_loop_create();
+	k->pool = hp_upstream_pool_create(k->loop, k->g);
+	hp_timer_start(k->loop, &k->watchdog, 10000, on_wait_watchdog);
+	take_slot(k);
+	(void)hp_loop_run(k->loop);
+	hp_timer_stop(k->loop, &k->watchdog);
+	hp_timer_stop(k->loop, &k->hold);
+	if (k->conn != NULL)
+		hp_upstream_release(k->conn, false);
+	hp_loop_flush(k->loop);
+	hp_upstream_pool_destroy(k->pool);
+	hp_loop_destroy(k->loop);
+	return NULL;
+}
+
+static void test_wait_across_threads(void **state)
+{
+	(void)state;
+	struct sockaddr_in sin = {.sin_family = AF_INET};
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	int lfd = hp_net_listen((struct sockaddr *)&sin, sizeof(sin), false, 1024);
+	assert_true(lfd >= 0);
+	socklen_t len = sizeof(sin);
+	assert_int_equal(getsockname(lfd, (struct sockaddr *)&sin, &len), 0);
+	struct conf *c = make_conf(1, NULL);
+	snprintf(c->hostports[0], sizeof(c->hostports[0]), "127.0.0.1:%u", ntohs(sin.sin_port));
+	c->servers[0].port = ntohs(sin.sin_port);
+	c->up.max_connections = 1;
+	struct hp_upstream_group *g = make_group(c);
+	struct waiting_worker k[WAIT_THREADS];
+	pthread_t th[WAIT_THREADS];
+	for (int i = 0; i < WAIT_THREADS; i++) {
+		k[i] = (struct waiting_worker){.g = g};
+		assert_int_equal(pthread_create(&th[i], NULL, waiting_worker_main, &k[i]), 0);
+	}
+	int waits = 0;
+	for (int i = 0; i < WAIT_THREADS; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		assert_false(k[i].timed_out);
+		assert_int_equal(k[i].rounds, WAIT_ROUNDS);
+		waits += k[i].waits;
+	}
+	assert_int_equal(atomic_load(&hp_upstream_group_server(g, 0)->active), 0);
+	/* Not asserted, but expected: the workers did contend. */
+	if (waits == 0)
+		print_message("no worker had to wait\n");
+	hp_upstream_group_destroy(g);
+	free(c);
+	close(lfd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -325,7 +501,9 @@ int main(void)
 	    cmocka_unit_test(test_exclude_weighted),
 	    cmocka_unit_test(test_single_server),
 	    cmocka_unit_test(test_servers_past_63_never_excluded),
+	    cmocka_unit_test(test_large_group_sets),
 	    cmocka_unit_test(test_concurrent_picks),
+	    cmocka_unit_test(test_wait_across_threads),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

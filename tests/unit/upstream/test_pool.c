@@ -4,7 +4,10 @@
  * socket on 127.0.0.1: a released connection is reused (same conn,
  * reused == true), connections the server closed or wrote to while idle
  * are dropped, max_idle and max_connections (-EBUSY) hold, the idle
- * timeout closes the socket, and a refused connect is reported.
+ * timeout closes the socket, and a refused connect is reported. Requests
+ * waiting for a slot are called in arrival order, from the deferred queue,
+ * when a release, a close or a failed connect frees one, also when the slot
+ * frees in another pool of the group.
  *
  * Every loop run waits for a condition polled by a 1 ms timer and is
  * bounded by a 5 s watchdog that fails the test. Connections freed through
@@ -573,6 +576,187 @@ static void test_adopt_idle_closes_removed(void **state)
 	hp_upstream_group_destroy(g2);
 }
 
+/* ==== Waiting for a slot ==== */
+
+/* A request waiting for a slot: on its turn it takes an idle connection or
+ * connects, as the proxy does, and records the order. */
+struct req {
+	struct hp_upstream_waiter w;
+	int id;
+	struct hp_upstream_pool *pool;
+	struct hp_upstream_conn *conn; /* what it got on its turn */
+	int calls;
+	struct hp_upstream_pool *thief; /* takes the slot first on the next turn */
+	struct hp_upstream_conn *stolen;
+};
+
+static int wake_order[8];
+static int nwoken;
+
+static void on_turn(struct hp_upstream_waiter *w)
+{
+	struct req *r = HP_CONTAINER_OF(w, struct req, w);
+	assert_false(hp_upstream_waiting(w));
+	r->calls++;
+	assert_true(nwoken < 8);
+	wake_order[nwoken++] = r->id;
+	if (r->thief != NULL) {
+		/* Another worker wins the slot between the wake-up and the retry. */
+		assert_int_equal(hp_upstream_connect(r->thief, T.s, NULL, on_conn_io, &r->stolen), 0);
+		r->thief = NULL;
+	}
+	r->conn = hp_upstream_take(r->pool, T.s, r);
+	if (r->conn != NULL)
+		return;
+	int rc = hp_upstream_connect(r->pool, T.s, r, on_conn_io, &r->conn);
+	if (rc == -EBUSY)
+		hp_upstream_pool_wait(r->pool, w, T.s, on_turn);
+	else
+		assert_int_equal(rc, 0);
+}
+
+static void queue_req(struct req *r, int id)
+{
+	*r = (struct req){.id = id, .pool = T.pool};
+	struct hp_upstream_conn *c = NULL;
+	assert_int_equal(hp_upstream_connect(T.pool, T.s, r, on_conn_io, &c), -EBUSY);
+	hp_upstream_pool_wait(T.pool, &r->w, T.s, on_turn);
+	assert_true(hp_upstream_waiting(&r->w));
+}
+
+static void test_wait_woken_in_order(void **state)
+{
+	(void)state;
+	nwoken = 0;
+	make_pool(8, 1, 600000);
+	struct hp_upstream_conn *a = connect_one(NULL);
+	struct req r[3];
+	for (int i = 0; i < 3; i++)
+		queue_req(&r[i], i + 1);
+	assert_int_equal(hp_upstream_pool_waiters(T.pool), 3);
+	/* Released to idle: nobody is called inside the release... */
+	hp_upstream_release(a, true);
+	assert_int_equal(nwoken, 0);
+	/* ...but from the deferred queue, the oldest first, and only one: it
+	 * takes the idle connection, which uses the slot up. */
+	hp_loop_flush(T.loop);
+	assert_int_equal(nwoken, 1);
+	assert_int_equal(wake_order[0], 1);
+	assert_ptr_equal(r[0].conn, a);
+	assert_int_equal(hp_upstream_pool_waiters(T.pool), 2);
+	/* Closed: the next in line connects. */
+	hp_upstream_release(r[0].conn, false);
+	hp_loop_flush(T.loop);
+	assert_int_equal(nwoken, 2);
+	assert_int_equal(wake_order[1], 2);
+	assert_non_null(r[1].conn);
+	/* A cancelled waiter is never called. */
+	hp_upstream_pool_cancel_wait(&r[2].w);
+	hp_upstream_pool_cancel_wait(&r[2].w);
+	assert_false(hp_upstream_waiting(&r[2].w));
+	hp_upstream_release(r[1].conn, false);
+	hp_loop_flush(T.loop);
+	assert_int_equal(nwoken, 2);
+	assert_int_equal(r[2].calls, 0);
+	assert_int_equal(active(), 0);
+}
+
+static void test_wait_slot_already_free(void **state)
+{
+	(void)state;
+	nwoken = 0;
+	make_pool(8, 1, 600000);
+	/* The slot is free when the wait starts (as when another worker freed
+	 * it after this one's -EBUSY): the wait looks, and defers the call. */
+	struct req r = {.id = 1, .pool = T.pool};
+	hp_upstream_pool_wait(T.pool, &r.w, NULL, on_turn);
+	assert_int_equal(r.calls, 0);
+	hp_loop_flush(T.loop);
+	assert_int_equal(r.calls, 1);
+	assert_non_null(r.conn);
+	hp_upstream_release(r.conn, false);
+	hp_loop_flush(T.loop);
+	assert_int_equal(active(), 0);
+}
+
+static struct req *watched;
+
+static bool watched_called_twice(void)
+{
+	return watched->calls >= 2;
+}
+
+/* Two pools of one group stand for two workers sharing the server's slots. */
+static void test_wait_other_worker(void **state)
+{
+	(void)state;
+	nwoken = 0;
+	make_pool(8, 1, 600000);
+	struct hp_upstream_pool *other = hp_upstream_pool_create(T.loop, T.group);
+	struct hp_upstream_conn *a = connect_one(NULL);
+	struct req r[2];
+	queue_req(&r[0], 1);
+	queue_req(&r[1], 2);
+	r[0].thief = other;
+	hp_upstream_release(a, false);
+	hp_loop_flush(T.loop);
+	/* 1 lost the slot to the other worker and waits again, still first. */
+	assert_int_equal(nwoken, 1);
+	assert_null(r[0].conn);
+	assert_non_null(r[0].stolen);
+	assert_true(hp_upstream_waiting(&r[0].w));
+	assert_int_equal(r[1].calls, 0);
+	/* The other worker's release reaches this pool through a post. */
+	hp_upstream_release(r[0].stolen, false);
+	assert_int_equal(r[0].calls, 1);
+	watched = &r[0];
+	run_until(watched_called_twice);
+	assert_int_equal(wake_order[1], 1);
+	assert_non_null(r[0].conn);
+	assert_true(hp_upstream_waiting(&r[1].w));
+	hp_upstream_pool_cancel_wait(&r[1].w);
+	hp_upstream_release(r[0].conn, false);
+	hp_loop_flush(T.loop);
+	hp_upstream_pool_destroy(other);
+	assert_int_equal(active(), 0);
+}
+
+static int refused_done;
+
+static bool refused_conn_done(void)
+{
+	return T.connect_done >= refused_done;
+}
+
+static void test_wait_connect_failure_wakes(void **state)
+{
+	(void)state;
+	nwoken = 0;
+	make_pool(8, 1, 600000);
+	close(T.lfd); /* nothing listens: connects are refused */
+	T.lfd = -1;
+	struct hp_upstream_conn *c = NULL;
+	int rc = hp_upstream_connect(T.pool, T.s, NULL, on_conn_io, &c);
+	if (rc != 0) {
+		/* Refused at once: nothing held the slot. */
+		assert_int_equal(rc, -ECONNREFUSED);
+		skip();
+	}
+	struct req r;
+	queue_req(&r, 1);
+	refused_done = T.connect_done + 1;
+	run_until(refused_conn_done);
+	assert_true(T.connect_rc < 0);
+	/* The failed connect gives its slot back; the waiter tries in turn. */
+	hp_upstream_release(c, true);
+	hp_loop_flush(T.loop);
+	assert_int_equal(r.calls, 1);
+	if (r.conn != NULL)
+		hp_upstream_release(r.conn, false);
+	hp_loop_flush(T.loop);
+	assert_int_equal(active(), 0);
+}
+
 #define POOL_TEST(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -594,6 +778,10 @@ int main(void)
 	    POOL_TEST(test_idle_timeout),
 	    POOL_TEST(test_take_stops_idle_timer),
 	    POOL_TEST(test_connect_refused),
+	    POOL_TEST(test_wait_woken_in_order),
+	    POOL_TEST(test_wait_slot_already_free),
+	    POOL_TEST(test_wait_other_worker),
+	    POOL_TEST(test_wait_connect_failure_wakes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
