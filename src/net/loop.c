@@ -28,14 +28,6 @@
 
 #define MAX_EVENTS 256
 
-/* The node behind the deprecated hp_loop_post(): one per call, freed after
- * its call. */
-struct post_task {
-	struct hp_post post;
-	hp_task_fn *fn;
-	void *arg;
-};
-
 struct hp_loop {
 	int epfd;
 	uint64_t now_ms;              /* cached clock, ms */
@@ -243,21 +235,6 @@ bool hp_loop_post_pending(struct hp_loop *loop, const struct hp_post *p)
 	bool queued = hp_list_linked(&p->_link);
 	pthread_mutex_unlock(&loop->post_lock);
 	return queued;
-}
-
-static void run_task(struct hp_post *p)
-{
-	struct post_task *t = HP_CONTAINER_OF(p, struct post_task, post);
-	t->fn(t->arg);
-	free(t);
-}
-
-void hp_loop_post(struct hp_loop *loop, hp_task_fn *fn, void *arg)
-{
-	struct post_task *t = hp_xcalloc(1, sizeof(*t));
-	t->fn = fn;
-	t->arg = arg;
-	hp_loop_post_node(loop, &t->post, run_task);
 }
 
 /* Move the pending posts, in order, to the end of the running list. */

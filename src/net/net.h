@@ -19,8 +19,8 @@
  * mutex, so a wake-up never allocates. A node is queued at most once: posting
  * it again before its callback starts coalesces into the one pending call.
  *
- * All functions are for the loop's own thread, except hp_loop_post_node(),
- * hp_loop_post() and hp_loop_stop(), which any thread may call.
+ * All functions are for the loop's own thread, except hp_loop_post_node()
+ * and hp_loop_stop(), which any thread may call.
  */
 #ifndef HP_NET_NET_H
 #define HP_NET_NET_H
@@ -48,7 +48,6 @@ struct hp_post;
 typedef void hp_io_fn(struct hp_io *io, unsigned events);
 typedef void hp_timer_fn(struct hp_timer *t);
 typedef void hp_deferred_fn(struct hp_deferred *d);
-typedef void hp_task_fn(void *arg);
 typedef void hp_post_fn(struct hp_post *p);
 
 /* A registered descriptor; embed it in its owner and recover the owner with
@@ -112,10 +111,6 @@ bool hp_loop_post_cancel(struct hp_loop *loop, struct hp_post *p);
 /* Whether <p> is queued (its callback has not started). Loop thread only;
  * from another thread the answer may be stale by the time it is read. */
 bool hp_loop_post_pending(struct hp_loop *loop, const struct hp_post *p);
-/* Run <fn>(<arg>) on the loop's thread soon. Thread-safe; allocates one
- * node per call, so each call runs (no coalescing). Deprecated: kept so that
- * src/proxy compiles until its callers embed a struct hp_post. */
-void hp_loop_post(struct hp_loop *loop, hp_task_fn *fn, void *arg);
 /* The loop clock, ms, read once per iteration. */
 uint64_t hp_loop_now_ms(const struct hp_loop *loop);
 /* Re-read the clock (after a long computation). */

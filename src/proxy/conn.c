@@ -171,9 +171,9 @@ bool hp_client_is_idle(const struct hp_client *c)
 
 /* On the client's own worker: a fill it waited on can be read (or ended),
  * or the object it streams has grown (or ended). */
-static void on_wake(void *arg)
+static void on_wake(struct hp_post *p)
 {
-	struct hp_client *c = arg;
+	struct hp_client *c = HP_CONTAINER_OF(p, struct hp_client, wake);
 	HP_CHECK_OBJ(c, HP_CLIENT_MAGIC);
 	c->post_pending = false;
 	if (c->closed) {
@@ -190,11 +190,13 @@ static void on_wake(void *arg)
 	c->drive(c);
 }
 
+/* Any thread: only the post, which never allocates and touches no field
+ * of the client that its worker reads. If the client closes meanwhile,
+ * withdrawing the waiter fails and it waits for this post (post_pending). */
 void hp_client_on_cache_event(struct hp_cache_waiter *w)
 {
 	struct hp_client *c = w->data;
-	c->post_pending = true;
-	hp_loop_post(c->w->loop, on_wake, c);
+	hp_loop_post_node(c->w->loop, &c->wake, on_wake);
 }
 
 /* ==== Reading ==== */

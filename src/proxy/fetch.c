@@ -31,7 +31,6 @@
 
 #define BODY_READ_LIMIT (64 * 1024)
 #define READ_CHUNK 16384
-#define QUEUE_POLL_MS 5
 
 static const struct hp_config_upstream *group_conf(const struct hp_client *c)
 {
@@ -76,47 +75,89 @@ static void attach(struct hp_client *c, struct hp_upstream_conn *up)
 		       hp_txn_on_upstream_timer);
 }
 
-static void mark_tried(struct hp_txn_up *u, const struct hp_upstream_server *s)
+static void mark_tried(struct hp_client *c, const struct hp_upstream_server *s)
 {
-	if (s->index < 64)
-		u->tried |= (uint64_t)1 << s->index;
+	struct hp_txn_up *u = &c->t.up;
+	if (u->tried == NULL) {
+		size_t words = hp_upstream_set_words(hp_upstream_pool_group(u->pool));
+		u->tried = hp_arena_alloc(&c->arena, words * sizeof(*u->tried));
+		memset(u->tried, 0, words * sizeof(*u->tried));
+	}
+	hp_upstream_set_add(u->tried, s->index);
 }
 
-/* Take a pooled connection or start one. Returns the next step: fetch
- * (go on), WAIT (queued for a slot), or what a failure leads to. */
+/* The pool has a slot for us (its callback, on this worker). */
+static void on_slot(struct hp_upstream_waiter *w)
+{
+	struct hp_client *c = HP_CONTAINER_OF(w, struct hp_client, t.up.slot);
+	HP_CHECK_OBJ(c, HP_CLIENT_MAGIC);
+	c->t.up.slot_free = true;
+	c->drive(c);
+}
+
+/* <s> is at max_connections: queue for its next free slot, bounded by the
+ * connect timeout, as HAProxy's server queue does (503 after it). */
+static enum hp_step queue_for_slot(struct hp_client *c, struct hp_upstream_server *s)
+{
+	struct hp_txn_up *u = &c->t.up;
+	hp_upstream_pool_wait(u->pool, &u->slot, s, on_slot);
+	if (c->timer_kind != CT_QUEUE)
+		hp_client_arm_timer(c, CT_QUEUE, group_conf(c)->connect_timeout_ms);
+	return HP_STEP_WAIT;
+}
+
+/* A pooled connection to <s>, or a new one. Returns the next step: fetch
+ * (go on), WAIT (queued for a slot), or -errno in *<rc> to try another. */
+static enum hp_step use_server(struct hp_client *c, struct hp_upstream_server *s, int *rc)
+{
+	struct hp_txn_up *u = &c->t.up;
+	u->server = s;
+	*rc = 0;
+	struct hp_upstream_conn *up = hp_upstream_take(u->pool, s, c);
+	if (up == NULL) {
+		*rc = hp_upstream_connect(u->pool, s, c, hp_txn_on_upstream_event, &up);
+		if (*rc == -EBUSY)
+			return queue_for_slot(c, s);
+		if (*rc < 0)
+			return HP_STEP_WAIT;
+	}
+	if (c->timer_kind == CT_QUEUE)
+		hp_client_disarm_timer(c);
+	attach(c, up);
+	return HP_STEP_fetch;
+}
+
+/* Take a pooled connection or start one, on the server the balancer picks
+ * among those not tried yet. Returns the next step: fetch (go on), WAIT
+ * (queued for a slot), or what a failure leads to. */
 static enum hp_step connect_upstream(struct hp_client *c)
 {
 	struct hp_txn_up *u = &c->t.up;
 	struct hp_upstream_group *g = hp_upstream_pool_group(u->pool);
 	for (;;) {
-		struct hp_upstream_server *s = hp_upstream_pick(g, u->tried);
+		struct hp_upstream_server *s = hp_upstream_pick_except(g, u->tried);
 		if (s == NULL)
 			return hp_fetch_failed(c, 502, "upstream unavailable: connection refused");
-		u->server = s;
-		struct hp_upstream_conn *up = hp_upstream_take(u->pool, s, c);
-		if (up == NULL) {
-			int rc = hp_upstream_connect(u->pool, s, c, hp_txn_on_upstream_event, &up);
-			if (rc == -EBUSY) {
-				/* At max_connections: wait for a slot, bounded by the
-				 * connect timeout, as HAProxy's server queue does. */
-				if (u->queue_deadline_ms == 0)
-					u->queue_deadline_ms = hp_loop_now_ms(c->w->loop) +
-							       group_conf(c)->connect_timeout_ms;
-				if (hp_loop_now_ms(c->w->loop) >= u->queue_deadline_ms)
-					return hp_fetch_failed(c, 503,
-						"upstream busy: all connections in use");
-				hp_client_arm_timer(c, CT_QUEUE, QUEUE_POLL_MS);
-				return HP_STEP_WAIT;
-			}
-			if (rc < 0) {
-				hp_log_debug("connect %s: %s", s->name, strerror(-rc));
-				mark_tried(u, s);
-				continue;
-			}
-		}
-		attach(c, up);
-		return HP_STEP_fetch;
+		int rc;
+		enum hp_step next = use_server(c, s, &rc);
+		if (rc >= 0 || rc == -EBUSY)
+			return next;
+		hp_log_debug("connect %s: %s", s->name, strerror(-rc));
+		mark_tried(c, s);
 	}
+}
+
+/* Our turn in the slot queue: the server we queued for, first. */
+static enum hp_step slot_turn(struct hp_client *c)
+{
+	struct hp_txn_up *u = &c->t.up;
+	u->slot_free = false;
+	int rc;
+	enum hp_step next = use_server(c, u->server, &rc);
+	if (rc >= 0 || rc == -EBUSY)
+		return next;
+	mark_tried(c, u->server);
+	return connect_upstream(c);
 }
 
 /* A connect finished or failed (an event on a connecting socket). */
@@ -127,7 +168,7 @@ static enum hp_step check_connected(struct hp_client *c)
 	int rc = hp_upstream_conn_check_connected(u->conn);
 	if (rc < 0) {
 		hp_log_debug("connect %s: %s", u->server->name, strerror(-rc));
-		mark_tried(u, u->server);
+		mark_tried(c, u->server);
 		hp_txn_release_upstream(c, false);
 		return connect_upstream(c);
 	}
@@ -500,12 +541,15 @@ enum hp_step hp_step_fetch(struct hp_client *c)
 	 * the client may be waiting for them before it sends its body. */
 	if (c->out.len > 0 && (!hp_client_flush(c) || c->closed))
 		return HP_STEP_DONE;
+	if (u->conn == NULL && u->slot_free)
+		return slot_turn(c);
 	if (c->expired == CT_QUEUE) {
 		c->expired = CT_NONE;
-		return connect_upstream(c);
+		hp_upstream_pool_cancel_wait(&u->slot);
+		return hp_fetch_failed(c, 503, "upstream busy: all connections in use");
 	}
 	if (u->conn == NULL)
-		return c->timer_kind == CT_QUEUE ? HP_STEP_WAIT : connect_upstream(c);
+		return hp_upstream_waiting(&u->slot) ? HP_STEP_WAIT : connect_upstream(c);
 	if (u->expired)
 		return hp_fetch_failed(c, 504, u->conn->connected ? "upstream timed out"
 								  : "upstream connect timed out");

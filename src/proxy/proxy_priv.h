@@ -87,6 +87,10 @@ struct hp_worker {
 	size_t nclients;
 	bool draining;                 /* not accepting; stop when clients are gone */
 	struct hp_timer drain_timer;   /* forces the stop after drain_timeout */
+	struct hp_post drain_post;     /* hp_proxy_drain() -> start_drain */
+	struct hp_post stop_post;      /* hp_proxy_stop() -> stop_now */
+	struct hp_post adopt_post;     /* hp_proxy_reload() -> adopt_snapshot */
+	struct hp_post warm_post;      /* hp_proxy_start() -> start_warm */
 	time_t date_s;                 /* second of the cached Date value */
 	char date[HP_HTTP_DATE_LEN + 1];
 	struct hp_buf logbuf;          /* access log lines waiting to be written */
@@ -178,13 +182,14 @@ struct hp_txn_up {
 	struct hp_upstream_conn *conn; /* ours while set */
 	struct hp_buf head;            /* request head for the upstream */
 	size_t head_sent;              /* bytes of it already written */
-	uint64_t tried;                /* servers tried, bitmask */
+	uint64_t *tried;               /* servers tried: a server set in the arena, or NULL */
+	struct hp_upstream_waiter slot;/* queued for a connection slot (max_connections) */
+	bool slot_free;                /* the pool called us: a slot may be ours */
 	unsigned attempts;             /* retries made */
 	bool retryable;                /* idempotent with no body: may be sent again */
 	bool connect_event;            /* the connect finished or failed: check it */
 	bool expired;                  /* the connection's timer fired */
 	bool head_in;                  /* the final response head was taken */
-	uint64_t queue_deadline_ms;    /* give up waiting for a slot (loop clock) */
 	uint64_t start_ns;             /* request sent (monotonic) */
 	uint64_t head_ns;              /* response head received */
 	/* the response body's framing as the upstream sends it */
@@ -232,7 +237,7 @@ enum hp_client_timer {
 	CT_HEADER,       /* a head has started and must complete */
 	CT_BODY,         /* between request body bytes */
 	CT_SEND,         /* the client is not reading */
-	CT_QUEUE,        /* waiting for an upstream connection slot */
+	CT_QUEUE,        /* waiting for an upstream connection slot: the deadline */
 	CT_LINGER,       /* response sent, draining what the client still sends */
 };
 
@@ -248,6 +253,7 @@ struct hp_client {
 	hp_client_fn *drive;           /* runs the transaction (pipeline.c) */
 	hp_client_fn *on_close;        /* called once when it closes; NULL = nothing */
 	struct hp_deferred free_later;
+	struct hp_post wake;           /* a cache wake-up, posted from the filling thread */
 	struct hp_list link;           /* in worker->clients */
 	struct hp_worker *w;
 	struct sockaddr_storage peer;
@@ -263,7 +269,8 @@ struct hp_client {
 	bool closed;
 	bool lingering;                /* write side shut, discarding input until EOF */
 	bool internal;                 /* no socket: a background refresh or a warm-up */
-	bool post_pending;             /* a cache wake-up is posted to us: free after it */
+	bool post_pending;             /* a cache wake-up is coming (its waiter could not be
+					  withdrawn): it frees us. Worker thread only. */
 	bool after_wait;               /* re-running a request after waiting on a fill */
 	bool refresh;                  /* internal: refresh whatever is stored */
 	bool warm;                     /* internal: a cache warm-up request */

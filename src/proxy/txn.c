@@ -71,6 +71,7 @@ void hp_txn_abort_work(struct hp_client *c)
 		t->cache.obj = NULL;
 	}
 	t->cache.storing = false;
+	hp_upstream_pool_cancel_wait(&t->up.slot);
 	if (c->timer_kind == CT_QUEUE)
 		hp_client_disarm_timer(c);
 }

@@ -85,9 +85,9 @@ static void on_drain_timeout(struct hp_timer *t)
 	hp_loop_stop(w->loop);
 }
 
-static void start_drain(void *arg)
+static void start_drain(struct hp_post *p)
 {
-	struct hp_worker *w = arg;
+	struct hp_worker *w = HP_CONTAINER_OF(p, struct hp_worker, drain_post);
 	HP_CHECK_OBJ(w, HP_WORKER_MAGIC);
 	if (w->draining)
 		return;
@@ -110,19 +110,19 @@ void hp_proxy_drain(struct hp_proxy *px)
 {
 	atomic_store(&px->draining, true);
 	for (unsigned i = 0; i < px->nworkers; i++)
-		hp_loop_post(px->workers[i].loop, start_drain, &px->workers[i]);
+		hp_loop_post_node(px->workers[i].loop, &px->workers[i].drain_post, start_drain);
 }
 
-static void stop_now(void *arg)
+static void stop_now(struct hp_post *p)
 {
-	struct hp_worker *w = arg;
+	struct hp_worker *w = HP_CONTAINER_OF(p, struct hp_worker, stop_post);
 	hp_loop_stop(w->loop);
 }
 
 void hp_proxy_stop(struct hp_proxy *px)
 {
 	for (unsigned i = 0; i < px->nworkers; i++)
-		hp_loop_post(px->workers[i].loop, stop_now, &px->workers[i]);
+		hp_loop_post_node(px->workers[i].loop, &px->workers[i].stop_post, stop_now);
 }
 
 /* ==== Worker thread ==== */
@@ -198,9 +198,9 @@ static void worker_fini(struct hp_worker *w)
 }
 
 /* On the worker: start new requests on the proxy's current snapshot. */
-static void adopt_snapshot(void *arg)
+static void adopt_snapshot(struct hp_post *p)
 {
-	struct hp_worker *w = arg;
+	struct hp_worker *w = HP_CONTAINER_OF(p, struct hp_worker, adopt_post);
 	HP_CHECK_OBJ(w, HP_WORKER_MAGIC);
 	struct hp_proxy *px = w->px;
 	HP_AZ(pthread_mutex_lock(&px->snap_lock));
@@ -367,15 +367,15 @@ static void warm_next(struct hp_worker *w)
 	}
 }
 
-static void start_warm(void *arg)
+static void start_warm(struct hp_post *p)
 {
-	warm_next(arg);
+	warm_next(HP_CONTAINER_OF(p, struct hp_worker, warm_post));
 }
 
 int hp_proxy_start(struct hp_proxy *px)
 {
 	if (px->snap->cache != NULL && px->snap->cfg->cache.nwarm > 0)
-		hp_loop_post(px->workers[0].loop, start_warm, &px->workers[0]);
+		hp_loop_post_node(px->workers[0].loop, &px->workers[0].warm_post, start_warm);
 	for (unsigned i = 0; i < px->nworkers; i++) {
 		int rc = pthread_create(&px->workers[i].thread, NULL, worker_main, &px->workers[i]);
 		if (rc != 0)
@@ -541,7 +541,7 @@ int hp_proxy_reload(struct hp_proxy *px, struct hp_config *cfg, char *err, size_
 	HP_AZ(pthread_mutex_unlock(&px->snap_lock));
 	hp_snap_release(old);
 	for (unsigned i = 0; i < px->nworkers; i++)
-		hp_loop_post(px->workers[i].loop, adopt_snapshot, &px->workers[i]);
+		hp_loop_post_node(px->workers[i].loop, &px->workers[i].adopt_post, adopt_snapshot);
 	HP_AZ(pthread_mutex_unlock(&px->reload_lock));
 	return 0;
 }

@@ -98,15 +98,3 @@ struct hp_upstream_server *hp_upstream_pick_except(struct hp_upstream_group *g,
 {
 	return g->ops->pick(g->balancer, g, tried);
 }
-
-struct hp_upstream_server *hp_upstream_pick(struct hp_upstream_group *g, uint64_t exclude)
-{
-	if (g->nservers <= 64)
-		return hp_upstream_pick_except(g, &exclude);
-	/* Deprecated path: a heap copy, only for groups past 64 servers. */
-	uint64_t *set = hp_xcalloc(hp_upstream_set_words(g), sizeof(*set));
-	set[0] = exclude;
-	struct hp_upstream_server *s = hp_upstream_pick_except(g, set);
-	free(set);
-	return s;
-}

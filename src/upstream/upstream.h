@@ -113,9 +113,6 @@ static inline bool hp_upstream_set_has(const uint64_t *set, size_t i);
  * <g>, or NULL for none). Returns NULL only when every server is in it. */
 struct hp_upstream_server *hp_upstream_pick_except(struct hp_upstream_group *g,
 						   const uint64_t *tried);
-/* Deprecated: hp_upstream_pick_except() with a one-word set, so servers
- * past index 63 are never excluded. Kept until src/proxy moves over. */
-struct hp_upstream_server *hp_upstream_pick(struct hp_upstream_group *g, uint64_t exclude);
 
 /* ==== Balancers: a const table per strategy, one file each ==== */
 

@@ -510,7 +510,14 @@ static void test_defer_runs_after_batch(void **state)
 
 enum { NPOSTS = 200 };
 
+/* One node per post, so that every one of them runs. */
+struct id_post {
+	struct hp_post post;
+	int id;
+};
+
 struct post_case {
+	struct id_post nodes[NPOSTS];
 	pthread_t loop_thread;
 	int seen[NPOSTS];
 	int n;
@@ -520,9 +527,9 @@ struct post_case {
 
 static struct post_case P;
 
-static void on_post(void *arg)
+static void on_post(struct hp_post *p)
 {
-	int id = (int)(intptr_t)arg;
+	int id = HP_CONTAINER_OF(p, struct id_post, post)->id;
 	if (!pthread_equal(pthread_self(), P.loop_thread))
 		P.wrong_thread = true;
 	if (P.n < NPOSTS)
@@ -535,7 +542,8 @@ static void *poster(void *arg)
 {
 	(void)arg;
 	for (int i = 0; i < NPOSTS; i++) {
-		hp_loop_post(T.loop, on_post, (void *)(intptr_t)i);
+		P.nodes[i].id = i;
+		hp_loop_post_node(T.loop, &P.nodes[i].post, on_post);
 		if (i % 50 == 0)
 			sleep_ms(1);
 	}
@@ -587,7 +595,8 @@ static void test_stop_from_thread(void **state)
 	assert_true(atomic_load(&P.running));
 	/* The loop can run again after a stop. */
 	P.loop_thread = pthread_self();
-	hp_loop_post(T.loop, on_post, (void *)(intptr_t)(NPOSTS - 1));
+	P.nodes[0].id = NPOSTS - 1;
+	hp_loop_post_node(T.loop, &P.nodes[0].post, on_post);
 	run();
 	assert_int_equal(P.n, 1);
 	assert_false(P.wrong_thread);

@@ -69,10 +69,12 @@ static struct hp_upstream_group *make_group(struct conf *c)
 	return g;
 }
 
-/* Index of the next pick, or -1 for NULL. */
+/* Index of the next pick, or -1 for NULL; <exclude> is the set of a group
+ * of at most 64 servers. */
 static int pick(struct hp_upstream_group *g, uint64_t exclude)
 {
-	struct hp_upstream_server *s = hp_upstream_pick(g, exclude);
+	HP_ASSERT(hp_upstream_set_words(g) == 1);
+	struct hp_upstream_server *s = hp_upstream_pick_except(g, &exclude);
 	return s ? (int)s->index : -1;
 }
 
@@ -251,31 +253,6 @@ static void test_single_server(void **state)
 	free(c);
 }
 
-/* The deprecated one-word hp_upstream_pick(). */
-static void test_servers_past_63_never_excluded(void **state)
-{
-	(void)state;
-	struct conf *c = make_conf(66, NULL);
-	struct hp_upstream_group *g = make_group(c);
-	/* Every bit set: only servers 64 and 65 remain, and they alternate. */
-	int count[66] = {0};
-	for (int i = 0; i < 20; i++) {
-		int got = pick(g, UINT64_MAX);
-		assert_true(got == 64 || got == 65);
-		count[got]++;
-	}
-	assert_int_equal(count[64], 10);
-	assert_int_equal(count[65], 10);
-	/* Without exclusions all 66 take turns. */
-	memset(count, 0, sizeof(count));
-	for (int i = 0; i < 66 * 3; i++)
-		count[pick(g, 0)]++;
-	for (int i = 0; i < 66; i++)
-		assert_int_equal(count[i], 3);
-	hp_upstream_group_destroy(g);
-	free(c);
-}
-
 /* Any number of servers: a set of hp_upstream_set_words() words excludes
  * any of them. */
 static void test_large_group_sets(void **state)
@@ -334,7 +311,7 @@ static void *picker_main(void *arg)
 {
 	struct picker *p = arg;
 	for (int i = 0; i < PICKS_PER_THREAD; i++) {
-		struct hp_upstream_server *s = hp_upstream_pick(p->g, 0);
+		struct hp_upstream_server *s = hp_upstream_pick_except(p->g, NULL);
 		p->count[s->index]++;
 	}
 	return NULL;
@@ -500,7 +477,6 @@ int main(void)
 	    cmocka_unit_test(test_exclude),
 	    cmocka_unit_test(test_exclude_weighted),
 	    cmocka_unit_test(test_single_server),
-	    cmocka_unit_test(test_servers_past_63_never_excluded),
 	    cmocka_unit_test(test_large_group_sets),
 	    cmocka_unit_test(test_concurrent_picks),
 	    cmocka_unit_test(test_wait_across_threads),
