@@ -9,6 +9,9 @@
 # The closed-loop runs use wrk, or with -g hotpath `hotpath bench`, which drops the bodies in
 # the kernel instead of copying them: with 64 KiB objects wrk's copying is what limits the
 # run, so the faster candidates only separate with -g hotpath (the report names the generator).
+# With HOTPATH_BASE=/path/to/older/hotpath the older build runs beside the current one
+# as candidate "hotpath_base"; BENCH_PEERS (default "nginx varnish haproxy nginx_static")
+# chooses the peers, "" for none.
 # Usage: sh bench/cachehit.sh [-c conns] [-d duration] [-r reps] [-w warmup] [-o dir]
 #        [-g wrk|hotpath]
 set -u
@@ -61,6 +64,7 @@ make_objects() {
 start_candidate() { # start_candidate NAME PORT
 	case $1 in
 	hotpath) start_hotpath hotpath "$2" --workers 1 ;;
+	hotpath_base) HOTPATH=$HOTPATH_BASE start_hotpath hotpath_base "$2" --workers 1 ;;
 	nginx) start_nginx nginx "$2" nginx-cache.conf ;;
 	varnish) bench_have varnishd && start_varnish varnish "$2" ;;
 	haproxy) bench_have haproxy && start_haproxy haproxy "$2" haproxy-cache.cfg ;;
@@ -100,7 +104,8 @@ main() {
 
 	CANDS=""
 	SKIPPED=""
-	for c in hotpath nginx varnish haproxy nginx_static; do
+	for c in hotpath ${HOTPATH_BASE:+hotpath_base} \
+		${BENCH_PEERS-nginx varnish haproxy nginx_static}; do
 		bench_port
 		eval "URL_$c=http://127.0.0.1:$PORT/obj/"
 		start_candidate "$c" "$PORT" || { SKIPPED="$SKIPPED $c"; continue; }

@@ -6,6 +6,9 @@
 # interleaved repetitions; the table gives median req/s, p50, p99 and hotpath's ratio.
 # Then hotpath alone: time from exec to a listening socket (median of 20 starts) and idle
 # RSS with one worker and with the default worker count.
+# With HOTPATH_BASE=/path/to/older/hotpath the older build runs beside the current one
+# as candidate "hotpath_base" (a before/after comparison in the same run); BENCH_PEERS
+# (default "nginx haproxy") chooses the peers, "" for none.
 # Usage: sh bench/passthrough.sh [-c conns] [-d duration] [-r reps] [-w warmup] [-o dir]
 set -u
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
@@ -98,11 +101,12 @@ main() {
 
 	CANDS=""
 	SKIPPED=""
-	for c in hotpath nginx haproxy; do
+	for c in hotpath ${HOTPATH_BASE:+hotpath_base} ${BENCH_PEERS-nginx haproxy}; do
 		bench_port
 		eval "URL_$c=http://127.0.0.1:$PORT/pass"
 		case $c in
 		hotpath) start_hotpath hotpath "$PORT" --workers 1 ;;
+		hotpath_base) HOTPATH=$HOTPATH_BASE start_hotpath hotpath_base "$PORT" --workers 1 ;;
 		nginx) start_nginx nginx "$PORT" nginx-proxy.conf ;;
 		haproxy) bench_have haproxy && start_haproxy haproxy "$PORT" haproxy-proxy.cfg ;;
 		esac || { SKIPPED="$SKIPPED $c"; continue; }

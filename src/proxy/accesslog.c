@@ -133,7 +133,7 @@ static void format_now(char *out, size_t n, const char *fmt)
 static void format_combined(struct hp_buf *b, const struct hp_client *c, double total_s,
 			    double up_s)
 {
-	const struct hp_txn *t = &c->t;
+	const struct hp_txn *t = c->t;
 	char when[64];
 	format_now(when, sizeof(when), "%d/%b/%Y:%H:%M:%S +0000");
 	char head[256];
@@ -168,7 +168,7 @@ static void put_json_field(struct hp_buf *b, const char *key, const char *value,
 static void format_json(struct hp_buf *b, const struct hp_client *c, double total_s,
 			double up_s)
 {
-	const struct hp_txn *t = &c->t;
+	const struct hp_txn *t = c->t;
 	char when[64];
 	format_now(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ");
 	hp_buf_append(b, "{", 1);
@@ -190,7 +190,7 @@ static void format_json(struct hp_buf *b, const struct hp_client *c, double tota
 void hp_accesslog_record(struct hp_client *c)
 {
 	struct hp_worker *w = c->w;
-	const struct hp_txn *t = &c->t;
+	const struct hp_txn *t = c->t;
 	if (t->ws == NULL || t->ws->snap->alog == NULL)
 		return;
 	struct hp_accesslog *log = t->ws->snap->alog;

@@ -17,18 +17,18 @@
 
 bool hp_body_dechunks(const struct hp_client *c)
 {
-	return c->t.up.body == HP_BODY_CHUNKED && c->t.req.minor_version == 0;
+	return c->t->up.body == HP_BODY_CHUNKED && c->t->req.minor_version == 0;
 }
 
 bool hp_body_rechunks(const struct hp_client *c)
 {
-	return c->t.up.body == HP_BODY_CLOSE && c->t.req.minor_version == 1;
+	return c->t->up.body == HP_BODY_CLOSE && c->t->req.minor_version == 1;
 }
 
 static void add_upstream_filters(struct hp_client *c, struct hp_filter_chain *ch)
 {
-	struct hp_txn *t = &c->t;
-	struct hp_arena *a = &c->arena;
+	struct hp_txn *t = c->t;
+	struct hp_arena *a = &c->t->arena;
 	bool chunked = t->up.body == HP_BODY_CHUNKED;
 	if (hp_body_dechunks(c)) {
 		hp_filter_add(ch, hp_filter_dechunk(a, c));
@@ -51,7 +51,7 @@ static void add_upstream_filters(struct hp_client *c, struct hp_filter_chain *ch
 void hp_body_begin(struct hp_client *c, enum hp_body_source src, uint64_t first,
 		   uint64_t last)
 {
-	struct hp_txn *t = &c->t;
+	struct hp_txn *t = c->t;
 	struct hp_filter_chain *ch = &t->resp.chain;
 	*ch = (struct hp_filter_chain){0};
 	t->resp.source = src;
@@ -64,12 +64,12 @@ void hp_body_begin(struct hp_client *c, enum hp_body_source src, uint64_t first,
 		if (first <= last) {
 			/* The source starts at the range: nothing before it is read. */
 			t->resp.off = first;
-			hp_filter_add(ch, hp_filter_range(&c->arena, c, first, last));
+			hp_filter_add(ch, hp_filter_range(&c->t->arena, c, first, last));
 		}
-		hp_filter_add(ch, hp_filter_writer(&c->arena, c));
+		hp_filter_add(ch, hp_filter_writer(&c->t->arena, c));
 		break;
 	case HP_SRC_STREAM:
-		hp_filter_add(ch, hp_filter_writer(&c->arena, c));
+		hp_filter_add(ch, hp_filter_writer(&c->t->arena, c));
 		break;
 	case HP_SRC_NONE:
 	case HP_SRC_DONE:

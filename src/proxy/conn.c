@@ -71,7 +71,6 @@ static struct hp_client *client_new(struct hp_worker *w, hp_client_fn *drive)
 	c->w = w;
 	c->drive = drive;
 	c->writable = true;
-	hp_arena_init(&c->arena, 2048);
 	return c;
 }
 
@@ -88,7 +87,6 @@ void hp_client_accept(struct hp_worker *w, int fd, const struct sockaddr_storage
 		close(fd);
 		c->closed = true;
 		unlink_from_worker(w, c);
-		hp_arena_fini(&c->arena);
 		free(c);
 		return;
 	}
@@ -127,11 +125,10 @@ static void free_now(struct hp_client *c)
 {
 	HP_CHECK_OBJ(c, HP_CLIENT_MAGIC);
 	HP_ASSERT(c->closed);
+	/* The transaction's memory goes back to the worker only now: whatever
+	 * closed the connection may still be reading it up the stack. */
+	hp_txn_release(c);
 	hp_buf_fini(&c->in);
-	hp_buf_fini(&c->out);
-	hp_buf_fini(&c->t.up.head);
-	hp_buf_fini(&c->t.resp.stream);
-	hp_arena_fini(&c->arena);
 	c->magic = 0;
 	free(c);
 }
@@ -152,7 +149,7 @@ void hp_client_close(struct hp_client *c)
 	if (c->closed)
 		return;
 	c->closed = true;
-	hp_txn_release(c);
+	hp_txn_abort_work(c);
 	hp_client_disarm_timer(c);
 	hp_io_close(&c->io);
 	if (c->on_close != NULL)
@@ -163,8 +160,7 @@ void hp_client_close(struct hp_client *c)
 
 bool hp_client_is_idle(const struct hp_client *c)
 {
-	return c->t.step == HP_STEP_recv && c->t.ws == NULL && c->in.len == 0 &&
-	       c->out.len == 0;
+	return c->t == NULL && c->in.len == 0;
 }
 
 /* ==== Cache wake-ups ==== */
@@ -180,7 +176,9 @@ static void on_wake(struct hp_post *p)
 		free_now(c);
 		return;
 	}
-	struct hp_txn_cache *tc = &c->t.cache;
+	if (c->t == NULL)
+		return;
+	struct hp_txn_cache *tc = &c->t->cache;
 	if (tc->wait == HP_WAIT_FILL)
 		tc->wait = HP_WAIT_WOKEN;
 	else if (tc->wait == HP_WAIT_STREAM)
@@ -201,10 +199,29 @@ void hp_client_on_cache_event(struct hp_cache_waiter *w)
 
 /* ==== Reading ==== */
 
+/* Whether bytes wait on the socket, without taking buffer memory for a
+ * connection that has nothing to say (an idle keep-alive, or one that
+ * connected and sent nothing yet). */
+static bool has_input(struct hp_client *c)
+{
+	char b;
+	ssize_t n = recv(c->io.fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		c->readable = false;
+		return false;
+	}
+	return true; /* data, EOF or an error: read() says which */
+}
+
 bool hp_client_read(struct hp_client *c, size_t limit)
 {
 	if (c->internal)
 		return true;
+	if (c->in.base == NULL) {
+		if (!c->readable || c->eof || !has_input(c))
+			return true;
+		hp_txn_take_input(c);
+	}
 	while (c->readable && !c->eof && c->in.len < limit) {
 		hp_buf_reserve(&c->in, READ_CHUNK);
 		size_t room = hp_buf_room(&c->in);
@@ -238,8 +255,8 @@ bool hp_client_read(struct hp_client *c, size_t limit)
  */
 void hp_client_gone(struct hp_client *c)
 {
-	struct hp_txn *t = &c->t;
-	bool filling = t->cache.fill != NULL || t->cache.storing;
+	struct hp_txn *t = c->t;
+	bool filling = t != NULL && (t->cache.fill != NULL || t->cache.storing);
 	if (c->internal || !filling || t->up.conn == NULL || !t->req.body_done) {
 		hp_client_close(c);
 		return;
@@ -250,7 +267,7 @@ void hp_client_gone(struct hp_client *c)
 	c->internal = true;
 	c->close_after = true;
 	hp_buf_reset(&c->in);
-	hp_buf_reset(&c->out);
+	hp_buf_reset(&c->t->out);
 }
 
 /* A write made progress: the client is reading, so its send timer restarts. */
@@ -281,12 +298,14 @@ static ssize_t write_failed(struct hp_client *c)
 
 bool hp_client_flush(struct hp_client *c)
 {
+	if (c->t == NULL)
+		return !c->closed;
 	if (c->internal)
-		hp_buf_reset(&c->out);
-	while (c->writable && c->out.len > 0) {
-		ssize_t n = write(c->io.fd, hp_buf_data(&c->out), c->out.len);
+		hp_buf_reset(&c->t->out);
+	while (c->writable && c->t->out.len > 0) {
+		ssize_t n = write(c->io.fd, hp_buf_data(&c->t->out), c->t->out.len);
 		if (n > 0) {
-			hp_buf_consume(&c->out, (size_t)n);
+			hp_buf_consume(&c->t->out, (size_t)n);
 			wrote(c);
 		} else if (n < 0 && errno == EINTR) {
 			continue;
@@ -294,9 +313,9 @@ bool hp_client_flush(struct hp_client *c)
 			return !c->closed;
 		}
 	}
-	if (c->out.len > 0 && !c->writable)
+	if (c->t->out.len > 0 && !c->writable)
 		blocked(c);
-	else if (c->out.len == 0 && c->timer_kind == CT_SEND)
+	else if (c->t->out.len == 0 && c->timer_kind == CT_SEND)
 		hp_client_disarm_timer(c);
 	return true;
 }
@@ -325,21 +344,21 @@ ssize_t hp_client_writev(struct hp_client *c, const struct iovec *iov, int n)
 ssize_t hp_client_sendfile(struct hp_client *c, int fd, uint64_t off, size_t len)
 {
 	if (c->internal) {
-		hp_buf_reset(&c->out);
+		hp_buf_reset(&c->t->out);
 		return (ssize_t)len;
 	}
 	/* The head leaves with MSG_MORE, in the same segment as the body. */
-	while (c->writable && c->out.len > 0) {
-		ssize_t n = send(c->io.fd, hp_buf_data(&c->out), c->out.len,
+	while (c->writable && c->t->out.len > 0) {
+		ssize_t n = send(c->io.fd, hp_buf_data(&c->t->out), c->t->out.len,
 				 MSG_MORE | MSG_NOSIGNAL);
 		if (n > 0)
-			hp_buf_consume(&c->out, (size_t)n);
+			hp_buf_consume(&c->t->out, (size_t)n);
 		else if (n < 0 && errno == EINTR)
 			continue;
 		else if (write_failed(c) < 0)
 			return -1;
 	}
-	if (!c->writable || c->out.len > 0)
+	if (!c->writable || c->t->out.len > 0)
 		return 0;
 	for (;;) {
 		off_t o = (off_t)off;
@@ -422,7 +441,7 @@ static void on_client_timer(struct hp_timer *tm)
 	c->timer_kind = CT_NONE;
 	switch (kind) {
 	case CT_HEADER:
-		if (c->in.len == 0 || c->t.resp.started) {
+		if (c->in.len == 0 || (c->t != NULL && c->t->resp.started)) {
 			hp_client_close(c);
 			return;
 		}

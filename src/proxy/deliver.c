@@ -21,15 +21,15 @@
 
 static void source_done(struct hp_client *c)
 {
-	if (hp_filter_end(&c->t.resp.chain) < 0)
+	if (hp_filter_end(&c->t->resp.chain) < 0)
 		c->close_after = true;
-	c->t.resp.source = HP_SRC_DONE;
+	c->t->resp.source = HP_SRC_DONE;
 }
 
 static bool pump_stored(struct hp_client *c)
 {
-	struct hp_txn_resp *r = &c->t.resp;
-	const struct hp_cache_obj *obj = c->t.cache.obj;
+	struct hp_txn_resp *r = &c->t->resp;
+	const struct hp_cache_obj *obj = c->t->cache.obj;
 	uint64_t len = hp_cache_obj_body_len(obj);
 	if (r->off >= len) {
 		source_done(c);
@@ -63,10 +63,10 @@ static bool pump_stored(struct hp_client *c)
 
 static bool pump_stream(struct hp_client *c)
 {
-	struct hp_txn *t = &c->t;
+	struct hp_txn *t = c->t;
 	struct hp_txn_cache *tc = &t->cache;
 	struct hp_txn_resp *r = &t->resp;
-	if (tc->wait == HP_WAIT_STREAM || c->out.len > 0)
+	if (tc->wait == HP_WAIT_STREAM || c->t->out.len > 0)
 		return false;
 	hp_buf_reset(&r->stream);
 	tc->waiter.cb = hp_client_on_cache_event;
@@ -94,7 +94,7 @@ static bool pump_stream(struct hp_client *c)
 
 enum hp_step hp_step_deliver(struct hp_client *c)
 {
-	struct hp_txn *t = &c->t;
+	struct hp_txn *t = c->t;
 	for (;;) {
 		if (!hp_client_flush(c) || c->closed)
 			return HP_STEP_DONE;
@@ -102,7 +102,7 @@ enum hp_step hp_step_deliver(struct hp_client *c)
 		switch (t->resp.source) {
 		case HP_SRC_NONE:
 		case HP_SRC_DONE:
-			return c->out.len == 0 ? HP_STEP_log : HP_STEP_WAIT;
+			return c->t->out.len == 0 ? HP_STEP_log : HP_STEP_WAIT;
 		case HP_SRC_UPSTREAM: {
 			enum hp_step next = hp_fetch_pump(c, &progress);
 			if (next != HP_STEP_deliver)

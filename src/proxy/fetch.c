@@ -34,14 +34,14 @@
 
 static const struct hp_config_upstream *group_conf(const struct hp_client *c)
 {
-	return hp_upstream_group_conf(hp_upstream_pool_group(c->t.up.pool));
+	return hp_upstream_group_conf(hp_upstream_pool_group(c->t->up.pool));
 }
 
 /* ==== Failures ==== */
 
 enum hp_step hp_fetch_failed(struct hp_client *c, int status, const char *reason)
 {
-	struct hp_txn *t = &c->t;
+	struct hp_txn *t = c->t;
 	if (t->up.server != NULL)
 		hp_log_debug("upstream %s: %s", t->up.server->name, reason);
 	if (t->resp.started) {
@@ -58,14 +58,14 @@ enum hp_step hp_fetch_failed(struct hp_client *c, int status, const char *reason
 
 static void attach(struct hp_client *c, struct hp_upstream_conn *up)
 {
-	struct hp_txn_up *u = &c->t.up;
+	struct hp_txn_up *u = &c->t->up;
 	u->conn = up;
 	u->head_sent = 0;
 	u->connect_event = false;
 	u->expired = false;
 	if (u->start_ns == 0) {
 		u->start_ns = hp_clock_mono_ns();
-		c->t.cache.request_time = hp_clock_wall_s();
+		c->t->cache.request_time = hp_clock_wall_s();
 	}
 	up->io.cb = hp_txn_on_upstream_event;
 	up->requests++;
@@ -77,10 +77,10 @@ static void attach(struct hp_client *c, struct hp_upstream_conn *up)
 
 static void mark_tried(struct hp_client *c, const struct hp_upstream_server *s)
 {
-	struct hp_txn_up *u = &c->t.up;
+	struct hp_txn_up *u = &c->t->up;
 	if (u->tried == NULL) {
 		size_t words = hp_upstream_set_words(hp_upstream_pool_group(u->pool));
-		u->tried = hp_arena_alloc(&c->arena, words * sizeof(*u->tried));
+		u->tried = hp_arena_alloc(&c->t->arena, words * sizeof(*u->tried));
 		memset(u->tried, 0, words * sizeof(*u->tried));
 	}
 	hp_upstream_set_add(u->tried, s->index);
@@ -89,9 +89,9 @@ static void mark_tried(struct hp_client *c, const struct hp_upstream_server *s)
 /* The pool has a slot for us (its callback, on this worker). */
 static void on_slot(struct hp_upstream_waiter *w)
 {
-	struct hp_client *c = HP_CONTAINER_OF(w, struct hp_client, t.up.slot);
+	struct hp_client *c = HP_CONTAINER_OF(w, struct hp_txn, up.slot)->client;
 	HP_CHECK_OBJ(c, HP_CLIENT_MAGIC);
-	c->t.up.slot_free = true;
+	c->t->up.slot_free = true;
 	c->drive(c);
 }
 
@@ -99,7 +99,7 @@ static void on_slot(struct hp_upstream_waiter *w)
  * connect timeout, as HAProxy's server queue does (503 after it). */
 static enum hp_step queue_for_slot(struct hp_client *c, struct hp_upstream_server *s)
 {
-	struct hp_txn_up *u = &c->t.up;
+	struct hp_txn_up *u = &c->t->up;
 	hp_upstream_pool_wait(u->pool, &u->slot, s, on_slot);
 	if (c->timer_kind != CT_QUEUE)
 		hp_client_arm_timer(c, CT_QUEUE, group_conf(c)->connect_timeout_ms);
@@ -110,7 +110,7 @@ static enum hp_step queue_for_slot(struct hp_client *c, struct hp_upstream_serve
  * (go on), WAIT (queued for a slot), or -errno in *<rc> to try another. */
 static enum hp_step use_server(struct hp_client *c, struct hp_upstream_server *s, int *rc)
 {
-	struct hp_txn_up *u = &c->t.up;
+	struct hp_txn_up *u = &c->t->up;
 	u->server = s;
 	*rc = 0;
 	struct hp_upstream_conn *up = hp_upstream_take(u->pool, s, c);
@@ -132,7 +132,7 @@ static enum hp_step use_server(struct hp_client *c, struct hp_upstream_server *s
  * (queued for a slot), or what a failure leads to. */
 static enum hp_step connect_upstream(struct hp_client *c)
 {
-	struct hp_txn_up *u = &c->t.up;
+	struct hp_txn_up *u = &c->t->up;
 	struct hp_upstream_group *g = hp_upstream_pool_group(u->pool);
 	for (;;) {
 		struct hp_upstream_server *s = hp_upstream_pick_except(g, u->tried);
@@ -150,7 +150,7 @@ static enum hp_step connect_upstream(struct hp_client *c)
 /* Our turn in the slot queue: the server we queued for, first. */
 static enum hp_step slot_turn(struct hp_client *c)
 {
-	struct hp_txn_up *u = &c->t.up;
+	struct hp_txn_up *u = &c->t->up;
 	u->slot_free = false;
 	int rc;
 	enum hp_step next = use_server(c, u->server, &rc);
@@ -163,7 +163,7 @@ static enum hp_step slot_turn(struct hp_client *c)
 /* A connect finished or failed (an event on a connecting socket). */
 static enum hp_step check_connected(struct hp_client *c)
 {
-	struct hp_txn_up *u = &c->t.up;
+	struct hp_txn_up *u = &c->t->up;
 	u->connect_event = false;
 	int rc = hp_upstream_conn_check_connected(u->conn);
 	if (rc < 0) {
@@ -181,7 +181,7 @@ static enum hp_step check_connected(struct hp_client *c)
  * new connection. False when that is not allowed. */
 static bool try_retry(struct hp_client *c)
 {
-	struct hp_txn_up *u = &c->t.up;
+	struct hp_txn_up *u = &c->t->up;
 	if (!u->retryable || u->conn == NULL || !u->conn->reused || u->head_in ||
 	    u->attempts >= group_conf(c)->retries)
 		return false;
@@ -202,7 +202,7 @@ static void count_body(void *arg, const char *data, size_t len)
  * go. Returns false if the request failed (an error response is queued). */
 static bool classify_body(struct hp_client *c)
 {
-	struct hp_txn_req *r = &c->t.req;
+	struct hp_txn_req *r = &c->t->req;
 	if (r->body == HP_BODY_LENGTH) {
 		uint64_t n = HP_MIN((uint64_t)c->in.len, r->body_remaining);
 		r->body_ready = (size_t)n;
@@ -229,7 +229,7 @@ static bool classify_body(struct hp_client *c)
 /* Write to the upstream; false on a write error (the caller decides). */
 static bool write_up(struct hp_client *c, const char *p, size_t len, size_t *written)
 {
-	struct hp_upstream_conn *up = c->t.up.conn;
+	struct hp_upstream_conn *up = c->t->up.conn;
 	*written = 0;
 	while (up->writable && *written < len) {
 		ssize_t n = write(up->io.fd, p + *written, len - *written);
@@ -250,7 +250,7 @@ static bool write_up(struct hp_client *c, const char *p, size_t len, size_t *wri
  * send now (waiting, or the connection or the request ended). */
 static bool more_body(struct hp_client *c)
 {
-	struct hp_txn_req *r = &c->t.req;
+	struct hp_txn_req *r = &c->t->req;
 	if (c->in.len == 0 && !hp_client_read(c, BODY_READ_LIMIT))
 		return false;
 	if (c->closed)
@@ -271,7 +271,7 @@ static bool more_body(struct hp_client *c)
 /* Send what can go up. False on an upstream write error. */
 static bool send_request(struct hp_client *c, bool *progress)
 {
-	struct hp_txn *t = &c->t;
+	struct hp_txn *t = c->t;
 	struct hp_txn_up *u = &t->up;
 	size_t w;
 	if (u->head_sent < u->head.len) {
@@ -309,8 +309,8 @@ static bool send_request(struct hp_client *c, bool *progress)
  * it closed (cleanly or not). */
 static bool read_up(struct hp_client *c, bool *progress, bool *eof)
 {
-	struct hp_upstream_conn *up = c->t.up.conn;
-	while (up->readable && c->out.len < HP_OUT_HIGH_WATER) {
+	struct hp_upstream_conn *up = c->t->up.conn;
+	while (up->readable && c->t->out.len < HP_OUT_HIGH_WATER) {
 		hp_buf_reserve(&up->in, READ_CHUNK);
 		size_t room = hp_buf_room(&up->in);
 		ssize_t n = read(up->io.fd, hp_buf_tail(&up->in), room);
@@ -341,7 +341,7 @@ static bool read_up(struct hp_client *c, bool *progress, bool *eof)
 /* The head of the response as the client gets it. */
 static void start_response(struct hp_client *c, const struct hp_http_response *r)
 {
-	struct hp_txn *t = &c->t;
+	struct hp_txn *t = c->t;
 	t->resp.status = r->status;
 	t->up.body = r->body;
 	t->up.body_remaining = r->content_length;
@@ -352,9 +352,9 @@ static void start_response(struct hp_client *c, const struct hp_http_response *r
 		c->close_after = true;
 	if (!t->req.keep_alive || c->w->draining || !t->req.body_done)
 		c->close_after = true;
-	size_t before = c->out.len;
-	hp_upstream_head_response(c, &c->out, r);
-	t->resp.bytes_out += c->out.len - before;
+	size_t before = c->t->out.len;
+	hp_upstream_head_response(c, &c->t->out, r);
+	t->resp.bytes_out += c->t->out.len - before;
 	t->resp.started = true;
 }
 
@@ -363,7 +363,7 @@ static void start_response(struct hp_client *c, const struct hp_http_response *r
  * the caller), deliver, or a failure's. */
 static enum hp_step take_head(struct hp_client *c, bool *taken)
 {
-	struct hp_txn *t = &c->t;
+	struct hp_txn *t = c->t;
 	struct hp_buf *in = &t->up.conn->in;
 	const struct hp_config *cfg = hp_client_cfg(c);
 	struct hp_http_limits lim = {
@@ -387,7 +387,7 @@ static enum hp_step take_head(struct hp_client *c, bool *taken)
 		if (r.status >= 100 && r.status < 200) {
 			if (r.status == 101)
 				return hp_fetch_failed(c, 502, "invalid response from upstream");
-			hp_upstream_head_interim(c, &c->out, &r);
+			hp_upstream_head_interim(c, &c->t->out, &r);
 			hp_buf_consume(in, (size_t)rc);
 			continue;
 		}
@@ -421,8 +421,8 @@ static enum hp_step take_head(struct hp_client *c, bool *taken)
  * complete, 0 when more is expected, -1 on broken framing. */
 static int pass_body(struct hp_client *c, bool up_eof)
 {
-	struct hp_txn_up *u = &c->t.up;
-	struct hp_filter_chain *ch = &c->t.resp.chain;
+	struct hp_txn_up *u = &c->t->up;
+	struct hp_filter_chain *ch = &c->t->resp.chain;
 	struct hp_buf *in = &u->conn->in;
 	switch (u->body) {
 	case HP_BODY_NONE:
@@ -456,7 +456,7 @@ static int pass_body(struct hp_client *c, bool up_eof)
 
 static void body_complete(struct hp_client *c)
 {
-	struct hp_txn *t = &c->t;
+	struct hp_txn *t = c->t;
 	struct hp_txn_up *u = &t->up;
 	int rc = hp_filter_end(&t->resp.chain);
 	t->resp.source = HP_SRC_DONE;
@@ -471,7 +471,7 @@ static void body_complete(struct hp_client *c)
 enum hp_step hp_step_pass(struct hp_client *c)
 {
 	/* Nothing of this response is stored: a plain fetch. */
-	HP_ASSERT(c->t.cache.fill == NULL);
+	HP_ASSERT(c->t->cache.fill == NULL);
 	return HP_STEP_fetch;
 }
 
@@ -479,13 +479,13 @@ enum hp_step hp_step_pass(struct hp_client *c)
  * client's input buffer. */
 static enum hp_step prepare(struct hp_client *c)
 {
-	struct hp_txn *t = &c->t;
+	struct hp_txn *t = c->t;
 	const struct hp_http_request *req = &t->req.head;
 	/* A HEAD miss fills the cache like a GET would; the client gets the head. */
 	t->cache.head_as_get = t->cache.fill != NULL && t->req.method == HP_METHOD_HEAD;
 	hp_upstream_head_request(c, &t->up.head, req);
 	if (t->req.expect_continue && t->req.minor_version == 1 && !t->req.body_done)
-		hp_buf_append_str(&c->out, "HTTP/1.1 100 Continue\r\n\r\n");
+		hp_buf_append_str(&c->t->out, "HTTP/1.1 100 Continue\r\n\r\n");
 	/* The views in <req> die here: the head leaves the input buffer. */
 	hp_buf_consume(&c->in, t->req.head_len);
 	t->req.head_len = 0;
@@ -496,7 +496,7 @@ static enum hp_step prepare(struct hp_client *c)
 /* The exchange until the response head. */
 static enum hp_step exchange(struct hp_client *c)
 {
-	struct hp_txn *t = &c->t;
+	struct hp_txn *t = c->t;
 	struct hp_txn_up *u = &t->up;
 	bool progress = false;
 	if (!t->req.body_done || u->head_sent < u->head.len) {
@@ -520,7 +520,7 @@ static enum hp_step exchange(struct hp_client *c)
 	enum hp_step next = take_head(c, &taken);
 	if (taken || next != HP_STEP_fetch)
 		return next;
-	if (c->out.len > 0 && (!hp_client_flush(c) || c->closed))
+	if (c->t->out.len > 0 && (!hp_client_flush(c) || c->closed))
 		return HP_STEP_DONE;
 	if (eof || !ok) {
 		if (u->conn->in.len == 0 && try_retry(c))
@@ -533,13 +533,13 @@ static enum hp_step exchange(struct hp_client *c)
 
 enum hp_step hp_step_fetch(struct hp_client *c)
 {
-	struct hp_txn *t = &c->t;
+	struct hp_txn *t = c->t;
 	struct hp_txn_up *u = &t->up;
 	if (t->req.head_len > 0)
 		return prepare(c);
 	/* Interim responses (our 100 Continue, a forwarded 103) go out now:
 	 * the client may be waiting for them before it sends its body. */
-	if (c->out.len > 0 && (!hp_client_flush(c) || c->closed))
+	if (c->t->out.len > 0 && (!hp_client_flush(c) || c->closed))
 		return HP_STEP_DONE;
 	if (u->conn == NULL && u->slot_free)
 		return slot_turn(c);
@@ -560,7 +560,7 @@ enum hp_step hp_step_fetch(struct hp_client *c)
 
 enum hp_step hp_fetch_pump(struct hp_client *c, bool *progress)
 {
-	struct hp_txn *t = &c->t;
+	struct hp_txn *t = c->t;
 	struct hp_txn_up *u = &t->up;
 	if (u->expired)
 		return hp_fetch_failed(c, 504, "upstream timed out");

@@ -26,7 +26,7 @@ static void stop_storing(struct fill *ff, bool hit_for_pass)
 {
 	hp_cache_fill_abort(ff->fill, hit_for_pass);
 	ff->fill = NULL;
-	ff->base.c->t.cache.storing = false;
+	ff->base.c->t->cache.storing = false;
 }
 
 static void append(void *arg, const char *data, size_t len)

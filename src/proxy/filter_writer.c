@@ -32,7 +32,7 @@ static uint64_t keep_rest(struct hp_client *c, const struct hp_bvec *v, size_t n
 			continue;
 		if (v[i].stable)
 			return taken;
-		hp_buf_append(&c->out, v[i].ptr + skip, v[i].len - skip);
+		hp_buf_append(&c->t->out, v[i].ptr + skip, v[i].len - skip);
 		taken += v[i].len - skip;
 	}
 	return taken;
@@ -43,9 +43,9 @@ static ssize_t write_memory(struct hp_client *c, const struct hp_bvec *v, size_t
 {
 	struct iovec iov[WRITE_IOV + 1];
 	int k = 0;
-	size_t from_out = c->out.len;
+	size_t from_out = c->t->out.len;
 	if (from_out > 0)
-		iov[k++] = (struct iovec){hp_buf_data(&c->out), from_out};
+		iov[k++] = (struct iovec){hp_buf_data(&c->t->out), from_out};
 	for (size_t i = 0; i < n; i++)
 		iov[k++] = (struct iovec){(void *)v[i].ptr, v[i].len};
 	ssize_t w = 0;
@@ -54,7 +54,7 @@ static ssize_t write_memory(struct hp_client *c, const struct hp_bvec *v, size_t
 	if (w < 0)
 		return -1;
 	size_t out_done = (size_t)w < from_out ? (size_t)w : from_out;
-	hp_buf_consume(&c->out, out_done);
+	hp_buf_consume(&c->t->out, out_done);
 	return (ssize_t)keep_rest(c, v, n, (uint64_t)w - out_done);
 }
 
@@ -67,7 +67,7 @@ static ssize_t writer_data(struct hp_filter *f, const struct hp_bvec *v, size_t 
 	while (i < n) {
 		if (c->closed || c->internal) {
 			/* Nobody reads it any more, or nobody ever did. */
-			hp_buf_reset(&c->out);
+			hp_buf_reset(&c->t->out);
 			taken = total;
 			break;
 		}
@@ -87,7 +87,7 @@ static ssize_t writer_data(struct hp_filter *f, const struct hp_bvec *v, size_t 
 		if (w < 0)
 			continue; /* closed or gone: the top of the loop takes the rest */
 		taken += (uint64_t)w;
-		c->t.resp.bytes_out += (uint64_t)w;
+		c->t->resp.bytes_out += (uint64_t)w;
 		if ((uint64_t)w < len)
 			break; /* a stable vector waits for the socket */
 		i += k;

@@ -97,7 +97,7 @@ static enum form choose_form(const struct hp_client *c, const struct hp_cache_ob
 		return FORM_NOT_MODIFIED;
 	/* Ranges are cut from complete 200 responses to GET only (§14.2). */
 	const struct hp_http_header *range = hp_http_find_header(req, nreq, "range");
-	if (range == NULL || streaming || c->t.req.method != HP_METHOD_GET ||
+	if (range == NULL || streaming || c->t->req.method != HP_METHOD_GET ||
 	    hp_cache_obj_status(obj) != 200 || !if_range_holds(obj, req, nreq))
 		return FORM_WHOLE;
 	switch (hp_http_parse_range(range->value, body_len, first, last)) {
@@ -133,7 +133,7 @@ static void put_partial_fields(struct hp_client *c, struct hp_buf *b,
 static void put_head(struct hp_client *c, struct hp_buf *b, const struct hp_cache_obj *obj,
 		     enum form form)
 {
-	struct hp_txn_resp *r = &c->t.resp;
+	struct hp_txn_resp *r = &c->t->resp;
 	switch (form) {
 	case FORM_WHOLE: {
 		struct hp_str head = hp_cache_obj_head(obj);
@@ -181,8 +181,8 @@ static void put_lengths(struct hp_buf *b, const struct hp_cache_obj *obj, enum f
 void hp_hit_serve(struct hp_client *c, struct hp_cache_obj *obj, const char *label,
 		  const struct hp_http_header *req, size_t nreq)
 {
-	struct hp_txn *t = &c->t;
-	struct hp_buf *b = &c->out;
+	struct hp_txn *t = c->t;
+	struct hp_buf *b = &c->t->out;
 	size_t before = b->len;
 	if (t->cache.obj != NULL && t->cache.obj != obj)
 		hp_cache_obj_release(t->cache.obj);
@@ -221,7 +221,7 @@ void hp_hit_serve(struct hp_client *c, struct hp_cache_obj *obj, const char *lab
 
 enum hp_step hp_step_hit(struct hp_client *c)
 {
-	struct hp_txn *t = &c->t;
+	struct hp_txn *t = c->t;
 	const struct hp_http_request *req = &t->req.head;
 	hp_hit_serve(c, t->cache.obj, t->cache.x_cache, req->headers, req->num_headers);
 	/* The views in the head die here: it leaves the input buffer. */
@@ -235,7 +235,7 @@ enum hp_step hp_step_hit(struct hp_client *c)
 bool hp_hit_hides_field(const struct hp_client *c, struct hp_str name)
 {
 	const struct hp_config_cache *cc = &hp_client_cfg(c)->cache;
-	if (c->t.cache.rc == NULL || !cc->strip_tag_header)
+	if (c->t->cache.rc == NULL || !cc->strip_tag_header)
 		return false;
 	return hp_str_ieq(name, cc->tag_header) || hp_str_ieq(name, "surrogate-key");
 }
@@ -256,7 +256,7 @@ static void put_key_param(struct hp_buf *b, const struct hp_txn_cache *t)
 
 static void put_server_timing(struct hp_client *c, struct hp_buf *b)
 {
-	const struct hp_txn *t = &c->t;
+	const struct hp_txn *t = c->t;
 	char line[160];
 	int k;
 	if (t->up.start_ns != 0 && t->up.head_ns > t->up.start_ns)
@@ -270,7 +270,7 @@ static void put_server_timing(struct hp_client *c, struct hp_buf *b)
 
 void hp_hit_put_fields(struct hp_client *c, struct hp_buf *b)
 {
-	const struct hp_txn_cache *t = &c->t.cache;
+	const struct hp_txn_cache *t = &c->t->cache;
 	const struct hp_config_cache *cc = &hp_client_cfg(c)->cache;
 	if (t->x_cache == NULL)
 		return;
@@ -286,7 +286,7 @@ void hp_hit_put_fields(struct hp_client *c, struct hp_buf *b)
 	} else {
 		k = snprintf(line, sizeof(line), "Cache-Status: hotpath; fwd=%s; fwd-status=%d%s%s",
 			     t->fwd ? t->fwd : "uri-miss",
-			     t->fwd_status ? t->fwd_status : c->t.resp.status,
+			     t->fwd_status ? t->fwd_status : c->t->resp.status,
 			     t->storing ? "; stored" : "",
 			     t->waited ? "; collapsed" : "");
 	}

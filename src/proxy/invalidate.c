@@ -36,7 +36,7 @@ void hp_invalidate_purge(struct hp_client *c, const struct hp_http_request *req)
 		hp_respond_error(c, 403, "purge not allowed from this address");
 		return;
 	}
-	struct hp_cache *cache = c->t.ws->snap->cache;
+	struct hp_cache *cache = c->t->ws->snap->cache;
 	bool soft = header_set(req, "x-purge-soft");
 	size_t n = 0;
 	const struct hp_http_header *tag = hp_http_find_header(req->headers, req->num_headers,
@@ -51,7 +51,7 @@ void hp_invalidate_purge(struct hp_client *c, const struct hp_http_request *req)
 	} else if (header_set(req, "x-purge-prefix")) {
 		n = hp_cache_purge_prefix(cache, req->host, req->path, soft);
 	} else {
-		n = hp_cache_purge_key(cache, c->t.cache.key, c->t.cache.keylen, c->t.cache.hash, soft);
+		n = hp_cache_purge_key(cache, c->t->cache.key, c->t->cache.keylen, c->t->cache.hash, soft);
 	}
 	char msg[64];
 	snprintf(msg, sizeof(msg), "%s %zu", soft ? "soft-purged" : "purged", n);
@@ -108,7 +108,7 @@ static bool resolve_reference(struct hp_client *c, struct hp_str ref,
 		while (slash > req->path.ptr && slash[-1] != '/')
 			slash--;
 		size_t dir = (size_t)(slash - req->path.ptr);
-		char *merged = hp_arena_alloc(&c->arena, dir + ref.len);
+		char *merged = hp_arena_alloc(&c->t->arena, dir + ref.len);
 		memcpy(merged, req->path.ptr, dir);
 		memcpy(merged + dir, ref.ptr, ref.len);
 		ref = (struct hp_str){merged, dir + ref.len};
@@ -127,9 +127,9 @@ static void purge_reference(struct hp_client *c, const struct hp_http_request *r
 	if (h == NULL || !resolve_reference(c, h->value, req, &path, &query))
 		return;
 	struct hp_buf kb = {0};
-	uint64_t hash = hp_cache_key_build(&kb, &c->t.cache.rc->key, req->host, path, query,
+	uint64_t hash = hp_cache_key_build(&kb, &c->t->cache.rc->key, req->host, path, query,
 					   req->headers, req->num_headers);
-	hp_cache_purge_key(c->t.ws->snap->cache, hp_buf_data(&kb), kb.len, hash, false);
+	hp_cache_purge_key(c->t->ws->snap->cache, hp_buf_data(&kb), kb.len, hash, false);
 	hp_buf_fini(&kb);
 }
 
@@ -137,10 +137,10 @@ static void purge_reference(struct hp_client *c, const struct hp_http_request *r
  * URIs in Location and Content-Location are no longer valid. */
 void hp_invalidate_unsafe(struct hp_client *c, const struct hp_http_response *r)
 {
-	const struct hp_txn_cache *t = &c->t.cache;
+	const struct hp_txn_cache *t = &c->t->cache;
 	if (r->status < 200 || r->status >= 400)
 		return;
-	hp_cache_purge_key(c->t.ws->snap->cache, t->key, t->keylen, t->hash, false);
+	hp_cache_purge_key(c->t->ws->snap->cache, t->key, t->keylen, t->hash, false);
 	struct hp_http_request req;
 	if (!hp_txn_saved_request(c, &req))
 		return;

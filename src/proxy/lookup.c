@@ -29,16 +29,16 @@
 
 static struct hp_cache *cache_of(const struct hp_client *c)
 {
-	return c->t.ws->snap->cache;
+	return c->t->ws->snap->cache;
 }
 
 static void build_key(struct hp_client *c, const struct hp_http_request *req)
 {
-	struct hp_txn_cache *tc = &c->t.cache;
+	struct hp_txn_cache *tc = &c->t->cache;
 	struct hp_buf kb = {0};
 	tc->hash = hp_cache_key_build(&kb, &tc->rc->key, req->host, req->path, req->query,
 				      req->headers, req->num_headers);
-	tc->key = hp_arena_alloc(&c->arena, kb.len ? kb.len : 1);
+	tc->key = hp_arena_alloc(&c->t->arena, kb.len ? kb.len : 1);
 	memcpy(tc->key, hp_buf_data(&kb), kb.len);
 	tc->keylen = kb.len;
 	hp_buf_fini(&kb);
@@ -48,9 +48,9 @@ static void build_key(struct hp_client *c, const struct hp_http_request *req)
  * the input buffer are gone by the time the response arrives. */
 static void keep_request_head(struct hp_client *c)
 {
-	struct hp_txn_cache *tc = &c->t.cache;
-	size_t len = c->t.req.head_len;
-	tc->req_head = hp_arena_alloc(&c->arena, len);
+	struct hp_txn_cache *tc = &c->t->cache;
+	size_t len = c->t->req.head_len;
+	tc->req_head = hp_arena_alloc(&c->t->arena, len);
 	memcpy(tc->req_head, hp_buf_data(&c->in), len);
 	tc->req_head_len = len;
 }
@@ -70,7 +70,7 @@ static size_t saved_request_fields(struct hp_client *c, struct hp_http_header **
 static struct hp_http_header *end_to_end_fields(struct hp_client *c,
 						const struct hp_http_response *r, size_t *n)
 {
-	struct hp_http_header *out = hp_arena_alloc(&c->arena, (r->num_headers + 1) * sizeof(*out));
+	struct hp_http_header *out = hp_arena_alloc(&c->t->arena, (r->num_headers + 1) * sizeof(*out));
 	size_t k = 0;
 	for (size_t i = 0; i < r->num_headers; i++) {
 		const struct hp_http_header *h = &r->headers[i];
@@ -89,11 +89,11 @@ static struct hp_http_header *end_to_end_fields(struct hp_client *c,
  * cache and discards the response. */
 static void spawn_refresh(struct hp_client *c)
 {
-	const struct hp_http_request *req = &c->t.req.head;
+	const struct hp_http_request *req = &c->t->req.head;
 	const char *head = hp_buf_data(&c->in);
-	size_t head_len = c->t.req.head_len;
+	size_t head_len = c->t->req.head_len;
 	size_t mlen = req->method.len;
-	char *copy = hp_arena_alloc(&c->arena, head_len + 4);
+	char *copy = hp_arena_alloc(&c->t->arena, head_len + 4);
 	memcpy(copy, "GET", 3);
 	memcpy(copy + 3, head + mlen, head_len - mlen);
 	hp_client_spawn_internal(c->w, copy, head_len - mlen + 3, true, c->drive, NULL);
@@ -101,8 +101,8 @@ static void spawn_refresh(struct hp_client *c)
 
 static enum hp_step serve(struct hp_client *c, struct hp_cache_obj *obj, const char *label)
 {
-	c->t.cache.obj = obj;
-	c->t.cache.x_cache = label;
+	c->t->cache.obj = obj;
+	c->t->cache.x_cache = label;
 	return HP_STEP_hit;
 }
 
@@ -111,8 +111,8 @@ static enum hp_step serve(struct hp_client *c, struct hp_cache_obj *obj, const c
 static enum hp_step lookup_stored(struct hp_client *c, const struct hp_http_cache_control *cc,
 				  time_t now, bool refresh)
 {
-	struct hp_txn_cache *tc = &c->t.cache;
-	const struct hp_http_request *req = &c->t.req.head;
+	struct hp_txn_cache *tc = &c->t->cache;
+	const struct hp_http_request *req = &c->t->req.head;
 	struct hp_cache_obj *obj = hp_cache_lookup(cache_of(c), tc->key, tc->keylen, tc->hash,
 						   req->headers, req->num_headers, now);
 	if (obj == NULL && !refresh) {
@@ -158,7 +158,7 @@ static enum hp_step lookup_stored(struct hp_client *c, const struct hp_http_cach
 /* Nothing fresh: fetch as the filler, wait for the filler, or pass. */
 static enum hp_step begin_fill(struct hp_client *c, time_t now, bool refresh)
 {
-	struct hp_txn_cache *tc = &c->t.cache;
+	struct hp_txn_cache *tc = &c->t->cache;
 	struct hp_cache_fill *fill = NULL;
 	tc->waiter.cb = hp_client_on_cache_event;
 	tc->waiter.data = c;
@@ -191,7 +191,7 @@ static enum hp_step begin_fill(struct hp_client *c, time_t now, bool refresh)
 
 enum hp_step hp_step_lookup(struct hp_client *c)
 {
-	struct hp_txn *t = &c->t;
+	struct hp_txn *t = c->t;
 	struct hp_txn_cache *tc = &t->cache;
 	const struct hp_http_request *req = &t->req.head;
 	tc->waited = c->after_wait;
@@ -242,12 +242,12 @@ enum hp_step hp_step_l2(struct hp_client *c)
 
 enum hp_step hp_step_wait(struct hp_client *c)
 {
-	if (c->t.cache.wait == HP_WAIT_FILL)
+	if (c->t->cache.wait == HP_WAIT_FILL)
 		return HP_STEP_WAIT;
-	HP_ASSERT(c->t.cache.wait == HP_WAIT_WOKEN);
+	HP_ASSERT(c->t->cache.wait == HP_WAIT_WOKEN);
 	/* Run the same request again (its head is still in the input buffer);
 	 * this time it will not wait. */
-	c->t.cache.wait = HP_WAIT_NONE;
+	c->t->cache.wait = HP_WAIT_NONE;
 	hp_txn_release(c);
 	c->after_wait = true;
 	return HP_STEP_recv;
@@ -259,7 +259,7 @@ enum hp_step hp_step_wait(struct hp_client *c)
  * object if its stale-if-error window (or the route's grace) allows. */
 static bool serve_stale_on_error(struct hp_client *c, time_t now)
 {
-	struct hp_txn_cache *tc = &c->t.cache;
+	struct hp_txn_cache *tc = &c->t->cache;
 	struct hp_http_header *req = NULL;
 	size_t nreq = saved_request_fields(c, &req);
 	struct hp_http_cache_control cc = {0};
@@ -277,7 +277,7 @@ static bool serve_stale_on_error(struct hp_client *c, time_t now)
 /* A 304 to our validators: the stored object, freshened, is the answer. */
 static void serve_revalidated(struct hp_client *c, const struct hp_http_response *r, time_t now)
 {
-	struct hp_txn_cache *tc = &c->t.cache;
+	struct hp_txn_cache *tc = &c->t->cache;
 	size_t n;
 	struct hp_http_header *f = end_to_end_fields(c, r, &n);
 	struct hp_cache_obj *fresh = hp_cache_fill_freshen(tc->fill, tc->obj, f, n,
@@ -296,7 +296,7 @@ static void serve_revalidated(struct hp_client *c, const struct hp_http_response
 /* Offer the response head to the fill; false if it will not be stored. */
 static void offer_head(struct hp_client *c, const struct hp_http_response *r, time_t now)
 {
-	struct hp_txn_cache *tc = &c->t.cache;
+	struct hp_txn_cache *tc = &c->t->cache;
 	uint64_t max_size = hp_client_cfg(c)->cache.max_object_size;
 	if (r->body == HP_BODY_LENGTH && r->content_length > max_size) {
 		/* Known too large before a byte of it: pass it through, and let the
@@ -320,7 +320,7 @@ static void offer_head(struct hp_client *c, const struct hp_http_response *r, ti
 
 bool hp_lookup_on_response(struct hp_client *c, const struct hp_http_response *r)
 {
-	struct hp_txn_cache *tc = &c->t.cache;
+	struct hp_txn_cache *tc = &c->t->cache;
 	if (tc->rc == NULL)
 		return false;
 	time_t now = hp_clock_wall_s();
@@ -346,7 +346,7 @@ bool hp_lookup_on_response(struct hp_client *c, const struct hp_http_response *r
 
 bool hp_lookup_on_error(struct hp_client *c)
 {
-	struct hp_txn *t = &c->t;
+	struct hp_txn *t = c->t;
 	if (t->cache.rc == NULL || t->cache.obj == NULL || t->resp.started)
 		return false;
 	return serve_stale_on_error(c, hp_clock_wall_s());

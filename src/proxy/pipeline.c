@@ -31,7 +31,7 @@ static enum hp_step answer_timeout(struct hp_client *c)
 	c->expired = CT_NONE;
 	if (kind == CT_HEADER) {
 		hp_buf_reset(&c->in);
-		if (c->t.ws == NULL)
+		if (c->t == NULL)
 			hp_txn_begin(c);
 		return hp_respond_error(c, 408, "request header timeout");
 	}
@@ -44,21 +44,37 @@ static void log_transition(const struct hp_client *c, enum hp_step from, enum hp
 		     step_names[from], step_names[to]);
 }
 
+/* Between requests (no transaction) a connection is in step recv. */
+static enum hp_step current_step(const struct hp_client *c)
+{
+	return c->t != NULL ? c->t->step : HP_STEP_recv;
+}
+
+/* The transaction may have ended in the step (log, wait): only recv can
+ * follow then. */
+static void go_to(struct hp_client *c, enum hp_step next)
+{
+	if (c->t != NULL)
+		c->t->step = next;
+	else
+		HP_ASSERT(next == HP_STEP_recv);
+}
+
 void hp_pipeline_run(struct hp_client *c)
 {
 	HP_CHECK_OBJ(c, HP_CLIENT_MAGIC);
-	struct hp_txn *t = &c->t;
 	if (c->closed || c->lingering)
 		return;
 	if (c->expired == CT_HEADER || c->expired == CT_BODY) {
+		enum hp_step from = current_step(c);
 		enum hp_step next = answer_timeout(c);
-		log_transition(c, t->step, next);
+		log_transition(c, from, next);
 		if (next == HP_STEP_DONE)
 			return;
-		t->step = next;
+		go_to(c, next);
 	}
 	while (!c->closed) {
-		enum hp_step from = t->step;
+		enum hp_step from = current_step(c);
 		HP_ASSERT(from < HP_STEP_WAIT);
 		enum hp_step next = steps[from](c);
 		if (next == HP_STEP_WAIT)
@@ -66,6 +82,6 @@ void hp_pipeline_run(struct hp_client *c)
 		log_transition(c, from, next);
 		if (next == HP_STEP_DONE)
 			return;
-		t->step = next;
+		go_to(c, next);
 	}
 }

@@ -99,6 +99,10 @@ struct hp_worker {
 	struct hp_http_header *resp_fields; /* scratch for parsing response heads */
 	size_t nfields;                /* req_fields holds nfields, resp_fields twice that;
 					  only grows, so any snapshot's limits fit */
+	struct hp_txn *spare_txns;     /* given back by finished requests, for the next */
+	unsigned nspare_txns;
+	struct hp_buf *spare_bufs;     /* input buffer storage of idle connections */
+	unsigned nspare_bufs;
 	size_t warm_next;              /* next cache.warm entry to fetch */
 	unsigned warm_active;          /* warm-up requests in flight */
 	unsigned warm_failed;          /* warm-up responses that were not 2xx */
@@ -218,9 +222,18 @@ struct hp_txn_resp {
 	uint64_t bytes_out;            /* response bytes given to the client */
 };
 
-/* One request and its response. Reset between requests (txn.c). */
+/*
+ * One request and its response (txn.c). A connection holds one only while
+ * a request runs: it is taken from the worker's spares when a head is
+ * complete and given back when the response is out, with its arena and
+ * buffers, so an idle keep-alive connection holds no request memory.
+ */
 struct hp_txn {
 	enum hp_step step;             /* where the request is (steps_tbl.h) */
+	struct hp_client *client;      /* whose request it is */
+	struct hp_arena arena;         /* this request's memory */
+	struct hp_buf out;             /* bytes for the client */
+	struct hp_txn *next_spare;     /* in the worker's spares while unused */
 	struct hp_wsnap *ws;           /* the snapshot it runs on (a reference) */
 	const struct hp_route *route;
 	struct hp_txn_req req;
@@ -258,9 +271,7 @@ struct hp_client {
 	struct hp_worker *w;
 	struct sockaddr_storage peer;
 	char peer_ip[INET6_ADDRSTRLEN];
-	struct hp_buf in;              /* bytes from the client */
-	struct hp_buf out;             /* bytes for the client */
-	struct hp_arena arena;         /* this request's memory */
+	struct hp_buf in;              /* bytes from the client; no storage while idle */
 	bool readable;                 /* edge-triggered flags */
 	bool writable;
 	bool eof;                      /* the client shut down its sending side */
@@ -277,26 +288,33 @@ struct hp_client {
 	struct hp_deferred start_later;/* internal: first drive, outside the caller's stack */
 	unsigned requests;             /* served on this connection */
 	int last_status;               /* status of the last finished transaction */
-	struct hp_txn t;
+	struct hp_txn *t;              /* the request running; NULL between requests */
 };
 
 /* The configuration <c>'s work reads: its transaction's snapshot while one
  * runs, its worker's current one between requests. */
 static inline const struct hp_config *hp_client_cfg(const struct hp_client *c)
 {
-	return (c->t.ws != NULL ? c->t.ws : c->w->ws)->snap->cfg;
+	return (c->t != NULL && c->t->ws != NULL ? c->t->ws : c->w->ws)->snap->cfg;
 }
 
 /* ==== txn.c: a transaction's resources ==== */
 
-/* Start a new transaction on <c>'s worker's current snapshot. */
+/* Start a new transaction (c->t) on <c>'s worker's current snapshot. */
 void hp_txn_begin(struct hp_client *c);
 /* Give back what the transaction holds for its work (upstream connection,
  * body chain, cache references, fill, waiters) but keep the request and
  * the snapshot: for an error response. Idempotent. */
 void hp_txn_abort_work(struct hp_client *c);
-/* hp_txn_abort_work(), then drop the snapshot and clear the transaction. */
+/* hp_txn_abort_work(), then drop the snapshot and give the transaction
+ * back to the worker (c->t is NULL after). */
 void hp_txn_release(struct hp_client *c);
+/* Free the worker's spare transactions and input buffers (worker exit). */
+void hp_txn_free_spares(struct hp_worker *w);
+/* Storage for <c>'s empty input buffer, from the worker's spares if any;
+ * and back to them when the connection goes idle. */
+void hp_txn_take_input(struct hp_client *c);
+void hp_txn_give_input(struct hp_client *c);
 /* Give back the upstream connection, to its pool if <reusable>. */
 void hp_txn_release_upstream(struct hp_client *c, bool reusable);
 /* The io callback of an upstream connection the transaction holds, and its

@@ -22,8 +22,8 @@ static struct hp_http_limits head_limits(const struct hp_config *cfg)
 
 static void copy_log_fields(struct hp_client *c, const struct hp_http_request *req)
 {
-	struct hp_txn_req *r = &c->t.req;
-	struct hp_arena *a = &c->arena;
+	struct hp_txn_req *r = &c->t->req;
+	struct hp_arena *a = &c->t->arena;
 	r->log_method = hp_arena_strndup(a, req->method.ptr, req->method.len);
 	r->log_target = hp_arena_strndup(a, req->target.ptr, req->target.len);
 	r->log_host = hp_arena_strndup(a, req->host.ptr, req->host.len);
@@ -36,7 +36,7 @@ static void copy_log_fields(struct hp_client *c, const struct hp_http_request *r
 
 static void note_request(struct hp_client *c, const struct hp_http_request *req, size_t len)
 {
-	struct hp_txn_req *r = &c->t.req;
+	struct hp_txn_req *r = &c->t->req;
 	r->start_ns = hp_clock_mono_ns();
 	r->head = *req;
 	r->head_len = len;
@@ -49,7 +49,7 @@ static void note_request(struct hp_client *c, const struct hp_http_request *req,
 	if (r->body == HP_BODY_LENGTH && r->body_remaining == 0)
 		r->body = HP_BODY_NONE;
 	r->body_done = r->body == HP_BODY_NONE;
-	if (c->t.ws->snap->alog != NULL)
+	if (c->t->ws->snap->alog != NULL)
 		copy_log_fields(c, req);
 }
 
@@ -91,10 +91,10 @@ enum hp_step hp_step_recv(struct hp_client *c)
 
 bool hp_txn_saved_request(struct hp_client *c, struct hp_http_request *req)
 {
-	struct hp_txn_cache *tc = &c->t.cache;
+	struct hp_txn_cache *tc = &c->t->cache;
 	if (tc->req_head == NULL)
 		return false;
 	struct hp_http_limits lim = head_limits(hp_client_cfg(c));
-	struct hp_http_header *h = hp_arena_alloc(&c->arena, lim.max_headers * sizeof(*h));
+	struct hp_http_header *h = hp_arena_alloc(&c->t->arena, lim.max_headers * sizeof(*h));
 	return hp_http_parse_request(tc->req_head, tc->req_head_len, req, h, &lim) > 0;
 }

@@ -52,7 +52,7 @@ static int error_body(char *body, size_t size, int status, const char *reason)
 
 enum hp_step hp_respond_error(struct hp_client *c, int status, const char *reason)
 {
-	struct hp_txn *t = &c->t;
+	struct hp_txn *t = c->t;
 	if (t->resp.started) {
 		hp_client_close(c);
 		return HP_STEP_DONE;
@@ -78,10 +78,10 @@ enum hp_step hp_respond_error(struct hp_client *c, int status, const char *reaso
 			    "%s\r\n",
 			    status, hp_http_status_reason(status), date, blen,
 			    c->close_after ? "Connection: close\r\n" : "");
-	hp_buf_append(&c->out, head, (size_t)hlen);
+	hp_buf_append(&c->t->out, head, (size_t)hlen);
 	bool with_body = t->req.method != HP_METHOD_HEAD;
 	if (with_body)
-		hp_buf_append(&c->out, body, (size_t)blen);
+		hp_buf_append(&c->t->out, body, (size_t)blen);
 	t->resp.status = status;
 	t->resp.started = true;
 	t->resp.source = HP_SRC_DONE;

@@ -9,7 +9,7 @@
 
 enum hp_step hp_step_route(struct hp_client *c)
 {
-	struct hp_txn *t = &c->t;
+	struct hp_txn *t = c->t;
 	const struct hp_http_request *req = &t->req.head;
 	const struct hp_config *cfg = t->ws->snap->cfg;
 	if (t->req.method == HP_METHOD_CONNECT)

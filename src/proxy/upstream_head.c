@@ -55,7 +55,7 @@ static bool skip_request_field(const struct hp_http_request *req, struct hp_str 
 static void put_request_line(struct hp_client *c, struct hp_buf *b,
 			     const struct hp_http_request *req, bool absolute)
 {
-	put_str(b, c->t.cache.head_as_get ? HP_STR("GET") : req->method);
+	put_str(b, c->t->cache.head_as_get ? HP_STR("GET") : req->method);
 	hp_buf_append_str(b, " ");
 	if (absolute) {
 		put_str(b, req->path.len ? req->path : HP_STR("/"));
@@ -72,7 +72,7 @@ static void put_request_line(struct hp_client *c, struct hp_buf *b,
 	} else if (req->host.len == 0) {
 		/* An HTTP/1.0 client may send no Host; HTTP/1.1 upstreams need one. */
 		const struct hp_config *cfg = hp_client_cfg(c);
-		const char *hp = cfg->upstreams[c->t.route->group].servers[0].hostport;
+		const char *hp = cfg->upstreams[c->t->route->group].servers[0].hostport;
 		hp_put_field(b, HP_STR("Host"), (struct hp_str){hp, strlen(hp)});
 	}
 }
@@ -90,7 +90,7 @@ static void put_validators(struct hp_buf *b, const struct hp_cache_obj *obj)
 void hp_upstream_head_request(struct hp_client *c, struct hp_buf *b,
 			      const struct hp_http_request *req)
 {
-	const struct hp_txn_cache *tc = &c->t.cache;
+	const struct hp_txn_cache *tc = &c->t->cache;
 	bool trusted = peer_trusted(c);
 	bool absolute = req->target.len > 0 && req->target.ptr[0] != '/' &&
 			!hp_str_eq(req->target, "*");
@@ -148,7 +148,7 @@ void hp_upstream_head_interim(struct hp_client *c, struct hp_buf *b,
 			      const struct hp_http_response *r)
 {
 	/* HTTP/1.0 clients know no 1xx; 100 was already sent by us if asked. */
-	if (c->t.req.minor_version == 0 || r->status == 100)
+	if (c->t->req.minor_version == 0 || r->status == 100)
 		return;
 	hp_put_status_line_start(b, r->status);
 	put_str(b, r->reason);
@@ -180,7 +180,7 @@ void hp_upstream_head_response(struct hp_client *c, struct hp_buf *b,
 	hp_buf_append_str(b, "Via: 1.1 hotpath\r\n");
 	if (c->close_after)
 		hp_buf_append_str(b, "Connection: close\r\n");
-	else if (c->t.req.minor_version == 0)
+	else if (c->t->req.minor_version == 0)
 		hp_buf_append_str(b, "Connection: keep-alive\r\n");
 	hp_buf_append_str(b, "\r\n");
 }

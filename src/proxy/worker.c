@@ -189,6 +189,7 @@ static void worker_fini(struct hp_worker *w)
 	hp_wsnap_release(w->ws);
 	w->ws = NULL;
 	hp_loop_flush(w->loop);
+	hp_txn_free_spares(w);
 	hp_loop_destroy(w->loop);
 	hp_buf_fini(&w->logbuf);
 	free(w->listeners);
