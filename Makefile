@@ -1,9 +1,14 @@
 # hotpath - one non-recursive Makefile.
 #
-#   make              build build/hotpath (installs missing build deps as root)
+#   make              build build/hotpath (installs missing build deps as root;
+#                     never test tools)
 #   make run          build, then serve the demo (slow origin + hotpath in front)
-#   make test         build, then every test: headers alone, unit (ASan+UBSan, and
-#                     TSan for the threaded ones), scenario, fuzz smoke
+#   make test         install what tests use (as root), build, then every test:
+#                     headers alone, layering, unit (ASan+UBSan, and TSan for the
+#                     threaded ones), scenario, fuzz smoke
+#   make install      PREFIX (default /usr/local) and DESTDIR: the binary, the
+#                     man page hotpath(1), docs/configuration.md and an example
+#                     systemd unit under share/doc/hotpath
 #   make asan         build build/san/hotpath with AddressSanitizer + UBSan
 #   make fuzz         long libFuzzer runs (FUZZ_SECONDS each, default 300)
 #   make bench        the peer comparisons in bench/
@@ -53,14 +58,22 @@ EXAMPLE_BINS := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/
 lib_of = $(BUILD)/lib/libhp_$(1).a
 libs_for = $(foreach m,$(DEPS_$(1)),$(if $(filter $(m),$(MODULES)),$(call lib_of,$(m))))
 
-.PHONY: all deps run test unit scenario fuzz asan bench clean fmt check-headers unit-bins fuzz-bins tsan-bins
-all: deps $(BUILD)/hotpath $(EXAMPLE_BINS)
+.PHONY: all deps deps-test deps-run run test unit scenario fuzz asan bench clean fmt \
+	check-headers unit-bins fuzz-bins tsan-bins install
+all: $(BUILD)/hotpath $(EXAMPLE_BINS)
 
+# Every compile and link waits for this (an order-only prerequisite), so with
+# -j the packages are in place before the first gcc runs. Only the build set:
+# test tools come with `make test`.
 deps:
-	@sh tools/deps.sh
+	@sh tools/deps.sh build
+deps-test:
+	@sh tools/deps.sh test
+deps-run:
+	@sh tools/deps.sh run
 
 # ---- objects and archives ----
-$(BUILD)/obj/%.o: src/%.c
+$(BUILD)/obj/%.o: src/%.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
@@ -81,10 +94,10 @@ $(BUILD)/hotpath: $(CLI_OBJS) $(HP_LIBS)
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(HP_LIBS) $(LDLIBS)
 
 # Standalone programs (the demo origin, benchmark drivers), linked with every archive.
-$(BUILD)/examples/%: examples/%.c $(HP_LIBS)
+$(BUILD)/examples/%: examples/%.c $(HP_LIBS) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -o $@ $< $(HP_LIBS) $(LDLIBS)
-$(BUILD)/bench/%: bench/%.c $(HP_LIBS)
+$(BUILD)/bench/%: bench/%.c $(HP_LIBS) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -o $@ $< $(HP_LIBS) $(LDLIBS)
 
@@ -97,7 +110,7 @@ UNIT_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 test_module = $(word 3,$(subst /, ,$(1)))
 
 define unit_rule
-$(patsubst tests/%.c,$(BUILD)/tests/%,$(1)): $(1) $(call libs_for,$(call test_module,$(1)))
+$(patsubst tests/%.c,$(BUILD)/tests/%,$(1)): $(1) $(call libs_for,$(call test_module,$(1))) | deps-test
 	@mkdir -p $$(dir $$@)
 	$(CC) $(CFLAGS) -Itests -MMD -MP -o $$@ $$< $(call libs_for,$(call test_module,$(1))) $(LDLIBS) -lcmocka
 endef
@@ -111,7 +124,7 @@ FUZZ_BUILD := build/fuzz
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -O1 -g -Isrc -pthread -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all
 LIB_SRCS := $(foreach m,$(filter-out bench,$(MODULES)),$(wildcard src/$(m)/*.c))
-$(FUZZ_BUILD)/%: tests/fuzz/%.c $(LIB_SRCS)
+$(FUZZ_BUILD)/%: tests/fuzz/%.c $(LIB_SRCS) | deps-test
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRCS) $(LDLIBS)
 fuzz-bins: $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(FUZZ_SRCS))
@@ -120,36 +133,56 @@ fuzz-bins: $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(FUZZ_SRCS))
 TSAN_TESTS := tests/unit/cache/test_stress.c tests/unit/net/test_loop.c \
 	tests/unit/upstream/test_balance.c
 TSAN_CFLAGS := -std=c11 -D_GNU_SOURCE -O1 -g -Isrc -Itests -pthread -fsanitize=thread
-build/tsan/tests/unit/%: tests/unit/%.c $(LIB_SRCS)
+build/tsan/tests/unit/%: tests/unit/%.c $(LIB_SRCS) | deps-test
 	@mkdir -p $(dir $@)
 	clang $(TSAN_CFLAGS) -o $@ $< $(foreach m,$(DEPS_$(word 1,$(subst /, ,$*))),$(wildcard src/$(m)/*.c)) \
 		$(LDLIBS) -lcmocka
 tsan-bins: $(patsubst tests/unit/%.c,build/tsan/tests/unit/%,$(TSAN_TESTS))
 
 # ---- test entry points ----
-test: deps
+test: deps-test
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory SAN=1 all unit-bins
 	@$(MAKE) --no-print-directory fuzz-bins tsan-bins
 	@sh tools/check_headers.sh
+	@sh tools/check_layers.sh
 	@sh tests/run.sh
 
-unit: deps
+unit: deps-test
 	@$(MAKE) --no-print-directory SAN=1 unit-bins
 	@$(MAKE) --no-print-directory tsan-bins
 	@TESTS=unit sh tests/run.sh
 
-scenario: deps all
+scenario: deps-test all
 	@TESTS=scenario sh tests/run.sh
 
-fuzz: deps fuzz-bins
+fuzz: deps-test fuzz-bins
 	@FUZZ_SECONDS=$${FUZZ_SECONDS:-300} TESTS=fuzz sh tests/run.sh
 
-run: deps all
+run: deps-run all
 	@sh examples/run-demo.sh
 
-bench: deps all
+bench: all
 	@sh bench/run.sh
+
+# ---- install: binary, man page, configuration reference, example unit ----
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR := $(PREFIX)/bin
+MAN1DIR := $(PREFIX)/share/man/man1
+DOCDIR := $(PREFIX)/share/doc/hotpath
+INSTALL ?= install
+
+# The unit's ExecStart names the installed binary, so it follows PREFIX.
+install: $(BUILD)/hotpath
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MAN1DIR) $(DESTDIR)$(DOCDIR)/examples
+	$(INSTALL) -m 755 $(BUILD)/hotpath $(DESTDIR)$(BINDIR)/hotpath
+	$(INSTALL) -m 644 docs/man/hotpath.1 $(DESTDIR)$(MAN1DIR)/hotpath.1
+	$(INSTALL) -m 644 docs/configuration.md $(DESTDIR)$(DOCDIR)/configuration.md
+	$(INSTALL) -m 644 examples/minimal.json $(DESTDIR)$(DOCDIR)/examples/minimal.json
+	sed 's|/usr/local/bin/hotpath|$(BINDIR)/hotpath|g' examples/hotpath.service \
+		>$(DESTDIR)$(DOCDIR)/examples/hotpath.service
+	chmod 644 $(DESTDIR)$(DOCDIR)/examples/hotpath.service
 
 check-headers:
 	@sh tools/check_headers.sh

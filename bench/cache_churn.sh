@@ -166,7 +166,7 @@ flight. VmRSS of hotpath sampled every second; VmHWM is the kernel's own peak.
 -v b="$budget_kb" 'BEGIN { printf "%.2f", a / b }') x max_memory |
 | requests, 200 with the full body | $requests, $good |
 | X-Cache: HIT | $hits |
-| requests that reached the origin | $origin_total (keys in order through an LRU-like \
+| requests that reached the origin | $origin_total (keys in order through an S3-FIFO \
 cache ten times too small: all misses is expected) |
 | load time | $secs s ($(awk -v r="$requests" -v s="$secs" 'BEGIN { printf "%.0f", \
 (s > 0 ? r / s : 0) }') req/s) |

@@ -22,6 +22,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include "config/config.h"
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/core.h"
@@ -674,27 +675,11 @@ static void usage(FILE *f)
 		   "           /health /stats\n");
 }
 
-/* "2s", "1.5s", "250ms", "1m" or "0" into milliseconds. */
+/* "2s", "1.5s", "250ms", "1m" or "0" into milliseconds: the configuration's
+ * rule (config.h), so a bare "2" is refused here as everywhere else. */
 static bool parse_duration(const char *s, uint64_t *ms)
 {
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (errno != 0 || end == s || v < 0 || v > 86400000.0)
-		return false;
-	double unit_ms;
-	if (strcmp(end, "ms") == 0)
-		unit_ms = 1;
-	else if (strcmp(end, "s") == 0)
-		unit_ms = 1000;
-	else if (strcmp(end, "m") == 0)
-		unit_ms = 60000;
-	else if (*end == '\0' && v == 0)
-		unit_ms = 0;
-	else
-		return false;
-	*ms = (uint64_t)(v * unit_ms + 0.5);
-	return true;
+	return hp_config_parse_duration(s, ms) && *ms <= 86400000;
 }
 
 static int parse_args(int argc, char **argv, const char **listen)

@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,7 +60,8 @@ static const char usage_check[] =
 	"\n"
 	"Validate FILE (and HOTPATH_* environment overrides) and print the effective\n"
 	"configuration as JSON. Errors are reported as file:line:column: key: reason,\n"
-	"with exit status 2.\n";
+	"with exit status 2. An upstream host that does not resolve is a warning on\n"
+	"stderr; the exit status stays 0.\n";
 
 static bool debug_timing;
 
@@ -265,6 +267,35 @@ static int serve(int argc, char **argv)
 
 /* ==== check ==== */
 
+/*
+ * A host that does not resolve is a warning, not an error: DNS may differ
+ * where the file will be deployed, and `serve` resolves again at start.
+ * Numeric addresses resolve without a query, so this costs nothing there.
+ * Returns how many hosts failed.
+ */
+static unsigned warn_unresolved(const struct hp_config *cfg)
+{
+	unsigned failed = 0;
+
+	for (size_t u = 0; u < cfg->nupstreams; u++) {
+		const struct hp_config_upstream *up = &cfg->upstreams[u];
+		for (size_t i = 0; i < up->nservers; i++) {
+			struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+			struct addrinfo *res = NULL;
+			int rc = getaddrinfo(up->servers[i].host, NULL, &hints, &res);
+			if (rc == 0) {
+				freeaddrinfo(res);
+				continue;
+			}
+			fprintf(stderr, "warning: upstreams.%s.servers[%zu]: host \"%s\" does not "
+				"resolve: %s\n", up->name, i, up->servers[i].host,
+				rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+			failed++;
+		}
+	}
+	return failed;
+}
+
 static int check(int argc, char **argv)
 {
 	if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
@@ -282,6 +313,7 @@ static int check(int argc, char **argv)
 		fprintf(stderr, "%s\n", cerr.msg);
 		return 2;
 	}
+	(void)warn_unresolved(cfg);
 	char *json = hp_config_dump(cfg);
 	fputs(json, stdout);
 	if (json[0] != '\0' && json[strlen(json) - 1] != '\n')

@@ -3,303 +3,21 @@
  * config.c - loading: defaults, then the JSON file, then the environment,
  * then the command line, then cross-key checks (routes to upstreams).
  *
- * The loader walks the schema tables of config_schema.c against the jansson
- * tree. It keeps the key path of the value being set, so any error can be
+ * This is the top of src/config/: it drives config_walk.c (the schema walk)
+ * over each source in turn and config_env.c for the environment. Errors are
  * reported as "FILE:LINE:COLUMN: key.path: reason": jansson gives positions
- * for syntax errors only, so config_locate.c finds the value in the text.
+ * for syntax errors only, so config_locate.c finds the value in the text,
+ * and for a syntax error finds the key path at jansson's position.
  * A failed load frees everything; nothing half-loaded escapes.
  */
 #include "config/config_priv.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <strings.h>
 
 #define MAX_FILE_BYTES (16u << 20)
-
-/* ==== Paths and messages ==== */
-
-void hp_config_path_push_key(struct cfg_load *ld, const char *key)
-{
-	HP_ASSERT(ld->path.depth < CFG_PATH_MAX);
-	ld->path.comp[ld->path.depth].key = key;
-	ld->path.comp[ld->path.depth].index = 0;
-	ld->path.depth++;
-}
-
-void hp_config_path_push_index(struct cfg_load *ld, size_t index)
-{
-	HP_ASSERT(ld->path.depth < CFG_PATH_MAX);
-	ld->path.comp[ld->path.depth].key = NULL;
-	ld->path.comp[ld->path.depth].index = index;
-	ld->path.depth++;
-}
-
-void hp_config_path_pop(struct cfg_load *ld)
-{
-	HP_ASSERT(ld->path.depth > 0);
-	ld->path.depth--;
-}
-
-void hp_config_path_format(const struct cfg_path *p, char *out, size_t size)
-{
-	size_t len = 0;
-
-	out[0] = '\0';
-	for (unsigned i = 0; i < p->depth && len < size; i++) {
-		int n;
-		if (p->comp[i].key)
-			n = snprintf(out + len, size - len, "%s%s", i ? "." : "",
-				     p->comp[i].key[0] ? p->comp[i].key : "\"\"");
-		else
-			n = snprintf(out + len, size - len, "[%zu]", p->comp[i].index);
-		if (n < 0)
-			break;
-		len += (size_t)n;
-	}
-}
-
-bool hp_config_fail(struct cfg_load *ld, bool at_key, const char *fmt, ...)
-{
-	char reason[512];
-	char path[256];
-	char where[64] = "";
-	unsigned line, col;
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(reason, sizeof(reason), fmt, ap);
-	va_end(ap);
-	hp_config_path_format(&ld->path, path, sizeof(path));
-	if (ld->text && hp_config_locate(ld->text, ld->len, &ld->path, at_key, &line, &col))
-		snprintf(where, sizeof(where), ":%u:%u", line, col);
-	snprintf(ld->err->msg, sizeof(ld->err->msg), "%s%s: %s%s%s", ld->origin, where, path,
-		 path[0] ? ": " : "", reason);
-	return false;
-}
-
-/* ==== Walking the schema ==== */
-
-static const struct cfg_key *find_key(const struct cfg_section *sec, const char *name)
-{
-	for (size_t i = 0; i < sec->nkeys; i++)
-		if (strcmp(sec->keys[i].name, name) == 0)
-			return &sec->keys[i];
-	return NULL;
-}
-
-/* Edit distance, bounded: enough to catch "max_memroy" and "timout". */
-static unsigned distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	unsigned row[64];
-
-	if (la >= HP_ARRAY_SIZE(row) || lb >= HP_ARRAY_SIZE(row))
-		return 99;
-	for (size_t j = 0; j <= lb; j++)
-		row[j] = (unsigned)j;
-	for (size_t i = 1; i <= la; i++) {
-		unsigned diag = row[0];
-		row[0] = (unsigned)i;
-		for (size_t j = 1; j <= lb; j++) {
-			unsigned up = row[j];
-			unsigned best = HP_MIN(row[j - 1], row[j]) + 1;
-			row[j] = HP_MIN(best, diag + (a[i - 1] != b[j - 1]));
-			diag = up;
-		}
-	}
-	return row[lb];
-}
-
-static bool fail_unknown(struct cfg_load *ld, const struct cfg_section *sec, const char *name)
-{
-	const char *best = NULL;
-	unsigned best_d = 3;
-
-	for (size_t i = 0; i < sec->nkeys; i++) {
-		unsigned d = distance(name, sec->keys[i].name);
-		if (d < best_d) {
-			best_d = d;
-			best = sec->keys[i].name;
-		}
-	}
-	if (best)
-		return hp_config_fail(ld, true, "unknown key (did you mean \"%s\"?)", best);
-	return hp_config_fail(ld, true, "unknown key");
-}
-
-/* Merge the members of the JSON object <jobj> into <obj>. */
-static bool load_object(struct cfg_load *ld, const struct cfg_section *sec, void *obj,
-			json_t *jobj)
-{
-	const char *name;
-	json_t *v;
-
-	json_object_foreach(jobj, name, v) {
-		const struct cfg_key *k = find_key(sec, name);
-		hp_config_path_push_key(ld, name);
-		if (k == NULL)
-			return fail_unknown(ld, sec, name);
-		if (!hp_config_set(ld, k, obj, v))
-			return false;
-		hp_config_path_pop(ld);
-	}
-	return true;
-}
-
-static bool set_defaults(struct cfg_load *ld, const struct cfg_section *sec, void *obj)
-{
-	for (size_t i = 0; i < sec->nkeys; i++) {
-		const struct cfg_key *k = &sec->keys[i];
-		bool ok = true;
-
-		hp_config_path_push_key(ld, k->name);
-		if (k->type == CFG_OBJECT) {
-			ok = set_defaults(ld, k->ext, (char *)obj + k->off);
-		} else if (k->def) {
-			json_t *v = hp_config_text_value(k, k->def);
-			ok = hp_config_set(ld, k, obj, v);
-			json_decref(v);
-		}
-		if (!ok)
-			return false;
-		hp_config_path_pop(ld);
-	}
-	return true;
-}
-
-/* One element of an ARRAY or MAP: defaults first, then what was given. */
-static bool load_element(struct cfg_load *ld, const struct cfg_section *sec, void *elem,
-			 json_t *v)
-{
-	char buf[64];
-
-	if (!set_defaults(ld, sec, elem))
-		return false;
-	if (json_is_string(v) && sec->shorthand) {
-		if (!hp_config_set(ld, find_key(sec, sec->shorthand), elem, v))
-			return false;
-	} else if (json_is_object(v)) {
-		if (!load_object(ld, sec, elem, v))
-			return false;
-		for (size_t i = 0; i < sec->nkeys; i++)
-			if ((sec->keys[i].flags & CFG_REQUIRED) &&
-			    json_object_get(v, sec->keys[i].name) == NULL)
-				return hp_config_fail(ld, false, "missing required key \"%s\"",
-						      sec->keys[i].name);
-	} else {
-		return hp_config_fail(ld, false, "expected %s, got %s",
-				      sec->shorthand ? "a string or an object" : "an object",
-				      hp_config_describe(v, buf, sizeof(buf)));
-	}
-	return sec->check == NULL || sec->check(ld, NULL, elem);
-}
-
-static void free_elements(const struct cfg_key *k, void *obj)
-{
-	const struct cfg_section *sec = k->ext;
-	char **items = (char **)(void *)((char *)obj + k->off);
-	size_t *count = (size_t *)(void *)((char *)obj + k->count_off);
-
-	for (size_t i = 0; i < *count; i++) {
-		char *elem = *items + i * sec->size;
-		hp_config_free_section(sec, elem);
-		if (k->type == CFG_MAP)
-			free(*(char **)(void *)(elem + sec->name_off));
-	}
-	free(*items);
-	*items = NULL;
-	*count = 0;
-}
-
-static bool check_count(struct cfg_load *ld, const struct cfg_key *k, size_t n)
-{
-	if (n >= k->min && n <= k->max)
-		return true;
-	return hp_config_fail(ld, false, "must have from %llu to %llu elements, got %zu",
-			      (unsigned long long)k->min, (unsigned long long)k->max, n);
-}
-
-/* ARRAY and MAP replace the whole list: a later source never appends. */
-static bool set_elements(struct cfg_load *ld, const struct cfg_key *k, void *obj, json_t *v)
-{
-	const struct cfg_section *sec = k->ext;
-	char **items = (char **)(void *)((char *)obj + k->off);
-	size_t *count = (size_t *)(void *)((char *)obj + k->count_off);
-	bool is_map = k->type == CFG_MAP;
-	size_t n = is_map ? json_object_size(v) : json_array_size(v);
-	char buf[64];
-
-	if (is_map ? !json_is_object(v) : !json_is_array(v))
-		return hp_config_fail(ld, false, "expected %s, got %s", hp_config_expects(k),
-				      hp_config_describe(v, buf, sizeof(buf)));
-	if (!check_count(ld, k, n))
-		return false;
-	free_elements(k, obj);
-	*items = hp_xcalloc(n, sec->size);
-
-	void *iter = is_map ? json_object_iter(v) : NULL;
-	for (size_t i = 0; i < n; i++) {
-		char *elem = *items + i * sec->size;
-		(*count)++;
-		if (is_map) {
-			const char *name = json_object_iter_key(iter);
-			*(char **)(void *)(elem + sec->name_off) = hp_xstrdup(name);
-			hp_config_path_push_key(ld, name);
-			if (!load_element(ld, sec, elem, json_object_iter_value(iter)))
-				return false;
-			iter = json_object_iter_next(v, iter);
-		} else {
-			hp_config_path_push_index(ld, i);
-			if (!load_element(ld, sec, elem, json_array_get(v, i)))
-				return false;
-		}
-		hp_config_path_pop(ld);
-	}
-	return true;
-}
-
-bool hp_config_set(struct cfg_load *ld, const struct cfg_key *k, void *obj, json_t *v)
-{
-	bool ok;
-	char buf[64];
-
-	switch (k->type) {
-	case CFG_OBJECT:
-		if (!json_is_object(v))
-			return hp_config_fail(ld, false, "expected an object, got %s",
-					      hp_config_describe(v, buf, sizeof(buf)));
-		ok = load_object(ld, k->ext, (char *)obj + k->off, v);
-		break;
-	case CFG_ARRAY:
-	case CFG_MAP:
-		ok = set_elements(ld, k, obj, v);
-		break;
-	default:
-		ok = hp_config_set_scalar(ld, k, obj, v);
-		break;
-	}
-	if (ok && k->check)
-		ok = k->check(ld, k, obj);
-	return ok;
-}
-
-void hp_config_free_section(const struct cfg_section *sec, void *obj)
-{
-	for (size_t i = 0; i < sec->nkeys; i++) {
-		const struct cfg_key *k = &sec->keys[i];
-		if (k->type == CFG_OBJECT)
-			hp_config_free_section(k->ext, (char *)obj + k->off);
-		else if (k->type == CFG_ARRAY || k->type == CFG_MAP)
-			free_elements(k, obj);
-		else
-			hp_config_free_scalar(k, obj);
-	}
-	if (sec->fini)
-		sec->fini(obj);
-}
 
 /* ==== Command line and cross-key checks ==== */
 
@@ -312,7 +30,7 @@ static bool set_top(struct cfg_load *ld, struct hp_config *cfg, const char *name
 	ld->text = NULL;
 	ld->path.depth = 0;
 	hp_config_path_push_key(ld, name);
-	ok = hp_config_set(ld, find_key(&hp_config_schema, name), cfg, v);
+	ok = hp_config_set(ld, hp_config_find_key(&hp_config_schema, name), cfg, v);
 	json_decref(v);
 	return ok;
 }
@@ -356,12 +74,12 @@ static bool apply_overrides(struct hp_config *cfg, const struct hp_config_overri
 
 static bool add_default_route(struct cfg_load *ld, struct hp_config *cfg)
 {
-	const struct cfg_key *k = find_key(&hp_config_schema, "routes");
+	const struct cfg_key *k = hp_config_find_key(&hp_config_schema, "routes");
 
 	free(cfg->routes); /* "routes": [] leaves an empty array */
 	cfg->routes = hp_xcalloc(1, sizeof(*cfg->routes));
 	cfg->nroutes = 1;
-	return set_defaults(ld, k->ext, &cfg->routes[0]);
+	return hp_config_set_defaults(ld, k->ext, &cfg->routes[0]);
 }
 
 /* <remap>: --upstream replaced the groups, so every route goes to it. */
@@ -413,6 +131,20 @@ static bool finish(struct cfg_load *ld, struct hp_config *cfg, bool remap)
 
 /* ==== Entry points ==== */
 
+/* "FILE:LINE:COL: key.path: syntax error: ...": jansson's line and column
+ * alone make the user count braces in a long file; the path says which
+ * section to look at. je.position is where jansson stopped, in bytes. */
+static void fail_syntax(struct cfg_load *ld, const char *text, size_t len,
+			const json_error_t *je)
+{
+	char path[256];
+
+	hp_config_path_at(text, len, je->position > 0 ? (size_t)je->position : 0, path,
+			  sizeof(path));
+	snprintf(ld->err->msg, sizeof(ld->err->msg), "%s:%d:%d: %s%ssyntax error: %s", ld->origin,
+		 je->line, je->column, path, path[0] ? ": " : "", je->text);
+}
+
 static bool load_text(struct cfg_load *ld, struct hp_config *cfg, const char *text, size_t len)
 {
 	json_error_t je;
@@ -420,15 +152,14 @@ static bool load_text(struct cfg_load *ld, struct hp_config *cfg, const char *te
 	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
 
 	if (root == NULL) {
-		snprintf(ld->err->msg, sizeof(ld->err->msg), "%s:%d:%d: %s", ld->origin, je.line,
-			 je.column, je.text);
+		fail_syntax(ld, text, len, &je);
 		return false;
 	}
 	ld->text = text;
 	ld->len = len;
 	ld->path.depth = 0;
 	bool ok = json_is_object(root)
-		? load_object(ld, &hp_config_schema, cfg, root)
+		? hp_config_load_object(ld, &hp_config_schema, cfg, root)
 		: hp_config_fail(ld, false, "expected an object at the top level, got %s",
 				 hp_config_describe(root, buf, sizeof(buf)));
 	json_decref(root);
@@ -445,7 +176,7 @@ struct hp_config *hp_config_load_buffer(const char *name, const char *text, size
 	err->msg[0] = '\0';
 	if (name)
 		cfg->path = hp_xstrdup(name);
-	if (!set_defaults(&ld, &hp_config_schema, cfg))
+	if (!hp_config_set_defaults(&ld, &hp_config_schema, cfg))
 		goto fail;
 	ld.origin = name ? name : "config";
 	if (text && !load_text(&ld, cfg, text, len))

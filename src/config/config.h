@@ -180,6 +180,25 @@ char *hp_config_dump(const struct hp_config *cfg);
  * generated from the schema. docs/configuration.md embeds it. */
 char *hp_config_reference(void);
 
+/*
+ * Durations follow one rule everywhere: in files, HOTPATH_* variables and
+ * the options of serve, check and bench. A duration is a number with a
+ * unit, "250ms", "1.5s", "2m", "1h" (case-insensitive, a space allowed
+ * before the unit); "0" alone is accepted, a bare non-zero number is not,
+ * because a file used to read "30" as milliseconds and bench as seconds.
+ * HP_CONFIG_DURATION_HINT is the message part that names the units.
+ */
+#define HP_CONFIG_DURATION_HINT "a duration with a unit (ms, s, m, h)"
+
+/* <s> as whole milliseconds into <out_ms> (fractions below 1 ms are
+ * dropped: "1.5s" is 1500). False if it is not a duration as above or
+ * does not fit. */
+bool hp_config_parse_duration(const char *s, uint64_t *out_ms);
+
+/* As hp_config_parse_duration(), in nanoseconds, also accepting "us",
+ * for the load generator's sub-millisecond options. */
+bool hp_config_parse_duration_ns(const char *s, uint64_t *out_ns);
+
 /* Route for a request: the first route whose host matches <host> (the Host
  * header; a ":port" suffix is ignored, case-insensitive) or is NULL, and
  * whose path_prefix is a prefix of <path>. NULL if none. */

@@ -7,72 +7,16 @@
  * names make the reverse mapping ambiguous, so we never parse a variable
  * name: we compute the name of every key the schema can reach without
  * crossing an array or a map, and look each one up. Values are converted to
- * the JSON the file would hold and go through the file's setters, so the
- * environment is validated exactly like the file.
+ * the JSON the file would hold (hp_config_text_value, in config_value.c)
+ * and go through the file's setters, so the environment is validated
+ * exactly like the file.
  */
 #include "config/config_priv.h"
 
 #include "core/log.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <strings.h>
-
-#define ENV_PREFIX "HOTPATH_"
-
-void hp_config_env_name(const char *path, char *out, size_t size)
-{
-	size_t n = (size_t)snprintf(out, size, ENV_PREFIX);
-
-	for (; *path && n + 1 < size; path++)
-		out[n++] = *path == '.' ? '_' : (char)toupper((unsigned char)*path);
-	out[n] = '\0';
-}
-
-static json_t *list_value(const char *text)
-{
-	struct hp_str list = {text, strlen(text)};
-	struct hp_str item;
-	size_t pos = 0;
-	json_t *a = json_array();
-
-	while (hp_str_next_token(list, &pos, &item))
-		json_array_append_new(a, json_stringn(item.ptr, item.len));
-	return a;
-}
-
-json_t *hp_config_text_value(const struct cfg_key *k, const char *text)
-{
-	static const char *const yes[] = {"true", "1", "yes", "on"};
-	static const char *const no[] = {"false", "0", "no", "off"};
-	uint64_t n;
-
-	switch (k->type) {
-	case CFG_BOOL:
-		for (size_t i = 0; i < HP_ARRAY_SIZE(yes); i++) {
-			if (strcasecmp(text, yes[i]) == 0)
-				return json_true();
-			if (strcasecmp(text, no[i]) == 0)
-				return json_false();
-		}
-		break;
-	case CFG_U32:
-		if (hp_str_to_u64((struct hp_str){text, strlen(text)}, INT64_MAX, &n))
-			return json_integer((json_int_t)n);
-		break;
-	case CFG_STRING:
-		if (text[0] == '\0' && (k->flags & CFG_NULLABLE))
-			return json_null();
-		break;
-	case CFG_STRLIST:
-	case CFG_CIDRLIST:
-		return list_value(text);
-	default:
-		break;
-	}
-	/* Not convertible: as a string, so the setter's message quotes it. */
-	return json_string(text);
-}
 
 /* The value of <name> in <envp>, or NULL. */
 static const char *env_get(char *const *envp, const char *name)
@@ -131,7 +75,7 @@ static void warn_unknown(char *const *envp)
 		struct hp_config_error err;
 		struct cfg_load ld = {.err = &err};
 
-		if (strncmp(*envp, ENV_PREFIX, strlen(ENV_PREFIX)) != 0 || eq == NULL ||
+		if (strncmp(*envp, HP_CONFIG_ENV_PREFIX, strlen(HP_CONFIG_ENV_PREFIX)) != 0 || eq == NULL ||
 		    (size_t)(eq - *envp) >= sizeof(name))
 			continue;
 		memcpy(name, *envp, (size_t)(eq - *envp));

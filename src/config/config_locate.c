@@ -13,6 +13,8 @@
 
 #include "core/buf.h"
 
+#include <stdio.h>
+
 struct scan {
 	const char *p;
 	const char *end;
@@ -216,4 +218,90 @@ bool hp_config_locate(const char *text, size_t len, const struct cfg_path *path,
 		return false;
 	position(text, at_key && key_pos ? key_pos : s.p, line, col);
 	return true;
+}
+
+/* ==== The key path at a syntax error ==== */
+
+/*
+ * jansson gives a syntax error's byte position but not where in the tree
+ * it is, and the text from there on is invalid, so the scanner above (which
+ * trusts the text) cannot be used. This one only moves forward from the
+ * start to <offset>, keeping one frame per open object or array: the last
+ * key read in an object (as written, escapes and all) or the index in an
+ * array. Whatever follows the offset is never looked at.
+ */
+struct frame {
+	bool is_object;
+	bool key_done;     /* object: a key and its ':' were read */
+	const char *key;   /* object: last key, raw, without quotes */
+	size_t key_len;
+	size_t index;      /* array: elements before the current one */
+};
+
+#define MAX_FRAMES 32
+
+/* At an opening quote: skip to after the closing one, not past <end>.
+ * Returns the content length. */
+static size_t skip_raw_string(const char **p, const char *end)
+{
+	const char *start = ++*p;
+
+	while (*p < end && **p != '"')
+		*p += **p == '\\' ? 2 : 1;
+	size_t len = (size_t)((*p < end ? *p : end) - start);
+	if (*p < end)
+		(*p)++;
+	return len;
+}
+
+static void format_frames(const struct frame *f, unsigned depth, char *out, size_t size)
+{
+	size_t len = 0;
+
+	out[0] = '\0';
+	for (unsigned i = 0; i < depth && len < size; i++) {
+		int n = 0;
+		if (f[i].is_object && f[i].key)
+			n = snprintf(out + len, size - len, "%s%.*s", len ? "." : "",
+				     (int)HP_MIN(f[i].key_len, 64), f[i].key);
+		else if (!f[i].is_object)
+			n = snprintf(out + len, size - len, "[%zu]", f[i].index);
+		if (n < 0)
+			break;
+		len += (size_t)n;
+	}
+}
+
+void hp_config_path_at(const char *text, size_t len, size_t offset, char *out, size_t size)
+{
+	struct frame f[MAX_FRAMES];
+	unsigned depth = 0;
+	const char *p = text;
+	const char *end = text + HP_MIN(len, offset);
+
+	while (p < end) {
+		struct frame *top = depth ? &f[depth - 1] : NULL;
+		char c = *p;
+		if (c == '"') {
+			const char *start = p + 1;
+			size_t n = skip_raw_string(&p, end);
+			if (top && top->is_object && !top->key_done) {
+				top->key = start;
+				top->key_len = n;
+			}
+			continue;
+		}
+		if ((c == '{' || c == '[') && depth < MAX_FRAMES)
+			f[depth++] = (struct frame){.is_object = c == '{'};
+		else if ((c == '}' || c == ']') && depth > 0)
+			depth--;
+		else if (c == ':' && top && top->is_object)
+			top->key_done = true;
+		else if (c == ',' && top && top->is_object)
+			*top = (struct frame){.is_object = true};
+		else if (c == ',' && top)
+			top->index++;
+		p++;
+	}
+	format_frames(f, depth, out, size);
 }

@@ -24,7 +24,7 @@ enum cfg_type {
 	CFG_BOOL,     /* bool */
 	CFG_U32,      /* uint32_t within [min, max] */
 	CFG_SIZE,     /* uint64_t bytes: 1024 or "1KB" */
-	CFG_DURATION, /* uint64_t milliseconds: 1500 or "1.5s" */
+	CFG_DURATION, /* uint64_t milliseconds: "1.5s", or 0 (no bare number) */
 	CFG_STRING,   /* char * */
 	CFG_ENUM,     /* char *, one of ext (NULL-terminated const char *[]) */
 	CFG_STRLIST,  /* char ** plus size_t count at count_off */
@@ -67,9 +67,6 @@ struct cfg_section {
 	void (*fini)(void *obj); /* frees fields outside the table, or NULL */
 };
 
-/* The top level: struct hp_config. */
-extern const struct cfg_section hp_config_schema;
-
 /* A key path being loaded: keys and array indexes from the root. Keys
  * point into the JSON document (or the schema) and live as long as it. */
 #define CFG_PATH_MAX 16
@@ -90,7 +87,32 @@ struct cfg_load {
 	struct hp_config_error *err;
 };
 
-/* ==== config.c ==== */
+/*
+ * The files of src/config/, bottom to top. Each file uses only the files
+ * above it in this list (and never one below), so there is no cycle:
+ *
+ *   config_locate.c  positions in JSON text (needs only struct cfg_path)
+ *   config_path.c    the key path stack, environment names, hp_config_fail()
+ *   config_value.c   scalar syntax and setters, environment syntax
+ *   config_schema.c  the tables (data) and their check functions
+ *   config_walk.c    hp_config_set(): the tables against a jansson tree
+ *   config_env.c     HOTPATH_* variables, through config_walk.c
+ *   config_dump.c    dump and reference, from the tables
+ *   config.c         the entry points of config.h: load, overrides, routes
+ */
+
+/* ==== config_locate.c ==== */
+/* Line and column (1-based, columns in characters as jansson counts them)
+ * of the value at <path> in the valid JSON <text>, or of its key if
+ * <at_key>. False if the path is not in the text. */
+bool hp_config_locate(const char *text, size_t len, const struct cfg_path *path, bool at_key,
+		      unsigned *line, unsigned *col);
+/* The key path ("upstreams.api.servers[1]", "" at the top level) of the
+ * value being read at byte <offset> of <text>, which may be invalid JSON
+ * from <offset> on (jansson's error position). Written to <out>. */
+void hp_config_path_at(const char *text, size_t len, size_t offset, char *out, size_t size);
+
+/* ==== config_path.c ==== */
 void hp_config_path_push_key(struct cfg_load *ld, const char *key);
 void hp_config_path_push_index(struct cfg_load *ld, size_t index);
 void hp_config_path_pop(struct cfg_load *ld);
@@ -100,11 +122,9 @@ void hp_config_path_format(const struct cfg_path *p, char *out, size_t size);
  * key rather than the value. Always returns false. */
 bool hp_config_fail(struct cfg_load *ld, bool at_key, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-/* Store <v> as key <k> of <obj> (replacing an old value; objects merge).
- * The path must already end with the key. False after hp_config_fail(). */
-bool hp_config_set(struct cfg_load *ld, const struct cfg_key *k, void *obj, json_t *v);
-/* Free what the table owns in <obj>, and zero those fields. */
-void hp_config_free_section(const struct cfg_section *sec, void *obj);
+#define HP_CONFIG_ENV_PREFIX "HOTPATH_"
+/* Write the environment name of <path> ("cache.max_memory") into <out>. */
+void hp_config_env_name(const char *path, char *out, size_t size);
 
 /* ==== config_value.c: scalars and lists ==== */
 bool hp_config_set_scalar(struct cfg_load *ld, const struct cfg_key *k, void *obj, json_t *v);
@@ -114,25 +134,34 @@ const char *hp_config_describe(const json_t *v, char *buf, size_t size);
 /* What a key accepts, e.g. "a size like \"10MB\"". */
 const char *hp_config_expects(const struct cfg_key *k);
 bool hp_config_parse_size(const char *s, uint64_t *out);
-bool hp_config_parse_duration(const char *s, uint64_t *out);
 /* Shortest exact spelling: 104857600 -> "100MB", 1500 -> "1500ms". */
 void hp_config_format_size(uint64_t bytes, char *out, size_t size);
 void hp_config_format_duration(uint64_t ms, char *out, size_t size);
-
-/* ==== config_env.c ==== */
 /* Environment syntax ("30s", "true", "a,b") to the JSON value the file
  * would hold, for <k>. Returns a new reference. */
 json_t *hp_config_text_value(const struct cfg_key *k, const char *text);
+
+/* ==== config_schema.c ==== */
+/* The top level: struct hp_config. */
+extern const struct cfg_section hp_config_schema;
+
+/* ==== config_walk.c ==== */
+/* The key of <sec> called <name>, or NULL. */
+const struct cfg_key *hp_config_find_key(const struct cfg_section *sec, const char *name);
+/* Store <v> as key <k> of <obj> (replacing an old value; objects merge).
+ * The path must already end with the key. False after hp_config_fail(). */
+bool hp_config_set(struct cfg_load *ld, const struct cfg_key *k, void *obj, json_t *v);
+/* Merge the members of the JSON object <jobj> into <obj>. False after
+ * hp_config_fail(). */
+bool hp_config_load_object(struct cfg_load *ld, const struct cfg_section *sec, void *obj,
+			   json_t *jobj);
+/* Every key of <sec> in <obj> to its default (recursing into objects). */
+bool hp_config_set_defaults(struct cfg_load *ld, const struct cfg_section *sec, void *obj);
+/* Free what the table owns in <obj>, and zero those fields. */
+void hp_config_free_section(const struct cfg_section *sec, void *obj);
+
+/* ==== config_env.c ==== */
 /* Apply HOTPATH_* from <envp> to <cfg>. False with <err> set. */
 bool hp_config_apply_env(struct hp_config *cfg, char *const *envp, struct hp_config_error *err);
-/* Write the environment name of <path> ("cache.max_memory") into <out>. */
-void hp_config_env_name(const char *path, char *out, size_t size);
-
-/* ==== config_locate.c ==== */
-/* Line and column (1-based, columns in characters as jansson counts them)
- * of the value at <path> in the valid JSON <text>, or of its key if
- * <at_key>. False if the path is not in the text. */
-bool hp_config_locate(const char *text, size_t len, const struct cfg_path *path, bool at_key,
-		      unsigned *line, unsigned *col);
 
 #endif

@@ -372,7 +372,8 @@ static const struct cfg_key cache_keys[] = {
 	{.name = "enabled", .type = CFG_BOOL, .off = C(enabled), .def = "true",
 	 .help = "The in-memory cache; false turns caching off on every route."},
 	{.name = "max_memory", .type = CFG_SIZE, .off = C(max_memory), .max = TB,
-	 .def = "100MB", .help = "Memory for cached objects; least recently used go first."},
+	 .def = "100MB", .help = "Memory for cached objects; when full, S3-FIFO eviction drops objects "
+	 "requested only once before popular ones (docs/cache.md)."},
 	{.name = "max_object_size", .type = CFG_SIZE, .off = C(max_object_size), .max = TB,
 	 .def = "8MB", .help = "Larger responses stream through without being stored."},
 	{.name = "namespace", .type = CFG_STRING, .off = C(namespace), .def = "",

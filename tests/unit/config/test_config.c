@@ -211,7 +211,7 @@ static const char full[] =
 	"  \"trusted_proxies\": [\"10.0.0.0/8\"],\n"
 	"  \"upstreams\": {\"api\": {\"servers\": [\"http://127.0.0.1:9000\",\n"
 	"                   {\"url\": \"http://127.0.0.1:9001\", \"weight\": 2}],\n"
-	"             \"connect_timeout\": \"5s\", \"read_timeout\": 30000, \"max_idle\": 64},\n"
+	"             \"connect_timeout\": \"5s\", \"read_timeout\": \"30s\", \"max_idle\": 64},\n"
 	"     \"static\": {\"servers\": [\"HTTP://[::1]\", \"http://files.internal:81/\"],\n"
 	"                \"retries\": 0, \"max_connections\": 0}},\n"
 	"  \"routes\": [{\"host\": \"api.example.com\", \"path_prefix\": \"/v1/\",\n"
@@ -306,14 +306,16 @@ static void test_sizes_and_durations(void **state)
 		{"1KiB", 1024}, {"1 MB", 1 << 20}, {"1.5MB", 3 << 19}, {"2GB", 2ull << 30},
 		{"1TiB", 1ull << 40}, {"10M", 10 << 20},
 	}, durations[] = {
-		{"0", 0}, {"250", 250}, {"250ms", 250}, {"1s", 1000}, {"1.5s", 1500},
+		{"0", 0}, {"0.0", 0}, {"250ms", 250}, {"1s", 1000}, {"1.5s", 1500},
 		{"0.001s", 1}, {"2m", 120000}, {"1h", 3600000}, {"1.25h", 4500000},
 	};
 	static const char *const bad_sizes[] = {
 		"", "MB", "-1MB", "1.MB", "ten", "1XB", "1MBs", ".5MB", "99999999999999999999",
 		"16777216TB",
 	};
-	static const char *const bad_durations[] = {"", "s", "1d", "1 sec", "1.s", "-1s", "1e3"};
+	/* A bare non-zero number is refused: it meant ms here and s in bench. */
+	static const char *const bad_durations[] = {"", "s", "1d", "1 sec", "1.s", "-1s", "1e3",
+						    "250", "30", "0.5", "1us"};
 	uint64_t v;
 
 	(void)state;
@@ -343,9 +345,17 @@ static void test_errors(void **state)
 	} cases[] = {
 		/* syntax errors: jansson's position and text */
 		{"{\"workers\": 2,}",
-		 "hotpath.json:1:15: string or '}' expected near '}'"},
+		 "hotpath.json:1:15: syntax error: string or '}' expected near '}'"},
 		{"{\"workers\": 2, \"workers\": 3}",
-		 "hotpath.json:1:24: duplicate object key near '\"workers\"'"},
+		 "hotpath.json:1:24: workers: syntax error: duplicate object key near '\"workers\"'"},
+		/* syntax errors name the key path where they happened */
+		{"{\n  \"cache\": {\n    \"max_memory\": 10MB\n  }\n}",
+		 "hotpath.json:3:22: cache.max_memory: syntax error: '}' expected near 'MB'"},
+		{"{\"upstreams\": {\"api\": {\"servers\": [\"http://a\", \"http://b]}}}",
+		 "hotpath.json:1:60: upstreams.api.servers[1]: syntax error: premature end of input "
+		 "near '\"http://b]}}}'"},
+		{"{\"limits\": {\"header_timeout\": \"1s\",}, \"workers\": 1}",
+		 "hotpath.json:1:36: limits: syntax error: string or '}' expected near '}'"},
 		{"[]", "hotpath.json:1:1: expected an object at the top level, got an array"},
 		/* unknown keys point at the key */
 		{"{\n  \"cache\": {\n    \"max_memroy\": \"1MB\"\n  }\n}",
@@ -371,11 +381,17 @@ static void test_errors(void **state)
 		{"{\"limits\": {\"max_header_size\": \"2MB\"}}",
 		 "hotpath.json:1:32: limits.max_header_size: must be from 1KB to 1MB, got 2MB"},
 		{"{\"limits\": {\"header_timeout\": \"soon\"}}",
-		 "hotpath.json:1:31: limits.header_timeout: expected a duration like \"30s\", "
-		 "got \"soon\""},
+		 "hotpath.json:1:31: limits.header_timeout: expected a duration with a unit "
+		 "(ms, s, m, h), got \"soon\""},
 		{"{\"limits\": {\"header_timeout\": -5}}",
-		 "hotpath.json:1:31: limits.header_timeout: expected a duration like \"30s\", "
-		 "got -5"},
+		 "hotpath.json:1:31: limits.header_timeout: expected a duration with a unit "
+		 "(ms, s, m, h), got -5"},
+		{"{\"limits\": {\"header_timeout\": 30}}",
+		 "hotpath.json:1:31: limits.header_timeout: expected a duration with a unit "
+		 "(ms, s, m, h), got 30"},
+		{"{\"limits\": {\"header_timeout\": \"30\"}}",
+		 "hotpath.json:1:31: limits.header_timeout: expected a duration with a unit "
+		 "(ms, s, m, h), got \"30\""},
 		/* URLs, with the path of an array element */
 		{"{\"upstreams\": {\"api\": {\"servers\": [\"http://a:1\",\n"
 		 "    \"https://b\"]}}}",
@@ -500,6 +516,9 @@ static void test_env_errors(void **state)
 		 "HOTPATH_TRUSTED_PROXIES: trusted_proxies[1]: expected an address or network "
 		 "like \"10.0.0.0/8\", got \"nope\""},
 		{"HOTPATH_LISTEN=", "HOTPATH_LISTEN: listen: must have from 1 to 64 elements, got 0"},
+		{"HOTPATH_LIMITS_HEADER_TIMEOUT=30",
+		 "HOTPATH_LIMITS_HEADER_TIMEOUT: limits.header_timeout: expected a duration with a "
+		 "unit (ms, s, m, h), got \"30\""},
 		{"HOTPATH_LIMITS_HEADER_TIMEOUT=0",
 		 "HOTPATH_LIMITS_HEADER_TIMEOUT: limits.header_timeout: must be from 1ms to 1h, "
 		 "got 0s"},
