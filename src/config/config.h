@@ -199,10 +199,5 @@ bool hp_config_parse_duration(const char *s, uint64_t *out_ms);
  * for the load generator's sub-millisecond options. */
 bool hp_config_parse_duration_ns(const char *s, uint64_t *out_ns);
 
-/* Route for a request: the first route whose host matches <host> (the Host
- * header; a ":port" suffix is ignored, case-insensitive) or is NULL, and
- * whose path_prefix is a prefix of <path>. NULL if none. */
-const struct hp_config_route *hp_config_match_route(const struct hp_config *cfg,
-						    struct hp_str host, struct hp_str path);
 
 #endif

@@ -107,7 +107,7 @@ static void put_json_escaped(struct hp_buf *b, const char *s)
 static void put_quoted_safe(struct hp_buf *b, const char *s)
 {
 	if (s == NULL || *s == '\0') {
-		hp_buf_append(b, "-", 1);
+		HP_BUF_APPEND_LIT(b, "-");
 		return;
 	}
 	for (; *s; s++) {
@@ -140,14 +140,14 @@ static void format_combined(struct hp_buf *b, const struct hp_client *c, double 
 	snprintf(head, sizeof(head), "%s - - [%s] \"", c->peer_ip, when);
 	hp_buf_append_str(b, head);
 	put_quoted_safe(b, t->req.log_method);
-	hp_buf_append(b, " ", 1);
+	HP_BUF_APPEND_LIT(b, " ");
 	put_quoted_safe(b, t->req.log_target);
 	char mid[160];
 	snprintf(mid, sizeof(mid), " HTTP/1.%d\" %d %llu \"", t->req.minor_version, t->resp.status,
 		 (unsigned long long)t->resp.bytes_out);
 	hp_buf_append_str(b, mid);
 	put_quoted_safe(b, t->req.log_referer);
-	hp_buf_append(b, "\" \"", 3);
+	HP_BUF_APPEND_LIT(b, "\" \"");
 	put_quoted_safe(b, t->req.log_ua);
 	char tail[96];
 	snprintf(tail, sizeof(tail), "\" rt=%.6f urt=%.6f\n", total_s, up_s);
@@ -157,12 +157,12 @@ static void format_combined(struct hp_buf *b, const struct hp_client *c, double 
 static void put_json_field(struct hp_buf *b, const char *key, const char *value, bool comma)
 {
 	if (comma)
-		hp_buf_append(b, ",", 1);
-	hp_buf_append(b, "\"", 1);
+		HP_BUF_APPEND_LIT(b, ",");
+	HP_BUF_APPEND_LIT(b, "\"");
 	hp_buf_append_str(b, key);
-	hp_buf_append(b, "\":\"", 3);
+	HP_BUF_APPEND_LIT(b, "\":\"");
 	put_json_escaped(b, value ? value : "");
-	hp_buf_append(b, "\"", 1);
+	HP_BUF_APPEND_LIT(b, "\"");
 }
 
 static void format_json(struct hp_buf *b, const struct hp_client *c, double total_s,
@@ -171,7 +171,7 @@ static void format_json(struct hp_buf *b, const struct hp_client *c, double tota
 	const struct hp_txn *t = c->t;
 	char when[64];
 	format_now(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ");
-	hp_buf_append(b, "{", 1);
+	HP_BUF_APPEND_LIT(b, "{");
 	put_json_field(b, "time", when, false);
 	put_json_field(b, "client", c->peer_ip, true);
 	put_json_field(b, "method", t->req.log_method, true);

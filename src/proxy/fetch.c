@@ -485,7 +485,7 @@ static enum hp_step prepare(struct hp_client *c)
 	t->cache.head_as_get = t->cache.fill != NULL && t->req.method == HP_METHOD_HEAD;
 	hp_upstream_head_request(c, &t->up.head, req);
 	if (t->req.expect_continue && t->req.minor_version == 1 && !t->req.body_done)
-		hp_buf_append_str(&c->t->out, "HTTP/1.1 100 Continue\r\n\r\n");
+		HP_BUF_APPEND_LIT(&c->t->out, "HTTP/1.1 100 Continue\r\n\r\n");
 	/* The views in <req> die here: the head leaves the input buffer. */
 	hp_buf_consume(&c->in, t->req.head_len);
 	t->req.head_len = 0;

@@ -28,9 +28,9 @@ static void put_304_fields(struct hp_buf *b, const struct hp_cache_obj *obj)
 			if (!hp_str_ieq(f[i].name, not_modified_fields[k]))
 				continue;
 			hp_buf_append(b, f[i].name.ptr, f[i].name.len);
-			hp_buf_append(b, ": ", 2);
+			HP_BUF_APPEND_LIT(b, ": ");
 			hp_buf_append(b, f[i].value.ptr, f[i].value.len);
-			hp_buf_append(b, "\r\n", 2);
+			HP_BUF_APPEND_LIT(b, "\r\n");
 		}
 	}
 }
@@ -49,7 +49,7 @@ static void put_date_and_age(struct hp_buf *b, const struct hp_cache_obj *obj)
 	time_t now = hp_clock_wall_s();
 	uint64_t age = hp_cache_obj_age(obj, now);
 	struct hp_str date = hp_cache_obj_date(obj);
-	hp_buf_append_str(b, "Date: ");
+	HP_BUF_APPEND_LIT(b, "Date: ");
 	if (date.len > 0) {
 		hp_buf_append(b, date.ptr, date.len);
 	} else {
@@ -122,9 +122,9 @@ static void put_partial_fields(struct hp_client *c, struct hp_buf *b,
 		    hp_hit_hides_field(c, f[i].name))
 			continue;
 		hp_buf_append(b, f[i].name.ptr, f[i].name.len);
-		hp_buf_append(b, ": ", 2);
+		HP_BUF_APPEND_LIT(b, ": ");
 		hp_buf_append(b, f[i].value.ptr, f[i].value.len);
-		hp_buf_append(b, "\r\n", 2);
+		HP_BUF_APPEND_LIT(b, "\r\n");
 	}
 }
 
@@ -142,17 +142,17 @@ static void put_head(struct hp_client *c, struct hp_buf *b, const struct hp_cach
 		break;
 	}
 	case FORM_NOT_MODIFIED:
-		hp_buf_append_str(b, "HTTP/1.1 304 Not Modified\r\n");
+		HP_BUF_APPEND_LIT(b, "HTTP/1.1 304 Not Modified\r\n");
 		put_304_fields(b, obj);
 		r->status = 304;
 		break;
 	case FORM_PARTIAL:
-		hp_buf_append_str(b, "HTTP/1.1 206 Partial Content\r\n");
+		HP_BUF_APPEND_LIT(b, "HTTP/1.1 206 Partial Content\r\n");
 		put_partial_fields(c, b, obj);
 		r->status = 206;
 		break;
 	case FORM_UNSATISFIABLE:
-		hp_buf_append_str(b, "HTTP/1.1 416 Range Not Satisfiable\r\n");
+		HP_BUF_APPEND_LIT(b, "HTTP/1.1 416 Range Not Satisfiable\r\n");
 		r->status = 416;
 		break;
 	}
@@ -198,14 +198,14 @@ void hp_hit_serve(struct hp_client *c, struct hp_cache_obj *obj, const char *lab
 	put_date_and_age(b, obj);
 	put_lengths(b, obj, form, streaming, body_len, first, last);
 	hp_hit_put_fields(c, b);
-	hp_buf_append_str(b, "Via: 1.1 hotpath\r\n");
+	HP_BUF_APPEND_LIT(b, "Via: 1.1 hotpath\r\n");
 	if (!t->req.keep_alive || c->w->draining)
 		c->close_after = true;
 	if (c->close_after)
-		hp_buf_append_str(b, "Connection: close\r\n");
+		HP_BUF_APPEND_LIT(b, "Connection: close\r\n");
 	else if (t->req.minor_version == 0)
-		hp_buf_append_str(b, "Connection: keep-alive\r\n");
-	hp_buf_append_str(b, "\r\n");
+		HP_BUF_APPEND_LIT(b, "Connection: keep-alive\r\n");
+	HP_BUF_APPEND_LIT(b, "\r\n");
 	t->resp.bytes_out += b->len - before;
 	t->resp.started = true;
 	bool has_body = form == FORM_PARTIAL || (form == FORM_WHOLE && (streaming || body_len > 0));
@@ -243,15 +243,15 @@ bool hp_hit_hides_field(const struct hp_client *c, struct hp_str name)
 /* The key as an RFC 8941 string: printable ASCII, separators shown as '|'. */
 static void put_key_param(struct hp_buf *b, const struct hp_txn_cache *t)
 {
-	hp_buf_append_str(b, "; key=\"");
+	HP_BUF_APPEND_LIT(b, "; key=\"");
 	for (size_t i = 0; i < t->keylen; i++) {
 		unsigned char ch = (unsigned char)t->key[i];
 		if (ch == '"' || ch == '\\')
-			hp_buf_append(b, "\\", 1);
+			HP_BUF_APPEND_LIT(b, "\\");
 		char out = ch < 0x20 || ch >= 0x7f ? '|' : (char)ch;
 		hp_buf_append(b, &out, 1);
 	}
-	hp_buf_append(b, "\"", 1);
+	HP_BUF_APPEND_LIT(b, "\"");
 }
 
 static void put_server_timing(struct hp_client *c, struct hp_buf *b)
@@ -293,7 +293,7 @@ void hp_hit_put_fields(struct hp_client *c, struct hp_buf *b)
 	hp_buf_append(b, line, (size_t)k);
 	if (cc->status_key && t->key != NULL)
 		put_key_param(b, t);
-	hp_buf_append(b, "\r\n", 2);
+	HP_BUF_APPEND_LIT(b, "\r\n");
 	if (cc->server_timing)
 		put_server_timing(c, b);
 }

@@ -23,9 +23,9 @@ void hp_put_status_line_start(struct hp_buf *b, int status)
 void hp_put_field(struct hp_buf *b, struct hp_str name, struct hp_str value)
 {
 	hp_buf_append(b, name.ptr, name.len);
-	hp_buf_append_str(b, ": ");
+	HP_BUF_APPEND_LIT(b, ": ");
 	hp_buf_append(b, value.ptr, value.len);
-	hp_buf_append_str(b, "\r\n");
+	HP_BUF_APPEND_LIT(b, "\r\n");
 }
 
 void hp_worker_date(struct hp_worker *w, char *out)

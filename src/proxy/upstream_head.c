@@ -56,17 +56,17 @@ static void put_request_line(struct hp_client *c, struct hp_buf *b,
 			     const struct hp_http_request *req, bool absolute)
 {
 	put_str(b, c->t->cache.head_as_get ? HP_STR("GET") : req->method);
-	hp_buf_append_str(b, " ");
+	HP_BUF_APPEND_LIT(b, " ");
 	if (absolute) {
 		put_str(b, req->path.len ? req->path : HP_STR("/"));
 		if (req->query.len > 0) {
-			hp_buf_append_str(b, "?");
+			HP_BUF_APPEND_LIT(b, "?");
 			put_str(b, req->query);
 		}
 	} else {
 		put_str(b, req->target);
 	}
-	hp_buf_append_str(b, " HTTP/1.1\r\n");
+	HP_BUF_APPEND_LIT(b, " HTTP/1.1\r\n");
 	if (absolute) {
 		hp_put_field(b, HP_STR("Host"), req->host);
 	} else if (req->host.len == 0) {
@@ -110,23 +110,23 @@ void hp_upstream_head_request(struct hp_client *c, struct hp_buf *b,
 		have_fhost |= hp_str_ieq(h->name, "x-forwarded-host");
 		hp_put_field(b, h->name, h->value);
 	}
-	hp_buf_append_str(b, "X-Forwarded-For: ");
+	HP_BUF_APPEND_LIT(b, "X-Forwarded-For: ");
 	if (xff_prev.len > 0) {
 		put_str(b, xff_prev);
-		hp_buf_append_str(b, ", ");
+		HP_BUF_APPEND_LIT(b, ", ");
 	}
 	hp_buf_append_str(b, c->peer_ip);
-	hp_buf_append_str(b, "\r\n");
+	HP_BUF_APPEND_LIT(b, "\r\n");
 	if (!have_proto)
-		hp_buf_append_str(b, "X-Forwarded-Proto: http\r\n");
+		HP_BUF_APPEND_LIT(b, "X-Forwarded-Proto: http\r\n");
 	if (!have_fhost && req->host.len > 0)
 		hp_put_field(b, HP_STR("X-Forwarded-Host"), req->host);
-	hp_buf_append_str(b, "Via: 1.1 hotpath\r\n");
+	HP_BUF_APPEND_LIT(b, "Via: 1.1 hotpath\r\n");
 	if (tc->revalidating)
 		put_validators(b, tc->obj);
 	if (req->body == HP_BODY_CHUNKED)
-		hp_buf_append_str(b, "Transfer-Encoding: chunked\r\n");
-	hp_buf_append_str(b, "\r\n");
+		HP_BUF_APPEND_LIT(b, "Transfer-Encoding: chunked\r\n");
+	HP_BUF_APPEND_LIT(b, "\r\n");
 }
 
 /* ==== Responses ==== */
@@ -152,9 +152,9 @@ void hp_upstream_head_interim(struct hp_client *c, struct hp_buf *b,
 		return;
 	hp_put_status_line_start(b, r->status);
 	put_str(b, r->reason);
-	hp_buf_append_str(b, "\r\n");
+	HP_BUF_APPEND_LIT(b, "\r\n");
 	put_response_fields(c, b, r);
-	hp_buf_append_str(b, "\r\n");
+	HP_BUF_APPEND_LIT(b, "\r\n");
 }
 
 void hp_upstream_head_response(struct hp_client *c, struct hp_buf *b,
@@ -165,7 +165,7 @@ void hp_upstream_head_response(struct hp_client *c, struct hp_buf *b,
 		put_str(b, r->reason);
 	else
 		hp_buf_append_str(b, hp_http_status_reason(r->status));
-	hp_buf_append_str(b, "\r\n");
+	HP_BUF_APPEND_LIT(b, "\r\n");
 	put_response_fields(c, b, r);
 	if (hp_http_find_header(r->headers, r->num_headers, "date") == NULL) {
 		/* RFC 9110 §6.6.1: a response forwarded without Date gets the time
@@ -175,12 +175,12 @@ void hp_upstream_head_response(struct hp_client *c, struct hp_buf *b,
 		hp_put_field(b, HP_STR("Date"), (struct hp_str){date, HP_HTTP_DATE_LEN});
 	}
 	if ((r->body == HP_BODY_CHUNKED && !hp_body_dechunks(c)) || hp_body_rechunks(c))
-		hp_buf_append_str(b, "Transfer-Encoding: chunked\r\n");
+		HP_BUF_APPEND_LIT(b, "Transfer-Encoding: chunked\r\n");
 	hp_hit_put_fields(c, b);
-	hp_buf_append_str(b, "Via: 1.1 hotpath\r\n");
+	HP_BUF_APPEND_LIT(b, "Via: 1.1 hotpath\r\n");
 	if (c->close_after)
-		hp_buf_append_str(b, "Connection: close\r\n");
+		HP_BUF_APPEND_LIT(b, "Connection: close\r\n");
 	else if (c->t->req.minor_version == 0)
-		hp_buf_append_str(b, "Connection: keep-alive\r\n");
-	hp_buf_append_str(b, "\r\n");
+		HP_BUF_APPEND_LIT(b, "Connection: keep-alive\r\n");
+	HP_BUF_APPEND_LIT(b, "\r\n");
 }

@@ -624,32 +624,6 @@ static void test_dump(void **state)
 	hp_config_destroy(cfg);
 }
 
-/* ==== Routes ==== */
-
-static void test_match_route(void **state)
-{
-	struct hp_config *cfg = load(
-		"{" UP ", \"routes\": ["
-		"{\"host\": \"API.example.com\", \"path_prefix\": \"/v1/\"},"
-		"{\"host\": \"api.example.com\"},"
-		"{\"path_prefix\": \"/static/\"}]}",
-		no_env, NULL);
-	const struct hp_config_route *r = cfg->routes;
-
-	(void)state;
-	assert_ptr_equal(hp_config_match_route(cfg, HP_STR("api.example.com"), HP_STR("/v1/x")),
-			 &r[0]);
-	assert_ptr_equal(hp_config_match_route(cfg, HP_STR("Api.Example.COM:8080"),
-					       HP_STR("/v1/")), &r[0]);
-	assert_ptr_equal(hp_config_match_route(cfg, HP_STR("api.example.com"), HP_STR("/v1")),
-			 &r[1]);
-	assert_ptr_equal(hp_config_match_route(cfg, HP_STR("other"), HP_STR("/static/a.css")),
-			 &r[2]);
-	assert_null(hp_config_match_route(cfg, HP_STR("other"), HP_STR("/v1/x")));
-	assert_null(hp_config_match_route(cfg, HP_STR("api.example.com.evil"), HP_STR("/v1/")));
-	hp_config_destroy(cfg);
-}
-
 /* ==== Files and docs ==== */
 
 static void test_load_file(void **state)
@@ -739,7 +713,6 @@ int main(void)
 		cmocka_unit_test(test_env_names),
 		cmocka_unit_test(test_cli_overrides_win),
 		cmocka_unit_test(test_dump),
-		cmocka_unit_test(test_match_route),
 		cmocka_unit_test(test_load_file),
 		cmocka_unit_test(test_reference_in_docs),
 		cmocka_unit_test(test_examples_load),
