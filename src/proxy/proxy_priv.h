@@ -32,6 +32,7 @@
 #define HP_CLIENT_MAGIC 0x636c6e74u
 
 struct hp_accesslog;
+struct hp_listeners;
 
 /* A route's cache rules in the cache module's terms, built once. */
 struct hp_route_cache {
@@ -40,17 +41,10 @@ struct hp_route_cache {
 	struct hp_cache_key_spec key;
 };
 
-struct hp_listen_addr {
-	struct sockaddr_storage ss;
-	socklen_t len;
-	char *name;                    /* as configured */
-};
-
 struct hp_proxy {
 	const struct hp_config *cfg;   /* borrowed */
 	struct hp_upstream_group **groups; /* one per cfg->upstreams */
-	struct hp_listen_addr *addrs;  /* one per cfg->listen */
-	int *bound_fds;                /* the first worker's listeners, bound at create */
+	struct hp_listeners *listeners; /* every listening socket (listeners.h) */
 	struct hp_worker *workers;
 	unsigned nworkers;
 	atomic_uint nclients;          /* client connections, all workers */
@@ -60,18 +54,12 @@ struct hp_proxy {
 	struct hp_route_cache *route_cache; /* one per cfg->routes */
 };
 
-struct hp_listener {
-	struct hp_io io;
-	struct hp_worker *w;
-};
-
 struct hp_worker {
 	unsigned magic;                /* HP_WORKER_MAGIC */
 	unsigned id;
 	struct hp_proxy *px;
 	struct hp_loop *loop;
 	pthread_t thread;
-	struct hp_listener *listeners; /* one per listen address */
 	struct hp_upstream_pool **pools; /* one per upstream group */
 	struct hp_list clients;        /* struct hp_client.link */
 	size_t nclients;

@@ -3,10 +3,10 @@
  * worker.c - the proxy's life cycle and its worker threads.
  *
  * Every worker has its own listening socket per address (SO_REUSEPORT, so
- * the kernel spreads connections), its own loop and its own upstream
- * pools; workers share only the configuration, the upstream groups and a
- * connection counter. All sockets are bound in hp_proxy_create(), on the
- * calling thread, so a port in use is reported before anything runs.
+ * the kernel spreads connections; listeners.c), its own loop and its own
+ * upstream pools; workers share only the configuration, the upstream groups
+ * and a connection counter. All sockets are bound in hp_proxy_create(), on
+ * the calling thread, so a port in use is reported before anything runs.
  *
  * Draining: each worker closes its listeners, closes connections that sit
  * idle between requests, and lets the others finish; a response finished
@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "proxy/listeners.h"
 #include "proxy/proxy_priv.h"
 
 static const char too_many[] =
@@ -58,17 +59,14 @@ static void refuse(int fd)
 	close(fd);
 }
 
-static void on_accept(struct hp_io *io, unsigned events)
+void hp_worker_accept(struct hp_worker *w, int lfd)
 {
-	(void)events;
-	struct hp_listener *l = HP_CONTAINER_OF(io, struct hp_listener, io);
-	struct hp_worker *w = l->w;
 	HP_CHECK_OBJ(w, HP_WORKER_MAGIC);
 	uint32_t max = w->px->cfg->limits.max_connections;
 	for (;;) {
 		struct sockaddr_storage peer;
 		socklen_t len;
-		int fd = hp_net_accept(io->fd, &peer, &len);
+		int fd = hp_net_accept(lfd, &peer, &len);
 		if (fd < 0) {
 			if (fd != -EAGAIN)
 				hp_log_warn("accept: %s", strerror(-fd));
@@ -104,8 +102,7 @@ static void start_drain(void *arg)
 	if (w->draining)
 		return;
 	w->draining = true;
-	for (size_t i = 0; i < w->px->cfg->nlisten; i++)
-		hp_io_close(&w->listeners[i].io);
+	hp_listeners_close_worker(w->px->listeners, w);
 	struct hp_list *pos = w->clients.next;
 	while (pos != &w->clients) {
 		struct hp_client *c = HP_CONTAINER_OF(pos, struct hp_client, link);
@@ -169,7 +166,6 @@ static void worker_init(struct hp_proxy *px, struct hp_worker *w, unsigned id)
 	w->loop = hp_loop_create();
 	hp_loop_set_data(w->loop, w);
 	hp_list_init(&w->clients);
-	w->listeners = hp_xcalloc(cfg->nlisten, sizeof(*w->listeners));
 	w->pools = hp_xcalloc(cfg->nupstreams, sizeof(*w->pools));
 	/* Heads are parsed and consumed synchronously on the worker, so one
 	 * array of each serves every connection of it. */
@@ -183,8 +179,6 @@ static void worker_fini(struct hp_worker *w)
 {
 	if (w->loop == NULL)
 		return;
-	for (size_t i = 0; i < w->px->cfg->nlisten; i++)
-		hp_io_close(&w->listeners[i].io);
 	for (size_t i = 0; i < w->px->cfg->nupstreams; i++)
 		hp_upstream_pool_destroy(w->pools[i]);
 	hp_timer_stop(w->loop, &w->drain_timer);
@@ -193,46 +187,12 @@ static void worker_fini(struct hp_worker *w)
 	hp_loop_destroy(w->loop);
 	hp_buf_fini(&w->logbuf);
 	free(w->pools);
-	free(w->listeners);
 	free(w->req_fields);
 	free(w->resp_fields);
 	w->loop = NULL;
 }
 
 /* ==== Proxy ==== */
-
-static int bind_listeners(struct hp_proxy *px, char *err, size_t errlen)
-{
-	const struct hp_config *cfg = px->cfg;
-	px->addrs = hp_xcalloc(cfg->nlisten, sizeof(*px->addrs));
-	for (size_t i = 0; i < cfg->nlisten; i++) {
-		struct hp_listen_addr *a = &px->addrs[i];
-		char rerr[256];
-		if (hp_net_resolve(cfg->listen[i], &a->ss, &a->len, rerr, sizeof(rerr)) < 0) {
-			snprintf(err, errlen, "listen: %s", rerr);
-			return -1;
-		}
-		a->name = cfg->listen[i];
-	}
-	for (unsigned k = 0; k < px->nworkers; k++) {
-		struct hp_worker *w = &px->workers[k];
-		for (size_t i = 0; i < cfg->nlisten; i++) {
-			const struct hp_listen_addr *a = &px->addrs[i];
-			int fd = hp_net_listen((const struct sockaddr *)&a->ss, a->len, true, 1024);
-			if (fd < 0) {
-				snprintf(err, errlen, "listen %s: %s", a->name, strerror(-fd));
-				return -1;
-			}
-			w->listeners[i].w = w;
-			if (hp_io_start(w->loop, &w->listeners[i].io, fd, on_accept) < 0) {
-				close(fd);
-				snprintf(err, errlen, "listen %s: cannot register", a->name);
-				return -1;
-			}
-		}
-	}
-	return 0;
-}
 
 static unsigned worker_count(const struct hp_config *cfg)
 {
@@ -273,7 +233,8 @@ struct hp_proxy *hp_proxy_create(const struct hp_config *cfg, char *err, size_t 
 	px->workers = hp_xcalloc(px->nworkers, sizeof(*px->workers));
 	for (unsigned i = 0; i < px->nworkers; i++)
 		worker_init(px, &px->workers[i], i);
-	if (bind_listeners(px, err, errlen) < 0)
+	px->listeners = hp_listeners_create(px, err, errlen);
+	if (px->listeners == NULL)
 		goto fail;
 	return px;
 fail:
@@ -351,13 +312,14 @@ void hp_proxy_destroy(struct hp_proxy *px)
 {
 	if (px == NULL)
 		return;
+	/* Before the loops go: a socket is unregistered from its loop's epoll. */
+	hp_listeners_destroy(px->listeners);
 	for (unsigned i = 0; px->workers != NULL && i < px->nworkers; i++)
 		worker_fini(&px->workers[i]);
 	free(px->workers);
 	for (size_t i = 0; px->groups != NULL && i < px->cfg->nupstreams; i++)
 		hp_upstream_group_destroy(px->groups[i]);
 	free(px->groups);
-	free(px->addrs);
 	hp_accesslog_close(px->alog);
 	if (px->cache != NULL)
 		hp_cache_destroy(px->cache);
