@@ -242,6 +242,17 @@ fail:
 	return NULL;
 }
 
+/* XXX: a placeholder until configuration snapshots land (issue 9): the
+ * configuration is still borrowed by every request, so it cannot be
+ * replaced. It refuses honestly, and the reload tests stay red until then. */
+int hp_proxy_reload(struct hp_proxy *px, struct hp_config *cfg, char *err, size_t errlen)
+{
+	(void)px;
+	hp_config_destroy(cfg);
+	snprintf(err, errlen, "reload not yet available");
+	return -1;
+}
+
 /* ==== Cache warm-up ==== */
 
 /* "/path" is asked of the first listen address's host; "http://host/path"
