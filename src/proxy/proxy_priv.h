@@ -65,6 +65,7 @@ struct hp_worker {
 	size_t nclients;
 	bool draining;                 /* not accepting; stop when clients are gone */
 	struct hp_timer drain_timer;   /* forces the stop after drain_timeout */
+	struct hp_timer idle_close_timer; /* closes idle connections a grace after drain starts */
 	time_t date_s;                 /* second of the cached Date value */
 	char date[HP_HTTP_DATE_LEN + 1];
 	struct hp_buf logbuf;          /* access log lines waiting to be written */

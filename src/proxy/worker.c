@@ -23,6 +23,8 @@
 #include "proxy/listeners.h"
 #include "proxy/proxy_priv.h"
 
+#define DRAIN_IDLE_GRACE_MS 1000 /* idle connections kept this long into a drain */
+
 static const char too_many[] =
 	"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
 	"Content-Length: 21\r\nConnection: close\r\n\r\ntoo many connections\n";
@@ -95,6 +97,29 @@ static void on_drain_timeout(struct hp_timer *t)
 	hp_loop_stop(w->loop);
 }
 
+/*
+ * Closing a keep-alive connection races with the client's next request:
+ * if the request is on its way, the client sees the connection end with
+ * no answer (a reset, when the request arrives before our close). So idle
+ * connections get a grace period first: a client that comes back within it
+ * is answered with "Connection: close" and leaves cleanly, which covers
+ * every client with a steady request rate, load generators and upgrade
+ * tests included. Those still idle after it are closed (nginx and HAProxy
+ * close them at once).
+ */
+static void on_idle_grace(struct hp_timer *t)
+{
+	struct hp_worker *w = HP_CONTAINER_OF(t, struct hp_worker, idle_close_timer);
+	struct hp_list *pos = w->clients.next;
+	while (pos != &w->clients) {
+		struct hp_client *c = HP_CONTAINER_OF(pos, struct hp_client, link);
+		pos = pos->next;
+		if (hp_client_is_idle(c))
+			hp_client_close(c);
+	}
+	maybe_finish_drain(w);
+}
+
 static void start_drain(void *arg)
 {
 	struct hp_worker *w = arg;
@@ -103,15 +128,11 @@ static void start_drain(void *arg)
 		return;
 	w->draining = true;
 	hp_listeners_close_worker(w->px->listeners, w);
-	struct hp_list *pos = w->clients.next;
-	while (pos != &w->clients) {
-		struct hp_client *c = HP_CONTAINER_OF(pos, struct hp_client, link);
-		pos = pos->next;
-		if (hp_client_is_idle(c))
-			hp_client_close(c);
-	}
-	hp_timer_start(w->loop, &w->drain_timer, w->px->cfg->limits.drain_timeout_ms,
-		       on_drain_timeout);
+	uint64_t drain_ms = w->px->cfg->limits.drain_timeout_ms;
+	hp_timer_start(w->loop, &w->drain_timer, drain_ms, on_drain_timeout);
+	hp_timer_start(w->loop, &w->idle_close_timer,
+		       drain_ms < DRAIN_IDLE_GRACE_MS ? drain_ms : DRAIN_IDLE_GRACE_MS,
+		       on_idle_grace);
 	maybe_finish_drain(w);
 }
 
@@ -182,6 +203,7 @@ static void worker_fini(struct hp_worker *w)
 	for (size_t i = 0; i < w->px->cfg->nupstreams; i++)
 		hp_upstream_pool_destroy(w->pools[i]);
 	hp_timer_stop(w->loop, &w->drain_timer);
+	hp_timer_stop(w->loop, &w->idle_close_timer);
 	hp_timer_stop(w->loop, &w->log_timer);
 	hp_loop_flush(w->loop);
 	hp_loop_destroy(w->loop);
