@@ -144,8 +144,9 @@ int hp_listeners_inherit(const char *spec, char *err, size_t errlen)
 
 /* Inherited sockets no address claimed: the older binary listened on an
  * address the new configuration dropped. Closing our copy is enough; the
- * older process closes its own when it drains. */
-static void close_unclaimed(void)
+ * older process closes its own when it drains. Sockets taken by an
+ * address whose setup then failed are closed by their owner. */
+void hp_listeners_inherit_end(void)
 {
 	for (size_t i = 0; i < ninherited; i++) {
 		if (inherited[i].taken)
@@ -158,6 +159,17 @@ static void close_unclaimed(void)
 	free(inherited);
 	inherited = NULL;
 	ninherited = 0;
+}
+
+int hp_listeners_take_inherited(const struct sockaddr_storage *ss)
+{
+	for (size_t i = 0; i < ninherited; i++) {
+		if (!inherited[i].taken && same_addr(&inherited[i].ss, ss)) {
+			inherited[i].taken = true;
+			return inherited[i].fd;
+		}
+	}
+	return -1;
 }
 
 /* ==== Binding ==== */
@@ -325,10 +337,8 @@ struct hp_listeners *hp_listeners_create(struct hp_proxy *px, char *err, size_t 
 			}
 		}
 	}
-	close_unclaimed();
 	return ls;
 fail:
-	close_unclaimed();
 	hp_listeners_destroy(ls);
 	return NULL;
 }

@@ -27,6 +27,7 @@
 #define HP_PROXY_LISTENERS_H
 
 #include <stddef.h>
+#include <sys/socket.h>
 
 struct hp_config;
 struct hp_listeners;
@@ -43,12 +44,17 @@ struct hp_worker;
  * sockets are refused. Returns 0, or -1 with a reason in <err>.
  */
 int hp_listeners_inherit(const char *spec, char *err, size_t errlen);
+/* Take the inherited socket bound to <ss> (the admin listener's), or -1.
+ * The caller owns the descriptor. */
+int hp_listeners_take_inherited(const struct sockaddr_storage *ss);
+/* After hp_proxy_create() and the admin: close the inherited sockets that
+ * no configured address claimed, logging each. */
+void hp_listeners_inherit_end(void);
 
 /*
  * Bind px->cfg->listen for every worker of <px> (workers and their loops
  * already created, threads not started) and register each socket on its
- * worker's loop. Inherited sockets are adopted first; those left over are
- * closed. Returns the set, or NULL with "listen ADDR: reason" in <err>
+ * worker's loop. Inherited sockets are adopted first. Returns the set, or NULL with "listen ADDR: reason" in <err>
  * (e.g. "listen 127.0.0.1:8080: address already in use").
  */
 struct hp_listeners *hp_listeners_create(struct hp_proxy *px, char *err, size_t errlen);
