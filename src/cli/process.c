@@ -128,6 +128,9 @@ int hp_cli_spawn(const char *exe, char *const argv[], const char *listen_spec, c
 		sigset_t none;
 		sigemptyset(&none);
 		(void)sigprocmask(SIG_SETMASK, &none, NULL);
+		/* A session of its own: when the old process leads a terminal's
+		 * session, its exit would send the new one SIGHUP (a reload). */
+		(void)setsid();
 		execve(exe, argv, env);
 		_exit(127);
 	}
