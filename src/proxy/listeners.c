@@ -233,7 +233,8 @@ static void free_addr(struct listen_addr *a)
 /* Sockets for every worker on <a>: inherited ones first, round robin over
  * the workers (all are kept, even beyond the worker count, so that no
  * accept queue is dropped), then reuseport binds for workers still without
- * one. Returns 0 or -1 with <err>; on failure the caller frees <a>. */
+ * one. Returns 0 or -1 with <err>; on failure the sockets bound so far
+ * stay on <a>, for its owner to close. */
 static int bind_addr(struct hp_listeners *ls, struct listen_addr *a, char *err, size_t errlen)
 {
 	struct hp_proxy *px = ls->px;
@@ -264,18 +265,13 @@ static int bind_addr(struct hp_listeners *ls, struct listen_addr *a, char *err, 
 	return 0;
 }
 
-static struct listen_addr *new_addr(struct hp_listeners *ls, const char *name, char *err,
-				    size_t errlen)
+static struct listen_addr *resolve_addr(const char *name, char *err, size_t errlen)
 {
 	struct listen_addr *a = hp_xcalloc(1, sizeof(*a));
 	a->name = hp_xstrdup(name);
 	char rerr[256];
 	if (hp_net_resolve(name, &a->ss, &a->len, rerr, sizeof(rerr)) < 0) {
 		snprintf(err, errlen, "listen: %s", rerr);
-		free_addr(a);
-		return NULL;
-	}
-	if (bind_addr(ls, a, err, errlen) < 0) {
 		free_addr(a);
 		return NULL;
 	}
@@ -321,15 +317,18 @@ struct hp_listeners *hp_listeners_create(struct hp_proxy *px, char *err, size_t 
 	pthread_mutex_init(&ls->lock, NULL);
 	ls->px = px;
 	for (size_t i = 0; i < cfg->nlisten; i++) {
-		struct listen_addr *a = new_addr(ls, cfg->listen[i], err, errlen);
+		struct listen_addr *a = resolve_addr(cfg->listen[i], err, errlen);
 		if (a == NULL)
 			goto fail;
 		if (find_addr(ls->addrs, &a->ss) != NULL) {
-			/* Two spellings of one address: the first one serves. */
+			/* Two spellings of one address: the first one serves (a
+			 * second bind would fail the probe against the first). */
 			free_addr(a);
 			continue;
 		}
 		append_addrs(&ls->addrs, a);
+		if (bind_addr(ls, a, err, errlen) < 0)
+			goto fail;
 		for (struct listen_sock *s = a->socks; s != NULL; s = s->next) {
 			if (start_sock(s) < 0) {
 				snprintf(err, errlen, "listen %s: cannot register", a->name);
@@ -412,10 +411,12 @@ int hp_listeners_update(struct hp_proxy *px, const struct hp_config *cfg, char *
 		}
 		if (find_addr(ls->addrs, &resolved[i]) || find_addr(added, &resolved[i]))
 			continue;
-		struct listen_addr *a = new_addr(ls, cfg->listen[i], err, errlen);
+		struct listen_addr *a = resolve_addr(cfg->listen[i], err, errlen);
 		if (a == NULL)
 			goto out;
 		append_addrs(&added, a);
+		if (bind_addr(ls, a, err, errlen) < 0)
+			goto out;
 	}
 	/* Every bind succeeded: from here on nothing can fail. */
 	for (struct listen_addr *a = ls->addrs; a != NULL; a = a->next) {
