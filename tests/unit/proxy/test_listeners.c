@@ -69,22 +69,29 @@ static bool stops_accepting(int port)
 	return false;
 }
 
-static struct hp_config *config(int p1, int p2)
+static struct hp_config *config_w(int p1, int p2, int workers)
 {
 	char text[512];
 	if (p2 > 0)
 		snprintf(text, sizeof(text),
-			 "{\"listen\": [\"127.0.0.1:%d\", \"127.0.0.1:%d\"], \"workers\": 2,"
-			 " \"upstreams\": {\"o\": {\"servers\": [\"http://127.0.0.1:9\"]}}}", p1, p2);
+			 "{\"listen\": [\"127.0.0.1:%d\", \"127.0.0.1:%d\"], \"workers\": %d,"
+			 " \"upstreams\": {\"o\": {\"servers\": [\"http://127.0.0.1:9\"]}}}", p1, p2,
+			 workers);
 	else
 		snprintf(text, sizeof(text),
-			 "{\"listen\": [\"127.0.0.1:%d\"], \"workers\": 2,"
-			 " \"upstreams\": {\"o\": {\"servers\": [\"http://127.0.0.1:9\"]}}}", p1);
+			 "{\"listen\": [\"127.0.0.1:%d\"], \"workers\": %d,"
+			 " \"upstreams\": {\"o\": {\"servers\": [\"http://127.0.0.1:9\"]}}}", p1,
+			 workers);
 	struct hp_config_error err;
 	struct hp_config *cfg = hp_config_load_buffer("t.json", text, strlen(text), NULL, NULL, &err);
 	if (cfg == NULL)
 		fail_msg("%s", err.msg);
 	return cfg;
+}
+
+static struct hp_config *config(int p1, int p2)
+{
+	return config_w(p1, p2, 2);
 }
 
 static void test_port_in_use_at_create(void **state)
@@ -187,12 +194,61 @@ static void test_export_then_adopt(void **state)
 	hp_config_destroy(cfg);
 }
 
+/* Handing <nfds> sockets of port <a> to a proxy with <workers> workers:
+ * created while the sockets' first owner still holds them, so nothing may
+ * be bound anew unless it joins with SO_REUSEPORT. Returns the sockets the
+ * new proxy exports (all adopted ones, plus those it bound). */
+static size_t adopt_into(int a, const int *fds, size_t nfds, int workers)
+{
+	char spec[128];
+	int k = snprintf(spec, sizeof(spec), "127.0.0.1:%d=", a);
+	for (size_t i = 0; i < nfds; i++)
+		k += snprintf(spec + k, sizeof(spec) - (size_t)k, "%s%d", i ? "," : "", dup(fds[i]));
+	char err[256];
+	assert_int_equal(hp_listeners_inherit(spec, err, sizeof(err)), 0);
+	struct hp_config *cfg = config_w(a, 0, workers);
+	struct hp_proxy *px = hp_proxy_create(cfg, err, sizeof(err));
+	if (px == NULL)
+		fail_msg("adopting into %d workers failed: %s", workers, err);
+	hp_listeners_inherit_end();
+	int *got;
+	size_t n;
+	free(hp_listeners_export(px, &got, &n));
+	free(got);
+	hp_proxy_destroy(px);
+	hp_config_destroy(cfg);
+	return n;
+}
+
+/* Fewer workers keep every inherited socket (no accept queue dropped);
+ * more workers bind the missing ones. */
+static void test_adopt_other_worker_counts(void **state)
+{
+	(void)state;
+	int a = free_port();
+	struct hp_config *cfg = config_w(a, 0, 3);
+	char err[256];
+	struct hp_proxy *old = hp_proxy_create(cfg, err, sizeof(err));
+	if (old == NULL)
+		fail_msg("%s", err);
+	int *fds;
+	size_t nfds;
+	free(hp_listeners_export(old, &fds, &nfds));
+	assert_int_equal(nfds, 3);
+	assert_int_equal(adopt_into(a, fds, nfds, 1), 3);
+	assert_int_equal(adopt_into(a, fds, 2, 4), 4);
+	free(fds);
+	hp_proxy_destroy(old);
+	hp_config_destroy(cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_port_in_use_at_create),
 		cmocka_unit_test(test_update_adds_and_removes),
 		cmocka_unit_test(test_export_then_adopt),
+		cmocka_unit_test(test_adopt_other_worker_counts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
