@@ -9,9 +9,10 @@
  * the calling thread, so a port in use is reported before anything runs.
  *
  * Draining: each worker closes its listeners, closes connections that sit
- * idle between requests, and lets the others finish; a response finished
- * while draining carries "Connection: close". The worker stops when its
- * last client is gone or when drain_timeout fires, whichever is first.
+ * idle between requests (after a short grace, see on_idle_grace), and lets
+ * the others finish; a response finished while draining carries
+ * "Connection: close". The worker stops when its last client is gone or
+ * when drain_timeout fires, whichever is first.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -104,8 +105,8 @@ static void on_drain_timeout(struct hp_timer *t)
  * connections get a grace period first: a client that comes back within it
  * is answered with "Connection: close" and leaves cleanly, which covers
  * every client with a steady request rate, load generators and upgrade
- * tests included. Those still idle after it are closed (nginx and HAProxy
- * close them at once).
+ * tests included. Those still idle after it are closed (nginx closes them
+ * at once on a graceful stop).
  */
 static void on_idle_grace(struct hp_timer *t)
 {
