@@ -44,15 +44,17 @@ load_start() { # load_start CAND URL: constant-rate load in the background
 # load_result CAND: a table row from the load generator's report.
 load_result() {
 	wait "$LOAD_PID"
-	python3 - "$BENCH_T/$1.json" "$1" <<-'EOF' 2>/dev/null || echo "| $1 | run failed | | | | | | |"
+	python3 - "$BENCH_T/$1.json" "$1" <<-'EOF' 2>/dev/null || echo "| $1 | run failed | | | | | | | | |"
 	import json, sys
 	d = json.load(open(sys.argv[1]))
 	e, st = d["errors"], d["status"]
 	non2xx = st["1xx"] + st["3xx"] + st["4xx"] + st["5xx"]
 	failed = e["total"] + non2xx
-	print("| %s | %d | %d | **%d** | %d | %d | %d | %d | %d |" % (sys.argv[2],
+	by_s = ", ".join("%ds: %d" % (t["second"], t["errors"]) for t in d["timeline"] if t["errors"])
+	print("| %s | %d | %d | **%d** | %d | %d | %d | %d | %d | %s |" % (sys.argv[2],
 	      d["responses"] + e["total"],
-	      st["2xx"], failed, e["read"], e["write"], e["connect"], e["timeout"], non2xx))
+	      st["2xx"], failed, e["read"], e["write"], e["connect"], e["timeout"], non2xx,
+	      by_s or "-"))
 	EOF
 }
 
@@ -342,12 +344,14 @@ main() {
 		echo "Events at 1/6, 2/6, 3/6 and 4/6 of the run: reload (route/servers changed)," \
 			"invalid reload, reload back, binary upgrade."
 		echo
-		echo "| candidate | requests | 2xx | failed | read errors | write errors | connect errors | timeouts | non-2xx |"
-		echo "|---|---|---|---|---|---|---|---|---|"
+		echo "| candidate | requests | 2xx | failed | read errors | write errors | connect errors | timeouts | non-2xx | socket errors by second of the run |"
+		echo "|---|---|---|---|---|---|---|---|---|---|"
 		cat "$BENCH_T/rows"
 		echo
 		echo "A connection reset is counted by the load generator as a read error (reset while"
 		echo "waiting for the answer), a write error (reset while sending) or a connect error."
+		echo "The events happen at seconds $((DUR / 6)), $((DUR * 2 / 6)), $((DUR * 3 / 6)) and" \
+			"$((DUR * 4 / 6)) of the load (± 1 s: each event waits for the previous one)."
 		for c in $cands; do
 			[ -s "$BENCH_T/$c.events" ] || continue
 			echo
