@@ -6,7 +6,9 @@
  *
  * It is deliberately plain: requests are small and rare, so a connection
  * reads a whole head into a fixed buffer, answers it with one write, and
- * takes no request body.
+ * takes no request body. A reload runs synchronously on this thread: the
+ * workers keep serving meanwhile, and other admin requests wait, which is
+ * what an operator expects of an endpoint that answers with the verdict.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -24,6 +26,7 @@
 #include "core/log.h"
 #include "http/http.h"
 #include "net/net.h"
+#include "proxy/listeners.h"
 #include "proxy/proxy.h"
 
 #define HEAD_MAX 8192      /* an admin request head; larger is a 431 */
@@ -53,9 +56,13 @@ struct admin_conn {
 };
 
 struct hp_admin {
-	const struct hp_config *cfg;  /* borrowed */
+	struct hp_cidr *allow;        /* copy of admin.allow: a reload may free the config */
+	size_t nallow;
+	hp_admin_reload_fn *reload;   /* NULL: POST /reload answers 503 */
+	void *reload_arg;
 	struct hp_proxy *px;          /* borrowed */
 	struct hp_loop *loop;
+	struct hp_post handover_post;  /* hp_admin_handover() -> handover, on its loop */
 	struct admin_listener *listeners;
 	size_t nlisteners;
 	struct hp_list conns;
@@ -85,11 +92,32 @@ static void put_response(struct admin_conn *c, int status, const char *json, boo
 		hp_buf_append(&c->out, json, body_len);
 }
 
+/* <s> as the inside of a JSON string: configuration errors quote keys and
+ * values, so they may hold '"', '\\' or control characters. */
+static void json_escape(const char *s, char *out, size_t n)
+{
+	size_t k = 0;
+	for (; *s != '\0' && k + 7 < n; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '"' || ch == '\\') {
+			out[k++] = '\\';
+			out[k++] = (char)ch;
+		} else if (ch < 0x20) {
+			k += (size_t)snprintf(out + k, n - k, "\\u%04x", ch);
+		} else {
+			out[k++] = (char)ch;
+		}
+	}
+	out[k] = '\0';
+}
+
 static void put_error(struct admin_conn *c, int status, const char *why, bool head_only,
 		      const char *allow)
 {
-	char json[256];
-	snprintf(json, sizeof(json), "{\"error\": \"%s\"}\n", why);
+	char esc[1200];
+	char json[1300];
+	json_escape(why, esc, sizeof(esc));
+	snprintf(json, sizeof(json), "{\"error\": \"%s\"}\n", esc);
 	put_response(c, status, json, head_only, allow);
 }
 
@@ -167,11 +195,37 @@ static void answer_purge(struct admin_conn *c, const struct hp_admin_request *r)
 	put_response(c, 200, json, false, NULL);
 }
 
+static void answer_reload(struct admin_conn *c)
+{
+	struct hp_admin *a = c->admin;
+	if (a->reload == NULL) {
+		put_error(c, 503, "reload is not available here", false, NULL);
+		return;
+	}
+	char msg[1024] = "";
+	int status = a->reload(a->reload_arg, msg, sizeof(msg));
+	if (status != 0) {
+		put_error(c, status, msg, false, NULL);
+		return;
+	}
+	char esc[1200];
+	char json[1300];
+	json_escape(msg, esc, sizeof(esc));
+	snprintf(json, sizeof(json), "{\"reloaded\": true, \"config\": \"%s\"}\n", esc);
+	put_response(c, 200, json, false, NULL);
+}
+
+static const char *allowed_methods(const struct hp_admin_request *r)
+{
+	if (r->action == HP_ADMIN_PURGE)
+		return "POST, PURGE";
+	return r->action == HP_ADMIN_RELOAD ? "POST" : "GET, HEAD";
+}
+
 static void answer(struct admin_conn *c, const struct hp_http_request *req)
 {
-	const struct hp_config_admin *ac = &c->admin->cfg->admin;
 	bool head_only = req->method_id == HP_METHOD_HEAD;
-	if (!hp_cidr_match(ac->allow, ac->nallow, (const struct sockaddr *)&c->peer)) {
+	if (!hp_cidr_match(c->admin->allow, c->admin->nallow, (const struct sockaddr *)&c->peer)) {
 		put_error(c, 403, "not allowed from this address", head_only, NULL);
 		return;
 	}
@@ -179,8 +233,7 @@ static void answer(struct admin_conn *c, const struct hp_http_request *req)
 	struct hp_admin_request r;
 	int status = hp_admin_parse(req->method, req->target, scratch, &r);
 	if (status != 0) {
-		const char *allow = status != 405 ? NULL
-				    : r.action == HP_ADMIN_PURGE ? "POST, PURGE" : "GET, HEAD";
+		const char *allow = status != 405 ? NULL : allowed_methods(&r);
 		put_error(c, status, r.error, head_only, allow);
 		return;
 	}
@@ -199,6 +252,9 @@ static void answer(struct admin_conn *c, const struct hp_http_request *req)
 		break;
 	case HP_ADMIN_PURGE:
 		answer_purge(c, &r);
+		break;
+	case HP_ADMIN_RELOAD:
+		answer_reload(c);
 		break;
 	}
 }
@@ -366,11 +422,26 @@ static void on_accept(struct hp_io *io, unsigned events)
 
 /* ==== Life cycle ==== */
 
-struct hp_admin *hp_admin_create(const struct hp_config *cfg, struct hp_proxy *px, char *err,
+/* A socket handed over by the older binary on an upgrade, else a new one.
+ * Returns the fd or -errno. */
+static int admin_socket(const struct sockaddr_storage *ss, socklen_t len)
+{
+	int fd = hp_listeners_take_inherited(ss);
+	if (fd >= 0)
+		return fd;
+	return hp_net_listen((const struct sockaddr *)ss, len, false, 64);
+}
+
+struct hp_admin *hp_admin_create(const struct hp_config *cfg, struct hp_proxy *px,
+				 hp_admin_reload_fn *reload, void *reload_arg, char *err,
 				 size_t errlen)
 {
 	struct hp_admin *a = hp_xcalloc(1, sizeof(*a));
-	a->cfg = cfg;
+	a->nallow = cfg->admin.nallow;
+	a->allow = hp_xcalloc(a->nallow + 1, sizeof(*a->allow));
+	memcpy(a->allow, cfg->admin.allow, a->nallow * sizeof(*a->allow));
+	a->reload = reload;
+	a->reload_arg = reload_arg;
 	a->px = px;
 	a->loop = hp_loop_create();
 	hp_list_init(&a->conns);
@@ -384,7 +455,7 @@ struct hp_admin *hp_admin_create(const struct hp_config *cfg, struct hp_proxy *p
 			snprintf(err, errlen, "admin.listen: %s", rerr);
 			goto fail;
 		}
-		int fd = hp_net_listen((const struct sockaddr *)&ss, len, false, 64);
+		int fd = admin_socket(&ss, len);
 		if (fd < 0) {
 			snprintf(err, errlen, "admin.listen %s: %s", name, strerror(-fd));
 			goto fail;
@@ -442,5 +513,34 @@ void hp_admin_destroy(struct hp_admin *a)
 	hp_loop_flush(a->loop);
 	hp_loop_destroy(a->loop);
 	free(a->listeners);
+	free(a->allow);
 	free(a);
+}
+
+size_t hp_admin_listen_fds(const struct hp_admin *a, int *fds, size_t max)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < a->nlisteners && n < max; i++)
+		if (a->listeners[i].io.loop != NULL)
+			fds[n++] = a->listeners[i].io.fd;
+	return n;
+}
+
+static void handover(struct hp_post *p)
+{
+	struct hp_admin *a = HP_CONTAINER_OF(p, struct hp_admin, handover_post);
+	for (size_t i = 0; i < a->nlisteners; i++) {
+		/* Stop before close: the new process holds the same socket, so
+		 * close() alone would leave it in our epoll set. */
+		int fd = a->listeners[i].io.fd;
+		if (a->listeners[i].io.loop == NULL)
+			continue;
+		hp_io_stop(&a->listeners[i].io);
+		close(fd);
+	}
+}
+
+void hp_admin_handover(struct hp_admin *a)
+{
+	hp_loop_post_node(a->loop, &a->handover_post, handover);
 }

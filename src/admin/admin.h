@@ -10,8 +10,15 @@
  *   GET  /cache    the cache's counters, as JSON
  *   POST /purge    ?url=URL | ?prefix=URL | ?tag=a,b | ?all, and &soft=1 to
  *                  mark stale instead of removing (PURGE works as POST)
+ *   POST /reload   re-read the configuration file and apply it, through the
+ *                  callback the caller gave at creation (the admin never
+ *                  loads configuration itself: that is the cli's business)
  * Answers are JSON objects; errors are {"error": "..."} with 400, 403, 404,
- * 405, 413, 431 or 503.
+ * 405, 413, 422, 431 or 503.
+ *
+ * The admin copies what it needs from the configuration (its addresses and
+ * allow list) at creation, so a reload may free that configuration; a
+ * change of admin.* takes a restart (or an upgrade).
  */
 #ifndef HP_ADMIN_ADMIN_H
 #define HP_ADMIN_ADMIN_H
@@ -25,9 +32,21 @@ struct hp_admin;
 struct hp_config;
 struct hp_proxy;
 
-/* Bind cfg->admin.listen (at least one address) for <px>. Both are borrowed
- * and must outlive the admin. Returns NULL with a one-line reason in <err>. */
-struct hp_admin *hp_admin_create(const struct hp_config *cfg, struct hp_proxy *px, char *err,
+/*
+ * POST /reload, on the admin thread: load and apply the configuration.
+ * Returns 0 with an optional one-line note in <msg> (the file applied), or
+ * the HTTP status to answer (422: the file or its application was refused)
+ * with the reason in <msg>, e.g. "c.json:3:14: routes[0].upstream: ...".
+ */
+typedef int hp_admin_reload_fn(void *arg, char *msg, size_t msglen);
+
+/* Bind cfg->admin.listen (at least one address; a socket inherited across
+ * an upgrade is adopted, see proxy/listeners.h) for <px>, which is borrowed
+ * and must outlive the admin; <cfg> is only read here. <reload> (NULL: 503
+ * for POST /reload) is called with <reload_arg>. Returns NULL with a
+ * one-line reason in <err>. */
+struct hp_admin *hp_admin_create(const struct hp_config *cfg, struct hp_proxy *px,
+				 hp_admin_reload_fn *reload, void *reload_arg, char *err,
 				 size_t errlen);
 /* Start its thread. Returns 0 or -errno. */
 int hp_admin_start(struct hp_admin *a);
@@ -35,6 +54,12 @@ int hp_admin_start(struct hp_admin *a);
 void hp_admin_stop(struct hp_admin *a);
 /* Free; stops first if needed. NULL is allowed. */
 void hp_admin_destroy(struct hp_admin *a);
+/* Upgrade: the listening descriptors (at most <max>) into <fds>; returns
+ * how many. Main thread, while the admin runs. */
+size_t hp_admin_listen_fds(const struct hp_admin *a, int *fds, size_t max);
+/* Upgrade done: stop accepting (the new process has the sockets) and
+ * close our copies; open connections are still answered. Any thread. */
+void hp_admin_handover(struct hp_admin *a);
 
 /* ==== Requests (pure; exposed for tests and the fuzzer) ==== */
 
@@ -43,6 +68,7 @@ enum hp_admin_action {
 	HP_ADMIN_READY,
 	HP_ADMIN_CACHE_STATS,
 	HP_ADMIN_PURGE,
+	HP_ADMIN_RELOAD,
 };
 
 enum hp_admin_purge {

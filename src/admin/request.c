@@ -166,5 +166,12 @@ int hp_admin_parse(struct hp_str method, struct hp_str target, char *scratch,
 			return fail(out, 405, "use POST");
 		return parse_purge_query(query, scratch, out);
 	}
-	return fail(out, 404, "no such endpoint (health, ready, cache, purge)");
+	if (hp_str_eq(path, "/reload")) {
+		out->action = HP_ADMIN_RELOAD;
+		if (!hp_str_eq(method, "POST"))
+			return fail(out, 405, "use POST");
+		/* Nothing to choose: the file is the one the process started with. */
+		return query.len == 0 ? 0 : fail(out, 400, "reload takes no parameters");
+	}
+	return fail(out, 404, "no such endpoint (health, ready, cache, purge, reload)");
 }

@@ -64,6 +64,11 @@ static bool apply_overrides(struct hp_config *cfg, const struct hp_config_overri
 							       servers)))
 			return false;
 	}
+	if (ov->pid_file) {
+		ld.origin = "--pid-file";
+		if (!set_top(&ld, cfg, "pid_file", json_string(ov->pid_file)))
+			return false;
+	}
 	if (ov->workers >= 0) {
 		ld.origin = "--workers";
 		if (!set_top(&ld, cfg, "workers", json_integer(ov->workers)))

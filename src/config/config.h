@@ -122,6 +122,7 @@ struct hp_config {
 	size_t nlisten;
 	uint32_t workers;              /* default 0 = number of CPUs */
 	char *log_level;               /* "error" | "warn" | "info" (default) | "debug" */
+	char *pid_file;                /* NULL = none: written at start, removed at exit */
 	struct hp_config_access_log access_log;
 	struct hp_cidr *trusted_proxies; /* default none */
 	size_t ntrusted_proxies;
@@ -142,6 +143,7 @@ struct hp_config_overrides {
 	const char **upstream_urls;    /* replace upstreams with one group "default", */
 	size_t nupstream_urls;         /* and every route then goes to it */
 	int workers;                   /* -1 = none */
+	const char *pid_file;          /* NULL = none; replaces pid_file */
 };
 
 struct hp_config_error {

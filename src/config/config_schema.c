@@ -424,6 +424,10 @@ static const struct cfg_key top_keys[] = {
 	 .help = "Worker threads, each with its own event loop; 0 = one per CPU."},
 	{.name = "log_level", .type = CFG_ENUM, .off = T(log_level), .def = "info",
 	 .ext = log_levels, .help = "Threshold of diagnostics written to stderr."},
+	{.name = "pid_file", .type = CFG_STRING, .off = T(pid_file), .flags = CFG_NULLABLE,
+	 .help = "File the serving process writes its pid to (for `hotpath reload` and "
+		 "`upgrade`); rewritten by a new binary after an upgrade, removed at exit; "
+		 "null = none."},
 	{.name = "access_log", .type = CFG_OBJECT, .off = T(access_log),
 	 .ext = &access_log_section, .help = "Per-request log."},
 	{.name = "trusted_proxies", .type = CFG_CIDRLIST, .off = T(trusted_proxies),

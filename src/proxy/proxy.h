@@ -45,6 +45,12 @@ void hp_proxy_stop(struct hp_proxy *px);
 /* Wait until every worker has stopped. */
 void hp_proxy_wait(struct hp_proxy *px);
 void hp_proxy_destroy(struct hp_proxy *px);
+/* Main or admin thread. Replace the configuration new requests see by
+ * <cfg>, which is taken (freed by the proxy). In-flight requests finish on
+ * the old one. Returns 0, or -1 with a one-line reason in <err> (cfg is
+ * then freed and the old configuration keeps serving). Logs what changed.
+ * Serialised internally. */
+int hp_proxy_reload(struct hp_proxy *px, struct hp_config *cfg, char *err, size_t errlen);
 
 /* Replace the configuration new requests see by <cfg>, which is taken
  * (freed by the proxy, on failure too). Resolves upstream hosts and opens

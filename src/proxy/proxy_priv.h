@@ -42,11 +42,7 @@
  * upstream is not read: memory per connection stays bounded. */
 #define HP_OUT_HIGH_WATER (256 * 1024)
 
-struct hp_listen_addr {
-	struct sockaddr_storage ss;
-	socklen_t len;
-	char *name;                    /* as configured (owned) */
-};
+struct hp_listeners;
 
 /*
  * The proxy. Its configuration is the current snapshot (snap.h): read by
@@ -61,18 +57,12 @@ struct hp_proxy {
 	struct hp_snap *snap;          /* current snapshot (a reference) */
 	pthread_mutex_t reload_lock;   /* one reload at a time */
 	uint64_t generation;           /* of the newest snapshot; under reload_lock */
-	struct hp_listen_addr *addrs;  /* one per boot->listen */
-	size_t naddrs;
+	struct hp_listeners *listeners; /* every listening socket (listeners.h) */
 	struct hp_worker *workers;
 	unsigned nworkers;
 	atomic_uint nclients;          /* client connections, all workers */
 	atomic_bool draining;          /* hp_proxy_drain() was called */
 	_Atomic(struct hp_cache *) cache; /* created with the first snapshot that caches */
-};
-
-struct hp_listener {
-	struct hp_io io;
-	struct hp_worker *w;
 };
 
 struct hp_worker {
@@ -81,7 +71,6 @@ struct hp_worker {
 	struct hp_proxy *px;
 	struct hp_loop *loop;
 	pthread_t thread;
-	struct hp_listener *listeners; /* one per listen address */
 	struct hp_wsnap *ws;           /* the snapshot new requests start on, and its pools */
 	struct hp_list clients;        /* struct hp_client.link */
 	size_t nclients;
@@ -91,6 +80,7 @@ struct hp_worker {
 	struct hp_post stop_post;      /* hp_proxy_stop() -> stop_now */
 	struct hp_post adopt_post;     /* hp_proxy_reload() -> adopt_snapshot */
 	struct hp_post warm_post;      /* hp_proxy_start() -> start_warm */
+	struct hp_timer idle_close_timer; /* closes idle connections a grace after drain starts */
 	time_t date_s;                 /* second of the cached Date value */
 	char date[HP_HTTP_DATE_LEN + 1];
 	struct hp_buf logbuf;          /* access log lines waiting to be written */

@@ -3,7 +3,7 @@
  * worker.c - the proxy's life cycle and its worker threads.
  *
  * Every worker has its own listening socket per address (SO_REUSEPORT, so
- * the kernel spreads connections), its own loop and its own upstream
+ * the kernel spreads connections; listeners.c), its own loop and its own upstream
  * pools; workers share only the configuration snapshot, the upstream
  * groups and a connection counter. All sockets are bound in
  * hp_proxy_create(), on the calling thread, so a port in use is reported
@@ -16,9 +16,10 @@
  * keep-alive connections to servers that stay move to the new pools.
  *
  * Draining: each worker closes its listeners, closes connections that sit
- * idle between requests, and lets the others finish; a response finished
- * while draining carries "Connection: close". The worker stops when its
- * last client is gone or when drain_timeout fires, whichever is first.
+ * idle between requests (after a short grace, see on_idle_grace), and lets
+ * the others finish; a response finished while draining carries
+ * "Connection: close". The worker stops when its last client is gone or
+ * when drain_timeout fires, whichever is first.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -27,7 +28,10 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "proxy/listeners.h"
 #include "proxy/proxy_priv.h"
+
+#define DRAIN_IDLE_GRACE_MS 1000 /* idle connections kept this long into a drain */
 
 static const char too_many[] =
 	"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
@@ -47,17 +51,14 @@ static void refuse(int fd)
 	close(fd);
 }
 
-static void on_accept(struct hp_io *io, unsigned events)
+void hp_worker_accept(struct hp_worker *w, int lfd)
 {
-	(void)events;
-	struct hp_listener *l = HP_CONTAINER_OF(io, struct hp_listener, io);
-	struct hp_worker *w = l->w;
 	HP_CHECK_OBJ(w, HP_WORKER_MAGIC);
 	uint32_t max = w->ws->snap->cfg->limits.max_connections;
 	for (;;) {
 		struct sockaddr_storage peer;
 		socklen_t len;
-		int fd = hp_net_accept(io->fd, &peer, &len);
+		int fd = hp_net_accept(lfd, &peer, &len);
 		if (fd < 0) {
 			if (fd != -EAGAIN)
 				hp_log_warn("accept: %s", strerror(-fd));
@@ -85,15 +86,19 @@ static void on_drain_timeout(struct hp_timer *t)
 	hp_loop_stop(w->loop);
 }
 
-static void start_drain(struct hp_post *p)
+/*
+ * Closing a keep-alive connection races with the client's next request:
+ * if the request is on its way, the client sees the connection end with
+ * no answer (a reset, when the request arrives before our close). So idle
+ * connections get a grace period first: a client that comes back within it
+ * is answered with "Connection: close" and leaves cleanly, which covers
+ * every client with a steady request rate, load generators and upgrade
+ * tests included. Those still idle after it are closed (nginx closes them
+ * at once on a graceful stop).
+ */
+static void on_idle_grace(struct hp_timer *t)
 {
-	struct hp_worker *w = HP_CONTAINER_OF(p, struct hp_worker, drain_post);
-	HP_CHECK_OBJ(w, HP_WORKER_MAGIC);
-	if (w->draining)
-		return;
-	w->draining = true;
-	for (size_t i = 0; i < w->px->naddrs; i++)
-		hp_io_close(&w->listeners[i].io);
+	struct hp_worker *w = HP_CONTAINER_OF(t, struct hp_worker, idle_close_timer);
 	struct hp_list *pos = w->clients.next;
 	while (pos != &w->clients) {
 		struct hp_client *c = HP_CONTAINER_OF(pos, struct hp_client, link);
@@ -101,8 +106,22 @@ static void start_drain(struct hp_post *p)
 		if (hp_client_is_idle(c))
 			hp_client_close(c);
 	}
-	hp_timer_start(w->loop, &w->drain_timer, w->ws->snap->cfg->limits.drain_timeout_ms,
-		       on_drain_timeout);
+	maybe_finish_drain(w);
+}
+
+static void start_drain(struct hp_post *p)
+{
+	struct hp_worker *w = HP_CONTAINER_OF(p, struct hp_worker, drain_post);
+	HP_CHECK_OBJ(w, HP_WORKER_MAGIC);
+	if (w->draining)
+		return;
+	w->draining = true;
+	hp_listeners_close_worker(w->px->listeners, w);
+	uint64_t drain_ms = w->ws->snap->cfg->limits.drain_timeout_ms;
+	hp_timer_start(w->loop, &w->drain_timer, drain_ms, on_drain_timeout);
+	hp_timer_start(w->loop, &w->idle_close_timer,
+		       drain_ms < DRAIN_IDLE_GRACE_MS ? drain_ms : DRAIN_IDLE_GRACE_MS,
+		       on_idle_grace);
 	maybe_finish_drain(w);
 }
 
@@ -171,7 +190,6 @@ static void worker_init(struct hp_proxy *px, struct hp_worker *w, unsigned id)
 	w->loop = hp_loop_create();
 	hp_loop_set_data(w->loop, w);
 	hp_list_init(&w->clients);
-	w->listeners = hp_xcalloc(px->naddrs ? px->naddrs : 1, sizeof(*w->listeners));
 	w->ws = hp_wsnap_create(px->snap, w->loop, NULL);
 	size_field_arrays(w, px->snap->cfg);
 }
@@ -180,9 +198,8 @@ static void worker_fini(struct hp_worker *w)
 {
 	if (w->loop == NULL)
 		return;
-	for (size_t i = 0; i < w->px->naddrs; i++)
-		hp_io_close(&w->listeners[i].io);
 	hp_timer_stop(w->loop, &w->drain_timer);
+	hp_timer_stop(w->loop, &w->idle_close_timer);
 	hp_timer_stop(w->loop, &w->log_timer);
 	hp_loop_flush(w->loop);
 	/* Every client is gone, so the pools hold no connection in use. */
@@ -192,7 +209,6 @@ static void worker_fini(struct hp_worker *w)
 	hp_txn_free_spares(w);
 	hp_loop_destroy(w->loop);
 	hp_buf_fini(&w->logbuf);
-	free(w->listeners);
 	free(w->req_fields);
 	free(w->resp_fields);
 	w->loop = NULL;
@@ -221,40 +237,6 @@ static void adopt_snapshot(struct hp_post *p)
 }
 
 /* ==== Proxy ==== */
-
-static int bind_listeners(struct hp_proxy *px, char *err, size_t errlen)
-{
-	const struct hp_config *cfg = px->boot;
-	px->addrs = hp_xcalloc(cfg->nlisten ? cfg->nlisten : 1, sizeof(*px->addrs));
-	px->naddrs = cfg->nlisten;
-	for (size_t i = 0; i < cfg->nlisten; i++) {
-		struct hp_listen_addr *a = &px->addrs[i];
-		char rerr[256];
-		if (hp_net_resolve(cfg->listen[i], &a->ss, &a->len, rerr, sizeof(rerr)) < 0) {
-			snprintf(err, errlen, "listen: %s", rerr);
-			return -1;
-		}
-		a->name = hp_xstrdup(cfg->listen[i]);
-	}
-	for (unsigned k = 0; k < px->nworkers; k++) {
-		struct hp_worker *w = &px->workers[k];
-		for (size_t i = 0; i < cfg->nlisten; i++) {
-			const struct hp_listen_addr *a = &px->addrs[i];
-			int fd = hp_net_listen((const struct sockaddr *)&a->ss, a->len, true, 1024);
-			if (fd < 0) {
-				snprintf(err, errlen, "listen %s: %s", a->name, strerror(-fd));
-				return -1;
-			}
-			w->listeners[i].w = w;
-			if (hp_io_start(w->loop, &w->listeners[i].io, fd, on_accept) < 0) {
-				close(fd);
-				snprintf(err, errlen, "listen %s: cannot register", a->name);
-				return -1;
-			}
-		}
-	}
-	return 0;
-}
 
 static unsigned worker_count(const struct hp_config *cfg)
 {
@@ -305,7 +287,8 @@ struct hp_proxy *hp_proxy_create(const struct hp_config *cfg, char *err, size_t 
 	px->workers = hp_xcalloc(px->nworkers, sizeof(*px->workers));
 	for (unsigned i = 0; i < px->nworkers; i++)
 		worker_init(px, &px->workers[i], i);
-	if (bind_listeners(px, err, errlen) < 0)
+	px->listeners = hp_listeners_create(px, err, errlen);
+	if (px->listeners == NULL)
 		goto fail;
 	return px;
 fail:
@@ -395,12 +378,11 @@ void hp_proxy_destroy(struct hp_proxy *px)
 {
 	if (px == NULL)
 		return;
+	/* Before the loops go: a socket is unregistered from its loop's epoll. */
+	hp_listeners_destroy(px->listeners);
 	for (unsigned i = 0; px->workers != NULL && i < px->nworkers; i++)
 		worker_fini(&px->workers[i]);
 	free(px->workers);
-	for (size_t i = 0; px->addrs != NULL && i < px->naddrs; i++)
-		free(px->addrs[i].name);
-	free(px->addrs);
 	hp_snap_release(px->snap);
 	struct hp_cache *cache = atomic_load(&px->cache);
 	if (cache != NULL)
@@ -510,8 +492,6 @@ static void log_changes(const struct hp_config *old, const struct hp_config *cfg
 static void warn_restart_only(const struct hp_proxy *px, const struct hp_config *cfg)
 {
 	const struct hp_config *boot = px->boot;
-	if (!same_strings(boot->listen, boot->nlisten, cfg->listen, cfg->nlisten))
-		hp_log_warn("reload: listen changes apply after a restart or an upgrade");
 	if (cfg->workers != boot->workers)
 		hp_log_warn("reload: workers changes apply after a restart or an upgrade");
 	if (!same_strings(boot->admin.listen, boot->admin.nlisten, cfg->admin.listen,
@@ -529,6 +509,13 @@ int hp_proxy_reload(struct hp_proxy *px, struct hp_config *cfg, char *err, size_
 	struct hp_snap *s = hp_snap_create(cfg, true, cache_for(px, cfg), px->generation + 1, err,
 					   errlen);
 	if (s == NULL) {
+		hp_snap_release(old);
+		HP_AZ(pthread_mutex_unlock(&px->reload_lock));
+		return -1;
+	}
+	/* Last: the listeners cannot be put back once changed. */
+	if (hp_listeners_update(px, s->cfg, err, errlen) < 0) {
+		hp_snap_release(s);
 		hp_snap_release(old);
 		HP_AZ(pthread_mutex_unlock(&px->reload_lock));
 		return -1;

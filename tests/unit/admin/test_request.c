@@ -47,6 +47,11 @@ static void test_endpoints_and_methods(void **state)
 		{"GET", "/", 404, HP_ADMIN_HEALTH},
 		{"GET", "/healthz", 404, HP_ADMIN_HEALTH},
 		{"GET", "/purge/x", 404, HP_ADMIN_HEALTH},
+		{"POST", "/reload", 0, HP_ADMIN_RELOAD},
+		{"GET", "/reload", 405, HP_ADMIN_RELOAD},
+		{"PURGE", "/reload", 405, HP_ADMIN_RELOAD},
+		{"POST", "/reload/", 404, HP_ADMIN_HEALTH},
+		{"POST", "/reloads", 404, HP_ADMIN_HEALTH},
 	};
 	char scratch[256];
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -60,6 +65,22 @@ static void test_endpoints_and_methods(void **state)
 		if (status != 0)
 			assert_non_null(r.error);
 	}
+}
+
+/* /reload takes nothing: the file is the one the server started with, so a
+ * parameter is a mistake (someone expecting ?file=), never ignored. */
+static void test_reload(void **state)
+{
+	(void)state;
+	char scratch[256];
+	struct hp_admin_request r;
+	assert_int_equal(parse("POST", "/reload", scratch, &r), 0);
+	assert_int_equal(r.action, HP_ADMIN_RELOAD);
+	assert_int_equal(parse("POST", "/reload?", scratch, &r), 0);
+	assert_int_equal(parse("POST", "/reload?file=/etc/x.json", scratch, &r), 400);
+	assert_string_equal(r.error, "reload takes no parameters");
+	assert_int_equal(parse("GET", "/reload?x", scratch, &r), 405);
+	assert_string_equal(r.error, "use POST");
 }
 
 static void test_purge_url(void **state)
@@ -146,6 +167,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_endpoints_and_methods),
+		cmocka_unit_test(test_reload),
 		cmocka_unit_test(test_purge_url),
 		cmocka_unit_test(test_purge_prefix_tag_all),
 		cmocka_unit_test(test_purge_mistakes),
