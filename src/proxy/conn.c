@@ -40,11 +40,6 @@ void hp_client_arm_timer(struct hp_client *c, enum hp_client_timer kind, uint64_
 	hp_timer_start(c->w->loop, &c->timer, ms, on_client_timer);
 }
 
-void hp_client_disarm_timer(struct hp_client *c)
-{
-	c->timer_kind = CT_NONE;
-	hp_timer_stop(c->w->loop, &c->timer);
-}
 
 /* ==== Life cycle ==== */
 

@@ -82,8 +82,4 @@ char *hp_listeners_export(struct hp_proxy *px, int **fds, size_t *nfds);
 /* Close every socket (the workers have stopped) and free. NULL is allowed. */
 void hp_listeners_destroy(struct hp_listeners *ls);
 
-/* Provided by worker.c: accept what is pending on listening socket <lfd>
- * for <w>. Called on <w>'s thread. */
-void hp_worker_accept(struct hp_worker *w, int lfd);
-
 #endif

@@ -346,7 +346,7 @@ ssize_t hp_client_sendfile(struct hp_client *c, int fd, uint64_t off, size_t len
 void hp_client_close_gracefully(struct hp_client *c);
 void hp_client_linger_read(struct hp_client *c);
 void hp_client_arm_timer(struct hp_client *c, enum hp_client_timer kind, uint64_t ms);
-void hp_client_disarm_timer(struct hp_client *c);
+static inline void hp_client_disarm_timer(struct hp_client *c);
 /* The cache waiter callback (any thread): wakes the client on its worker,
  * or frees it there if it closed meanwhile. */
 void hp_client_on_cache_event(struct hp_cache_waiter *w);
@@ -445,5 +445,13 @@ enum hp_step hp_step_log(struct hp_client *c);
 /* Run <c>'s transaction until it waits or the connection closes. Every
  * client's drive function. */
 void hp_pipeline_run(struct hp_client *c);
+
+/* inline definitions */
+
+static inline void hp_client_disarm_timer(struct hp_client *c)
+{
+	c->timer_kind = CT_NONE;
+	hp_timer_stop(c->w->loop, &c->timer);
+}
 
 #endif

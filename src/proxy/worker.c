@@ -33,10 +33,6 @@
 
 #define DRAIN_IDLE_GRACE_MS 1000 /* idle connections kept this long into a drain */
 
-static const char too_many[] =
-	"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
-	"Content-Length: 21\r\nConnection: close\r\n\r\ntoo many connections\n";
-
 static void maybe_finish_drain(struct hp_worker *w)
 {
 	if (w->draining && w->nclients == 0)
@@ -44,36 +40,6 @@ static void maybe_finish_drain(struct hp_worker *w)
 }
 
 /* ==== Accepting ==== */
-
-static void refuse(int fd)
-{
-	(void)!write(fd, too_many, sizeof(too_many) - 1);
-	close(fd);
-}
-
-void hp_worker_accept(struct hp_worker *w, int lfd)
-{
-	HP_CHECK_OBJ(w, HP_WORKER_MAGIC);
-	uint32_t max = w->ws->snap->cfg->limits.max_connections;
-	for (;;) {
-		struct sockaddr_storage peer;
-		socklen_t len;
-		int fd = hp_net_accept(lfd, &peer, &len);
-		if (fd < 0) {
-			if (fd != -EAGAIN)
-				hp_log_warn("accept: %s", strerror(-fd));
-			return;
-		}
-		if (max != 0 && atomic_fetch_add(&w->px->nclients, 1) >= max) {
-			atomic_fetch_sub(&w->px->nclients, 1);
-			refuse(fd);
-			continue;
-		}
-		if (max == 0)
-			atomic_fetch_add(&w->px->nclients, 1);
-		hp_client_accept(w, fd, &peer, hp_pipeline_run);
-	}
-}
 
 /* ==== Draining ==== */
 
