@@ -425,9 +425,14 @@ static bool take_head(struct conn *c)
 			conn_fail(c, HP_BERR_PARSE);
 			return false;
 		}
-		c->head_len -= (size_t)n;
-		memmove(c->buf, c->buf + n, c->head_len);
-		if (resp.status >= 200 || resp.status == 101) {
+		/*
+		 * resp's header values point into buf: read everything needed from
+		 * them before the head is moved out, or the body bytes that came
+		 * in the same read overwrite them (the cache status then reads as
+		 * body bytes, and hits were miscounted).
+		 */
+		bool final = resp.status >= 200 || resp.status == 101;
+		if (final) {
 			c->status = resp.status;
 			c->keep_alive = resp.keep_alive;
 			c->body = resp.body;
@@ -436,8 +441,11 @@ static bool take_head(struct conn *c)
 			int cls = classify_cache(&resp);
 			c->cache_class = cls;
 			c->w->st.cache_seen |= cls >= 0;
-			break;
 		}
+		c->head_len -= (size_t)n;
+		memmove(c->buf, c->buf + n, c->head_len);
+		if (final)
+			break;
 		/* 1xx interim response: the final one follows. */
 	}
 	/* "Content-Length: 0" is framed as a body of length 0: nothing to wait for. */
