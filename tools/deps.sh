@@ -2,6 +2,10 @@
 # deps.sh - make sure the Debian packages hotpath builds and tests with are
 # present. As root with apt-get, missing ones are installed; otherwise the
 # exact apt-get line is printed and the build stops.
+#
+#   sh tools/deps.sh        what the build and the test suite need
+#   sh tools/deps.sh test   also what only some tests need: chromium, which
+#                           renders the bench's HTML report (b_bench_html.vtc)
 set -u
 missing=""
 need() { # need PACKAGE TEST...
@@ -21,6 +25,9 @@ need clang command -v clang
 need libclang-rt-14-dev sh -c 'ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a'
 need varnish command -v varnishtest
 need python3 command -v python3
+if [ "${1:-}" = test ]; then
+	need chromium command -v chromium
+fi
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
 	echo "deps: installing$missing" >&2

@@ -847,25 +847,35 @@ static bool all_stopped(struct worker *ws, unsigned n)
 	return true;
 }
 
-/* Announce the stage running now if it is a new one. The main thread polls
- * every 50 ms, so a line comes at most that late; the plan as a whole is
- * printed before the run starts (bench.c). */
-static void announce_stage(const struct hp_bench_opts *o, uint64_t measure_ns, size_t *shown,
-			   bool progress, FILE *out)
+/*
+ * Announce every stage that has begun and was not announced yet; returns
+ * the nanoseconds until the next stage begins (UINT64_MAX if none), so the
+ * caller wakes up on time and a line comes out as its stage starts (within
+ * the main thread's scheduling delay), however short the stage. The plan as
+ * a whole is printed before the run (bench.c).
+ */
+static uint64_t announce_stages(const struct hp_bench_opts *o, uint64_t measure_ns, size_t *next,
+				bool progress, FILE *out)
 {
 	uint64_t now = hp_clock_mono_ns();
-	if (out == NULL || o->nstages == 0 || now < measure_ns)
-		return;
-	size_t i = hp_bench_stage_at(o->stages, o->nstages, now - measure_ns);
-	if (i >= o->nstages || (*shown != SIZE_MAX && i <= *shown))
-		return;
-	*shown = i;
-	char what[128];
-	hp_bench_stage_describe(o->stages, i, o->stages_are_conns, what, sizeof(what));
-	if (progress)
-		fputs("\r\033[K", stderr);
-	fprintf(out, "stage %zu/%zu: %s\n", i + 1, o->nstages, what);
-	fflush(out);
+	if (out == NULL || o->nstages == 0)
+		return UINT64_MAX;
+	if (now < measure_ns)
+		return measure_ns - now;
+	uint64_t t = now - measure_ns;
+	size_t cur = hp_bench_stage_at(o->stages, o->nstages, t);
+	for (; *next <= cur && *next < o->nstages; (*next)++) {
+		char what[128];
+		hp_bench_stage_describe(o->stages, *next, o->stages_are_conns, what, sizeof(what));
+		if (progress)
+			fputs("\r\033[K", stderr);
+		fprintf(out, "stage %zu/%zu: %s\n", *next + 1, o->nstages, what);
+		fflush(out);
+	}
+	uint64_t begin = 0;
+	for (size_t i = 0; i < *next && i < o->nstages; i++)
+		begin += o->stages[i].duration_ns;
+	return *next < o->nstages && begin > t ? begin - t : UINT64_MAX;
 }
 
 static void wait_workers(struct worker *ws, unsigned n, uint64_t start_ns, bool progress,
@@ -874,16 +884,19 @@ static void wait_workers(struct worker *ws, unsigned n, uint64_t start_ns, bool 
 	struct progress p = {.last_ns = start_ns};
 	hp_hist_init(&p.merged, HP_BENCH_HIST_MAX_US, HP_BENCH_HIST_DIGITS);
 	uint64_t next_print = start_ns + NS_PER_S;
-	size_t shown = SIZE_MAX;
+	size_t next_stage = 0;
 	while (!all_stopped(ws, n)) {
-		announce_stage(ws[0].o, ws[0].measure_ns, &shown, progress, stage_out);
-		struct timespec ts = {0, 50 * 1000 * 1000};
+		uint64_t due = announce_stages(ws[0].o, ws[0].measure_ns, &next_stage, progress,
+					       stage_out);
+		uint64_t nap = HP_MIN(due, 50ull * 1000 * 1000);
+		struct timespec ts = {0, (long)nap};
 		nanosleep(&ts, NULL);
 		if (progress && hp_clock_mono_ns() >= next_print) {
 			print_progress(ws, n, start_ns, &p);
 			next_print += NS_PER_S;
 		}
 	}
+	(void)announce_stages(ws[0].o, ws[0].measure_ns, &next_stage, progress, stage_out);
 	if (progress)
 		fputs("\r\033[K", stderr);
 	hp_hist_fini(&p.merged);
