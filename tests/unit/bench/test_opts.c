@@ -188,7 +188,8 @@ static void test_request_bytes(void **state)
 	assert_int_equal(o.targets[0].req_len, strlen(o.targets[0].req));
 	assert_string_equal(o.targets[1].hostport, "localhost:80");
 	assert_int_equal(o.targets[1].weight, 1);
-	assert_true(strncmp(o.targets[1].req, "POST / HTTP/1.1\r\nHost: localhost\r\n", 34) == 0);
+	static const char post_head[] = "POST / HTTP/1.1\r\nHost: localhost\r\n";
+	assert_true(strncmp(o.targets[1].req, post_head, sizeof(post_head) - 1) == 0);
 	hp_bench_opts_fini(&o);
 
 	const char *const spin[] = {"--spin-us", "50", "http://127.0.0.1/", NULL};
