@@ -181,10 +181,12 @@ const char *hp_bench_bottleneck(const struct hp_bench_opts *o, const struct hp_b
 		why = "the generator may be the bottleneck (add -t, or run it on another machine)";
 	else if (o->spin_us > 0)
 		why = "includes --spin-us polling, so it overstates the work done";
-	else if (r->rate > 0 || (o->nstages && !o->stages_are_conns))
-		why = hp_bench_rps(r) >= 0.95 * (r->rate > 0 ? r->rate : 0)
+	else if (r->rate > 0)
+		why = hp_bench_rps(r) >= 0.95 * r->rate
 			  ? "the rate asked for set the pace"
 			  : "the server could not keep up with the rate asked";
+	else if (o->nstages && !o->stages_are_conns)
+		why = "the stages set the pace (see the timeline for where the server lagged)";
 	else
 		why = "the server (or the network) set the pace";
 	snprintf(buf, n, "bench used %.0f%% of a core over %u thread%s: %s", pct, o->threads,
