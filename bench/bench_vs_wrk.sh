@@ -15,8 +15,9 @@
 #
 # Then three more sections:
 #  - accuracy: the p99 each generator reports for an origin that holds every
-#    response back by a known delay (bench/delay_origin.py, 20 ms slept per
-#    response), which should come out within 5 % above the delay;
+#    response back by a known delay (bench/delay_origin.c: 20 ms slept with
+#    clock_nanosleep per response), which should come out within 5 % above
+#    the delay;
 #  - fairness: hotpath bench with and without spinning against hotpath serve
 #    answering a cached object, first on separate CPUs, then sharing one CPU
 #    (where every microsecond spun is taken from the server): req/s and the
@@ -50,7 +51,9 @@ case $SIZE in '' | *[!0-9]*) echo "-s wants a size in bytes" >&2; exit 2 ;; esac
 HOTPATH=${HOTPATH:-$(pwd)/build/hotpath}
 ORIGIN=${ORIGIN:-$(dirname "$HOTPATH")/examples/demo_origin}
 DELAY_MS=20
-for tool in nginx wrk taskset python3 /usr/bin/time "$HOTPATH" "$ORIGIN"; do
+DORIGIN=$(dirname "$HOTPATH")/bench/delay_origin
+[ -x "$DORIGIN" ] || make -s "$DORIGIN" >/dev/null
+for tool in nginx wrk taskset python3 /usr/bin/time "$HOTPATH" "$ORIGIN" "$DORIGIN"; do
 	command -v "$tool" >/dev/null || { echo "missing: $tool" >&2; exit 1; }
 done
 
@@ -171,7 +174,7 @@ peak_rss_kb() { # peak_rss_kb CMD...: the command's peak RSS in KiB
 # is idle between responses and the delay is all there is).
 accuracy() {
 	oport=$(free_port)
-	taskset -c 0 python3 "$(dirname "$0")/delay_origin.py" "$oport" "$DELAY_MS" &
+	taskset -c 0 "$DORIGIN" "$oport" "$DELAY_MS" &
 	EXTRA_PIDS="$EXTRA_PIDS $!"
 	wait_port "$oport"
 	ourl=http://127.0.0.1:$oport/api/products/1
@@ -180,21 +183,26 @@ accuracy() {
 	r=1
 	while [ $r -le "$REPS" ]; do
 		taskset -c 1 wrk -t1 -c 10 -d "$DUR" --latency "$ourl" >"$T/acc.wrk.out"
-		awk '$1 == "99%" { v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
-			print (u == "us" ? v / 1000 : u == "s" ? v * 1000 : v) }' "$T/acc.wrk.out" >>"$T/acc.wrk"
+		for q in 50 99; do
+			awk -v q="$q%" '$1 == q { v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
+				print (u == "us" ? v / 1000 : u == "s" ? v * 1000 : v) }' "$T/acc.wrk.out" >>"$T/acc.wrk.p$q"
+		done
 		for g in hp hpspin; do
 			# shellcheck disable=SC2046 # the flags are a word list
 			taskset -c 1 "$HOTPATH" bench --quiet -t1 -c 10 -d "$DUR" $(gen_flags "$g") \
 				--json "$T/acc.json" "$ourl" >/dev/null
-			python3 -c "import json; print(json.load(open('$T/acc.json'))['latency_us']['p99'] / 1000)" >>"$T/acc.$g"
+			python3 -c "import json; l = json.load(open('$T/acc.json'))['latency_us']; print(l['p50'] / 1000); print(l['p99'] / 1000)" >"$T/acc.one"
+			head -n 1 "$T/acc.one" >>"$T/acc.$g.p50"
+			tail -n 1 "$T/acc.one" >>"$T/acc.$g.p99"
 		done
 		r=$((r + 1))
 	done
 	for g in wrk hp hpspin; do
-		p=$(median <"$T/acc.$g")
-		printf '  %-40s p99 %7.3f ms  (%+.1f %% of the %d ms delay)  runs: %s\n' "$(gen_name "$g")" "$p" \
+		p=$(median <"$T/acc.$g.p99")
+		printf '  %-34s p50 %7.3f ms  p99 %7.3f ms (%+.1f %% of the %d ms delay)  p99 runs: %s\n' \
+			"$(gen_name "$g")" "$(median <"$T/acc.$g.p50")" "$p" \
 			"$(echo "$p $DELAY_MS" | awk '{ print 100 * ($1 - $2) / $2 }')" "$DELAY_MS" \
-			"$(tr '\n' ' ' <"$T/acc.$g")"
+			"$(tr '\n' ' ' <"$T/acc.$g.p99")"
 	done
 }
 

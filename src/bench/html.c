@@ -24,7 +24,7 @@
 #define W 920		/* chart width, px */
 #define H 330		/* chart height, px */
 #define ML 84		/* left margin: y tick labels and the axis title */
-#define MR 24		/* right margin */
+#define MR 44		/* right margin: half the widest x tick label */
 #define MT 34		/* top margin: the legend */
 #define MB 52		/* bottom margin: x tick labels and the axis title */
 #define HIST_BINS 48	/* latency histogram bars */
@@ -346,8 +346,8 @@ static void params_table(FILE *f, const struct hp_bench_opts *o, const struct hp
 	if (r->rate > 0)
 		snprintf(b, sizeof(b), "open model, constant %.0f req/s", r->rate);
 	else if (o->nstages)
-		snprintf(b, sizeof(b), "%s%s%zu stages of %s", o->profile ? "profile " : "",
-			 o->profile ? o->profile : "", o->nstages,
+		snprintf(b, sizeof(b), "%s%s%s%zu stages of %s", o->profile ? "profile " : "",
+			 o->profile ? o->profile : "", o->profile ? ": " : "", o->nstages,
 			 o->stages_are_conns ? "connections" : "req/s");
 	else
 		snprintf(b, sizeof(b), "closed loop");
