@@ -59,10 +59,8 @@ done
 
 T=$(mktemp -d /tmp/hp-bench-vs-wrk.XXXXXX)
 NGINX_PID=""
-EXTRA_PIDS=""
 cleanup() {
 	[ -n "$NGINX_PID" ] && kill "$NGINX_PID" 2>/dev/null || true
-	for p in $EXTRA_PIDS; do kill "$p" 2>/dev/null || true; done
 	rm -rf "$T"
 }
 trap cleanup EXIT INT TERM
@@ -174,8 +172,10 @@ peak_rss_kb() { # peak_rss_kb CMD...: the command's peak RSS in KiB
 # is idle between responses and the delay is all there is).
 accuracy() {
 	oport=$(free_port)
-	taskset -c 0 "$DORIGIN" "$oport" "$DELAY_MS" &
-	EXTRA_PIDS="$EXTRA_PIDS $!"
+	# Started from report(), a pipeline's subshell: its PIDs never reach the
+	# EXIT trap, so each helper is stopped here, and none keeps the pipe open.
+	taskset -c 0 "$DORIGIN" "$oport" "$DELAY_MS" >/dev/null 2>&1 &
+	dpid=$!
 	wait_port "$oport"
 	ourl=http://127.0.0.1:$oport/api/products/1
 	echo "# accuracy: p99 reported for an origin delaying each response ${DELAY_MS} ms (-c 10 -d $DUR, $REPS runs)"
@@ -204,6 +204,7 @@ accuracy() {
 			"$(echo "$p $DELAY_MS" | awk '{ print 100 * ($1 - $2) / $2 }')" "$DELAY_MS" \
 			"$(tr '\n' ' ' <"$T/acc.$g.p99")"
 	done
+	kill "$dpid" 2>/dev/null || true
 }
 
 # fairness CPUS: hotpath bench (default, and spinning) against hotpath serve
@@ -241,21 +242,20 @@ fair_round() {
 }
 fairness() {
 	oport=$(free_port)
-	"$ORIGIN" --listen "127.0.0.1:$oport" --delay 0 --quiet &
-	EXTRA_PIDS="$EXTRA_PIDS $!"
+	"$ORIGIN" --listen "127.0.0.1:$oport" --delay 0 --quiet >/dev/null 2>&1 &
+	opid=$!
 	wait_port "$oport"
 	sport=$(free_port)
 	taskset -c 0 "$HOTPATH" serve --listen "127.0.0.1:$sport" --upstream "http://127.0.0.1:$oport" \
-		--workers 1 2>"$T/serve.log" &
+		--workers 1 >/dev/null 2>"$T/serve.log" &
 	SERVE_PID=$!
-	EXTRA_PIDS="$EXTRA_PIDS $SERVE_PID"
 	wait_port "$sport"
 	SURL=http://127.0.0.1:$sport/api/products/1
 	"$HOTPATH" bench --quiet -c 1 -n 10 "$SURL" | grep -q 'cache +hit ratio' || true
 	echo "# fairness: hotpath bench against hotpath serve (1 worker) answering a cached object, -c $CONNS -d $DUR, $REPS runs"
 	fair_round apart 0 1
 	fair_round shared 1 1
-	kill "$SERVE_PID" 2>/dev/null || true
+	kill "$SERVE_PID" "$opid" 2>/dev/null || true
 }
 
 report() {
