@@ -449,6 +449,7 @@ static int expand_profile(struct hp_bench_opts *o, uint64_t duration_given)
 		return usage_error("--profile: unknown profile \"%s\" (baseline, stress, spike, soak)",
 				   o->profile);
 	o->stages_are_conns = false;
+	o->profile_rate = o->rate;
 	o->rate = 0;
 	return 0;
 }

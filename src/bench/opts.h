@@ -38,6 +38,7 @@ struct hp_bench_opts {
 	struct hp_bench_stage *stages;
 	size_t nstages;
 	const char *profile; /* --profile name, or NULL */
+	double profile_rate; /* --profile: the base rate -R it was expanded around */
 	struct hp_bench_target *targets;
 	size_t ntargets;
 	const char *scenario_path;	 /* --scenario FILE, or NULL */

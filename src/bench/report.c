@@ -346,6 +346,7 @@ static json_t *config_json(const struct hp_bench_opts *o, const struct hp_bench_
 	    "stage_unit", o->stages_are_conns ? "connections" : "requests_per_s", "spin_us",
 	    (int)o->spin_us);
 	json_object_set_new(j, "profile", o->profile ? json_string(o->profile) : json_null());
+	json_object_set_new(j, "profile_rate", json_real(o->profile_rate));
 	json_object_set_new(j, "scenario",
 			    o->scenario_path ? json_string(o->scenario_path) : json_null());
 	return j;
