@@ -5,15 +5,25 @@
 #
 # One nginx worker serving a static file of SIZE bytes (default 100) on a
 # loopback port, pinned to CPU 0; wrk -t1 and hotpath bench -t1 (as it runs
-# by default, with --copy-body, and both with --spin-us 0) take turns on
-# CPU 1 with the same connections and duration, REPS times each, alternating
-# so noise hits all alike. Prints per generator the median req/s, its CPU
-# use and nginx's (user+system over elapsed, %), the generator's CPU time
-# per response, and its req/s ratio to wrk's. Where nginx is near 100 %, it
-# was the bottleneck and CPU per response compares the generators (a
-# spinning one burns its waits: see the --spin-us 0 rows). Then peak RSS of
-# each generator at -c 10 and at -c 1000, and from the difference the
-# memory per connection.
+# by default, i.e. without spinning; with --spin-us 50; with --copy-body)
+# take turns on CPU 1 with the same connections and duration, REPS times
+# each, alternating so noise hits all alike. Prints per generator the median
+# req/s, its CPU use and nginx's (user+system over elapsed, %), the
+# generator's CPU time per response, and its req/s ratio to wrk's. Where
+# nginx is near 100 %, it was the bottleneck and CPU per response compares
+# the generators (a spinning one burns its waits).
+#
+# Then three more sections:
+#  - accuracy: the p99 each generator reports for an origin that holds every
+#    response back by a known delay (bench/delay_origin.c: 20 ms slept with
+#    clock_nanosleep per response), which should come out within 5 % above
+#    the delay;
+#  - fairness: hotpath bench with and without spinning against hotpath serve
+#    answering a cached object, first on separate CPUs, then sharing one CPU
+#    (where every microsecond spun is taken from the server): req/s and the
+#    CPU % of both;
+#  - memory: peak RSS of each generator at -c 10 and at -c 1000, and from
+#    the difference the memory per connection.
 #
 #   sh bench/bench_vs_wrk.sh [-c CONNS] [-d DURATION] [-r REPS] [-s SIZE] [-o OUTDIR]
 #   HOTPATH=build/hotpath (default)
@@ -39,7 +49,11 @@ while getopts c:d:r:s:o: opt; do
 done
 case $SIZE in '' | *[!0-9]*) echo "-s wants a size in bytes" >&2; exit 2 ;; esac
 HOTPATH=${HOTPATH:-$(pwd)/build/hotpath}
-for tool in nginx wrk taskset python3 /usr/bin/time "$HOTPATH"; do
+ORIGIN=${ORIGIN:-$(dirname "$HOTPATH")/examples/demo_origin}
+DELAY_MS=20
+DORIGIN=$(dirname "$HOTPATH")/bench/delay_origin
+[ -x "$DORIGIN" ] || make -s "$DORIGIN" >/dev/null
+for tool in nginx wrk taskset python3 /usr/bin/time "$HOTPATH" "$ORIGIN" "$DORIGIN"; do
 	command -v "$tool" >/dev/null || { echo "missing: $tool" >&2; exit 1; }
 done
 
@@ -51,7 +65,18 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+wait_port() { # wait_port PORT: until it accepts, at most 5 s
+	i=0
+	until python3 -c "import socket; socket.create_connection(('127.0.0.1', $1))" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -lt 50 ] || { echo "nothing listens on $1" >&2; exit 1; }
+		sleep 0.1
+	done
+}
+PORT=$(free_port)
 URL=http://127.0.0.1:$PORT/index.html
 mkdir -p "$T/html"
 head -c "$SIZE" /dev/zero | tr '\0' x >"$T/html/index.html"
@@ -115,16 +140,15 @@ run() {
 		--json "$T/hp.json" "$URL"
 	python3 -c "import json; print('%.2f' % json.load(open('$T/hp.json'))['requests_per_s'])"
 }
-# GENS: wrk; hotpath bench as it runs by default; with --copy-body; and both
-# without spinning, whose CPU use is then all work (a spinning generator
-# burns what it would sleep while the server is the bottleneck).
-GENS="wrk hp hpcopy hp0 hpcopy0"
+# GENS: wrk; hotpath bench as it runs by default (no spinning, so its CPU
+# use is all work); spinning 50 us before each sleep (the old default); and
+# with --copy-body.
+GENS="wrk hp hpspin hpcopy"
 gen_flags() {
 	case $1 in
 	hp) echo "" ;;
+	hpspin) echo "--spin-us 50" ;;
 	hpcopy) echo "--copy-body" ;;
-	hp0) echo "--spin-us 0" ;;
-	hpcopy0) echo "--copy-body --spin-us 0" ;;
 	esac
 }
 gen_name() {
@@ -141,6 +165,97 @@ peak_rss_kb() { # peak_rss_kb CMD...: the command's peak RSS in KiB
 	# parent's RSS when it execs, so a small parent is needed.
 	/usr/bin/time -f %M -o "$T/rss" "$@" >/dev/null 2>&1
 	tail -n 1 "$T/rss"
+}
+
+# accuracy: the p99 reported for an origin delaying every response by
+# DELAY_MS, closed loop with 10 connections (about 500 req/s, so the origin
+# is idle between responses and the delay is all there is).
+accuracy() {
+	oport=$(free_port)
+	# Started from report(), a pipeline's subshell: its PIDs never reach the
+	# EXIT trap, so each helper is stopped here, and none keeps the pipe open.
+	taskset -c 0 "$DORIGIN" "$oport" "$DELAY_MS" >/dev/null 2>&1 &
+	dpid=$!
+	wait_port "$oport"
+	ourl=http://127.0.0.1:$oport/api/products/1
+	echo "# accuracy: p99 reported for an origin delaying each response ${DELAY_MS} ms (-c 10 -d $DUR, $REPS runs)"
+	rm -f "$T"/acc.*
+	r=1
+	while [ $r -le "$REPS" ]; do
+		taskset -c 1 wrk -t1 -c 10 -d "$DUR" --latency "$ourl" >"$T/acc.wrk.out"
+		for q in 50 99; do
+			awk -v q="$q%" '$1 == q { v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
+				print (u == "us" ? v / 1000 : u == "s" ? v * 1000 : v) }' "$T/acc.wrk.out" >>"$T/acc.wrk.p$q"
+		done
+		for g in hp hpspin; do
+			# shellcheck disable=SC2046 # the flags are a word list
+			taskset -c 1 "$HOTPATH" bench --quiet -t1 -c 10 -d "$DUR" $(gen_flags "$g") \
+				--json "$T/acc.json" "$ourl" >/dev/null
+			python3 -c "import json; l = json.load(open('$T/acc.json'))['latency_us']; print(l['p50'] / 1000); print(l['p99'] / 1000)" >"$T/acc.one"
+			head -n 1 "$T/acc.one" >>"$T/acc.$g.p50"
+			tail -n 1 "$T/acc.one" >>"$T/acc.$g.p99"
+		done
+		r=$((r + 1))
+	done
+	for g in wrk hp hpspin; do
+		p=$(median <"$T/acc.$g.p99")
+		printf '  %-34s p50 %7.3f ms  p99 %7.3f ms (%+.1f %% of the %d ms delay)  p99 runs: %s\n' \
+			"$(gen_name "$g")" "$(median <"$T/acc.$g.p50")" "$p" \
+			"$(echo "$p $DELAY_MS" | awk '{ print 100 * ($1 - $2) / $2 }')" "$DELAY_MS" \
+			"$(tr '\n' ' ' <"$T/acc.$g.p99")"
+	done
+	kill "$dpid" 2>/dev/null || true
+}
+
+# fairness CPUS: hotpath bench (default, and spinning) against hotpath serve
+# answering a cached object; prints req/s and both sides' CPU %.
+fair_round() {
+	label=$1 scpu=$2 bcpu=$3
+	taskset -apc "$scpu" "$SERVE_PID" >/dev/null
+	for g in hp hpspin; do
+		rm -f "$T/fair.$g.rps" "$T/fair.$g.srv" "$T/fair.$g.cpu"
+	done
+	r=1
+	while [ $r -le "$REPS" ]; do
+		for g in hp hpspin; do
+			s0=$(ticks "$SERVE_PID")
+			# shellcheck disable=SC2046 # the flags are a word list
+			/usr/bin/time -f '%e %U %S' -o "$T/time" taskset -c "$bcpu" "$HOTPATH" bench \
+				--quiet -t1 -c "$CONNS" -d "$DUR" $(gen_flags "$g") --json "$T/fair.json" \
+				"$SURL" >/dev/null
+			s1=$(ticks "$SERVE_PID")
+			python3 -c "import json; print(json.load(open('$T/fair.json'))['requests_per_s'])" >>"$T/fair.$g.rps"
+			tail -n 1 "$T/time" | awk -v n="$((s1 - s0))" -v hz="$(getconf CLK_TCK)" \
+				-v cpu="$T/fair.$g.cpu" -v srv="$T/fair.$g.srv" '{
+				printf "%.0f\n", 100 * ($2 + $3) / $1 >> cpu
+				printf "%.0f\n", 100 * n / hz / $1 >> srv }'
+		done
+		r=$((r + 1))
+	done
+	for g in hp hpspin; do
+		rps=$(median <"$T/fair.$g.rps")
+		cpu=$(median <"$T/fair.$g.cpu")
+		printf '  %-9s %-28s %9.0f req/s  bench CPU %3s %%  serve CPU %3s %%  %5.2f us bench CPU/response\n' \
+			"$label" "$(gen_name "$g")" "$rps" "$cpu" "$(median <"$T/fair.$g.srv")" \
+			"$(echo "$cpu $rps" | awk '{ print $2 ? $1 * 1e4 / $2 : 0 }')"
+	done
+}
+fairness() {
+	oport=$(free_port)
+	"$ORIGIN" --listen "127.0.0.1:$oport" --delay 0 --quiet >/dev/null 2>&1 &
+	opid=$!
+	wait_port "$oport"
+	sport=$(free_port)
+	taskset -c 0 "$HOTPATH" serve --listen "127.0.0.1:$sport" --upstream "http://127.0.0.1:$oport" \
+		--workers 1 >/dev/null 2>"$T/serve.log" &
+	SERVE_PID=$!
+	wait_port "$sport"
+	SURL=http://127.0.0.1:$sport/api/products/1
+	"$HOTPATH" bench --quiet -c 1 -n 10 "$SURL" | grep -q 'cache +hit ratio' || true
+	echo "# fairness: hotpath bench against hotpath serve (1 worker) answering a cached object, -c $CONNS -d $DUR, $REPS runs"
+	fair_round apart 0 1
+	fair_round shared 1 1
+	kill "$SERVE_PID" "$opid" 2>/dev/null || true
 }
 
 report() {
@@ -175,6 +290,8 @@ report() {
 			"$(median <"$T/$g.out.srv")" "$(echo "$rps $W" | awk '{ print $1 / $2 }')"
 	done
 
+	accuracy
+	fairness
 	echo "# peak RSS (KiB) at -c 10 and -c 1000, 3 s each"
 	for gen in hotpath wrk; do
 		if [ $gen = hotpath ]; then

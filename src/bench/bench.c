@@ -3,6 +3,16 @@
  * bench.c - `hotpath bench`: parse the command line, run the load test (or
  * the --find-max search), print and write the reports, judge the budget.
  *
+ * Files of the bench, each using only those listed before it:
+ *   duration.c, stats.c  durations; counters and derived figures
+ *   budget.c             the --assert language
+ *   request.c            URLs and serialised requests
+ *   scenario.c           scenario files into requests
+ *   opts.c               the command line, stages and profiles
+ *   engine.c             the load itself
+ *   report.c, html.c, compare.c   what a run leaves behind
+ *   bench.c              this: the command
+ *
  * --find-max first runs closed-loop to learn the most the target can take,
  * then bisects constant-rate runs between 0 and that figure: a rate passes
  * when the budget holds and the target kept up (at least 90 % of the asked
@@ -15,68 +25,16 @@
 #include <unistd.h>
 
 #include "bench/bench.h"
-#include "bench/bench_priv.h"
+#include "bench/engine.h"
+#include "bench/opts.h"
+#include "bench/report.h"
 #include "core/core.h"
 
 #define FIND_MAX_STEPS 7
 
 void hp_bench_usage(FILE *out)
 {
-	fputs(
-	    "usage: hotpath bench [options] URL [URL@WEIGHT ...]\n"
-	    "\n"
-	    "Load an HTTP/1.1 server and report latency percentiles and throughput.\n"
-	    "\n"
-	    "  -c, --connections N   connections in all (default 10)\n"
-	    "  -t, --threads N       threads, each with its own event loop (default 1)\n"
-	    "  -d, --duration D      measured duration, e.g. 30s, 2m (default 10s)\n"
-	    "  -n, --requests N      stop after N requests instead of a duration\n"
-	    "  -R, --rate R          constant rate in req/s (open model: latency counts\n"
-	    "                        from the intended send time, as wrk2 does)\n"
-	    "  -m, --method M        request method (default GET; POST with a body)\n"
-	    "  -H, --header 'N: v'   add a request header (repeatable)\n"
-	    "  -b, --body S          request body; --body-file F reads it from F\n"
-	    "      --timeout D       per-request timeout (default 10s)\n"
-	    "      --no-keepalive    one request per connection\n"
-	    "      --spin-us N       poll up to N us before sleeping (default 50, 0 = never):\n"
-	    "                        saves a wake-up per round trip, costs CPU when idle\n"
-	    "      --copy-body       read every body byte into memory; by default the part of a\n"
-	    "                        Content-Length body past the first read is discarded in\n"
-	    "                        the kernel (recv MSG_TRUNC), counted but never copied\n"
-	    "      --warmup D        run D before measuring (not counted)\n"
-	    "      --stages LIST     ramp linearly from target to target, e.g.\n"
-	    "                        \"10s:100,30s:1000,10s:0\" (req/s) or\n"
-	    "                        \"10s:50c,1m:50c\" (connections)\n"
-	    "      --assert EXPR     budget, e.g. \"p95<200ms,p99<500ms,success>=99%,rps>=1000\";\n"
-	    "                        metrics pN min mean max stdev (us|ms|s), success\n"
-	    "                        error_rate hit_ratio (%), rps errors\n"
-	    "      --find-max EXPR   search the highest constant rate that meets EXPR\n"
-	    "      --json FILE       write every figure and the timeline as JSON\n"
-	    "      --html FILE       write a self-contained page with SVG plots\n"
-	    "      --quiet           no live progress line\n"
-	    "\n"
-	    "URL@WEIGHT spreads requests over several URLs by weight (default 1).\n"
-	    "Exit: 0 ok, 1 a budget clause failed, 2 usage error, 3 target unreachable.\n",
-	    out);
-}
-
-static void print_violations(const struct hp_bench_budget *b, const struct hp_bench_result *r,
-			     FILE *out)
-{
-	for (size_t i = 0; i < b->n; i++) {
-		const struct hp_bench_clause *c = &b->clauses[i];
-		if (hp_bench_clause_holds(c, r))
-			continue;
-		double v = hp_bench_clause_measure(c, r);
-		char buf[32];
-		if (c->metric <= HP_BM_STDEV)
-			hp_bench_fmt_us(v, buf, sizeof(buf));
-		else if (c->metric == HP_BM_RPS || c->metric == HP_BM_ERRORS)
-			snprintf(buf, sizeof(buf), "%.1f", v);
-		else
-			snprintf(buf, sizeof(buf), "%.2f%%", v);
-		fprintf(out, "assert failed: %s (measured %s)\n", c->text, buf);
-	}
+	hp_bench_opts_usage(out);
 }
 
 static bool rate_passes(const struct hp_bench_opts *o, const struct hp_bench_result *r, double rate)
@@ -89,7 +47,7 @@ static bool rate_passes(const struct hp_bench_opts *o, const struct hp_bench_res
 static double find_max(const struct hp_bench_opts *o, bool progress, struct hp_bench_result *best)
 {
 	struct hp_bench_result probe = {0};
-	hp_bench_run(o, 0, progress, &probe);
+	hp_bench_run(o, 0, progress, NULL, &probe);
 	double hi = hp_bench_rps(&probe) * 1.05;
 	double lo = 0;
 	fprintf(stderr, "find-max: closed loop reached %.0f req/s; bisecting below %.0f\n",
@@ -103,7 +61,7 @@ static double find_max(const struct hp_bench_opts *o, bool progress, struct hp_b
 	for (int i = 0; i < FIND_MAX_STEPS && hi > 1; i++) {
 		double mid = (lo + hi) / 2;
 		struct hp_bench_result r = {0};
-		hp_bench_run(o, mid, progress, &r);
+		hp_bench_run(o, mid, progress, NULL, &r);
 		bool pass = rate_passes(o, &r, mid);
 		fprintf(stderr, "find-max: %.0f req/s %s (achieved %.0f, p99 %.2fms)\n", mid,
 			pass ? "passes" : "fails", hp_bench_rps(&r),
@@ -120,7 +78,7 @@ static double find_max(const struct hp_bench_opts *o, bool progress, struct hp_b
 		}
 	}
 	if (!have)
-		hp_bench_stats_init(&best->st);
+		hp_bench_stats_init(&best->st, o->ntargets);
 	return lo;
 }
 
@@ -149,11 +107,25 @@ static int write_reports(const struct hp_bench_opts *o, const struct hp_bench_re
 	return 0;
 }
 
+/* The whole plan first, so a long profile says what it will do. */
+static void print_plan(const struct hp_bench_opts *o)
+{
+	if (o->nstages == 0)
+		return;
+	printf("%s%s: %zu stages, %.0fs in all\n", o->profile ? "profile " : "stages",
+	       o->profile ? o->profile : "", o->nstages, (double)o->duration_ns / 1e9);
+	fflush(stdout);
+}
+
 int hp_bench_main(int argc, char **argv)
 {
+	if (argc >= 2 && strcmp(argv[1], "compare") == 0)
+		return hp_bench_compare_main(argc - 1, argv + 1, stdout);
 	struct hp_bench_opts o;
 	int rc = hp_bench_opts_parse(&o, argc, argv);
 	if (rc != 0) {
+		if (rc < 0)
+			hp_bench_usage(stdout);
 		hp_bench_opts_fini(&o);
 		return rc < 0 ? 0 : rc;
 	}
@@ -161,10 +133,11 @@ int hp_bench_main(int argc, char **argv)
 	bool progress = !o.quiet && isatty(STDERR_FILENO);
 	struct hp_bench_result r = {0};
 	double found = 0;
+	print_plan(&o);
 	if (o.find_max.n)
 		found = find_max(&o, progress, &r);
 	else
-		hp_bench_run(&o, o.rate, progress, &r);
+		hp_bench_run(&o, o.rate, progress, stdout, &r);
 	if (r.unreachable) {
 		fprintf(stderr, "hotpath bench: target unreachable, run stopped: %s\n",
 			r.unreachable_reason);
@@ -174,7 +147,7 @@ int hp_bench_main(int argc, char **argv)
 		if (o.find_max.n)
 			print_find_max(&o.find_max, found);
 		rc = o.find_max.n && found <= 0 ? 1 : 0;
-		print_violations(&o.budget, &r, stdout);
+		hp_bench_report_budget(stdout, "budget (--assert)", &o.budget, &r);
 		if (hp_bench_budget_violations(&o.budget, &r) > 0)
 			rc = 1;
 	}

@@ -14,15 +14,20 @@
  *
  * Exit codes: 0 run complete and every --assert clause holds; 1 an assert
  * clause failed (or --find-max found no passing rate); 2 usage error; 3 the
- * target could not be reached at all.
+ * target could not be reached at all. `bench compare`: 0 no regression
+ * beyond noise, 1 a regression, 2 usage error or unreadable report.
+ *
+ * The files of src/bench are layered; bench.c lists them, and each uses
+ * only the headers of those below it (b_bench_layers.vtc checks).
  */
 #ifndef HP_BENCH_BENCH_H
 #define HP_BENCH_BENCH_H
 
 #include <stdio.h>
 
-/* Run `hotpath bench` with <argv>[0] == "bench". Returns the process exit
- * code (above); prints the summary on stdout, errors on stderr. */
+/* Run `hotpath bench` (or `hotpath bench compare`) with <argv>[0] ==
+ * "bench". Returns the process exit code (above); prints the summary on
+ * stdout, errors on stderr. */
 int hp_bench_main(int argc, char **argv);
 /* Print the usage text for `hotpath help bench` to <out>. */
 void hp_bench_usage(FILE *out);

@@ -14,10 +14,11 @@
  */
 #include <ctype.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "bench/bench_priv.h"
+#include "bench/budget.h"
 #include "core/core.h"
 
 enum unit_kind { UNIT_TIME, UNIT_PCT, UNIT_NONE };
@@ -227,6 +228,19 @@ bool hp_bench_clause_holds(const struct hp_bench_clause *c, const struct hp_benc
 		return v >= c->value;
 	}
 	return false;
+}
+
+const char *hp_bench_clause_fmt(const struct hp_bench_clause *c, double v, char *buf, size_t n)
+{
+	if (c->metric <= HP_BM_STDEV)
+		return hp_bench_fmt_us(v, buf, n);
+	if (c->metric == HP_BM_RPS)
+		snprintf(buf, n, "%.1f", v);
+	else if (c->metric == HP_BM_ERRORS)
+		snprintf(buf, n, "%.0f", v);
+	else
+		snprintf(buf, n, "%.2f%%", v);
+	return buf;
 }
 
 size_t hp_bench_budget_violations(const struct hp_bench_budget *b, const struct hp_bench_result *r)

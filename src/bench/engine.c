@@ -13,6 +13,8 @@
  *
  * Connection states (one switch in on_io):
  *   IDLE        no request; the socket may be open (keep-alive) or closed
+ *   THINK       a response came in; the connection pauses for its request's
+ *               think time (closed model only) before it is free again
  *   CONNECTING  non-blocking connect in progress, for a request
  *   WRITING     request bytes being written
  *   HEAD        reading and parsing the response head
@@ -28,11 +30,12 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "bench/bench_priv.h"
+#include "bench/engine.h"
 #include "core/clock.h"
 #include "core/core.h"
 #include "core/log.h"
@@ -48,7 +51,7 @@
 #define SINK_BYTES (1u << 20) /* most one recv(MSG_TRUNC) drops; see discards() */
 #define NS_PER_S 1000000000ull
 
-enum conn_state { C_IDLE, C_CONNECTING, C_WRITING, C_HEAD, C_BODY };
+enum conn_state { C_IDLE, C_THINK, C_CONNECTING, C_WRITING, C_HEAD, C_BODY };
 
 struct worker;
 
@@ -145,6 +148,7 @@ static void record_error(struct worker *w, struct conn *c, enum hp_bench_err kin
 	if (!measuring(w, c, now))
 		return;
 	w->st.errors[kind]++;
+	w->st.reqs[c->target].errors++;
 	second_of(w, now)->errors++;
 	atomic_store_explicit(&w->pub_errors, hp_bench_errors_total(&w->st), memory_order_relaxed);
 	w->last_done_ns = now;
@@ -161,8 +165,14 @@ static void record_response(struct worker *w, struct conn *c)
 	st->responses++;
 	st->bytes += c->bytes;
 	st->discarded += c->discarded;
-	st->status[c->status / 100 <= 5 ? c->status / 100 : 0]++;
+	unsigned cls = c->status / 100 <= 5 ? (unsigned)c->status / 100 : 0;
+	st->status[cls]++;
+	struct hp_bench_req_stats *rq = &st->reqs[c->target];
+	rq->responses++;
+	rq->status[cls]++;
+	hp_hist_record(&rq->lat, lat_us);
 	if (c->cache_class >= 0) {
+		rq->cache[c->cache_class]++;
 		struct hp_bench_cache_stats *cs = &st->cache[c->cache_class];
 		cs->responses++;
 		cs->bytes += c->bytes;
@@ -174,6 +184,7 @@ static void record_response(struct worker *w, struct conn *c)
 	sec->errors += c->status >= 500;
 	sec->lat_sum_us += lat_us;
 	sec->lat_max_us = HP_MAX(sec->lat_max_us, lat_us);
+	hp_hist_record(&sec->lat, lat_us);
 	atomic_store_explicit(&w->pub_responses, st->responses, memory_order_relaxed);
 	w->last_done_ns = now;
 }
@@ -249,7 +260,7 @@ static void on_timeout(struct hp_timer *t)
 {
 	struct conn *c = HP_CONTAINER_OF(t, struct conn, timer);
 	HP_CHECK_OBJ(c, CONN_MAGIC);
-	if (c->state == C_IDLE)
+	if (c->state == C_IDLE || c->state == C_THINK)
 		return;
 	if (c->state == C_CONNECTING)
 		connect_failed(c, ETIMEDOUT);
@@ -358,13 +369,38 @@ static void write_request(struct conn *c)
 		on_io(&c->io, 0);
 }
 
-static void complete(struct conn *c)
+static void on_think(struct hp_timer *t)
 {
-	record_response(c->w, c);
-	conn_release(c, c->keep_alive && c->w->o->keepalive);
+	struct conn *c = HP_CONTAINER_OF(t, struct conn, timer);
+	HP_CHECK_OBJ(c, CONN_MAGIC);
+	conn_release(c, c->io.fd >= 0);
 }
 
-/* Body bytes <p>[0..n) arrived. Same return as take_head(). */
+/*
+ * The response is recorded; the connection is free again at once, or after
+ * its request's think time in the closed model (a user reading the page, as
+ * Locust's wait_time). In the open model arrivals are scheduled, so a pause
+ * would only lower the rate the test asked for: think time is ignored there.
+ * A thinking connection stays busy, so connection stages count it.
+ */
+static void complete(struct conn *c)
+{
+	struct worker *w = c->w;
+	record_response(w, c);
+	bool keep = c->keep_alive && w->o->keepalive;
+	uint64_t think_ms = w->o->targets[c->target].think_ns / 1000000;
+	if (think_ms == 0 || w->open) {
+		conn_release(c, keep);
+		return;
+	}
+	if (!keep)
+		conn_close(c);
+	c->state = C_THINK;
+	hp_timer_start(w->loop, &c->timer, think_ms, on_think);
+}
+
+/* Body bytes <p>[0..n) arrived. Returns true while the response is still
+ * incomplete, false once it was completed or failed (as take_head()). */
 static bool take_body(struct conn *c, const char *p, size_t n)
 {
 	if (c->body == HP_BODY_CLOSE || n == 0)
@@ -425,9 +461,14 @@ static bool take_head(struct conn *c)
 			conn_fail(c, HP_BERR_PARSE);
 			return false;
 		}
-		c->head_len -= (size_t)n;
-		memmove(c->buf, c->buf + n, c->head_len);
-		if (resp.status >= 200 || resp.status == 101) {
+		/*
+		 * resp's header values point into buf: read everything needed from
+		 * them before the head is moved out, or the body bytes that came
+		 * in the same read overwrite them (the cache status then reads as
+		 * body bytes, and hits were miscounted).
+		 */
+		bool final = resp.status >= 200 || resp.status == 101;
+		if (final) {
 			c->status = resp.status;
 			c->keep_alive = resp.keep_alive;
 			c->body = resp.body;
@@ -436,8 +477,11 @@ static bool take_head(struct conn *c)
 			int cls = classify_cache(&resp);
 			c->cache_class = cls;
 			c->w->st.cache_seen |= cls >= 0;
-			break;
 		}
+		c->head_len -= (size_t)n;
+		memmove(c->buf, c->buf + n, c->head_len);
+		if (final)
+			break;
 		/* 1xx interim response: the final one follows. */
 	}
 	/* "Content-Length: 0" is framed as a body of length 0: nothing to wait for. */
@@ -563,6 +607,7 @@ static void on_io(struct hp_io *io, unsigned events)
 		c->wr_ready = true;
 	switch (c->state) {
 	case C_IDLE:
+	case C_THINK:
 		if (c->rd_ready && c->io.fd >= 0)
 			check_idle(c);
 		break;
@@ -697,9 +742,9 @@ static void worker_init(struct worker *w, struct run *run, unsigned idx, unsigne
 	const struct hp_bench_opts *o = run->o;
 	*w = (struct worker){.magic = WORKER_MAGIC, .run = run, .o = o, .nconns = nconns};
 	w->loop = hp_loop_create();
-	/* Each block-and-wake in epoll_wait adds to a round trip; a generator
-	 * owns its core, so it may spin briefly instead (--spin-us). Measured:
-	 * 0.88x wrk's req/s without, 1.2x with 50 us. */
+	/* Each block-and-wake in epoll_wait adds to a round trip; spinning
+	 * (--spin-us) saves it but burns the core while waiting, which a server
+	 * on the same machine pays for. Off unless asked: see opts_defaults(). */
 	hp_loop_set_spin(w->loop, w->o->spin_us);
 	w->conns = hp_xcalloc(nconns, sizeof(*w->conns));
 	w->sink = hp_xmalloc(SINK_BYTES);
@@ -726,7 +771,7 @@ static void worker_init(struct worker *w, struct run *run, unsigned idx, unsigne
 	w->rate = rate / o->threads;
 	w->open = rate > 0 || (o->nstages > 0 && !o->stages_are_conns);
 	w->budget = budget;
-	hp_bench_stats_init(&w->st);
+	hp_bench_stats_init(&w->st, o->ntargets);
 	hp_hist_init(&w->snap, HP_BENCH_HIST_MAX_US, HP_BENCH_HIST_DIGITS);
 	pthread_mutex_init(&w->snap_lock, NULL);
 }
@@ -802,19 +847,56 @@ static bool all_stopped(struct worker *ws, unsigned n)
 	return true;
 }
 
-static void wait_workers(struct worker *ws, unsigned n, uint64_t start_ns, bool progress)
+/*
+ * Announce every stage that has begun and was not announced yet; returns
+ * the nanoseconds until the next stage begins (UINT64_MAX if none), so the
+ * caller wakes up on time and a line comes out as its stage starts (within
+ * the main thread's scheduling delay), however short the stage. The plan as
+ * a whole is printed before the run (bench.c).
+ */
+static uint64_t announce_stages(const struct hp_bench_opts *o, uint64_t measure_ns, size_t *next,
+				bool progress, FILE *out)
+{
+	uint64_t now = hp_clock_mono_ns();
+	if (out == NULL || o->nstages == 0)
+		return UINT64_MAX;
+	if (now < measure_ns)
+		return measure_ns - now;
+	uint64_t t = now - measure_ns;
+	size_t cur = hp_bench_stage_at(o->stages, o->nstages, t);
+	for (; *next <= cur && *next < o->nstages; (*next)++) {
+		char what[128];
+		hp_bench_stage_describe(o->stages, *next, o->stages_are_conns, what, sizeof(what));
+		if (progress)
+			fputs("\r\033[K", stderr);
+		fprintf(out, "stage %zu/%zu: %s\n", *next + 1, o->nstages, what);
+		fflush(out);
+	}
+	uint64_t begin = 0;
+	for (size_t i = 0; i < *next && i < o->nstages; i++)
+		begin += o->stages[i].duration_ns;
+	return *next < o->nstages && begin > t ? begin - t : UINT64_MAX;
+}
+
+static void wait_workers(struct worker *ws, unsigned n, uint64_t start_ns, bool progress,
+			 FILE *stage_out)
 {
 	struct progress p = {.last_ns = start_ns};
 	hp_hist_init(&p.merged, HP_BENCH_HIST_MAX_US, HP_BENCH_HIST_DIGITS);
 	uint64_t next_print = start_ns + NS_PER_S;
+	size_t next_stage = 0;
 	while (!all_stopped(ws, n)) {
-		struct timespec ts = {0, 50 * 1000 * 1000};
+		uint64_t due = announce_stages(ws[0].o, ws[0].measure_ns, &next_stage, progress,
+					       stage_out);
+		uint64_t nap = HP_MIN(due, 50ull * 1000 * 1000);
+		struct timespec ts = {0, (long)nap};
 		nanosleep(&ts, NULL);
 		if (progress && hp_clock_mono_ns() >= next_print) {
 			print_progress(ws, n, start_ns, &p);
 			next_print += NS_PER_S;
 		}
 	}
+	(void)announce_stages(ws[0].o, ws[0].measure_ns, &next_stage, progress, stage_out);
 	if (progress)
 		fputs("\r\033[K", stderr);
 	hp_hist_fini(&p.merged);
@@ -835,9 +917,18 @@ static void collect(struct worker *ws, unsigned n, struct run *run, struct hp_be
 	snprintf(r->unreachable_reason, sizeof(r->unreachable_reason), "%s", run->reason);
 }
 
-void hp_bench_run(const struct hp_bench_opts *o, double rate, bool progress,
+static double cpu_seconds(void)
+{
+	struct rusage ru;
+	HP_AZ(getrusage(RUSAGE_SELF, &ru));
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+void hp_bench_run(const struct hp_bench_opts *o, double rate, bool progress, FILE *stage_out,
 		  struct hp_bench_result *r)
 {
+	double cpu0 = cpu_seconds();
 	struct run run = {.o = o};
 	pthread_mutex_init(&run.lock, NULL);
 	unsigned n = o->threads;
@@ -856,12 +947,17 @@ void hp_bench_run(const struct hp_bench_opts *o, double rate, bool progress,
 	}
 	for (unsigned i = 0; i < n; i++)
 		HP_AZ(pthread_create(&ws[i].tid, NULL, worker_main, &ws[i]));
-	wait_workers(ws, n, start, progress);
+	wait_workers(ws, n, start, progress, stage_out);
 	for (unsigned i = 0; i < n; i++)
 		HP_AZ(pthread_join(ws[i].tid, NULL));
-	hp_bench_stats_init(&r->st);
+	/* Before the merge, whose cost is the report's, not the load's. */
+	double cpu = cpu_seconds() - cpu0;
+	double wall = (double)(hp_clock_mono_ns() - start) / 1e9;
+	hp_bench_stats_init(&r->st, o->ntargets);
 	r->rate = rate;
 	collect(ws, n, &run, r);
+	r->cpu_s = cpu;
+	r->wall_s = wall;
 	for (unsigned i = 0; i < n; i++)
 		worker_fini(&ws[i]);
 	free(ws);

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * opts.c - the `hotpath bench` command line: options, URLs with weights,
- * durations and stage lists, and the one-time serialisation of each URL's
- * request. Every mistake is a usage error (exit 2) that names the bad
- * argument, because a load test that silently runs with a misread option
+ * opts.c - the `hotpath bench` command line: options, URLs with weights or
+ * a scenario file, stage lists and the named profiles that expand to them,
+ * and the usage text. Every mistake is a usage error (exit 2) that names the
+ * bad argument, because a load test that silently runs with a misread option
  * produces numbers nobody should trust.
  */
 #include <errno.h>
@@ -12,16 +12,16 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
-#include "bench/bench.h"
-#include "bench/bench_priv.h"
+#include "bench/duration.h"
+#include "bench/opts.h"
+#include "bench/scenario.h"
 #include "config/config.h"
 #include "core/buf.h"
 #include "core/core.h"
-#include "net/net.h"
 
 #define MAX_HEADERS 64
+#define MAX_WEIGHT 1000000
 
 /* Collected while parsing, before the requests are built. */
 struct req_parts {
@@ -45,7 +45,7 @@ static int usage_error(const char *fmt, ...)
 	return 2;
 }
 
-/* ==== Numbers, durations and stages ==== */
+/* ==== Numbers and stages ==== */
 
 static bool parse_uint(const char *s, unsigned long long max, unsigned long long *out)
 {
@@ -58,18 +58,6 @@ static bool parse_uint(const char *s, unsigned long long max, unsigned long long
 		return false;
 	*out = v;
 	return true;
-}
-
-bool hp_bench_parse_duration(const char *s, size_t len, uint64_t *out_ns)
-{
-	char tmp[32];
-	if (len == 0 || len >= sizeof(tmp))
-		return false;
-	memcpy(tmp, s, len);
-	tmp[len] = '\0';
-	/* The configuration's rule (config.h), so a bare "30" is refused here as
-	 * in files; 30 days caps what bench will run. */
-	return hp_config_parse_duration_ns(tmp, out_ns) && *out_ns <= 30ull * 86400 * 1000000000;
 }
 
 static int stage_error(char *err, size_t errlen, const char *s, const char *at, const char *why)
@@ -155,105 +143,87 @@ double hp_bench_stage_value(const struct hp_bench_stage *st, size_t n, uint64_t 
 	return from;
 }
 
-/* ==== URLs and requests ==== */
-
-/* Split "http://host[:port][/path][@weight]" into <t>; the request is built later. */
-static int parse_url(const char *arg, struct hp_bench_target *t, const char **path)
+size_t hp_bench_stage_at(const struct hp_bench_stage *st, size_t n, uint64_t t_ns)
 {
-	char *url = hp_xstrdup(arg);
-	t->url = url;
-	t->weight = 1;
-	char *at = strrchr(url, '@');
-	if (at != NULL && strchr(at, '/') == NULL) {
-		unsigned long long w;
-		if (!parse_uint(at + 1, 1000000, &w) || w == 0)
-			return usage_error("invalid weight in \"%s\": expected URL@N with N >= 1",
-					   arg);
-		t->weight = (unsigned)w;
-		*at = '\0';
+	for (size_t i = 0; i < n; i++) {
+		if (t_ns < st[i].duration_ns)
+			return i;
+		t_ns -= st[i].duration_ns;
 	}
-	if (strncmp(url, "https://", 8) == 0)
-		return usage_error("\"%s\": https is not supported; put hotpath's plain "
-				   "HTTP listener in front",
-				   arg);
-	if (strncmp(url, "http://", 7) != 0)
-		return usage_error("invalid URL \"%s\": expected http://host[:port]/path", arg);
-	const char *host = url + 7;
-	const char *slash = strchr(host, '/');
-	size_t hlen = slash ? (size_t)(slash - host) : strlen(host);
-	*path = slash ? slash : "/";
-	if (hlen == 0 || memchr(host, '@', hlen) || memchr(host, '?', hlen))
-		return usage_error("invalid URL \"%s\": missing or invalid host", arg);
-	const char *rb = host[0] == '[' ? memchr(host, ']', hlen) : NULL;
-	const char *colon = memrchr(rb ? rb : host, ':', hlen - (size_t)((rb ? rb : host) - host));
-	struct hp_buf hp = {0};
-	hp_buf_append(&hp, host, hlen);
-	if (colon == NULL)
-		hp_buf_append_str(&hp, ":80");
-	hp_buf_append(&hp, "", 1);
-	t->hostport = hp.base;
-	char err[128] = "";
-	if (hp_net_resolve(t->hostport, &t->addr, &t->addrlen, err, sizeof(err)) < 0)
-		return usage_error("invalid URL \"%s\": %s", arg, err);
-	return 0;
+	return n;
 }
 
-static bool has_header(const struct req_parts *rp, const char *name)
+/* ==== Profiles ==== */
+
+/*
+ * The four test types of load-testing practice as stage shapes, in
+ * fractions of the whole length and multiples of the base rate -R. Ramps
+ * are stages too, so the load never jumps by more than the shape says.
+ */
+struct shape_step {
+	double frac; /* of the total duration */
+	double mult; /* target, times the base rate */
+};
+
+static const struct shape_step baseline[] = {{0.1, 1}, {0.9, 1}, {0, 0}};
+static const struct shape_step stress[] = {
+    {0.025, 1}, {0.2, 1}, {0.025, 2}, {0.2, 2}, {0.025, 3},
+    {0.2, 3},	{0.025, 4}, {0.2, 4}, {0.1, 0}, {0, 0},
+};
+static const struct shape_step spike[] = {
+    {0.05, 1}, {0.25, 1}, {0.02, 5}, {0.2, 5}, {0.02, 1}, {0.46, 1}, {0, 0},
+};
+static const struct shape_step soak[] = {{0.02, 1}, {0.96, 1}, {0.02, 0}, {0, 0}};
+
+static const struct {
+	const char *name;
+	const struct shape_step *steps;
+	uint64_t default_ns;
+} profiles[] = {
+    {"baseline", baseline, 60000000000ull},
+    {"stress", stress, 300000000000ull},
+    {"spike", spike, 60000000000ull},
+    {"soak", soak, 1800000000000ull},
+};
+
+int hp_bench_profile_stages(const char *name, double rate, uint64_t total_ns,
+			    struct hp_bench_stage **out, size_t *n)
 {
-	size_t n = strlen(name);
-	for (size_t i = 0; i < rp->nheaders; i++)
-		if (strncasecmp(rp->headers[i], name, n) == 0 && rp->headers[i][n] == ':')
-			return true;
-	return false;
+	for (size_t i = 0; i < HP_ARRAY_SIZE(profiles); i++) {
+		if (strcmp(name, profiles[i].name) != 0)
+			continue;
+		uint64_t total = total_ns ? total_ns : profiles[i].default_ns;
+		size_t k = 0;
+		while (profiles[i].steps[k].frac > 0)
+			k++;
+		struct hp_bench_stage *st = hp_xcalloc(k, sizeof(*st));
+		for (size_t j = 0; j < k; j++) {
+			double ns = (double)total * profiles[i].steps[j].frac;
+			/* At least 1 ms: a stage of 0 ns would be a jump, not a ramp. */
+			st[j].duration_ns = HP_MAX((uint64_t)llround(ns), 1000000ull);
+			st[j].target = rate * profiles[i].steps[j].mult;
+		}
+		*out = st;
+		*n = k;
+		return 0;
+	}
+	return -1;
 }
 
-static void build_request(struct hp_bench_target *t, const char *path, const struct req_parts *rp,
-			  bool keepalive)
+void hp_bench_stage_describe(const struct hp_bench_stage *st, size_t i, bool conns, char *buf,
+			     size_t n)
 {
-	struct hp_buf b = {0};
-	const char *host = t->url + 7;
-	size_t hlen = strcspn(host, "/");
-	char line[64];
-	hp_buf_append_str(&b, rp->method);
-	hp_buf_append_str(&b, " ");
-	hp_buf_append_str(&b, path);
-	hp_buf_append_str(&b, " HTTP/1.1\r\n");
-	if (!has_header(rp, "host")) {
-		hp_buf_append_str(&b, "Host: ");
-		hp_buf_append(&b, host, hlen);
-		hp_buf_append_str(&b, "\r\n");
-	}
-	if (!has_header(rp, "user-agent"))
-		hp_buf_append_str(&b, "User-Agent: hotpath-bench\r\n");
-	if (!keepalive)
-		hp_buf_append_str(&b, "Connection: close\r\n");
-	for (size_t i = 0; i < rp->nheaders; i++) {
-		hp_buf_append_str(&b, rp->headers[i]);
-		hp_buf_append_str(&b, "\r\n");
-	}
-	if (rp->body != NULL) {
-		snprintf(line, sizeof(line), "Content-Length: %zu\r\n", rp->body_len);
-		hp_buf_append_str(&b, line);
-	}
-	hp_buf_append_str(&b, "\r\n");
-	if (rp->body != NULL)
-		hp_buf_append(&b, rp->body, rp->body_len);
-	/* NUL-terminated for readers that print it; req_len excludes the NUL. */
-	hp_buf_append(&b, "", 1);
-	t->req = b.base;
-	t->req_len = b.len - 1;
+	double from = i ? st[i - 1].target : 0;
+	const char *unit = conns ? "connections" : "req/s";
+	double secs = (double)st[i].duration_ns / 1e9;
+	if (from == st[i].target)
+		snprintf(buf, n, "hold %.0f %s for %.3gs", st[i].target, unit, secs);
+	else
+		snprintf(buf, n, "ramp %.0f -> %.0f %s over %.3gs", from, st[i].target, unit,
+			 secs);
 }
 
-static bool valid_header(const char *h)
-{
-	const char *colon = strchr(h, ':');
-	if (colon == NULL || colon == h || strpbrk(h, "\r\n") != NULL)
-		return false;
-	for (const char *p = h; p < colon; p++)
-		if (*p <= ' ' || *p >= 127 || strchr("\"(),/:;<=>?@[\\]{}", *p))
-			return false;
-	return true;
-}
+/* ==== Options ==== *//* ==== Options ==== */
 
 static int read_body_file(const char *path, struct req_parts *rp)
 {
@@ -277,8 +247,6 @@ static int read_body_file(const char *path, struct req_parts *rp)
 	return 0;
 }
 
-/* ==== Options ==== */
-
 enum {
 	OPT_BODY_FILE = 256,
 	OPT_TIMEOUT,
@@ -287,6 +255,8 @@ enum {
 	OPT_COPY_BODY,
 	OPT_WARMUP,
 	OPT_STAGES,
+	OPT_PROFILE,
+	OPT_SCENARIO,
 	OPT_ASSERT,
 	OPT_FIND_MAX,
 	OPT_JSON,
@@ -310,6 +280,8 @@ static const struct option long_opts[] = {
     {"copy-body", no_argument, NULL, OPT_COPY_BODY},
     {"warmup", required_argument, NULL, OPT_WARMUP},
     {"stages", required_argument, NULL, OPT_STAGES},
+    {"profile", required_argument, NULL, OPT_PROFILE},
+    {"scenario", required_argument, NULL, OPT_SCENARIO},
     {"assert", required_argument, NULL, OPT_ASSERT},
     {"find-max", required_argument, NULL, OPT_FIND_MAX},
     {"json", required_argument, NULL, OPT_JSON},
@@ -319,6 +291,7 @@ static const struct option long_opts[] = {
     {NULL, 0, NULL, 0},
 };
 
+/* Every duration option goes through here, and so through the one parser. */
 static int set_duration(const char *name, const char *arg, uint64_t *out)
 {
 	if (!hp_bench_parse_duration(arg, strlen(arg), out) || *out == 0)
@@ -364,11 +337,47 @@ static int set_rate(struct hp_bench_opts *o, const char *arg)
 	return 0;
 }
 
-/* One option; returns 0 or the exit code of a usage error. */
+static int set_spin(struct hp_bench_opts *o, const char *arg)
+{
+	unsigned long long us;
+	if (!parse_uint(arg, 100000, &us))
+		return usage_error("--spin-us: expected microseconds from 0 to 100000, got \"%s\"",
+				   arg);
+	o->spin_us = (unsigned)us;
+	return 0;
+}
+
+/* The options that shape the requests rather than the run. */
+static int take_request_option(struct req_parts *rp, int c, const char *arg)
+{
+	switch (c) {
+	case 'm':
+		if (*arg == '\0' || strpbrk(arg, " \t\r\n"))
+			return usage_error("-m: invalid method \"%s\"", arg);
+		rp->method = arg;
+		return 0;
+	case 'H':
+		if (!hp_bench_header_valid(arg))
+			return usage_error("-H: expected \"Name: value\", got \"%s\"", arg);
+		if (rp->nheaders == MAX_HEADERS)
+			return usage_error("-H: at most %d headers", MAX_HEADERS);
+		rp->headers[rp->nheaders++] = arg;
+		return 0;
+	case 'b':
+		free(rp->body);
+		rp->body = hp_xstrdup(arg);
+		rp->body_len = strlen(arg);
+		return 0;
+	default: /* OPT_BODY_FILE */
+		return read_body_file(arg, rp);
+	}
+}
+
+/* One option; returns 0 or 2 (a usage error, printed). */
 static int take_option(struct hp_bench_opts *o, struct req_parts *rp, int c, const char *arg)
 {
-	unsigned long long v;
-	int rc = 0;
+	unsigned long long v = 0;
+	int rc;
 	switch (c) {
 	case 'c':
 		rc = set_count("-c", arg, 1000000, &v);
@@ -387,37 +396,17 @@ static int take_option(struct hp_bench_opts *o, struct req_parts *rp, int c, con
 	case 'R':
 		return set_rate(o, arg);
 	case 'm':
-		if (*arg == '\0' || strpbrk(arg, " \t\r\n"))
-			return usage_error("-m: invalid method \"%s\"", arg);
-		rp->method = arg;
-		return 0;
 	case 'H':
-		if (!valid_header(arg))
-			return usage_error("-H: expected \"Name: value\", got \"%s\"", arg);
-		if (rp->nheaders == MAX_HEADERS)
-			return usage_error("-H: at most %d headers", MAX_HEADERS);
-		rp->headers[rp->nheaders++] = arg;
-		return 0;
 	case 'b':
-		free(rp->body);
-		rp->body = hp_xstrdup(arg);
-		rp->body_len = strlen(arg);
-		return 0;
 	case OPT_BODY_FILE:
-		return read_body_file(arg, rp);
+		return take_request_option(rp, c, arg);
 	case OPT_TIMEOUT:
 		return set_duration("--timeout", arg, &o->timeout_ns);
 	case OPT_NO_KEEPALIVE:
 		o->keepalive = false;
 		return 0;
-	case OPT_SPIN_US: {
-		unsigned long long us;
-		if (!parse_uint(arg, 100000, &us))
-			return usage_error("--spin-us: expected microseconds from 0 to 100000, got \"%s\"",
-					   arg);
-		o->spin_us = (unsigned)us;
-		return 0;
-	}
+	case OPT_SPIN_US:
+		return set_spin(o, arg);
 	case OPT_COPY_BODY:
 		o->copy_body = true;
 		return 0;
@@ -425,6 +414,12 @@ static int take_option(struct hp_bench_opts *o, struct req_parts *rp, int c, con
 		return set_duration("--warmup", arg, &o->warmup_ns);
 	case OPT_STAGES:
 		return set_stages(o, arg);
+	case OPT_PROFILE:
+		o->profile = arg;
+		return 0;
+	case OPT_SCENARIO:
+		o->scenario_path = arg;
+		return 0;
 	case OPT_ASSERT:
 		return set_budget("--assert", arg, &o->budget);
 	case OPT_FIND_MAX:
@@ -435,40 +430,68 @@ static int take_option(struct hp_bench_opts *o, struct req_parts *rp, int c, con
 	case OPT_HTML:
 		o->html_path = arg;
 		return 0;
-	case OPT_QUIET:
+	default: /* OPT_QUIET; getopt_long returns no other value */
 		o->quiet = true;
 		return 0;
-	default:
-		return 2;
 	}
+}
+
+/* --profile NAME with -R: becomes stages; -d, if given, is their total. */
+static int expand_profile(struct hp_bench_opts *o, uint64_t duration_given)
+{
+	if (o->nstages)
+		return usage_error("--profile and --stages exclude each other");
+	if (!(o->rate > 0))
+		return usage_error("--profile %s needs -R, the base rate in req/s", o->profile);
+	if (o->requests || o->find_max.n)
+		return usage_error("--profile sets the duration and rates; drop -n and --find-max");
+	if (hp_bench_profile_stages(o->profile, o->rate, duration_given ? o->duration_ns : 0,
+				    &o->stages, &o->nstages) < 0)
+		return usage_error("--profile: unknown profile \"%s\" (baseline, stress, spike, soak)",
+				   o->profile);
+	o->stages_are_conns = false;
+	o->profile_rate = o->rate;
+	o->rate = 0;
+	return 0;
+}
+
+/* Stages set the duration and, in connections, the connection count. */
+static int apply_stages(struct hp_bench_opts *o)
+{
+	double peak = 1;
+	o->duration_ns = 0;
+	for (size_t i = 0; i < o->nstages; i++) {
+		o->duration_ns += o->stages[i].duration_ns;
+		peak = HP_MAX(peak, o->stages[i].target);
+	}
+	/* Connection stages say how many connections; -c does not apply. */
+	if (o->stages_are_conns && peak > 1000000)
+		return usage_error("--stages: at most 1000000 connections");
+	if (o->stages_are_conns)
+		o->conns = (unsigned)ceil(peak);
+	return 0;
 }
 
 /* Combinations that cannot mean anything. */
 static int check_combination(struct hp_bench_opts *o, uint64_t duration_given)
 {
 	if (o->ntargets == 0)
-		return usage_error("no URL given");
+		return usage_error("no URL given (or --scenario FILE)");
 	if (duration_given && o->requests)
 		return usage_error("-d and -n exclude each other");
-	if (o->nstages && (duration_given || o->requests))
+	if (o->profile) {
+		int rc = expand_profile(o, duration_given);
+		if (rc != 0)
+			return rc;
+	} else if (o->nstages && (duration_given || o->requests)) {
 		return usage_error("--stages sets the duration; drop -d and -n");
+	}
 	if (o->nstages && o->rate > 0)
 		return usage_error("--stages and -R exclude each other");
 	if (o->find_max.n && (o->rate > 0 || o->nstages || o->requests))
 		return usage_error("--find-max chooses the rate itself; drop -R, -n and --stages");
-	if (o->nstages) {
-		double peak = 1;
-		o->duration_ns = 0;
-		for (size_t i = 0; i < o->nstages; i++) {
-			o->duration_ns += o->stages[i].duration_ns;
-			peak = HP_MAX(peak, o->stages[i].target);
-		}
-		/* Connection stages say how many connections; -c does not apply. */
-		if (o->stages_are_conns && peak > 1000000)
-			return usage_error("--stages: at most 1000000 connections");
-		if (o->stages_are_conns)
-			o->conns = (unsigned)ceil(peak);
-	}
+	if (o->nstages && apply_stages(o) != 0)
+		return 2;
 	if (o->threads > o->conns)
 		o->threads = o->conns;
 	return 0;
@@ -482,22 +505,70 @@ static void opts_defaults(struct hp_bench_opts *o)
 	    .duration_ns = 10000000000ull,
 	    .timeout_ns = 10000000000ull,
 	    .keepalive = true,
-	    .spin_us = 50,
+	    /* No spinning by default: it burns a core whenever the generator
+	     * waits, which on a shared machine is CPU taken from the server
+	     * under test (bench/results/bench-vs-wrk-2026-12-04-*.md). */
+	    .spin_us = 0,
 	};
+}
+
+/* "URL" or "URL@WEIGHT" into <t>. */
+static int take_url(const char *arg, const struct hp_bench_req_spec *spec,
+		    struct hp_bench_target *t)
+{
+	char *url = hp_xstrdup(arg);
+	unsigned long long w = 1;
+	char *at = strrchr(url, '@');
+	if (at != NULL && strchr(at, '/') == NULL) {
+		if (!parse_uint(at + 1, MAX_WEIGHT, &w) || w == 0) {
+			free(url);
+			return usage_error("invalid weight in \"%s\": expected URL@N with N >= 1",
+					   arg);
+		}
+		*at = '\0';
+	}
+	char err[256];
+	int rc = hp_bench_target_init(t, NULL, url, spec, err, sizeof(err));
+	free(url);
+	if (rc < 0)
+		return usage_error("%s", err);
+	t->weight = (unsigned)w;
+	return 0;
 }
 
 static int take_urls(struct hp_bench_opts *o, int first, int argc, char **argv,
 		     const struct req_parts *rp)
 {
+	struct hp_bench_req_spec spec = {
+	    .method = rp->method,
+	    .headers = rp->headers,
+	    .nheaders = rp->nheaders,
+	    .body = rp->body,
+	    .body_len = rp->body_len,
+	    .keepalive = o->keepalive,
+	};
 	o->ntargets = 0;
 	o->targets = hp_xcalloc((size_t)(argc - first) + 1, sizeof(*o->targets));
 	for (int i = first; i < argc; i++) {
-		struct hp_bench_target *t = &o->targets[o->ntargets++];
-		const char *path = "/";
-		int rc = parse_url(argv[i], t, &path);
+		int rc = take_url(argv[i], &spec, &o->targets[o->ntargets++]);
 		if (rc != 0)
 			return rc;
-		build_request(t, path, rp, o->keepalive);
+	}
+	return 0;
+}
+
+static int take_scenario(struct hp_bench_opts *o, int first, int argc, const struct req_parts *rp)
+{
+	if (first < argc)
+		return usage_error("--scenario names the URLs; drop the URL arguments");
+	if (rp->body != NULL || strcmp(rp->method, "GET") != 0)
+		return usage_error("--scenario gives each request its method and body; drop -m, -b "
+				   "and --body-file (-H still applies to every request)");
+	char err[512];
+	if (hp_bench_scenario_load(o->scenario_path, rp->headers, rp->nheaders, o->keepalive,
+				   &o->targets, &o->ntargets, err, sizeof(err)) < 0) {
+		fprintf(stderr, "hotpath bench: %s\n", err);
+		return 2;
 	}
 	return 0;
 }
@@ -514,7 +585,6 @@ int hp_bench_opts_parse(struct hp_bench_opts *o, int argc, char **argv)
 	while (rc == 0 &&
 	       (c = getopt_long(argc, argv, "+c:t:d:n:R:m:H:b:h", long_opts, NULL)) != -1) {
 		if (c == 'h') {
-			hp_bench_usage(stdout);
 			rc = -1;
 		} else if (c == '?' || c == ':') {
 			rc = optopt ? usage_error("unknown option or missing value: -%c", optopt)
@@ -525,10 +595,13 @@ int hp_bench_opts_parse(struct hp_bench_opts *o, int argc, char **argv)
 			rc = take_option(o, &rp, c, optarg);
 		}
 	}
-	if (rc == 0 && rp.body != NULL && strcmp(rp.method, "GET") == 0)
-		rp.method = "POST";
-	if (rc == 0)
+	if (rc == 0 && o->scenario_path)
+		rc = take_scenario(o, optind, argc, &rp);
+	else if (rc == 0) {
+		if (rp.body != NULL && strcmp(rp.method, "GET") == 0)
+			rp.method = "POST";
 		rc = take_urls(o, optind, argc, argv, &rp);
+	}
 	if (rc == 0)
 		rc = check_combination(o, duration_given);
 	free(rp.body);
@@ -537,14 +610,58 @@ int hp_bench_opts_parse(struct hp_bench_opts *o, int argc, char **argv)
 
 void hp_bench_opts_fini(struct hp_bench_opts *o)
 {
-	for (size_t i = 0; i < o->ntargets; i++) {
-		free(o->targets[i].url);
-		free(o->targets[i].hostport);
-		free(o->targets[i].req);
-	}
+	for (size_t i = 0; i < o->ntargets; i++)
+		hp_bench_target_fini(&o->targets[i]);
 	free(o->targets);
 	free(o->stages);
 	hp_bench_budget_fini(&o->budget);
 	hp_bench_budget_fini(&o->find_max);
 	*o = (struct hp_bench_opts){0};
+}
+
+void hp_bench_opts_usage(FILE *out)
+{
+	fputs(
+	    "usage: hotpath bench [options] URL [URL@WEIGHT ...]\n"
+	    "       hotpath bench [options] --scenario FILE\n"
+	    "       hotpath bench compare BASE.json NEW.json\n"
+	    "\n"
+	    "Load an HTTP/1.1 server and report latency percentiles and throughput.\n"
+	    "\n"
+	    "  -c, --connections N   connections in all (default 10)\n"
+	    "  -t, --threads N       threads, each with its own event loop (default 1)\n"
+	    "  -d, --duration D      measured duration, e.g. 30s, 2m (default 10s)\n"
+	    "  -n, --requests N      stop after N requests instead of a duration\n"
+	    "  -R, --rate R          constant rate in req/s (open model: latency counts\n"
+	    "                        from the intended send time, as wrk2 does)\n"
+	    "  -m, --method M        request method (default GET; POST with a body)\n"
+	    "  -H, --header 'N: v'   add a request header (repeatable)\n"
+	    "  -b, --body S          request body; --body-file F reads it from F\n"
+	    "      --scenario FILE   named requests from a JSON file (method, url, headers,\n"
+	    "                        body, weight, think); results per request name\n"
+	    "      --timeout D       per-request timeout (default 10s)\n"
+	    "      --no-keepalive    one request per connection\n"
+	    "      --spin-us N       poll up to N us before sleeping (default 0 = never):\n"
+	    "                        saves a wake-up per round trip, burns CPU when idle\n"
+	    "      --copy-body       read every body byte into memory; by default the part of a\n"
+	    "                        Content-Length body past the first read is discarded in\n"
+	    "                        the kernel (recv MSG_TRUNC), counted but never copied\n"
+	    "      --warmup D        run D before measuring (not counted)\n"
+	    "      --stages LIST     ramp linearly from target to target, e.g.\n"
+	    "                        \"10s:100,30s:1000,10s:0\" (req/s) or\n"
+	    "                        \"10s:50c,1m:50c\" (connections)\n"
+	    "      --profile P       baseline, stress, spike or soak around the rate -R;\n"
+	    "                        -d sets the total length (docs/bench.md)\n"
+	    "      --assert EXPR     budget, e.g. \"p95<200ms,p99<500ms,success>=99%,rps>=1000\";\n"
+	    "                        metrics pN min mean max stdev (us|ms|s), success\n"
+	    "                        error_rate hit_ratio (%), rps errors\n"
+	    "      --find-max EXPR   search the highest constant rate that meets EXPR\n"
+	    "      --json FILE       write every figure and the timeline as JSON\n"
+	    "      --html FILE       write a self-contained report page with charts\n"
+	    "      --quiet           no live progress line\n"
+	    "\n"
+	    "URL@WEIGHT spreads requests over several URLs by weight (default 1).\n"
+	    "Exit: 0 ok, 1 a budget clause failed (compare: a regression), 2 usage error,\n"
+	    "3 target unreachable.\n",
+	    out);
 }

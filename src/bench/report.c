@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * report.c - the readable summary (with a latency bar chart and the cache
- * breakdown) and the JSON report. Both read only the merged result, so
- * what the terminal shows and what CI parses are the same figures.
+ * report.c - the readable summary (with a latency bar chart, the cache and
+ * per-request breakdowns, budget verdicts and the generator's own CPU use)
+ * and the JSON report, which carries per-second percentiles so that
+ * `bench compare` can tell a change from the run's own noise.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -10,29 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bench/bench_priv.h"
+#include "bench/report.h"
 #include "core/core.h"
 
 #define BAR_BINS 12
 #define BAR_WIDTH 40
 
-const char *const hp_bench_err_names[HP_BENCH_ERR_N] = {
-    "connect", "read", "write", "timeout", "parse",
-};
-const char *const hp_bench_cache_names[HP_BCACHE_N] = {"hit", "miss", "stale"};
-
 static const double pcts[] = {50, 75, 90, 95, 99, 99.9, 99.99};
-
-const char *hp_bench_fmt_us(double us, char *buf, size_t n)
-{
-	if (us < 1000)
-		snprintf(buf, n, "%.0fus", us);
-	else if (us < 1e6)
-		snprintf(buf, n, "%.2fms", us / 1e3);
-	else
-		snprintf(buf, n, "%.2fs", us / 1e6);
-	return buf;
-}
 
 static const char *fmt_bytes(double b, char *buf, size_t n)
 {
@@ -51,6 +36,8 @@ static void describe_model(FILE *out, const struct hp_bench_opts *o,
 {
 	if (r->rate > 0)
 		fprintf(out, "  model      constant rate %.0f req/s", r->rate);
+	else if (o->profile)
+		fprintf(out, "  model      profile %s (%zu stages)", o->profile, o->nstages);
 	else if (o->nstages)
 		fprintf(out, "  model      %zu stages of %s", o->nstages,
 			o->stages_are_conns ? "connections" : "rate");
@@ -146,10 +133,90 @@ static void print_cache(FILE *out, const struct hp_bench_result *r)
 	}
 }
 
+/* One row per request name; only when there is more than one. */
+static void print_requests(FILE *out, const struct hp_bench_opts *o,
+			   const struct hp_bench_result *r)
+{
+	if (o->ntargets < 2)
+		return;
+	int w = 8;
+	for (size_t i = 0; i < o->ntargets; i++)
+		w = HP_MAX(w, (int)strlen(o->targets[i].name));
+	w = HP_MIN(w, 40);
+	fprintf(out, "  per request\n    %-*s %9s %10s %5s %5s %5s %5s %6s %9s %9s %9s %6s\n", w,
+		"name", "responses", "req/s", "2xx", "3xx", "4xx", "5xx", "errors", "p50", "p95",
+		"p99", "hit%");
+	for (size_t i = 0; i < o->ntargets; i++) {
+		const struct hp_bench_req_stats *q = &r->st.reqs[i];
+		char a[32], b[32], c[32], hit[16] = "-";
+		uint64_t labelled = q->cache[0] + q->cache[1] + q->cache[2];
+		if (labelled)
+			snprintf(hit, sizeof(hit), "%.1f",
+				 100.0 * (double)q->cache[HP_BCACHE_HIT] / (double)labelled);
+		fprintf(out, "    %-*.*s %9llu %10.1f %5llu %5llu %5llu %5llu %6llu %9s %9s %9s %6s\n",
+			w, w, o->targets[i].name, (unsigned long long)q->responses,
+			r->elapsed_s > 0 ? (double)q->responses / r->elapsed_s : 0,
+			(unsigned long long)q->status[2], (unsigned long long)q->status[3],
+			(unsigned long long)q->status[4], (unsigned long long)q->status[5],
+			(unsigned long long)q->errors,
+			hp_bench_fmt_us((double)hp_hist_percentile(&q->lat, 50), a, sizeof(a)),
+			hp_bench_fmt_us((double)hp_hist_percentile(&q->lat, 95), b, sizeof(b)),
+			hp_bench_fmt_us((double)hp_hist_percentile(&q->lat, 99), c, sizeof(c)), hit);
+	}
+}
+
+/*
+ * A thread of the generator near a full core cannot have waited on the
+ * server, so its figures are a floor for the server, not a measurement.
+ * Below that, in the open model a run that kept its rate was paced by the
+ * rate asked; otherwise the generator was waiting on the server.
+ */
+const char *hp_bench_bottleneck(const struct hp_bench_opts *o, const struct hp_bench_result *r,
+				char *buf, size_t n)
+{
+	double pct = hp_bench_cpu_pct(r);
+	double per_thread = pct / (o->threads ? o->threads : 1);
+	const char *why;
+	if (per_thread >= 85)
+		why = "the generator may be the bottleneck (add -t, or run it on another machine)";
+	else if (o->spin_us > 0)
+		why = "includes --spin-us polling, so it overstates the work done";
+	else if (r->rate > 0)
+		why = hp_bench_rps(r) >= 0.95 * r->rate
+			  ? "the rate asked for set the pace"
+			  : "the server could not keep up with the rate asked";
+	else if (o->nstages && !o->stages_are_conns)
+		why = "the stages set the pace (see the timeline for where the server lagged)";
+	else
+		why = "the server (or the network) set the pace";
+	snprintf(buf, n, "bench used %.0f%% of a core over %u thread%s: %s", pct, o->threads,
+		 o->threads > 1 ? "s" : "", why);
+	return buf;
+}
+
+void hp_bench_report_budget(FILE *out, const char *title, const struct hp_bench_budget *b,
+			    const struct hp_bench_result *r)
+{
+	if (b->n == 0)
+		return;
+	fprintf(out, "  %s\n", title);
+	for (size_t i = 0; i < b->n; i++) {
+		const struct hp_bench_clause *c = &b->clauses[i];
+		char v[32];
+		bool ok = hp_bench_clause_holds(c, r);
+		hp_bench_clause_fmt(c, hp_bench_clause_measure(c, r), v, sizeof(v));
+		fprintf(out, "    %s %-24s measured %s\n", ok ? "\u2713" : "\u2717", c->text, v);
+	}
+}
+
 void hp_bench_report_text(FILE *out, const struct hp_bench_opts *o, const struct hp_bench_result *r)
 {
-	fprintf(out, "hotpath bench %s", o->targets[0].url);
-	if (o->ntargets > 1)
+	if (o->scenario_path)
+		fprintf(out, "hotpath bench --scenario %s (%zu requests)", o->scenario_path,
+			o->ntargets);
+	else
+		fprintf(out, "hotpath bench %s", o->targets[0].url);
+	if (o->ntargets > 1 && !o->scenario_path)
 		fprintf(out, " and %zu more URL%s", o->ntargets - 1, o->ntargets > 2 ? "s" : "");
 	fputc('\n', out);
 	describe_model(out, o, r);
@@ -157,7 +224,10 @@ void hp_bench_report_text(FILE *out, const struct hp_bench_opts *o, const struct
 	fputs("  latency    ", out);
 	print_latency(out, &r->st.lat, "             ");
 	print_cache(out, r);
+	print_requests(out, o, r);
 	print_bars(out, &r->st.lat);
+	char cpu[256];
+	fprintf(out, "  cpu        %s\n", hp_bench_bottleneck(o, r, cpu, sizeof(cpu)));
 }
 
 /* ==== JSON ==== */
@@ -196,11 +266,14 @@ static json_t *timeline_json(const struct hp_bench_stats *s)
 	for (size_t i = 0; i < s->seconds; i++) {
 		const struct hp_bench_second *t = &s->timeline[i];
 		json_array_append_new(
-		    a, json_pack("{s:I, s:I, s:I, s:I, s:f, s:I}", "second", (json_int_t)i,
-				 "responses", (json_int_t)t->responses, "errors",
+		    a, json_pack("{s:I, s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:I}", "second",
+				 (json_int_t)i, "responses", (json_int_t)t->responses, "errors",
 				 (json_int_t)t->errors, "bytes", (json_int_t)t->bytes, "mean_us",
 				 t->responses ? (double)t->lat_sum_us / (double)t->responses : 0.0,
-				 "max_us", (json_int_t)t->lat_max_us));
+				 "max_us", (json_int_t)t->lat_max_us, "p50_us",
+				 (json_int_t)hp_hist_percentile(&t->lat, 50), "p95_us",
+				 (json_int_t)hp_hist_percentile(&t->lat, 95), "p99_us",
+				 (json_int_t)hp_hist_percentile(&t->lat, 99)));
 	}
 	return a;
 }
@@ -222,6 +295,37 @@ static json_t *cache_json(const struct hp_bench_result *r)
 	return j;
 }
 
+static json_t *status_json(const uint64_t *status)
+{
+	return json_pack("{s:I, s:I, s:I, s:I, s:I}", "1xx", (json_int_t)status[1], "2xx",
+			 (json_int_t)status[2], "3xx", (json_int_t)status[3], "4xx",
+			 (json_int_t)status[4], "5xx", (json_int_t)status[5]);
+}
+
+/* Per request name: what a Locust or k6 table shows. */
+static json_t *requests_json(const struct hp_bench_opts *o, const struct hp_bench_result *r)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < o->ntargets; i++) {
+		const struct hp_bench_req_stats *q = &r->st.reqs[i];
+		const struct hp_bench_target *t = &o->targets[i];
+		uint64_t labelled = q->cache[0] + q->cache[1] + q->cache[2];
+		json_t *j = json_pack(
+		    "{s:s, s:s, s:s#, s:i, s:f, s:I, s:f, s:o, s:I, s:o}", "name", t->name, "url",
+		    t->url, "method", t->req, (int)strcspn(t->req, " "), "weight", (int)t->weight,
+		    "think_s", (double)t->think_ns / 1e9, "responses", (json_int_t)q->responses,
+		    "requests_per_s", r->elapsed_s > 0 ? (double)q->responses / r->elapsed_s : 0.0,
+		    "status", status_json(q->status), "errors", (json_int_t)q->errors, "latency_us",
+		    latency_json(&q->lat));
+		json_object_set_new(j, "hit_ratio_pct",
+				    labelled ? json_real(100.0 * (double)q->cache[HP_BCACHE_HIT] /
+							 (double)labelled)
+					     : json_null());
+		json_array_append_new(a, j);
+	}
+	return a;
+}
+
 static json_t *config_json(const struct hp_bench_opts *o, const struct hp_bench_result *r)
 {
 	json_t *urls = json_array();
@@ -233,12 +337,19 @@ static json_t *config_json(const struct hp_bench_opts *o, const struct hp_bench_
 		json_array_append_new(stages, json_pack("{s:f, s:f}", "duration_s",
 							(double)o->stages[i].duration_ns / 1e9,
 							"target", o->stages[i].target));
-	return json_pack(
-	    "{s:o, s:i, s:i, s:f, s:I, s:f, s:b, s:b, s:f, s:f, s:o, s:s}", "urls", urls, "connections",
-	    (int)o->conns, "threads", (int)o->threads, "duration_s", (double)o->duration_ns / 1e9,
-	    "requests", (json_int_t)o->requests, "rate", r->rate, "keepalive", o->keepalive,
-	    "copy_body", o->copy_body, "timeout_s", (double)o->timeout_ns / 1e9, "warmup_s", (double)o->warmup_ns / 1e9,
-	    "stages", stages, "stage_unit", o->stages_are_conns ? "connections" : "requests_per_s");
+	json_t *j = json_pack(
+	    "{s:o, s:i, s:i, s:f, s:I, s:f, s:b, s:b, s:f, s:f, s:o, s:s, s:i}", "urls", urls,
+	    "connections", (int)o->conns, "threads", (int)o->threads, "duration_s",
+	    (double)o->duration_ns / 1e9, "requests", (json_int_t)o->requests, "rate", r->rate,
+	    "keepalive", o->keepalive, "copy_body", o->copy_body, "timeout_s",
+	    (double)o->timeout_ns / 1e9, "warmup_s", (double)o->warmup_ns / 1e9, "stages", stages,
+	    "stage_unit", o->stages_are_conns ? "connections" : "requests_per_s", "spin_us",
+	    (int)o->spin_us);
+	json_object_set_new(j, "profile", o->profile ? json_string(o->profile) : json_null());
+	json_object_set_new(j, "profile_rate", json_real(o->profile_rate));
+	json_object_set_new(j, "scenario",
+			    o->scenario_path ? json_string(o->scenario_path) : json_null());
+	return j;
 }
 
 static json_t *budget_json(const struct hp_bench_budget *b, const struct hp_bench_result *r)
@@ -259,11 +370,7 @@ static json_t *counts_json(const struct hp_bench_stats *s)
 		json_object_set_new(errors, hp_bench_err_names[i],
 				    json_integer((json_int_t)s->errors[i]));
 	json_object_set_new(errors, "total", json_integer((json_int_t)hp_bench_errors_total(s)));
-	json_t *status =
-	    json_pack("{s:I, s:I, s:I, s:I, s:I}", "1xx", (json_int_t)s->status[1], "2xx",
-		      (json_int_t)s->status[2], "3xx", (json_int_t)s->status[3], "4xx",
-		      (json_int_t)s->status[4], "5xx", (json_int_t)s->status[5]);
-	return json_pack("{s:o, s:o}", "status", status, "errors", errors);
+	return json_pack("{s:o, s:o}", "status", status_json(s->status), "errors", errors);
 }
 
 int hp_bench_report_json(const char *path, const struct hp_bench_opts *o,
@@ -283,6 +390,12 @@ int hp_bench_report_json(const char *path, const struct hp_bench_opts *o,
 	json_object_update(root, counts);
 	json_decref(counts);
 	json_object_set_new(root, "body_bytes_discarded", json_integer((json_int_t)s->discarded));
+	json_object_set_new(root, "requests", requests_json(o, r));
+	char why[256];
+	json_object_set_new(root, "cpu",
+			    json_pack("{s:f, s:f, s:f, s:s}", "bench_cpu_s", r->cpu_s, "wall_s",
+				      r->wall_s, "bench_cpu_pct", hp_bench_cpu_pct(r), "verdict",
+				      hp_bench_bottleneck(o, r, why, sizeof(why))));
 	if (s->cache_seen)
 		json_object_set_new(root, "cache", cache_json(r));
 	if (o->budget.n)

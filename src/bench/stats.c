@@ -1,27 +1,48 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * stats.c - per-thread counters of a load test and the figures derived
- * from them. Each engine thread fills its own struct hp_bench_stats with
- * no locking; the run merges them once at the end.
+ * from them (definitions in stats.h). A 4xx counts as neither success nor
+ * error: it is the client's doing and usually what the test intended.
  *
- * Definitions the budgets rely on: an attempt is a response or a
- * socket-level error; success is 2xx or 3xx over attempts; the error rate
- * counts socket errors and 5xx over attempts (a 4xx is the client's fault
- * and usually intended by the test).
+ * Per-second histograms are initialised only as the timeline grows into a
+ * second, so a long run pays for the seconds it has lived, not for the
+ * capacity the array was doubled to.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "bench/bench_priv.h"
+#include "bench/stats.h"
 #include "core/core.h"
 
-void hp_bench_stats_init(struct hp_bench_stats *s)
+const char *const hp_bench_err_names[HP_BENCH_ERR_N] = {
+    "connect", "read", "write", "timeout", "parse",
+};
+const char *const hp_bench_cache_names[HP_BCACHE_N] = {"hit", "miss", "stale"};
+
+const char *hp_bench_fmt_us(double us, char *buf, size_t n)
 {
+	if (us < 1000)
+		snprintf(buf, n, "%.0fus", us);
+	else if (us < 1e6)
+		snprintf(buf, n, "%.2fms", us / 1e3);
+	else
+		snprintf(buf, n, "%.2fs", us / 1e6);
+	return buf;
+}
+
+void hp_bench_stats_init(struct hp_bench_stats *s, size_t nreqs)
+{
+	HP_ASSERT(nreqs >= 1);
 	*s = (struct hp_bench_stats){0};
 	hp_hist_init(&s->lat, HP_BENCH_HIST_MAX_US, HP_BENCH_HIST_DIGITS);
 	for (int i = 0; i < HP_BCACHE_N; i++)
 		hp_hist_init(&s->cache[i].lat, HP_BENCH_HIST_MAX_US, HP_BENCH_HIST_DIGITS);
+	s->reqs = hp_xcalloc(nreqs, sizeof(*s->reqs));
+	s->nreqs = nreqs;
+	for (size_t i = 0; i < nreqs; i++)
+		hp_hist_init(&s->reqs[i].lat, HP_BENCH_HIST_MAX_US, HP_BENCH_HIST_DIGITS);
 }
 
 void hp_bench_stats_fini(struct hp_bench_stats *s)
@@ -29,6 +50,11 @@ void hp_bench_stats_fini(struct hp_bench_stats *s)
 	hp_hist_fini(&s->lat);
 	for (int i = 0; i < HP_BCACHE_N; i++)
 		hp_hist_fini(&s->cache[i].lat);
+	for (size_t i = 0; i < s->nreqs; i++)
+		hp_hist_fini(&s->reqs[i].lat);
+	free(s->reqs);
+	for (size_t i = 0; i < s->seconds; i++)
+		hp_hist_fini(&s->timeline[i].lat);
 	free(s->timeline);
 	*s = (struct hp_bench_stats){0};
 }
@@ -44,8 +70,9 @@ struct hp_bench_second *hp_bench_stats_second(struct hp_bench_stats *s, size_t i
 		       (cap - s->seconds_cap) * sizeof(*s->timeline));
 		s->seconds_cap = cap;
 	}
-	if (idx >= s->seconds)
-		s->seconds = idx + 1;
+	for (; s->seconds <= idx; s->seconds++)
+		hp_hist_init(&s->timeline[s->seconds].lat, HP_BENCH_HIST_MAX_US,
+			     HP_BENCH_SECOND_DIGITS);
 	return &s->timeline[idx];
 }
 
@@ -59,6 +86,23 @@ static void merge_timeline(struct hp_bench_stats *dst, const struct hp_bench_sta
 		b->bytes += a->bytes;
 		b->lat_sum_us += a->lat_sum_us;
 		b->lat_max_us = HP_MAX(b->lat_max_us, a->lat_max_us);
+		hp_hist_merge(&b->lat, &a->lat);
+	}
+}
+
+static void merge_reqs(struct hp_bench_stats *dst, const struct hp_bench_stats *src)
+{
+	HP_ASSERT(dst->nreqs == src->nreqs);
+	for (size_t i = 0; i < src->nreqs; i++) {
+		const struct hp_bench_req_stats *a = &src->reqs[i];
+		struct hp_bench_req_stats *b = &dst->reqs[i];
+		b->responses += a->responses;
+		b->errors += a->errors;
+		for (size_t k = 0; k < HP_ARRAY_SIZE(a->status); k++)
+			b->status[k] += a->status[k];
+		for (int k = 0; k < HP_BCACHE_N; k++)
+			b->cache[k] += a->cache[k];
+		hp_hist_merge(&b->lat, &a->lat);
 	}
 }
 
@@ -80,6 +124,7 @@ void hp_bench_stats_merge(struct hp_bench_stats *dst, const struct hp_bench_stat
 		hp_hist_merge(&dst->cache[i].lat, &src->cache[i].lat);
 	}
 	merge_timeline(dst, src);
+	merge_reqs(dst, src);
 }
 
 void hp_bench_result_fini(struct hp_bench_result *r)
@@ -124,6 +169,11 @@ double hp_bench_hit_pct(const struct hp_bench_result *r)
 	for (int i = 0; i < HP_BCACHE_N; i++)
 		n += r->st.cache[i].responses;
 	return n ? 100.0 * (double)r->st.cache[HP_BCACHE_HIT].responses / (double)n : 0;
+}
+
+double hp_bench_cpu_pct(const struct hp_bench_result *r)
+{
+	return r->wall_s > 0 ? 100.0 * r->cpu_s / r->wall_s : 0;
 }
 
 static bool contains_word(const char *s, size_t len, const char *word)

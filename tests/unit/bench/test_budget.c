@@ -12,7 +12,9 @@
 /* cmocka.h needs the headers above. */
 #include <cmocka.h>
 
-#include "bench/bench_priv.h"
+#include "bench/opts.h"
+#include "bench/budget.h"
+#include "bench/stats.h"
 
 static void test_parse_valid(void **state)
 {
@@ -89,7 +91,7 @@ static void test_parse_invalid(void **state)
 static void make_result(struct hp_bench_result *r)
 {
 	*r = (struct hp_bench_result){0};
-	hp_bench_stats_init(&r->st);
+	hp_bench_stats_init(&r->st, 1);
 	hp_hist_record_n(&r->st.lat, 1000, 99);
 	hp_hist_record(&r->st.lat, 900000);
 	r->st.responses = 100;
@@ -143,7 +145,7 @@ static void test_empty_run_fails_latency(void **state)
 {
 	(void)state;
 	struct hp_bench_result r = {0};
-	hp_bench_stats_init(&r.st);
+	hp_bench_stats_init(&r.st, 1);
 	r.st.errors[HP_BERR_CONNECT] = 5;
 	assert_int_equal(violations("p99<1s", &r), 1);
 	assert_int_equal(violations("errors<10", &r), 0);

@@ -5,6 +5,7 @@
  * the cache-status classification the breakdown relies on.
  */
 #include <fcntl.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,7 +17,10 @@
 /* cmocka.h needs the headers above. */
 #include <cmocka.h>
 
-#include "bench/bench_priv.h"
+#include "bench/opts.h"
+#include "bench/budget.h"
+#include "bench/duration.h"
+#include "bench/stats.h"
 
 #define MS 1000000ull
 #define S 1000000000ull
@@ -185,16 +189,17 @@ static void test_request_bytes(void **state)
 	assert_int_equal(o.targets[0].req_len, strlen(o.targets[0].req));
 	assert_string_equal(o.targets[1].hostport, "localhost:80");
 	assert_int_equal(o.targets[1].weight, 1);
-	assert_true(strncmp(o.targets[1].req, "POST / HTTP/1.1\r\nHost: localhost\r\n", 34) == 0);
+	static const char post_head[] = "POST / HTTP/1.1\r\nHost: localhost\r\n";
+	assert_true(strncmp(o.targets[1].req, post_head, sizeof(post_head) - 1) == 0);
 	hp_bench_opts_fini(&o);
 
-	const char *const spin[] = {"--spin-us", "0", "http://127.0.0.1/", NULL};
+	const char *const spin[] = {"--spin-us", "50", "http://127.0.0.1/", NULL};
 	assert_int_equal(parse(&o, spin), 0);
-	assert_int_equal(o.spin_us, 0);
+	assert_int_equal(o.spin_us, 50);
 	hp_bench_opts_fini(&o);
 	const char *const nospin[] = {"http://127.0.0.1/", NULL};
 	assert_int_equal(parse(&o, nospin), 0);
-	assert_int_equal(o.spin_us, 50); /* the default */
+	assert_int_equal(o.spin_us, 0); /* the default: never spin (fair to a local server) */
 	assert_false(o.copy_body);	 /* bodies are discarded in the kernel by default */
 	hp_bench_opts_fini(&o);
 	const char *const copy[] = {"--copy-body", "http://127.0.0.1/", NULL};
@@ -207,6 +212,65 @@ static void test_request_bytes(void **state)
 	assert_int_equal(o.conns, 50);
 	assert_int_equal(o.duration_ns, 3 * S);
 	hp_bench_opts_fini(&o);
+}
+
+/* Each profile fills exactly the -d it is given, starts from 0, and the
+ * shape says what its name promises. */
+static void test_profiles(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *name;
+		double peak_mult;
+	} cases[] = {{"baseline", 1}, {"stress", 4}, {"spike", 5}, {"soak", 1}};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct hp_bench_opts o;
+		const char *const args[] = {"--profile", cases[i].name, "-R", "1000", "-d", "100s",
+					    "http://127.0.0.1/", NULL};
+		assert_int_equal(parse(&o, args), 0);
+		assert_true(o.nstages >= 2);
+		assert_false(o.stages_are_conns);
+		assert_true(o.rate == 0); /* the stages carry the rate now */
+		uint64_t sum = 0;
+		double peak = 0;
+		for (size_t k = 0; k < o.nstages; k++) {
+			sum += o.stages[k].duration_ns;
+			peak = o.stages[k].target > peak ? o.stages[k].target : peak;
+		}
+		assert_int_equal(sum, o.duration_ns);
+		assert_true(sum >= 100 * S - 1000000 && sum <= 100 * S + 1000000);
+		assert_true(fabs(peak - 1000 * cases[i].peak_mult) < 1e-9);
+		assert_true(hp_bench_stage_value(o.stages, o.nstages, 0) == 0);
+		assert_int_equal(hp_bench_stage_at(o.stages, o.nstages, 0), 0);
+		assert_int_equal(hp_bench_stage_at(o.stages, o.nstages, sum), o.nstages);
+		hp_bench_opts_fini(&o);
+	}
+	/* spike: 1x for its first 30 %, then 5x. */
+	struct hp_bench_opts o;
+	const char *const spike[] = {"--profile", "spike", "-R", "100", "-d", "100s",
+				     "http://127.0.0.1/", NULL};
+	assert_int_equal(parse(&o, spike), 0);
+	assert_true(fabs(hp_bench_stage_value(o.stages, o.nstages, 20 * S) - 100) < 1e-6);
+	assert_true(fabs(hp_bench_stage_value(o.stages, o.nstages, 40 * S) - 500) < 1e-6);
+	assert_true(fabs(hp_bench_stage_value(o.stages, o.nstages, 80 * S) - 100) < 1e-6);
+	hp_bench_opts_fini(&o);
+	/* The default length when -d is not given. */
+	const char *const dflt[] = {"--profile", "baseline", "-R", "10", "http://127.0.0.1/", NULL};
+	assert_int_equal(parse(&o, dflt), 0);
+	assert_int_equal(o.duration_ns, 60 * S);
+	hp_bench_opts_fini(&o);
+	const char *const *const bad[] = {
+	    (const char *const[]){"--profile", "spike", "http://127.0.0.1/", NULL}, /* no -R */
+	    (const char *const[]){"--profile", "burst", "-R", "5", "http://127.0.0.1/", NULL},
+	    (const char *const[]){"--profile", "soak", "-R", "5", "--stages", "1s:5",
+				  "http://127.0.0.1/", NULL},
+	    (const char *const[]){"--profile", "soak", "-R", "5", "-n", "100",
+				  "http://127.0.0.1/", NULL},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(parse(&o, bad[i]), 2);
+		hp_bench_opts_fini(&o);
+	}
 }
 
 static void test_cache_class(void **state)
@@ -241,6 +305,7 @@ int main(void)
 	    cmocka_unit_test(test_duration),	   cmocka_unit_test(test_stages_parse),
 	    cmocka_unit_test(test_stages_invalid), cmocka_unit_test(test_usage_errors),
 	    cmocka_unit_test(test_request_bytes),  cmocka_unit_test(test_cache_class),
+	    cmocka_unit_test(test_profiles),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
