@@ -77,7 +77,8 @@ static void origin_service(void)
 	for (size_t i = 0; i < T.nofd; i++) {
 		if (T.ofd[i] < 0)
 			continue;
-		ssize_t r = read(T.ofd[i], T.oin[i] + T.oin_len[i], sizeof(T.oin[i]) - T.oin_len[i]);
+		size_t room = sizeof(T.oin[i]) - T.oin_len[i];
+		ssize_t r = read(T.ofd[i], T.oin[i] + T.oin_len[i], room);
 		if (r == 0) {
 			close(T.ofd[i]);
 			T.ofd[i] = -1;
@@ -181,7 +182,7 @@ static void path_of(char *out, size_t max)
 	size_t len = 0;
 	char last[32] = "";
 	out[0] = '\0';
-	for (const char *p = strstr(T.log, " request "); p != NULL; p = strstr(p + 1, " request ")) {
+	for (const char *p = T.log; (p = strstr(p, " request ")) != NULL; p++) {
 		const char *from = strstr(p, ": ");
 		const char *eol = strchr(p, '\n');
 		if (from == NULL || eol == NULL || from > eol)
@@ -261,7 +262,8 @@ static int setup(void **state)
 		 "{\"listen\": [\"127.0.0.1:1\"], \"workers\": 1,"
 		 " \"upstreams\": {\"o\": {\"servers\": [\"http://127.0.0.1:%u\"]}},"
 		 " \"routes\": ["
-		 "  {\"host\": \"pass.test\", \"upstream\": \"o\", \"cache\": {\"enabled\": false}},"
+		 "  {\"host\": \"pass.test\", \"upstream\": \"o\","
+		 "   \"cache\": {\"enabled\": false}},"
 		 "  {\"host\": \"cache.test\", \"upstream\": \"o\"}]}",
 		 ntohs(sin.sin_port));
 	struct hp_config_error cerr;
