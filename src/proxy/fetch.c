@@ -518,6 +518,10 @@ static enum hp_step exchange(struct hp_client *c)
 	bool ok = read_up(c, &progress, &eof);
 	bool taken;
 	enum hp_step next = take_head(c, &taken);
+	/* The close may have come with the head: the body's pump must see it,
+	 * and reading again gives it again (0 or the error). */
+	if ((eof || !ok) && u->conn != NULL)
+		u->conn->readable = true;
 	if (taken || next != HP_STEP_fetch)
 		return next;
 	if (c->t->out.len > 0 && (!hp_client_flush(c) || c->closed))

@@ -25,6 +25,7 @@ struct dechunk {
 	struct hp_bvec out[DECODED_MAX];
 	size_t nout;
 	int failed;                    /* the next filter refused: HP_ERR */
+	bool done;                     /* the last chunk (and trailers) came */
 };
 
 static void flush_decoded(struct dechunk *d)
@@ -52,6 +53,7 @@ static ssize_t dechunk_data(struct hp_filter *f, const struct hp_bvec *v, size_t
 		ssize_t k = hp_http_chunked_feed(&d->state, v[i].ptr, v[i].len, &done, on_decoded, d);
 		if (k < 0)
 			return HP_ERR;
+		d->done |= done;
 		/* The slices point into v[i]: they go on before it is let go. */
 		flush_decoded(d);
 		if (d->failed < 0)
@@ -61,10 +63,10 @@ static ssize_t dechunk_data(struct hp_filter *f, const struct hp_bvec *v, size_t
 	return (ssize_t)taken;
 }
 
+/* A body that ends without its last chunk is cut short. */
 static int dechunk_end(struct hp_filter *f)
 {
-	(void)f;
-	return 0;
+	return ((struct dechunk *)f)->done ? 0 : HP_ERR;
 }
 
 static void dechunk_abort(struct hp_filter *f)

@@ -40,8 +40,10 @@ static enum hp_step answer_timeout(struct hp_client *c)
 
 static void log_transition(const struct hp_client *c, enum hp_step from, enum hp_step to)
 {
-	hp_log_debug("client %s request %u: %s -> %s", c->peer_ip, c->requests + 1,
-		     step_names[from], step_names[to]);
+	/* Step log counts its request as served before it returns. */
+	unsigned n = from == HP_STEP_log ? c->requests : c->requests + 1;
+	hp_log_debug("client %s request %u: %s -> %s", c->peer_ip, n, step_names[from],
+		     step_names[to]);
 }
 
 /* Between requests (no transaction) a connection is in step recv. */

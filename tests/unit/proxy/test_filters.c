@@ -310,6 +310,31 @@ static void test_dechunk_many_chunks_in_one_input(void **state)
 	hp_arena_fini(&a);
 }
 
+/* A body that ends before its last chunk is cut short: end says so (and
+ * the filters after it are aborted, not ended). */
+static void test_dechunk_end_without_last_chunk_is_an_error(void **state)
+{
+	(void)state;
+	struct hp_arena a;
+	hp_arena_init(&a, 0);
+	struct hp_filter_chain ch = {0};
+	struct capture *cap = cap_reset(0, "cap");
+	hp_filter_add(&ch, hp_filter_dechunk(&a, NULL));
+	hp_filter_add(&ch, &cap->base);
+	assert_int_equal(feed_piece(&ch, "3\r\nabc\r\n", 8), 8);
+	assert_int_equal(hp_filter_end(&ch), HP_ERR);
+	hp_arena_fini(&a);
+
+	hp_arena_init(&a, 0);
+	ch = (struct hp_filter_chain){0};
+	cap = cap_reset(0, "cap");
+	hp_filter_add(&ch, hp_filter_dechunk(&a, NULL));
+	hp_filter_add(&ch, &cap->base);
+	assert_int_equal(feed_piece(&ch, "3\r\nabc\r\n0\r\n\r\n", 13), 13);
+	assert_int_equal(hp_filter_end(&ch), 0);
+	hp_arena_fini(&a);
+}
+
 static void test_dechunk_refused_by_next_is_an_error(void **state)
 {
 	(void)state;
@@ -636,7 +661,9 @@ static struct hp_client *bare_client(void)
 	struct hp_client *c = calloc(1, sizeof(*c));
 	c->magic = HP_CLIENT_MAGIC;
 	c->io.fd = -1;
-	c->t.cache.storing = true;
+	c->t = calloc(1, sizeof(*c->t));
+	c->t->client = c;
+	c->t->cache.storing = true;
 	return c;
 }
 
@@ -670,7 +697,7 @@ static void test_fill_split_at_every_boundary(void **state)
 			hp_arena_init(&a, 0);
 			struct hp_filter_chain ch = {0};
 			struct capture *cap = cap_reset(0, "cap");
-			c->t.cache.storing = true;
+			c->t->cache.storing = true;
 			hp_filter_add(&ch, hp_filter_fill(&a, c, fill_begin(cache, key),
 							  fill_cases[fc].chunked));
 			hp_filter_add(&ch, &cap->base);
@@ -682,13 +709,14 @@ static void test_fill_split_at_every_boundary(void **state)
 			size_t blen;
 			assert_false(stored_body(cache, key, body, &blen));
 			assert_int_equal(hp_filter_end(&ch), 0);
-			assert_true(c->t.cache.storing);
+			assert_true(c->t->cache.storing);
 			assert_true(stored_body(cache, key, body, &blen));
 			assert_int_equal(blen, strlen(fill_cases[fc].stored));
 			assert_memory_equal(body, fill_cases[fc].stored, blen);
 			hp_arena_fini(&a);
 		}
 	}
+	free(c->t);
 	free(c);
 	hp_cache_destroy(cache);
 }
@@ -716,6 +744,7 @@ static void test_fill_abort_drops_the_object(void **state)
 	struct hp_cache_fill *again = fill_begin(cache, "abort");
 	hp_cache_fill_abort(again, false);
 	hp_arena_fini(&a);
+	free(c->t);
 	free(c);
 	hp_cache_destroy(cache);
 }
@@ -732,7 +761,7 @@ static void test_fill_oversized_body_passes_but_is_not_stored(void **state)
 		hp_arena_init(&a, 0);
 		struct hp_filter_chain ch = {0};
 		struct capture *cap = cap_reset(0, "cap");
-		c->t.cache.storing = true;
+		c->t->cache.storing = true;
 		hp_filter_add(&ch, hp_filter_fill(&a, c, fill_begin(cache, key), chunked));
 		hp_filter_add(&ch, &cap->base);
 		char piece[120];
@@ -754,7 +783,7 @@ static void test_fill_oversized_body_passes_but_is_not_stored(void **state)
 		}
 		/* Every byte still reached the client. */
 		assert_int_equal(cap->len, total);
-		assert_false(c->t.cache.storing);
+		assert_false(c->t->cache.storing);
 		assert_int_equal(hp_filter_end(&ch), 0);
 		char body[CAP_MAX];
 		size_t blen;
@@ -767,6 +796,7 @@ static void test_fill_oversized_body_passes_but_is_not_stored(void **state)
 		assert_int_equal(b, HP_CACHE_PASS);
 		hp_arena_fini(&a);
 	}
+	free(c->t);
 	free(c);
 	hp_cache_destroy(cache);
 }
@@ -786,7 +816,7 @@ static void test_fill_broken_framing_stops_storing_only(void **state)
 	static const char in[] = "3\r\nabc\r\nzz\r\n";
 	assert_int_equal(feed_piece(&ch, in, sizeof(in) - 1), (ssize_t)sizeof(in) - 1);
 	CAP_IS(cap, in);
-	assert_false(c->t.cache.storing);
+	assert_false(c->t->cache.storing);
 	assert_int_equal(hp_filter_end(&ch), 0);
 	char body[CAP_MAX];
 	size_t blen;
@@ -794,6 +824,7 @@ static void test_fill_broken_framing_stops_storing_only(void **state)
 	/* Not the object's fault: no hit-for-pass. */
 	hp_cache_fill_abort(fill_begin(cache, "broken"), false);
 	hp_arena_fini(&a);
+	free(c->t);
 	free(c);
 	hp_cache_destroy(cache);
 }
@@ -952,7 +983,9 @@ static void wfix_init(struct wfix *x)
 	x->c->w = &x->w;
 	x->c->io.fd = sv[0];
 	x->c->writable = true;
-	x->c->t.ws = &x->ws;
+	x->c->t = calloc(1, sizeof(*x->c->t));
+	x->c->t->client = x->c;
+	x->c->t->ws = &x->ws;
 	x->peer = sv[1];
 	hp_arena_init(&x->a, 0);
 	hp_filter_add(&x->ch, hp_filter_writer(&x->a, x->c));
@@ -962,9 +995,10 @@ static void wfix_init(struct wfix *x)
 static void wfix_fini(struct wfix *x)
 {
 	hp_timer_stop(x->loop, &x->c->timer);
-	hp_buf_fini(&x->c->out);
+	hp_buf_fini(&x->c->t->out);
 	close(x->c->io.fd);
 	close(x->peer);
+	free(x->c->t);
 	free(x->c);
 	hp_arena_fini(&x->a);
 	hp_loop_destroy(x->loop);
@@ -1011,15 +1045,15 @@ static void test_writer_writev_head_and_memory(void **state)
 	(void)state;
 	struct wfix x;
 	wfix_init(&x);
-	hp_buf_append_str(&x.c->out, HEAD);
+	hp_buf_append_str(&x.c->t->out, HEAD);
 	struct hp_bvec v[] = {
 		{.ptr = "abc", .fd = -1, .len = 3},
 		{.ptr = "defg", .fd = -1, .len = 4, .stable = true},
 		{.ptr = "hi", .fd = -1, .len = 2},
 	};
 	assert_int_equal(hp_filter_data(&x.ch, v, 3), 9);
-	assert_int_equal(x.c->out.len, 0);
-	assert_int_equal(x.c->t.resp.bytes_out, 9);
+	assert_int_equal(x.c->t->out.len, 0);
+	assert_int_equal(x.c->t->resp.bytes_out, 9);
 	char got[256];
 	size_t len = drain(x.peer, got, sizeof(got));
 	assert_int_equal(len, strlen(HEAD "abcdefghi"));
@@ -1034,7 +1068,7 @@ static void test_writer_full_socket_keeps_unstable_leaves_stable(void **state)
 	struct wfix x;
 	wfix_init(&x);
 	size_t junk = fill_socket(x.c->io.fd);
-	hp_buf_append_str(&x.c->out, HEAD);
+	hp_buf_append_str(&x.c->t->out, HEAD);
 	struct hp_bvec v[] = {
 		{.ptr = "AAA", .fd = -1, .len = 3},
 		{.ptr = "BBB", .fd = -1, .len = 3, .stable = true},
@@ -1044,8 +1078,8 @@ static void test_writer_full_socket_keeps_unstable_leaves_stable(void **state)
 	assert_int_equal(hp_filter_data(&x.ch, v, 3), 3);
 	assert_false(x.c->writable);
 	assert_int_equal(x.c->timer_kind, CT_SEND);
-	assert_int_equal(x.c->out.len, strlen(HEAD "AAA"));
-	assert_memory_equal(hp_buf_data(&x.c->out), HEAD "AAA", x.c->out.len);
+	assert_int_equal(x.c->t->out.len, strlen(HEAD "AAA"));
+	assert_memory_equal(hp_buf_data(&x.c->t->out), HEAD "AAA", x.c->t->out.len);
 	/* Not writable: nothing is tried, unstable bytes still go to out. */
 	struct hp_bvec more[] = {{.ptr = "ddd", .fd = -1, .len = 3}};
 	assert_int_equal(hp_filter_data(&x.ch, more, 1), 3);
@@ -1056,7 +1090,7 @@ static void test_writer_full_socket_keeps_unstable_leaves_stable(void **state)
 	assert_int_equal(len, junk);
 	x.c->writable = true;
 	assert_int_equal(hp_filter_data(&x.ch, v + 1, 2), 6);
-	assert_int_equal(x.c->out.len, 0);
+	assert_int_equal(x.c->t->out.len, 0);
 	len = drain(x.peer, got, sizeof(got));
 	assert_int_equal(len, strlen(HEAD "AAAdddBBBCCC"));
 	assert_memory_equal(got, HEAD "AAAdddBBBCCC", len);
@@ -1069,7 +1103,7 @@ static void test_writer_sends_file_ranges_after_the_head(void **state)
 	struct wfix x;
 	wfix_init(&x);
 	int fd = body_memfd(range_body, RANGE_LEN);
-	hp_buf_append_str(&x.c->out, HEAD);
+	hp_buf_append_str(&x.c->t->out, HEAD);
 	struct hp_bvec v[] = {
 		{.ptr = "<", .fd = -1, .len = 1},
 		{.fd = fd, .off = 2, .len = 5, .stable = true},
@@ -1077,7 +1111,7 @@ static void test_writer_sends_file_ranges_after_the_head(void **state)
 		{.fd = fd, .off = 18, .len = 2, .stable = true},
 	};
 	assert_int_equal(hp_filter_data(&x.ch, v, 4), 9);
-	assert_int_equal(x.c->t.resp.bytes_out, 9);
+	assert_int_equal(x.c->t->resp.bytes_out, 9);
 	char got[256];
 	size_t len = drain(x.peer, got, sizeof(got));
 	assert_int_equal(len, strlen(HEAD "<CDEFG>ST"));
@@ -1093,12 +1127,12 @@ static void test_writer_full_socket_leaves_file_ranges(void **state)
 	wfix_init(&x);
 	int fd = body_memfd(range_body, RANGE_LEN);
 	size_t junk = fill_socket(x.c->io.fd);
-	hp_buf_append_str(&x.c->out, HEAD);
+	hp_buf_append_str(&x.c->t->out, HEAD);
 	struct hp_bvec v = {.fd = fd, .off = 0, .len = RANGE_LEN, .stable = true};
 	assert_int_equal(hp_filter_data(&x.ch, &v, 1), 0);
 	assert_false(x.c->writable);
 	/* The head stays queued, before the body. */
-	assert_int_equal(x.c->out.len, strlen(HEAD));
+	assert_int_equal(x.c->t->out.len, strlen(HEAD));
 	static char got[1 << 20];
 	assert_int_equal(drain(x.peer, got, sizeof(got)), junk);
 	x.c->writable = true;
@@ -1125,7 +1159,7 @@ static void stable_source_loop(bool file)
 	int fd = file ? body_memfd(body, len) : -1;
 	int small = 8192;
 	assert_int_equal(setsockopt(x.c->io.fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)), 0);
-	hp_buf_append_str(&x.c->out, HEAD);
+	hp_buf_append_str(&x.c->t->out, HEAD);
 	size_t want = strlen(HEAD) + len;
 	char *got = malloc(want + 1);
 	size_t glen = 0;
@@ -1142,7 +1176,7 @@ static void stable_source_loop(bool file)
 			/* Only a full socket leaves bytes to the source, and they
 			 * are not copied. A short write leaves the socket writable
 			 * until a write meets EAGAIN. */
-			assert_true(x.c->out.len <= strlen(HEAD));
+			assert_true(x.c->t->out.len <= strlen(HEAD));
 			partial++;
 			if (!x.c->writable) {
 				glen += drain(x.peer, got + glen, want + 1 - glen);
@@ -1151,7 +1185,7 @@ static void stable_source_loop(bool file)
 		}
 		assert_true(++rounds < 10000);
 	}
-	assert_int_equal(x.c->t.resp.bytes_out, len);
+	assert_int_equal(x.c->t->resp.bytes_out, len);
 	glen += drain(x.peer, got + glen, want + 1 - glen);
 	assert_true(partial > 0);
 	assert_int_equal(glen, want);
@@ -1181,14 +1215,14 @@ static void test_writer_closed_client_takes_everything(void **state)
 	(void)state;
 	struct wfix x;
 	wfix_init(&x);
-	hp_buf_append_str(&x.c->out, HEAD);
+	hp_buf_append_str(&x.c->t->out, HEAD);
 	x.c->closed = true;
 	struct hp_bvec v[] = {
 		{.ptr = "abc", .fd = -1, .len = 3, .stable = true},
 		{.fd = 12345, .off = 0, .len = 100, .stable = true},
 	};
 	assert_int_equal(hp_filter_data(&x.ch, v, 2), 103);
-	assert_int_equal(x.c->out.len, 0);
+	assert_int_equal(x.c->t->out.len, 0);
 	char got[64];
 	assert_int_equal(drain(x.peer, got, sizeof(got)), 0);
 	wfix_fini(&x);
@@ -1208,6 +1242,7 @@ int main(void)
 		cmocka_unit_test(test_dechunk_split_at_every_boundary),
 		cmocka_unit_test(test_dechunk_many_chunks_in_one_input),
 		cmocka_unit_test(test_dechunk_refused_by_next_is_an_error),
+		cmocka_unit_test(test_dechunk_end_without_last_chunk_is_an_error),
 		cmocka_unit_test(test_rechunk_split_at_every_boundary),
 		cmocka_unit_test(test_rechunk_batches_and_skips_empty_input),
 		cmocka_unit_test(test_rechunk_refused_by_next_is_an_error),
