@@ -69,7 +69,7 @@ static struct hp_client *client_new(struct hp_worker *w, hp_client_fn *drive)
 	return c;
 }
 
-/* The caller counted the connection in px->nclients (worker.c). */
+/* The caller counted the connection in px->nclients. */
 void hp_client_accept(struct hp_worker *w, int fd, const struct sockaddr_storage *peer,
 		      hp_client_fn *drive)
 {
@@ -87,6 +87,40 @@ void hp_client_accept(struct hp_worker *w, int fd, const struct sockaddr_storage
 	}
 	hp_client_arm_timer(c, CT_HEADER, hp_client_cfg(c)->limits.header_timeout_ms);
 	c->drive(c);
+}
+
+static const char too_many[] =
+	"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
+	"Content-Length: 21\r\nConnection: close\r\n\r\ntoo many connections\n";
+
+static void refuse(int fd)
+{
+	(void)!write(fd, too_many, sizeof(too_many) - 1);
+	close(fd);
+}
+
+void hp_client_accept_pending(struct hp_worker *w, int lfd, hp_client_fn *drive)
+{
+	HP_CHECK_OBJ(w, HP_WORKER_MAGIC);
+	uint32_t max = w->ws->snap->cfg->limits.max_connections;
+	for (;;) {
+		struct sockaddr_storage peer;
+		socklen_t len;
+		int fd = hp_net_accept(lfd, &peer, &len);
+		if (fd < 0) {
+			if (fd != -EAGAIN)
+				hp_log_warn("accept: %s", strerror(-fd));
+			return;
+		}
+		if (max != 0 && atomic_fetch_add(&w->px->nclients, 1) >= max) {
+			atomic_fetch_sub(&w->px->nclients, 1);
+			refuse(fd);
+			continue;
+		}
+		if (max == 0)
+			atomic_fetch_add(&w->px->nclients, 1);
+		hp_client_accept(w, fd, &peer, drive);
+	}
 }
 
 static void start_internal(struct hp_deferred *d)
@@ -213,7 +247,9 @@ bool hp_client_read(struct hp_client *c, size_t limit)
 	if (c->internal)
 		return true;
 	if (c->in.base == NULL) {
-		if (!c->readable || c->eof || !has_input(c))
+		/* A new connection starts readable without an event: look before
+		 * taking memory. Later, readable means epoll saw bytes arrive. */
+		if (!c->readable || c->eof || (c->requests == 0 && !has_input(c)))
 			return true;
 		hp_txn_take_input(c);
 	}

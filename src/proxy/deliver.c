@@ -92,17 +92,21 @@ static bool pump_stream(struct hp_client *c)
 	return false;
 }
 
+/* The head waits in the output buffer until the first body bytes: the
+ * writer sends both with one writev (or the head with MSG_MORE before a
+ * sendfile), so a hit costs one write. The buffer is flushed on its own
+ * only when the source is done or has nothing new. */
 enum hp_step hp_step_deliver(struct hp_client *c)
 {
 	struct hp_txn *t = c->t;
 	for (;;) {
-		if (!hp_client_flush(c) || c->closed)
-			return HP_STEP_DONE;
 		bool progress = false;
 		switch (t->resp.source) {
 		case HP_SRC_NONE:
 		case HP_SRC_DONE:
-			return c->t->out.len == 0 ? HP_STEP_log : HP_STEP_WAIT;
+			if (!hp_client_flush(c) || c->closed)
+				return HP_STEP_DONE;
+			return t->out.len == 0 ? HP_STEP_log : HP_STEP_WAIT;
 		case HP_SRC_UPSTREAM: {
 			enum hp_step next = hp_fetch_pump(c, &progress);
 			if (next != HP_STEP_deliver)
@@ -118,7 +122,12 @@ enum hp_step hp_step_deliver(struct hp_client *c)
 		}
 		if (c->closed)
 			return HP_STEP_DONE;
-		if (!progress)
-			return HP_STEP_WAIT;
+		if (!progress) {
+			size_t before = t->out.len;
+			if (!hp_client_flush(c) || c->closed)
+				return HP_STEP_DONE;
+			if (t->out.len == before)
+				return HP_STEP_WAIT;
+		}
 	}
 }

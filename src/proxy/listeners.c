@@ -298,47 +298,11 @@ static void append_addrs(struct listen_addr **list, struct listen_addr *more)
 
 /* ==== Accepting ==== */
 
-static const char too_many[] =
-	"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
-	"Content-Length: 21\r\nConnection: close\r\n\r\ntoo many connections\n";
-
-static void refuse(int fd)
-{
-	(void)!write(fd, too_many, sizeof(too_many) - 1);
-	close(fd);
-}
-
-/* Accept what is pending on listening socket <lfd> for <w>, on its thread;
- * past limits.max_connections (the whole process), answer 503 and close. */
-static void accept_pending(struct hp_worker *w, int lfd)
-{
-	HP_CHECK_OBJ(w, HP_WORKER_MAGIC);
-	uint32_t max = w->ws->snap->cfg->limits.max_connections;
-	for (;;) {
-		struct sockaddr_storage peer;
-		socklen_t len;
-		int fd = hp_net_accept(lfd, &peer, &len);
-		if (fd < 0) {
-			if (fd != -EAGAIN)
-				hp_log_warn("accept: %s", strerror(-fd));
-			return;
-		}
-		if (max != 0 && atomic_fetch_add(&w->px->nclients, 1) >= max) {
-			atomic_fetch_sub(&w->px->nclients, 1);
-			refuse(fd);
-			continue;
-		}
-		if (max == 0)
-			atomic_fetch_add(&w->px->nclients, 1);
-		hp_client_accept(w, fd, &peer, hp_pipeline_run);
-	}
-}
-
 static void on_accept(struct hp_io *io, unsigned events)
 {
 	(void)events;
 	struct listen_sock *s = HP_CONTAINER_OF(io, struct listen_sock, io);
-	accept_pending(s->w, io->fd);
+	hp_client_accept_pending(s->w, io->fd, hp_pipeline_run);
 }
 
 static int start_sock(struct listen_sock *s)

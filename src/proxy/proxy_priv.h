@@ -318,6 +318,10 @@ void hp_txn_on_upstream_timer(struct hp_timer *tm);
  * called when it closes. */
 void hp_client_accept(struct hp_worker *w, int fd, const struct sockaddr_storage *peer,
 		      hp_client_fn *drive);
+/* Accept what is pending on listening socket <lfd> for <w>, on its thread,
+ * each connection run by <drive>; past limits.max_connections (the whole
+ * process) answer 503 and close. */
+void hp_client_accept_pending(struct hp_worker *w, int lfd, hp_client_fn *drive);
 /* A connection without a socket that runs the request <head> (copied):
  * a background refresh (<refresh>) or a warm-up. */
 struct hp_client *hp_client_spawn_internal(struct hp_worker *w, const char *head, size_t len,
