@@ -12,13 +12,11 @@
  * reading the request body stops while the upstream is not writable:
  * memory per connection stays bounded whatever the sizes.
  *
- * An upstream connection that fails before a single response byte, when
- * it came from the idle pool and the request is idempotent with no body,
- * is retried once on a new connection: the server may have closed it just
- * as we reused it, and nothing was done twice. Every other failure is a
- * 502 (broken or refused) or 504 (timed out) when nothing of the response
- * has reached the client yet, and an abrupt close of the client connection
- * otherwise, so a truncated response is never mistaken for a whole one.
+ * Getting the connection (balancer, pool, queue, retry) is connect.c's;
+ * a failure is a 502 (broken or refused) or 504 (timed out) while nothing
+ * of the response has reached the client, and an abrupt close of the
+ * client connection after, so a truncated response is never mistaken for
+ * a whole one.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -35,159 +33,6 @@
 static const struct hp_config_upstream *group_conf(const struct hp_client *c)
 {
 	return hp_upstream_group_conf(hp_upstream_pool_group(c->t->up.pool));
-}
-
-/* ==== Failures ==== */
-
-enum hp_step hp_fetch_failed(struct hp_client *c, int status, const char *reason)
-{
-	struct hp_txn *t = c->t;
-	if (t->up.server != NULL)
-		hp_log_debug("upstream %s: %s", t->up.server->name, reason);
-	if (t->resp.started) {
-		hp_client_close(c);
-		return HP_STEP_DONE;
-	}
-	hp_txn_release_upstream(c, false);
-	if (hp_lookup_on_error(c))
-		return HP_STEP_deliver;
-	return hp_respond_error(c, status, reason);
-}
-
-/* ==== Connecting ==== */
-
-static void attach(struct hp_client *c, struct hp_upstream_conn *up)
-{
-	struct hp_txn_up *u = &c->t->up;
-	u->conn = up;
-	u->head_sent = 0;
-	u->connect_event = false;
-	u->expired = false;
-	if (u->start_ns == 0) {
-		u->start_ns = hp_clock_mono_ns();
-		c->t->cache.request_time = hp_clock_wall_s();
-	}
-	up->io.cb = hp_txn_on_upstream_event;
-	up->requests++;
-	const struct hp_config_upstream *uc = group_conf(c);
-	hp_timer_start(c->w->loop, &up->timer,
-		       up->connected ? uc->send_timeout_ms : uc->connect_timeout_ms,
-		       hp_txn_on_upstream_timer);
-}
-
-static void mark_tried(struct hp_client *c, const struct hp_upstream_server *s)
-{
-	struct hp_txn_up *u = &c->t->up;
-	if (u->tried == NULL) {
-		size_t words = hp_upstream_set_words(hp_upstream_pool_group(u->pool));
-		u->tried = hp_arena_alloc(&c->t->arena, words * sizeof(*u->tried));
-		memset(u->tried, 0, words * sizeof(*u->tried));
-	}
-	hp_upstream_set_add(u->tried, s->index);
-}
-
-/* The pool has a slot for us (its callback, on this worker). */
-static void on_slot(struct hp_upstream_waiter *w)
-{
-	struct hp_client *c = HP_CONTAINER_OF(w, struct hp_txn, up.slot)->client;
-	HP_CHECK_OBJ(c, HP_CLIENT_MAGIC);
-	c->t->up.slot_free = true;
-	c->drive(c);
-}
-
-/* <s> is at max_connections: queue for its next free slot, bounded by the
- * connect timeout, as HAProxy's server queue does (503 after it). */
-static enum hp_step queue_for_slot(struct hp_client *c, struct hp_upstream_server *s)
-{
-	struct hp_txn_up *u = &c->t->up;
-	hp_upstream_pool_wait(u->pool, &u->slot, s, on_slot);
-	if (c->timer_kind != CT_QUEUE)
-		hp_client_arm_timer(c, CT_QUEUE, group_conf(c)->connect_timeout_ms);
-	return HP_STEP_WAIT;
-}
-
-/* A pooled connection to <s>, or a new one. Returns the next step: fetch
- * (go on), WAIT (queued for a slot), or -errno in *<rc> to try another. */
-static enum hp_step use_server(struct hp_client *c, struct hp_upstream_server *s, int *rc)
-{
-	struct hp_txn_up *u = &c->t->up;
-	u->server = s;
-	*rc = 0;
-	struct hp_upstream_conn *up = hp_upstream_take(u->pool, s, c);
-	if (up == NULL) {
-		*rc = hp_upstream_connect(u->pool, s, c, hp_txn_on_upstream_event, &up);
-		if (*rc == -EBUSY)
-			return queue_for_slot(c, s);
-		if (*rc < 0)
-			return HP_STEP_WAIT;
-	}
-	if (c->timer_kind == CT_QUEUE)
-		hp_client_disarm_timer(c);
-	attach(c, up);
-	return HP_STEP_fetch;
-}
-
-/* Take a pooled connection or start one, on the server the balancer picks
- * among those not tried yet. Returns the next step: fetch (go on), WAIT
- * (queued for a slot), or what a failure leads to. */
-static enum hp_step connect_upstream(struct hp_client *c)
-{
-	struct hp_txn_up *u = &c->t->up;
-	struct hp_upstream_group *g = hp_upstream_pool_group(u->pool);
-	for (;;) {
-		struct hp_upstream_server *s = hp_upstream_pick_except(g, u->tried);
-		if (s == NULL)
-			return hp_fetch_failed(c, 502, "upstream unavailable: connection refused");
-		int rc;
-		enum hp_step next = use_server(c, s, &rc);
-		if (rc >= 0 || rc == -EBUSY)
-			return next;
-		hp_log_debug("connect %s: %s", s->name, strerror(-rc));
-		mark_tried(c, s);
-	}
-}
-
-/* Our turn in the slot queue: the server we queued for, first. */
-static enum hp_step slot_turn(struct hp_client *c)
-{
-	struct hp_txn_up *u = &c->t->up;
-	u->slot_free = false;
-	int rc;
-	enum hp_step next = use_server(c, u->server, &rc);
-	if (rc >= 0 || rc == -EBUSY)
-		return next;
-	mark_tried(c, u->server);
-	return connect_upstream(c);
-}
-
-/* A connect finished or failed (an event on a connecting socket). */
-static enum hp_step check_connected(struct hp_client *c)
-{
-	struct hp_txn_up *u = &c->t->up;
-	u->connect_event = false;
-	int rc = hp_upstream_conn_check_connected(u->conn);
-	if (rc < 0) {
-		hp_log_debug("connect %s: %s", u->server->name, strerror(-rc));
-		mark_tried(c, u->server);
-		hp_txn_release_upstream(c, false);
-		return connect_upstream(c);
-	}
-	hp_timer_start(c->w->loop, &u->conn->timer, group_conf(c)->send_timeout_ms,
-		       hp_txn_on_upstream_timer);
-	return HP_STEP_fetch;
-}
-
-/* A reused connection failed before any response byte: once more, on a
- * new connection. False when that is not allowed. */
-static bool try_retry(struct hp_client *c)
-{
-	struct hp_txn_up *u = &c->t->up;
-	if (!u->retryable || u->conn == NULL || !u->conn->reused || u->head_in ||
-	    u->attempts >= group_conf(c)->retries)
-		return false;
-	u->attempts++;
-	hp_txn_release_upstream(c, false);
-	return true;
 }
 
 /* ==== Sending the request ==== */
@@ -490,7 +335,7 @@ static enum hp_step prepare(struct hp_client *c)
 	hp_buf_consume(&c->in, t->req.head_len);
 	t->req.head_len = 0;
 	t->up.retryable = hp_http_method_is_idempotent(t->req.method) && t->req.body_done;
-	return connect_upstream(c);
+	return hp_connect_upstream(c);
 }
 
 /* The exchange until the response head. */
@@ -503,8 +348,8 @@ static enum hp_step exchange(struct hp_client *c)
 		if (!send_request(c, &progress)) {
 			/* The upstream stopped taking the request; it may still have
 			 * answered (an early 413, say), so read before deciding. */
-			if (u->conn->in.len == 0 && !u->conn->readable && try_retry(c))
-				return connect_upstream(c);
+			if (u->conn->in.len == 0 && !u->conn->readable && hp_connect_retry(c))
+				return hp_connect_upstream(c);
 			t->req.body_done = true;
 			c->close_after = true;
 			u->conn->readable = true;
@@ -527,8 +372,8 @@ static enum hp_step exchange(struct hp_client *c)
 	if (c->t->out.len > 0 && (!hp_client_flush(c) || c->closed))
 		return HP_STEP_DONE;
 	if (eof || !ok) {
-		if (u->conn->in.len == 0 && try_retry(c))
-			return connect_upstream(c);
+		if (u->conn->in.len == 0 && hp_connect_retry(c))
+			return hp_connect_upstream(c);
 		return hp_fetch_failed(c, 502, u->conn->in.len ? "incomplete response from upstream"
 							       : "upstream closed the connection");
 	}
@@ -546,19 +391,19 @@ enum hp_step hp_step_fetch(struct hp_client *c)
 	if (c->t->out.len > 0 && (!hp_client_flush(c) || c->closed))
 		return HP_STEP_DONE;
 	if (u->conn == NULL && u->slot_free)
-		return slot_turn(c);
+		return hp_connect_slot_turn(c);
 	if (c->expired == CT_QUEUE) {
 		c->expired = CT_NONE;
 		hp_upstream_pool_cancel_wait(&u->slot);
 		return hp_fetch_failed(c, 503, "upstream busy: all connections in use");
 	}
 	if (u->conn == NULL)
-		return hp_upstream_waiting(&u->slot) ? HP_STEP_WAIT : connect_upstream(c);
+		return hp_upstream_waiting(&u->slot) ? HP_STEP_WAIT : hp_connect_upstream(c);
 	if (u->expired)
 		return hp_fetch_failed(c, 504, u->conn->connected ? "upstream timed out"
 								  : "upstream connect timed out");
 	if (!u->conn->connected)
-		return u->connect_event ? check_connected(c) : HP_STEP_WAIT;
+		return u->connect_event ? hp_connect_check(c) : HP_STEP_WAIT;
 	return exchange(c);
 }
 

@@ -423,6 +423,22 @@ bool hp_lookup_on_response(struct hp_client *c, const struct hp_http_response *r
 /* The upstream failed before a response: serve stale if allowed. */
 bool hp_lookup_on_error(struct hp_client *c);
 
+/* connect.c: an upstream connection for the request */
+/* Pick a server not tried yet and take a pooled connection or start one.
+ * Returns fetch (go on), WAIT (queued for a slot, or connecting), or what
+ * a failure leads to. */
+enum hp_step hp_connect_upstream(struct hp_client *c);
+/* The pool called us (t->up.slot_free): the server we queued for first. */
+enum hp_step hp_connect_slot_turn(struct hp_client *c);
+/* A connect finished or failed: go on, or try the next server. */
+enum hp_step hp_connect_check(struct hp_client *c);
+/* A reused connection failed before any response byte: release it and
+ * allow one more try (true), if the request is idempotent and tries are left. */
+bool hp_connect_retry(struct hp_client *c);
+/* The upstream failed: a 502/504 (or stale) before the response started,
+ * a close after. Returns the step to go on with. */
+enum hp_step hp_fetch_failed(struct hp_client *c, int status, const char *reason);
+
 /* fetch.c */
 enum hp_step hp_step_pass(struct hp_client *c);
 enum hp_step hp_step_fetch(struct hp_client *c);
@@ -430,9 +446,6 @@ enum hp_step hp_step_fetch(struct hp_client *c);
  * request, read the upstream, feed the chain. Returns the step to go on
  * with (deliver, or DONE); sets the source to HP_SRC_DONE at the end. */
 enum hp_step hp_fetch_pump(struct hp_client *c, bool *progress);
-/* The upstream failed: a 502/504 (or stale) before the response started,
- * a close after. Returns the step to go on with. */
-enum hp_step hp_fetch_failed(struct hp_client *c, int status, const char *reason);
 
 /* deliver.c */
 enum hp_step hp_step_deliver(struct hp_client *c);
