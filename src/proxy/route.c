@@ -3,8 +3,14 @@
  * route.c - steps route and limit. route picks the first route of the
  * snapshot that matches the request's host and path (404 when none) and
  * refuses what no upstream should see (CONNECT, a body over
- * max_body_size); limit is where rate limits will apply.
+ * max_body_size); limit applies the route's rate limit (docs/ratelimit.md):
+ * it computes the request's key, asks the route's shared table, and answers
+ * 429 when the key is over its rate.
  */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/cidr.h"
 #include "proxy/proxy_priv.h"
 
 enum hp_step hp_step_route(struct hp_client *c)
@@ -23,8 +29,110 @@ enum hp_step hp_step_route(struct hp_client *c)
 	return HP_STEP_limit;
 }
 
+/* ==== Rate limits ==== */
+
+/*
+ * The client's address as a key: a zero byte (header and cookie values
+ * never hold one, so the two kinds of key cannot meet), the family, and the
+ * address cut to its first <v6_prefix> bits for IPv6, since one client
+ * commonly holds a whole /64. IPv4-mapped IPv6 peers count as IPv4.
+ */
+static size_t address_key(const struct sockaddr_storage *ss, unsigned v6_prefix, uint8_t *out)
+{
+	out[0] = 0;
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)(const void *)ss;
+		out[1] = 4;
+		memcpy(out + 2, &sin->sin_addr, 4);
+		return 6;
+	}
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)(const void *)ss;
+	const uint8_t *a = sin6->sin6_addr.s6_addr;
+	if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+		out[1] = 4;
+		memcpy(out + 2, a + 12, 4);
+		return 6;
+	}
+	out[1] = 6;
+	memset(out + 2, 0, 16);
+	memcpy(out + 2, a, v6_prefix / 8);
+	if (v6_prefix % 8)
+		out[2 + v6_prefix / 8] = (uint8_t)(a[v6_prefix / 8] & (0xff00 >> (v6_prefix % 8)));
+	return 18;
+}
+
+/* The value of cookie <name> in the request's Cookie fields, or an empty
+ * view. Pairs are "name=value" separated by ';' and optional spaces. */
+static struct hp_str find_cookie(const struct hp_http_request *req, const char *name)
+{
+	size_t nlen = strlen(name);
+	for (size_t i = 0; i < req->num_headers; i++) {
+		const struct hp_http_header *h = &req->headers[i];
+		if (!hp_str_ieq(h->name, "cookie"))
+			continue;
+		const char *p = h->value.ptr;
+		const char *end = p + h->value.len;
+		while (p < end) {
+			while (p < end && (*p == ' ' || *p == ';'))
+				p++;
+			const char *pair = p;
+			while (p < end && *p != ';')
+				p++;
+			if ((size_t)(p - pair) > nlen && memcmp(pair, name, nlen) == 0 &&
+			    pair[nlen] == '=')
+				return (struct hp_str){pair + nlen + 1, (size_t)(p - pair) - nlen - 1};
+		}
+	}
+	return (struct hp_str){NULL, 0};
+}
+
+/* The key of <c>'s request under <rl>: a header or cookie value, or the
+ * client's address (also when that value is absent, so that leaving it out
+ * does not escape the limit), or nothing for a route-wide limit. */
+static struct hp_str request_key(const struct hp_client *c, const struct hp_config_rate_limit *rl,
+				 uint8_t *addr)
+{
+	const struct hp_http_request *req = &c->t->req.head;
+	struct hp_str v = {NULL, 0};
+	switch (rl->key_kind) {
+	case HP_RL_KEY_ROUTE:
+		return (struct hp_str){"", 0};
+	case HP_RL_KEY_HEADER: {
+		const struct hp_http_header *h =
+			hp_http_find_header(req->headers, req->num_headers, rl->key_name);
+		if (h != NULL)
+			v = h->value;
+		break;
+	}
+	case HP_RL_KEY_COOKIE:
+		v = find_cookie(req, rl->key_name);
+		break;
+	case HP_RL_KEY_IP:
+		break;
+	}
+	if (v.len > 0)
+		return v;
+	size_t n = address_key(&c->peer, rl->ipv6_prefix, addr);
+	return (struct hp_str){(const char *)addr, n};
+}
+
 enum hp_step hp_step_limit(struct hp_client *c)
 {
-	(void)c;
-	return HP_STEP_lookup;
+	struct hp_txn *t = c->t;
+	const struct hp_config_rate_limit *rl = t->route->limit;
+	if (rl == NULL)
+		return HP_STEP_lookup;
+	if (rl->nallow > 0 && hp_cidr_match(rl->allow, rl->nallow, (const struct sockaddr *)&c->peer))
+		return HP_STEP_lookup;
+	uint8_t addr[18];
+	struct hp_str key = request_key(c, rl, addr);
+	t->limit.conf = rl;
+	if (hp_ratelimit_take(t->route->limiter, key.ptr, key.len, hp_clock_mono_ns(),
+			      &t->limit.verdict))
+		return HP_STEP_lookup;
+	char fields[HP_LIMIT_FIELDS_MAX + 64];
+	size_t n = hp_respond_limit_fields(t, fields, HP_LIMIT_FIELDS_MAX);
+	snprintf(fields + n, sizeof(fields) - n, "Retry-After: %llu\r\n",
+		 (unsigned long long)((t->limit.verdict.retry_ns + 999999999) / 1000000000));
+	return hp_respond_error_fields(c, 429, "rate limit exceeded", fields);
 }
