@@ -77,6 +77,8 @@ struct hp_config_rate_limit {
 	uint32_t burst;                /* default 0: requests beyond the first taken at once */
 	char *key;                     /* "ip" (default), "route", "header:NAME", "cookie:NAME" */
 	char *name;                    /* default "default": policy name in RateLimit fields */
+	char *mode;                    /* "reject" (default): 429 over the rate; "delay": a
+					  burst is spread at the rate, 429 beyond the burst */
 	uint32_t ipv6_prefix;          /* default 64: bits of an IPv6 client address kept */
 	struct hp_cidr *allow;         /* clients never limited; default none */
 	size_t nallow;
@@ -86,6 +88,7 @@ struct hp_config_rate_limit {
 	uint32_t quota;                /* the N of "N/unit" */
 	uint32_t window_s;             /* the unit in seconds */
 	enum hp_config_rl_key key_kind;
+	bool delay;                    /* mode is "delay" */
 	const char *key_name;          /* HEADER, COOKIE: points into key after ':' */
 };
 

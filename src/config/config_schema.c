@@ -287,6 +287,15 @@ static bool check_rl_key(struct cfg_load *ld, const struct cfg_key *k, void *obj
 	return true;
 }
 
+static bool check_rl_mode(struct cfg_load *ld, const struct cfg_key *k, void *obj)
+{
+	struct hp_config_rate_limit *rl = obj;
+	(void)ld;
+	(void)k;
+	rl->delay = strcmp(rl->mode, "delay") == 0;
+	return true;
+}
+
 /* The name is a structured-field string in the RateLimit fields. */
 static bool check_rl_name(struct cfg_load *ld, const struct cfg_key *k, void *obj)
 {
@@ -295,8 +304,8 @@ static bool check_rl_name(struct cfg_load *ld, const struct cfg_key *k, void *ob
 	for (const char *p = rl->name; *p; p++)
 		if (*p < 0x20 || *p > 0x7e || *p == '"' || *p == '\\')
 			return hp_config_fail(ld, false, "use printable ASCII without '\"' or '\\'");
-	if (rl->name[0] == '\0')
-		return hp_config_fail(ld, false, "must not be empty");
+	if (rl->name[0] == '\0' || strlen(rl->name) > 64)
+		return hp_config_fail(ld, false, "must be 1 to 64 characters");
 	return true;
 }
 
@@ -307,6 +316,7 @@ static bool check_rl_name(struct cfg_load *ld, const struct cfg_key *k, void *ob
 static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
 static const char *const log_formats[] = {"combined", "json", NULL};
 static const char *const balancers[] = {"round_robin", NULL};
+static const char *const rl_modes[] = {"reject", "delay", NULL};
 
 #define S(f) offsetof(struct hp_config_server, f)
 static const struct cfg_key server_keys[] = {
@@ -391,6 +401,10 @@ static const struct cfg_key rate_limit_keys[] = {
 	 .help = "What is counted: \"ip\" (client address), \"header:NAME\", "
 		 "\"cookie:NAME\" (requests without it count by client address) or \"route\" (all "
 		 "requests together)."},
+	{.name = "mode", .type = CFG_ENUM, .off = RL(mode), .def = "reject", .ext = rl_modes,
+	 .check = check_rl_mode,
+	 .help = "\"reject\": requests of a burst are served at once; \"delay\": each waits "
+		 "until it is due at the rate (at most burst / rate). Beyond the burst: 429."},
 	{.name = "name", .type = CFG_STRING, .off = RL(name), .def = "default",
 	 .check = check_rl_name,
 	 .help = "Policy name in the RateLimit and RateLimit-Policy response fields."},

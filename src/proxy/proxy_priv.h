@@ -217,6 +217,7 @@ struct hp_txn_resp {
 struct hp_txn_limit {
 	const struct hp_config_rate_limit *conf; /* NULL: no limit applied */
 	struct hp_ratelimit_verdict verdict;
+	bool delaying;                 /* waiting on the client timer (CT_DELAY) */
 };
 
 /*
@@ -249,6 +250,7 @@ enum hp_client_timer {
 	CT_BODY,         /* between request body bytes */
 	CT_SEND,         /* the client is not reading */
 	CT_QUEUE,        /* waiting for an upstream connection slot: the deadline */
+	CT_DELAY,        /* rate limit in delay mode: when the request is due */
 	CT_LINGER,       /* response sent, draining what the client still sends */
 };
 

@@ -116,12 +116,35 @@ static struct hp_str request_key(const struct hp_client *c, const struct hp_conf
 	return (struct hp_str){(const char *)addr, n};
 }
 
+/* Delay mode: the request waits on the client's timer until it is due,
+ * as nginx's limit_req does without nodelay; the worker goes on meanwhile.
+ * Other events (the client sending more) find it still waiting. */
+static enum hp_step delay_request(struct hp_client *c)
+{
+	struct hp_txn *t = c->t;
+	if (!t->limit.delaying) {
+		uint64_t ms = t->limit.verdict.delay_ns / 1000000;
+		if (ms == 0)
+			return HP_STEP_lookup;
+		t->limit.delaying = true;
+		hp_client_arm_timer(c, CT_DELAY, ms);
+		return HP_STEP_WAIT;
+	}
+	if (c->expired != CT_DELAY)
+		return HP_STEP_WAIT;
+	c->expired = CT_NONE;
+	t->limit.delaying = false;
+	return HP_STEP_lookup;
+}
+
 enum hp_step hp_step_limit(struct hp_client *c)
 {
 	struct hp_txn *t = c->t;
 	const struct hp_config_rate_limit *rl = t->route->limit;
 	if (rl == NULL)
 		return HP_STEP_lookup;
+	if (t->limit.delaying)
+		return delay_request(c);
 	if (rl->nallow > 0 && hp_cidr_match(rl->allow, rl->nallow, (const struct sockaddr *)&c->peer))
 		return HP_STEP_lookup;
 	uint8_t addr[18];
@@ -129,7 +152,7 @@ enum hp_step hp_step_limit(struct hp_client *c)
 	t->limit.conf = rl;
 	if (hp_ratelimit_take(t->route->limiter, key.ptr, key.len, hp_clock_mono_ns(),
 			      &t->limit.verdict))
-		return HP_STEP_lookup;
+		return rl->delay ? delay_request(c) : HP_STEP_lookup;
 	char fields[HP_LIMIT_FIELDS_MAX + 64];
 	size_t n = hp_respond_limit_fields(t, fields, HP_LIMIT_FIELDS_MAX);
 	snprintf(fields + n, sizeof(fields) - n, "Retry-After: %llu\r\n",

@@ -40,9 +40,11 @@ bool hp_ratelimit_gcra(uint64_t *tat, uint64_t now_ns, uint64_t interval_ns, uin
 		v->remaining = 0;
 		v->retry_ns = t - now_ns - tau;
 		v->reset_ns = t - now_ns;
+		v->delay_ns = 0;
 		*tat = t;
 		return false;
 	}
+	v->delay_ns = t - now_ns;
 	t += interval_ns;
 	*tat = t;
 	v->allowed = true;

@@ -35,6 +35,9 @@ struct hp_ratelimit_verdict {
 	uint32_t remaining;        /* requests that would be accepted right now, after this one */
 	uint64_t retry_ns;         /* when refused: wait at least this long (else 0) */
 	uint64_t reset_ns;         /* until the key is back to a full burst */
+	uint64_t delay_ns;         /* when accepted: how late it is due at the rate itself,
+				      so a caller that delays it by this much smooths the
+				      burst into one request per interval (<= burst * T) */
 };
 
 /* One GCRA decision on <*tat> at <now_ns> for <interval_ns> (>= 1) and

@@ -75,6 +75,12 @@ static void test_rate_limit(void **state)
 	assert_int_equal(rl->nallow, 1);
 	assert_int_equal(rl->ipv6_prefix, 64);
 	assert_string_equal(rl->name, "default");
+	assert_false(rl->delay);
+	hp_config_destroy(cfg);
+	cfg = load("{" UP ", \"routes\": [{\"rate_limit\": {\"rate\": \"3/s\", "
+		   "\"mode\": \"delay\"}}]}", no_env, NULL);
+	assert_true(cfg->routes[0].rate_limit.delay);
+	assert_int_equal(cfg->routes[0].rate_limit.interval_ns, 333333333);
 	hp_config_destroy(cfg);
 }
 

@@ -88,6 +88,27 @@ static void burst_edges(void **state)
 	assert_int_equal(ok, 100);
 }
 
+/* Delays spread a burst at the rate: the k-th request of a burst taken at
+ * once is due k intervals later, never more than burst intervals. */
+static void delays_smooth_a_burst(void **state)
+{
+	(void)state;
+	uint64_t tat = 0;
+	struct hp_ratelimit_verdict v;
+	for (unsigned i = 0; i <= 20; i++) {
+		assert_true(hp_ratelimit_gcra(&tat, SEC, 10 * MS, 20, &v));
+		assert_int_equal(v.delay_ns, i * 10 * MS);
+	}
+	assert_false(hp_ratelimit_gcra(&tat, SEC, 10 * MS, 20, &v));
+	assert_int_equal(v.delay_ns, 0);
+	/* Arrivals at the rate are never delayed. */
+	tat = 0;
+	for (unsigned i = 0; i < 100; i++) {
+		assert_true(hp_ratelimit_gcra(&tat, SEC + i * 10 * MS, 10 * MS, 20, &v));
+		assert_int_equal(v.delay_ns, 0);
+	}
+}
+
 /* Time going back a little (workers' cached clocks differ) is only
  * stricter; going back a lot costs at most a full burst, not the step. */
 static void clock_steps_back(void **state)
@@ -161,6 +182,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(overload_like_nginx),
 		cmocka_unit_test(burst_edges),
+		cmocka_unit_test(delays_smooth_a_burst),
 		cmocka_unit_test(clock_steps_back),
 		cmocka_unit_test(flood_stays_bounded),
 		cmocka_unit_test(keys_are_independent),
