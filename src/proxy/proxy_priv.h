@@ -283,6 +283,8 @@ struct hp_client {
 	bool post_pending;             /* a cache wake-up is coming (its waiter could not be
 					  withdrawn): it frees us. Worker thread only. */
 	bool after_wait;               /* re-running a request after waiting on a fill */
+	struct hp_txn_limit waited_limit; /* after_wait: the request's rate-limit decision,
+					     which the run again must not take twice */
 	bool refresh;                  /* internal: refresh whatever is stored */
 	bool warm;                     /* internal: a cache warm-up request */
 	struct hp_deferred start_later;/* internal: first drive, outside the caller's stack */

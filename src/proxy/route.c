@@ -143,6 +143,12 @@ enum hp_step hp_step_limit(struct hp_client *c)
 	const struct hp_config_rate_limit *rl = t->route->limit;
 	if (rl == NULL)
 		return HP_STEP_lookup;
+	if (c->after_wait) {
+		/* Counted on its first run, before it waited on a fill. */
+		if (c->waited_limit.conf == rl)
+			t->limit = c->waited_limit;
+		return HP_STEP_lookup;
+	}
 	if (t->limit.delaying)
 		return delay_request(c);
 	if (rl->nallow > 0 && hp_cidr_match(rl->allow, rl->nallow, (const struct sockaddr *)&c->peer))
