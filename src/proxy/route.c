@@ -31,36 +31,6 @@ enum hp_step hp_step_route(struct hp_client *c)
 
 /* ==== Rate limits ==== */
 
-/*
- * The client's address as a key: a zero byte (header and cookie values
- * never hold one, so the two kinds of key cannot meet), the family, and the
- * address cut to its first <v6_prefix> bits for IPv6, since one client
- * commonly holds a whole /64. IPv4-mapped IPv6 peers count as IPv4.
- */
-static size_t address_key(const struct sockaddr_storage *ss, unsigned v6_prefix, uint8_t *out)
-{
-	out[0] = 0;
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *sin = (const struct sockaddr_in *)(const void *)ss;
-		out[1] = 4;
-		memcpy(out + 2, &sin->sin_addr, 4);
-		return 6;
-	}
-	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)(const void *)ss;
-	const uint8_t *a = sin6->sin6_addr.s6_addr;
-	if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
-		out[1] = 4;
-		memcpy(out + 2, a + 12, 4);
-		return 6;
-	}
-	out[1] = 6;
-	memset(out + 2, 0, 16);
-	memcpy(out + 2, a, v6_prefix / 8);
-	if (v6_prefix % 8)
-		out[2 + v6_prefix / 8] = (uint8_t)(a[v6_prefix / 8] & (0xff00 >> (v6_prefix % 8)));
-	return 18;
-}
-
 /* The value of cookie <name> in the request's Cookie fields, or an empty
  * view. Pairs are "name=value" separated by ';' and optional spaces. */
 static struct hp_str find_cookie(const struct hp_http_request *req, const char *name)
@@ -112,7 +82,8 @@ static struct hp_str request_key(const struct hp_client *c, const struct hp_conf
 	}
 	if (v.len > 0)
 		return v;
-	size_t n = address_key(&c->peer, rl->ipv6_prefix, addr);
+	size_t n = hp_ratelimit_address_key((const struct sockaddr *)&c->peer, rl->ipv6_prefix,
+					    addr);
 	return (struct hp_str){(const char *)addr, n};
 }
 
@@ -153,7 +124,7 @@ enum hp_step hp_step_limit(struct hp_client *c)
 		return delay_request(c);
 	if (rl->nallow > 0 && hp_cidr_match(rl->allow, rl->nallow, (const struct sockaddr *)&c->peer))
 		return HP_STEP_lookup;
-	uint8_t addr[18];
+	uint8_t addr[HP_RATELIMIT_ADDR_KEY_MAX];
 	struct hp_str key = request_key(c, rl, addr);
 	t->limit.conf = rl;
 	if (hp_ratelimit_take(t->route->limiter, key.ptr, key.len, hp_clock_mono_ns(),

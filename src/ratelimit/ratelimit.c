@@ -12,8 +12,10 @@
  */
 #include "ratelimit/ratelimit.h"
 
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/random.h>
 #include <xxhash.h>
 
@@ -216,6 +218,36 @@ size_t hp_ratelimit_count(struct hp_ratelimit *rl)
 		pthread_mutex_unlock(&rl->shards[k].lock);
 	}
 	return n;
+}
+
+/* ==== Keys ==== */
+
+/* One client commonly holds a whole IPv6 /64, hence the prefix. */
+size_t hp_ratelimit_address_key(const struct sockaddr *sa, unsigned v6_prefix,
+				uint8_t out[HP_RATELIMIT_ADDR_KEY_MAX])
+{
+	HP_ASSERT(v6_prefix >= 1 && v6_prefix <= 128);
+	out[0] = 0;
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)(const void *)sa;
+		out[1] = 4;
+		memcpy(out + 2, &sin->sin_addr, 4);
+		return 6;
+	}
+	HP_ASSERT(sa->sa_family == AF_INET6);
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)(const void *)sa;
+	const uint8_t *a = sin6->sin6_addr.s6_addr;
+	if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+		out[1] = 4;
+		memcpy(out + 2, a + 12, 4);
+		return 6;
+	}
+	out[1] = 6;
+	memset(out + 2, 0, 16);
+	memcpy(out + 2, a, v6_prefix / 8);
+	if (v6_prefix % 8)
+		out[2 + v6_prefix / 8] = (uint8_t)(a[v6_prefix / 8] & (0xff00u >> (v6_prefix % 8)));
+	return 18;
 }
 
 size_t hp_ratelimit_capacity(const struct hp_ratelimit *rl)

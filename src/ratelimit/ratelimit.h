@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 struct hp_ratelimit;
+struct sockaddr;
 
 /* The outcome of one request. */
 struct hp_ratelimit_verdict {
@@ -55,6 +56,17 @@ void hp_ratelimit_destroy(struct hp_ratelimit *rl);
  * thread-safe. Fills <v> and returns v->allowed. */
 bool hp_ratelimit_take(struct hp_ratelimit *rl, const void *key, size_t len, uint64_t now_ns,
 		       struct hp_ratelimit_verdict *v);
+
+/* The longest key hp_ratelimit_address_key() writes. */
+#define HP_RATELIMIT_ADDR_KEY_MAX 18
+
+/* Write the key of client address <sa> (AF_INET or AF_INET6) into <out>
+ * and return its length: a zero byte (so it never equals a header or
+ * cookie value, which hold no NUL), the IP version, and the address, IPv6
+ * cut to its first <v6_prefix> (1..128) bits. IPv4-mapped IPv6 addresses
+ * give the key of the IPv4 address. */
+size_t hp_ratelimit_address_key(const struct sockaddr *sa, unsigned v6_prefix,
+				uint8_t out[HP_RATELIMIT_ADDR_KEY_MAX]);
 
 /* Keys held now (for tests and metrics); takes every shard's lock. */
 size_t hp_ratelimit_count(struct hp_ratelimit *rl);

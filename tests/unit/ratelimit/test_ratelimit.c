@@ -3,7 +3,7 @@
  * test_ratelimit.c - GCRA arithmetic against exact acceptance counts for
  * given arrival schedules (the nginx limit_req figure among them), burst
  * edges, clocks stepping backwards, and the key table under a flood of
- * distinct keys staying within its bound.
+ * distinct keys staying within its bound, and keys of client addresses.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,8 +11,11 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "ratelimit/ratelimit.h"
 
@@ -177,6 +180,51 @@ static void keys_are_independent(void **state)
 	hp_ratelimit_destroy(rl);
 }
 
+/* The key of address <ip> cut to <prefix> bits (IPv6), in <out>. */
+static size_t addr_key(const char *ip, unsigned prefix, uint8_t *out)
+{
+	struct sockaddr_storage ss;
+	memset(&ss, 0, sizeof(ss));
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+	if (inet_pton(AF_INET, ip, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+	} else {
+		assert_int_equal(inet_pton(AF_INET6, ip, &sin6->sin6_addr), 1);
+		sin6->sin6_family = AF_INET6;
+	}
+	return hp_ratelimit_address_key((const struct sockaddr *)&ss, prefix, out);
+}
+
+static bool same_client(const char *a, const char *b, unsigned prefix)
+{
+	uint8_t ka[HP_RATELIMIT_ADDR_KEY_MAX], kb[HP_RATELIMIT_ADDR_KEY_MAX];
+	size_t na = addr_key(a, prefix, ka);
+	size_t nb = addr_key(b, prefix, kb);
+	return na == nb && memcmp(ka, kb, na) == 0;
+}
+
+/* An IPv6 /64 is one client by default; IPv4 addresses are each their own;
+ * an IPv4-mapped peer is its IPv4 address. */
+static void address_keys(void **state)
+{
+	(void)state;
+	assert_true(same_client("2001:db8:1:2::1", "2001:db8:1:2:ffff::9", 64));
+	assert_false(same_client("2001:db8:1:2::1", "2001:db8:1:3::1", 64));
+	assert_true(same_client("2001:db8:1:2::1", "2001:db8:1:3::1", 56));
+	assert_false(same_client("2001:db8::1", "2001:db8::2", 128));
+	/* A prefix off a byte boundary: /60 keeps the top nibble of byte 8. */
+	assert_true(same_client("2001:db8:0:10::", "2001:db8:0:1f::", 60));
+	assert_false(same_client("2001:db8:0:10::", "2001:db8:0:20::", 60));
+	assert_false(same_client("192.0.2.1", "192.0.2.2", 64));
+	assert_true(same_client("192.0.2.1", "::ffff:192.0.2.1", 64));
+	uint8_t k[HP_RATELIMIT_ADDR_KEY_MAX];
+	assert_int_equal(addr_key("192.0.2.1", 64, k), 6);
+	assert_int_equal(k[0], 0);
+	assert_int_equal(addr_key("::1", 64, k), 18);
+	assert_int_equal(k[0], 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -186,6 +234,7 @@ int main(void)
 		cmocka_unit_test(clock_steps_back),
 		cmocka_unit_test(flood_stays_bounded),
 		cmocka_unit_test(keys_are_independent),
+		cmocka_unit_test(address_keys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
