@@ -97,6 +97,15 @@ static enum hp_step delay_request(struct hp_client *c)
 		uint64_t ms = t->limit.verdict.delay_ns / 1000000;
 		if (ms == 0)
 			return HP_STEP_lookup;
+		/* The parsed fields live in the worker's scratch array, which
+		 * the next request parsed on this worker overwrites: keep a
+		 * copy. Their views into client->in stay valid, as nothing
+		 * reads from the client until the head is consumed. */
+		struct hp_http_request *req = &t->req.head;
+		size_t bytes = req->num_headers * sizeof(*req->headers);
+		struct hp_http_header *h = hp_arena_alloc(&t->arena, bytes ? bytes : 1);
+		memcpy(h, req->headers, bytes);
+		req->headers = h;
 		t->limit.delaying = true;
 		hp_client_arm_timer(c, CT_DELAY, ms);
 		return HP_STEP_WAIT;
