@@ -64,12 +64,41 @@ struct hp_config_cache_policy {
 	size_t nkey_headers;
 };
 
+/* What a rate limit counts by (derived from "key"). */
+enum hp_config_rl_key {
+	HP_RL_KEY_IP,                  /* client address, IPv6 cut to ipv6_prefix */
+	HP_RL_KEY_HEADER,              /* a request header's value */
+	HP_RL_KEY_COOKIE,              /* a cookie's value */
+	HP_RL_KEY_ROUTE,               /* the route as a whole */
+};
+
+struct hp_config_rate_limit {
+	char *rate;                    /* NULL = off; "100/s", "6000/m", "10/h" */
+	uint32_t burst;                /* default 0: requests beyond the first taken at once */
+	char *key;                     /* "ip" (default), "route", "header:NAME", "cookie:NAME" */
+	char *name;                    /* default "default": policy name in RateLimit fields */
+	char *mode;                    /* "reject" (default): 429 over the rate; "delay": a
+					  burst is spread at the rate, 429 beyond the burst */
+	uint32_t ipv6_prefix;          /* default 64: bits of an IPv6 client address kept */
+	struct hp_cidr *allow;         /* clients never limited; default none */
+	size_t nallow;
+	uint32_t max_keys;             /* default 100000: keys remembered (least recent dropped) */
+	/* derived by the loader */
+	uint64_t interval_ns;          /* 1 s / rate; 0 when off */
+	uint32_t quota;                /* the N of "N/unit" */
+	uint32_t window_s;             /* the unit in seconds */
+	enum hp_config_rl_key key_kind;
+	bool delay;                    /* mode is "delay" */
+	const char *key_name;          /* HEADER, COOKIE: points into key after ':' */
+};
+
 struct hp_config_route {
 	char *host;                    /* NULL = any host; exact match, case-insensitive */
 	char *path_prefix;             /* default "/" */
 	char *upstream;                /* name of an upstream; default: the first one */
 	size_t upstream_index;         /* index into cfg->upstreams, resolved by the loader */
 	struct hp_config_cache_policy cache;
+	struct hp_config_rate_limit rate_limit;
 };
 
 struct hp_config_cache {

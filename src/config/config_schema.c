@@ -237,6 +237,78 @@ static bool check_upstream(struct cfg_load *ld, const struct cfg_key *k, void *o
 	return true;
 }
 
+/* "N/s", "N/m" or "N/h": quota N per window, and the interval between
+ * requests in nanoseconds. Null turns the limit off. */
+static bool check_rate(struct cfg_load *ld, const struct cfg_key *k, void *obj)
+{
+	struct hp_config_rate_limit *rl = obj;
+	(void)k;
+	rl->interval_ns = 0;
+	if (rl->rate == NULL)
+		return true;
+	const char *slash = strchr(rl->rate, '/');
+	uint64_t n;
+	uint32_t window = 0;
+	if (slash && strcmp(slash + 1, "s") == 0)
+		window = 1;
+	else if (slash && strcmp(slash + 1, "m") == 0)
+		window = 60;
+	else if (slash && strcmp(slash + 1, "h") == 0)
+		window = 3600;
+	if (window == 0 || !hp_str_to_u64((struct hp_str){rl->rate, (size_t)(slash - rl->rate)},
+					  1000000000, &n) || n == 0)
+		return hp_config_fail(ld, false, "expected a rate like \"100/s\", \"6000/m\" or "
+				      "\"10/h\" (1 to 1000000000 per unit), got \"%s\"", rl->rate);
+	rl->quota = (uint32_t)n;
+	rl->window_s = window;
+	rl->interval_ns = window * 1000000000ull / n;
+	return true;
+}
+
+static bool check_rl_key(struct cfg_load *ld, const struct cfg_key *k, void *obj)
+{
+	struct hp_config_rate_limit *rl = obj;
+	(void)k;
+	rl->key_name = NULL;
+	if (strcmp(rl->key, "ip") == 0) {
+		rl->key_kind = HP_RL_KEY_IP;
+	} else if (strcmp(rl->key, "route") == 0) {
+		rl->key_kind = HP_RL_KEY_ROUTE;
+	} else if (strncmp(rl->key, "header:", 7) == 0 && is_token(rl->key + 7)) {
+		rl->key_kind = HP_RL_KEY_HEADER;
+		rl->key_name = rl->key + 7;
+	} else if (strncmp(rl->key, "cookie:", 7) == 0 && is_token(rl->key + 7)) {
+		rl->key_kind = HP_RL_KEY_COOKIE;
+		rl->key_name = rl->key + 7;
+	} else {
+		return hp_config_fail(ld, false, "expected \"ip\", \"route\", \"header:NAME\" or "
+				      "\"cookie:NAME\", got \"%s\"", rl->key);
+	}
+	return true;
+}
+
+static bool check_rl_mode(struct cfg_load *ld, const struct cfg_key *k, void *obj)
+{
+	struct hp_config_rate_limit *rl = obj;
+	(void)ld;
+	(void)k;
+	rl->delay = strcmp(rl->mode, "delay") == 0;
+	return true;
+}
+
+/* The name is a structured-field string in the RateLimit fields. */
+static bool check_rl_name(struct cfg_load *ld, const struct cfg_key *k, void *obj)
+{
+	const struct hp_config_rate_limit *rl = obj;
+	(void)k;
+	for (const char *p = rl->name; *p; p++)
+		if (*p < 0x20 || *p > 0x7e || *p == '"' || *p == '\\')
+			return hp_config_fail(ld, false, "use printable ASCII without '\"' or '\\'");
+	if (rl->name[0] == '\0' || strlen(rl->name) > 64)
+		return hp_config_fail(ld, false, "must be 1 to 64 characters");
+	return true;
+}
+
 /* ==== Tables ==== */
 
 #define SECTION(table) .keys = table, .nkeys = HP_ARRAY_SIZE(table)
@@ -244,6 +316,7 @@ static bool check_upstream(struct cfg_load *ld, const struct cfg_key *k, void *o
 static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
 static const char *const log_formats[] = {"combined", "json", NULL};
 static const char *const balancers[] = {"round_robin", NULL};
+static const char *const rl_modes[] = {"reject", "delay", NULL};
 
 #define S(f) offsetof(struct hp_config_server, f)
 static const struct cfg_key server_keys[] = {
@@ -316,6 +389,36 @@ static const struct cfg_key policy_keys[] = {
 };
 static const struct cfg_section policy_section = {SECTION(policy_keys)};
 
+#define RL(f) offsetof(struct hp_config_rate_limit, f)
+static const struct cfg_key rate_limit_keys[] = {
+	{.name = "rate", .type = CFG_STRING, .off = RL(rate), .flags = CFG_NULLABLE,
+	 .check = check_rate,
+	 .help = "Requests per key: \"100/s\", \"6000/m\" or \"10/h\"; null = no limit."},
+	{.name = "burst", .type = CFG_U32, .off = RL(burst), .max = 1000000, .def = "0",
+	 .help = "Requests beyond the first that a key may send at once (GCRA: exactly "
+		 "burst + 1 at once, then one per 1/rate)."},
+	{.name = "key", .type = CFG_STRING, .off = RL(key), .def = "ip", .check = check_rl_key,
+	 .help = "What is counted: \"ip\" (client address), \"header:NAME\", "
+		 "\"cookie:NAME\" (requests without it count by client address) or \"route\" (all "
+		 "requests together)."},
+	{.name = "mode", .type = CFG_ENUM, .off = RL(mode), .def = "reject", .ext = rl_modes,
+	 .check = check_rl_mode,
+	 .help = "\"reject\": requests of a burst are served at once; \"delay\": each waits "
+		 "until it is due at the rate (at most burst / rate). Beyond the burst: 429."},
+	{.name = "name", .type = CFG_STRING, .off = RL(name), .def = "default",
+	 .check = check_rl_name,
+	 .help = "Policy name in the RateLimit and RateLimit-Policy response fields."},
+	{.name = "ipv6_prefix", .type = CFG_U32, .off = RL(ipv6_prefix), .min = 1, .max = 128,
+	 .def = "64", .help = "With key \"ip\": leading bits of an IPv6 address that make "
+			      "one client (a /64 is one client by default)."},
+	{.name = "allow", .type = CFG_CIDRLIST, .off = RL(allow), .count_off = RL(nallow),
+	 .max = 1024, .def = "", .help = "Client addresses never limited."},
+	{.name = "max_keys", .type = CFG_U32, .off = RL(max_keys), .min = 1, .max = 100000000,
+	 .def = "100000", .help = "Keys remembered (32 bytes each); beyond it the key seen "
+				  "least recently is forgotten."},
+};
+static const struct cfg_section rate_limit_section = {SECTION(rate_limit_keys)};
+
 #define R(f) offsetof(struct hp_config_route, f)
 static const struct cfg_key route_keys[] = {
 	{.name = "host", .type = CFG_STRING, .off = R(host), .flags = CFG_NULLABLE,
@@ -326,6 +429,9 @@ static const struct cfg_key route_keys[] = {
 	 .help = "Name of the upstream group; null = the first one."},
 	{.name = "cache", .type = CFG_OBJECT, .off = R(cache), .ext = &policy_section,
 	 .help = "Cache policy of the route."},
+	{.name = "rate_limit", .type = CFG_OBJECT, .off = R(rate_limit),
+	 .ext = &rate_limit_section,
+	 .help = "Rate limit of the route (docs/ratelimit.md); off unless \"rate\" is set."},
 };
 static const struct cfg_section route_section = {
 	SECTION(route_keys), .size = sizeof(struct hp_config_route),

@@ -482,6 +482,7 @@ static void on_client_timer(struct hp_timer *tm)
 		return;
 	case CT_BODY:
 	case CT_QUEUE:
+	case CT_DELAY:
 		break;
 	case CT_KEEPALIVE:
 	case CT_LINGER:

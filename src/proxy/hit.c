@@ -196,6 +196,8 @@ void hp_hit_serve(struct hp_client *c, struct hp_cache_obj *obj, const char *lab
 	enum form form = choose_form(c, obj, req, nreq, streaming, body_len, &first, &last);
 	put_head(c, b, obj, form);
 	put_date_and_age(b, obj);
+	char lf[HP_LIMIT_FIELDS_MAX];
+	hp_buf_append(b, lf, hp_respond_limit_fields(c->t, lf, sizeof(lf)));
 	put_lengths(b, obj, form, streaming, body_len, first, last);
 	hp_hit_put_fields(c, b);
 	HP_BUF_APPEND_LIT(b, "Via: 1.1 hotpath\r\n");

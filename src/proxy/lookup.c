@@ -248,6 +248,7 @@ enum hp_step hp_step_wait(struct hp_client *c)
 	/* Run the same request again (its head is still in the input buffer);
 	 * this time it will not wait. */
 	c->t->cache.wait = HP_WAIT_NONE;
+	c->waited_limit = c->t->limit;
 	hp_txn_release(c);
 	c->after_wait = true;
 	return HP_STEP_recv;

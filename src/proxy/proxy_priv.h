@@ -33,6 +33,7 @@
 #include "proxy/filter.h"
 #include "proxy/proxy.h"
 #include "proxy/snap.h"
+#include "ratelimit/ratelimit.h"
 #include "upstream/upstream.h"
 
 #define HP_WORKER_MAGIC 0x776f726bu
@@ -212,6 +213,13 @@ struct hp_txn_resp {
 	uint64_t bytes_out;            /* response bytes given to the client */
 };
 
+/* The rate limit's decision (route.c), for the RateLimit fields. */
+struct hp_txn_limit {
+	const struct hp_config_rate_limit *conf; /* NULL: no limit applied */
+	struct hp_ratelimit_verdict verdict;
+	bool delaying;                 /* waiting on the client timer (CT_DELAY) */
+};
+
 /*
  * One request and its response (txn.c). A connection holds one only while
  * a request runs: it is taken from the worker's spares when a head is
@@ -230,6 +238,7 @@ struct hp_txn {
 	struct hp_txn_cache cache;
 	struct hp_txn_up up;
 	struct hp_txn_resp resp;
+	struct hp_txn_limit limit;
 };
 
 /* ==== Client connections ==== */
@@ -241,6 +250,7 @@ enum hp_client_timer {
 	CT_BODY,         /* between request body bytes */
 	CT_SEND,         /* the client is not reading */
 	CT_QUEUE,        /* waiting for an upstream connection slot: the deadline */
+	CT_DELAY,        /* rate limit in delay mode: when the request is due */
 	CT_LINGER,       /* response sent, draining what the client still sends */
 };
 
@@ -273,6 +283,8 @@ struct hp_client {
 	bool post_pending;             /* a cache wake-up is coming (its waiter could not be
 					  withdrawn): it frees us. Worker thread only. */
 	bool after_wait;               /* re-running a request after waiting on a fill */
+	struct hp_txn_limit waited_limit; /* after_wait: the request's rate-limit decision,
+					     which the run again must not take twice */
 	bool refresh;                  /* internal: refresh whatever is stored */
 	bool warm;                     /* internal: a cache warm-up request */
 	struct hp_deferred start_later;/* internal: first drive, outside the caller's stack */
@@ -366,6 +378,15 @@ void hp_worker_date(struct hp_worker *w, char *out);
  * part of a response is already out, close instead, the only honest signal
  * left. Returns the step to go on with: deliver, or DONE. */
 enum hp_step hp_respond_error(struct hp_client *c, int status, const char *reason);
+/* As hp_respond_error, with <fields> (complete "Name: value\r\n" lines, or
+ * "") added to the head. */
+enum hp_step hp_respond_error_fields(struct hp_client *c, int status, const char *reason,
+				     const char *fields);
+/* The RateLimit-Policy and RateLimit fields of <t>'s rate-limit decision,
+ * as complete lines, into <out>; "" when no limit applied. Returns the
+ * length (< <size>, which should be at least HP_LIMIT_FIELDS_MAX). */
+#define HP_LIMIT_FIELDS_MAX 256
+size_t hp_respond_limit_fields(const struct hp_txn *t, char *out, size_t size);
 
 /* ==== body.c: the chain a response needs ==== */
 

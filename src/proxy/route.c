@@ -3,8 +3,14 @@
  * route.c - steps route and limit. route picks the first route of the
  * snapshot that matches the request's host and path (404 when none) and
  * refuses what no upstream should see (CONNECT, a body over
- * max_body_size); limit is where rate limits will apply.
+ * max_body_size); limit applies the route's rate limit (docs/ratelimit.md):
+ * it computes the request's key, asks the route's shared table, and answers
+ * 429 when the key is over its rate.
  */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/cidr.h"
 #include "proxy/proxy_priv.h"
 
 enum hp_step hp_step_route(struct hp_client *c)
@@ -23,8 +29,119 @@ enum hp_step hp_step_route(struct hp_client *c)
 	return HP_STEP_limit;
 }
 
+/* ==== Rate limits ==== */
+
+/* The value of cookie <name> in the request's Cookie fields, or an empty
+ * view. Pairs are "name=value" separated by ';' and optional spaces. */
+static struct hp_str find_cookie(const struct hp_http_request *req, const char *name)
+{
+	size_t nlen = strlen(name);
+	for (size_t i = 0; i < req->num_headers; i++) {
+		const struct hp_http_header *h = &req->headers[i];
+		if (!hp_str_ieq(h->name, "cookie"))
+			continue;
+		const char *p = h->value.ptr;
+		const char *end = p + h->value.len;
+		while (p < end) {
+			while (p < end && (*p == ' ' || *p == ';'))
+				p++;
+			const char *pair = p;
+			while (p < end && *p != ';')
+				p++;
+			if ((size_t)(p - pair) > nlen && memcmp(pair, name, nlen) == 0 &&
+			    pair[nlen] == '=')
+				return (struct hp_str){pair + nlen + 1, (size_t)(p - pair) - nlen - 1};
+		}
+	}
+	return (struct hp_str){NULL, 0};
+}
+
+/* The key of <c>'s request under <rl>: a header or cookie value, or the
+ * client's address (also when that value is absent, so that leaving it out
+ * does not escape the limit), or nothing for a route-wide limit. */
+static struct hp_str request_key(const struct hp_client *c, const struct hp_config_rate_limit *rl,
+				 uint8_t *addr)
+{
+	const struct hp_http_request *req = &c->t->req.head;
+	struct hp_str v = {NULL, 0};
+	switch (rl->key_kind) {
+	case HP_RL_KEY_ROUTE:
+		return (struct hp_str){"", 0};
+	case HP_RL_KEY_HEADER: {
+		const struct hp_http_header *h =
+			hp_http_find_header(req->headers, req->num_headers, rl->key_name);
+		if (h != NULL)
+			v = h->value;
+		break;
+	}
+	case HP_RL_KEY_COOKIE:
+		v = find_cookie(req, rl->key_name);
+		break;
+	case HP_RL_KEY_IP:
+		break;
+	}
+	if (v.len > 0)
+		return v;
+	size_t n = hp_ratelimit_address_key((const struct sockaddr *)&c->peer, rl->ipv6_prefix,
+					    addr);
+	return (struct hp_str){(const char *)addr, n};
+}
+
+/* Delay mode: the request waits on the client's timer until it is due,
+ * as nginx's limit_req does without nodelay; the worker goes on meanwhile.
+ * Other events (the client sending more) find it still waiting. */
+static enum hp_step delay_request(struct hp_client *c)
+{
+	struct hp_txn *t = c->t;
+	if (!t->limit.delaying) {
+		uint64_t ms = t->limit.verdict.delay_ns / 1000000;
+		if (ms == 0)
+			return HP_STEP_lookup;
+		/* The parsed fields live in the worker's scratch array, which
+		 * the next request parsed on this worker overwrites: keep a
+		 * copy. Their views into client->in stay valid, as nothing
+		 * reads from the client until the head is consumed. */
+		struct hp_http_request *req = &t->req.head;
+		size_t bytes = req->num_headers * sizeof(*req->headers);
+		struct hp_http_header *h = hp_arena_alloc(&t->arena, bytes ? bytes : 1);
+		memcpy(h, req->headers, bytes);
+		req->headers = h;
+		t->limit.delaying = true;
+		hp_client_arm_timer(c, CT_DELAY, ms);
+		return HP_STEP_WAIT;
+	}
+	if (c->expired != CT_DELAY)
+		return HP_STEP_WAIT;
+	c->expired = CT_NONE;
+	t->limit.delaying = false;
+	return HP_STEP_lookup;
+}
+
 enum hp_step hp_step_limit(struct hp_client *c)
 {
-	(void)c;
-	return HP_STEP_lookup;
+	struct hp_txn *t = c->t;
+	const struct hp_config_rate_limit *rl = t->route->limit;
+	if (rl == NULL)
+		return HP_STEP_lookup;
+	if (c->after_wait) {
+		/* Counted on its first run, before it waited on a fill. */
+		if (c->waited_limit.conf == rl)
+			t->limit = c->waited_limit;
+		return HP_STEP_lookup;
+	}
+	if (t->limit.delaying)
+		return delay_request(c);
+	if (rl->nallow > 0 && hp_cidr_match(rl->allow, rl->nallow, (const struct sockaddr *)&c->peer))
+		return HP_STEP_lookup;
+	uint8_t addr[HP_RATELIMIT_ADDR_KEY_MAX];
+	struct hp_str key = request_key(c, rl, addr);
+	t->limit.conf = rl;
+	if (hp_ratelimit_take(t->route->limiter, key.ptr, key.len, hp_clock_mono_ns(),
+			      &t->limit.verdict))
+		return rl->delay ? delay_request(c) : HP_STEP_lookup;
+	char fields[HP_LIMIT_FIELDS_MAX + 64];
+	size_t n = hp_respond_limit_fields(t, fields, HP_LIMIT_FIELDS_MAX);
+	snprintf(fields + n, sizeof(fields) - n, "Retry-After: %llu\r\n",
+		 (unsigned long long)((t->limit.verdict.retry_ns + 999999999) / 1000000000));
+	return hp_respond_error_fields(c, 429, "rate limit exceeded", fields);
 }

@@ -11,6 +11,7 @@
 #include "config/config.h"
 #include "proxy/accesslog.h"
 #include "proxy/snap.h"
+#include "ratelimit/ratelimit.h"
 #include "upstream/upstream.h"
 
 /* ==== Routes ==== */
@@ -47,6 +48,14 @@ static void compile_routes(struct hp_snap *s, bool have_cache)
 		r->prefix_len = strlen(cr->path_prefix);
 		r->group = cr->upstream_index;
 		compile_route_cache(&r->cache, cfg, &cr->cache, have_cache);
+		/* XXX: a reload starts every key afresh; carrying the table
+		 * over when a route's limit is unchanged would keep counts. */
+		if (cr->rate_limit.interval_ns != 0) {
+			r->limit = &cr->rate_limit;
+			r->limiter = hp_ratelimit_create(cr->rate_limit.interval_ns,
+							 cr->rate_limit.burst,
+							 cr->rate_limit.max_keys);
+		}
 	}
 }
 
@@ -84,6 +93,8 @@ static void snap_free(struct hp_snap *s)
 	for (size_t i = 0; s->groups != NULL && i < s->ngroups; i++)
 		hp_upstream_group_destroy(s->groups[i]);
 	free(s->groups);
+	for (size_t i = 0; s->routes != NULL && i < s->nroutes; i++)
+		hp_ratelimit_destroy(s->routes[i].limiter);
 	free(s->routes);
 	hp_accesslog_close(s->alog);
 	if (s->owns_cfg)

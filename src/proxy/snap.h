@@ -30,6 +30,8 @@
 
 struct hp_accesslog;
 struct hp_config;
+struct hp_config_rate_limit;
+struct hp_ratelimit;
 struct hp_loop;
 struct hp_upstream_group;
 struct hp_upstream_pool;
@@ -49,6 +51,8 @@ struct hp_route {
 	size_t prefix_len;
 	size_t group;                  /* index into snap->groups (and wsnap->pools) */
 	struct hp_route_cache cache;
+	struct hp_ratelimit *limiter;  /* owned; NULL when the route has no rate limit */
+	const struct hp_config_rate_limit *limit; /* its settings, in the snapshot's config */
 };
 
 struct hp_snap {

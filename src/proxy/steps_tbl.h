@@ -17,7 +17,7 @@
  */
 HP_STEP(recv,    "recv.c",    "read the request head and check its framing")
 HP_STEP(route,   "route.c",   "choose the route; method and body-size limits")
-HP_STEP(limit,   "route.c",   "rate limits (nothing yet: every request goes on)")
+HP_STEP(limit,   "route.c",   "the route's rate limit: go on, or 429")
 HP_STEP(lookup,  "lookup.c",  "cache lookup: hit, stale, coalesce, fill, or pass")
 HP_STEP(l2,      "lookup.c",  "shared cache tier before the origin (nothing yet)")
 HP_STEP(wait,    "lookup.c",  "coalesced: wait for the request filling this key")

@@ -166,8 +166,9 @@ void hp_txn_abort_work(struct hp_client *c)
 	}
 	t->cache.storing = false;
 	hp_upstream_pool_cancel_wait(&t->up.slot);
-	if (c->timer_kind == CT_QUEUE)
+	if (c->timer_kind == CT_QUEUE || c->timer_kind == CT_DELAY)
 		hp_client_disarm_timer(c);
+	t->limit.delaying = false;
 }
 
 void hp_txn_release(struct hp_client *c)

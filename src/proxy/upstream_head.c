@@ -177,6 +177,8 @@ void hp_upstream_head_response(struct hp_client *c, struct hp_buf *b,
 	if ((r->body == HP_BODY_CHUNKED && !hp_body_dechunks(c)) || hp_body_rechunks(c))
 		HP_BUF_APPEND_LIT(b, "Transfer-Encoding: chunked\r\n");
 	hp_hit_put_fields(c, b);
+	char lf[HP_LIMIT_FIELDS_MAX];
+	hp_buf_append(b, lf, hp_respond_limit_fields(c->t, lf, sizeof(lf)));
 	HP_BUF_APPEND_LIT(b, "Via: 1.1 hotpath\r\n");
 	if (c->close_after)
 		HP_BUF_APPEND_LIT(b, "Connection: close\r\n");

@@ -53,6 +53,37 @@ static void test_empty_routes(void **state)
 	hp_config_destroy(cfg);
 }
 
+/* A route's rate limit: off by default; the loader derives the interval,
+ * the quota and window for the RateLimit fields, and the key's kind. */
+static void test_rate_limit(void **state)
+{
+	(void)state;
+	struct hp_config *cfg = load("{" UP ", \"routes\": [{\"path_prefix\": \"/a\"}, "
+				     "{\"rate_limit\": {\"rate\": \"6000/m\", \"burst\": 20, "
+				     "\"key\": \"header:X-Api-Key\", \"allow\": [\"10.0.0.0/8\"]}}]}",
+				     no_env, NULL);
+	const struct hp_config_rate_limit *off = &cfg->routes[0].rate_limit;
+	const struct hp_config_rate_limit *rl = &cfg->routes[1].rate_limit;
+	assert_null(off->rate);
+	assert_int_equal(off->interval_ns, 0);
+	assert_int_equal(rl->interval_ns, 10000000);
+	assert_int_equal(rl->quota, 6000);
+	assert_int_equal(rl->window_s, 60);
+	assert_int_equal(rl->burst, 20);
+	assert_int_equal(rl->key_kind, HP_RL_KEY_HEADER);
+	assert_string_equal(rl->key_name, "X-Api-Key");
+	assert_int_equal(rl->nallow, 1);
+	assert_int_equal(rl->ipv6_prefix, 64);
+	assert_string_equal(rl->name, "default");
+	assert_false(rl->delay);
+	hp_config_destroy(cfg);
+	cfg = load("{" UP ", \"routes\": [{\"rate_limit\": {\"rate\": \"3/s\", "
+		   "\"mode\": \"delay\"}}]}", no_env, NULL);
+	assert_true(cfg->routes[0].rate_limit.delay);
+	assert_int_equal(cfg->routes[0].rate_limit.interval_ns, 333333333);
+	hp_config_destroy(cfg);
+}
+
 /* --no-cache and --admin change one key of their section, not the rest. */
 static void test_cache_admin_overrides(void **state)
 {
@@ -374,6 +405,13 @@ static void test_errors(void **state)
 		{"{\"log_level\": \"loud\"}",
 		 "hotpath.json:1:15: log_level: expected one of \"error\", \"warn\", \"info\", "
 		 "\"debug\", got \"loud\""},
+		/* rate limits: the rate and key spellings */
+		{"{" UP ", \"routes\": [{\"rate_limit\": {\"rate\": \"100/d\"}}]}",
+		 "hotpath.json:1:97: routes[0].rate_limit.rate: expected a rate like \"100/s\", "
+		 "\"6000/m\" or \"10/h\" (1 to 1000000000 per unit), got \"100/d\""},
+		{"{" UP ", \"routes\": [{\"rate_limit\": {\"rate\": \"1/s\", \"key\": \"header:\"}}]}",
+		 "hotpath.json:1:111: routes[0].rate_limit.key: expected \"ip\", \"route\", "
+		 "\"header:NAME\" or \"cookie:NAME\", got \"header:\""},
 		/* sizes and durations */
 		{"{\n  \"limits\": {\"max_body_size\": \"ten\"}}",
 		 "hotpath.json:2:31: limits.max_body_size: expected a size like \"10MB\", "
@@ -708,6 +746,7 @@ int main(void)
 		cmocka_unit_test(test_every_type),
 		cmocka_unit_test(test_sizes_and_durations),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_rate_limit),
 		cmocka_unit_test(test_env_overrides),
 		cmocka_unit_test(test_env_errors),
 		cmocka_unit_test(test_env_names),
