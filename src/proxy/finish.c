@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * finish.c - step log: the response is out. Count it in the worker's
- * metrics shard, write its access log line, give back everything the transaction held, and either keep the
- * connection for the next request (which may already be waiting in the
- * input buffer: pipelining) or close it gracefully. An idle connection
+ * metrics shard, write its access log line, give back everything the
+ * transaction held, and either keep the connection for the next request
+ * (which may already be waiting in the input buffer: pipelining) or close
+ * it gracefully. An idle connection
  * holds no buffer and no transaction: both go back to the worker.
  */
 #include "proxy/proxy_priv.h"
