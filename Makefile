@@ -132,7 +132,7 @@ fuzz-bins: $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(FUZZ_SRCS))
 # ---- ThreadSanitizer: the multi-threaded unit tests, built with clang ----
 TSAN_TESTS := tests/unit/cache/test_stress.c tests/unit/net/test_loop.c \
 	tests/unit/upstream/test_balance.c tests/unit/proxy/test_listeners.c \
-	tests/unit/ratelimit/test_threads.c
+	tests/unit/ratelimit/test_threads.c tests/unit/metrics/test_threads.c
 TSAN_CFLAGS := -std=c11 -D_GNU_SOURCE -O1 -g -Isrc -Itests -pthread -fsanitize=thread
 build/tsan/tests/unit/%: tests/unit/%.c $(LIB_SRCS) | deps-test
 	@mkdir -p $(dir $@)

@@ -43,7 +43,8 @@ build_set() {
 # Only what tests/run.sh and the tests it runs use: cmocka (unit), clang
 # with its sanitizer and libFuzzer runtimes (fuzz and TSan builds),
 # varnishtest (scenario), python3 (scenario helpers, port checks), man
-# (the install test reads the page). nginx and wrk are for bench/, not tests.
+# (the install test reads the page), prometheus (promtool checks /metrics).
+# nginx and wrk are for bench/, not tests.
 test_set() {
 	build_set
 	need libcmocka-dev hdr cmocka.h
@@ -52,6 +53,7 @@ test_set() {
 	need varnish command -v varnishtest
 	need python3 command -v python3
 	need man-db command -v man
+	need prometheus command -v promtool
 	# Headless-browser checks of the HTML report, once a test uses them.
 	if grep -qs chromium tests/run.sh tests/scenario/*.vtc tests/*/*.sh; then
 		need chromium sh -c 'command -v chromium || command -v chromium-browser'

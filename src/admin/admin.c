@@ -73,21 +73,27 @@ struct hp_admin {
 
 /* ==== Answers ==== */
 
-static void put_response(struct admin_conn *c, int status, const char *json, bool head_only,
-			 const char *allow)
+static void put_head(struct admin_conn *c, int status, const char *type, size_t body_len,
+		     const char *allow)
 {
 	char date[HP_HTTP_DATE_LEN + 1];
 	hp_http_date_format(hp_clock_wall_s(), date);
 	char head[512];
-	size_t body_len = strlen(json);
 	int k = snprintf(head, sizeof(head),
 			 "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: hotpath\r\n"
-			 "Content-Type: application/json\r\nCache-Control: no-store\r\n"
+			 "Content-Type: %s\r\nCache-Control: no-store\r\n"
 			 "Content-Length: %zu\r\n%s%s%s%s\r\n",
-			 status, hp_http_status_reason(status), date, body_len,
+			 status, hp_http_status_reason(status), date, type, body_len,
 			 allow ? "Allow: " : "", allow ? allow : "", allow ? "\r\n" : "",
 			 c->close_after ? "Connection: close\r\n" : "");
 	hp_buf_append(&c->out, head, (size_t)k);
+}
+
+static void put_response(struct admin_conn *c, int status, const char *json, bool head_only,
+			 const char *allow)
+{
+	size_t body_len = strlen(json);
+	put_head(c, status, "application/json", body_len, allow);
 	if (!head_only)
 		hp_buf_append(&c->out, json, body_len);
 }
@@ -139,6 +145,19 @@ static void answer_cache_stats(struct admin_conn *c, bool head_only)
 		 (unsigned long long)st.evictions, (unsigned long long)st.purges,
 		 (unsigned long long)st.hit_for_pass);
 	put_response(c, 200, json, head_only, NULL);
+}
+
+/* The exposition is built whole (a few hundred KiB with hundreds of
+ * routes) so that its length goes in the head; the connection's output
+ * buffer then drains it at the client's pace. */
+static void answer_metrics(struct admin_conn *c, bool head_only)
+{
+	struct hp_buf body = {0};
+	hp_proxy_metrics(c->admin->px, &body);
+	put_head(c, 200, "text/plain; version=0.0.4; charset=utf-8", body.len, NULL);
+	if (!head_only)
+		hp_buf_append(&c->out, hp_buf_data(&body), body.len);
+	hp_buf_fini(&body);
 }
 
 /* Returns the number of objects purged, or -1 if the URL is not cached by
@@ -249,6 +268,9 @@ static void answer(struct admin_conn *c, const struct hp_http_request *req)
 		break;
 	case HP_ADMIN_CACHE_STATS:
 		answer_cache_stats(c, head_only);
+		break;
+	case HP_ADMIN_METRICS:
+		answer_metrics(c, head_only);
 		break;
 	case HP_ADMIN_PURGE:
 		answer_purge(c, &r);

@@ -8,12 +8,13 @@
  *   GET  /health   200 while the process runs
  *   GET  /ready    200 while accepting traffic, 503 while draining
  *   GET  /cache    the cache's counters, as JSON
+ *   GET  /metrics  every metric in the Prometheus text format (docs/metrics.md)
  *   POST /purge    ?url=URL | ?prefix=URL | ?tag=a,b | ?all, and &soft=1 to
  *                  mark stale instead of removing (PURGE works as POST)
  *   POST /reload   re-read the configuration file and apply it, through the
  *                  callback the caller gave at creation (the admin never
  *                  loads configuration itself: that is the cli's business)
- * Answers are JSON objects; errors are {"error": "..."} with 400, 403, 404,
+ * Answers other than /metrics are JSON objects; errors are {"error": "..."} with 400, 403, 404,
  * 405, 413, 422, 431 or 503.
  *
  * The admin copies what it needs from the configuration (its addresses and
@@ -67,6 +68,7 @@ enum hp_admin_action {
 	HP_ADMIN_HEALTH,
 	HP_ADMIN_READY,
 	HP_ADMIN_CACHE_STATS,
+	HP_ADMIN_METRICS,
 	HP_ADMIN_PURGE,
 	HP_ADMIN_RELOAD,
 };

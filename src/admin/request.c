@@ -155,9 +155,20 @@ int hp_admin_parse(struct hp_str method, struct hp_str target, char *scratch,
 		? (struct hp_str){target.ptr + plen + 1, target.len - plen - 1}
 		: HP_STR("");
 	bool read_only = hp_str_eq(method, "GET") || hp_str_eq(method, "HEAD");
-	if (hp_str_eq(path, "/health") || hp_str_eq(path, "/ready") || hp_str_eq(path, "/cache")) {
-		out->action = hp_str_eq(path, "/health") ? HP_ADMIN_HEALTH
-			      : hp_str_eq(path, "/ready") ? HP_ADMIN_READY : HP_ADMIN_CACHE_STATS;
+	static const struct {
+		const char *path;
+		enum hp_admin_action action;
+	} reads[] = {
+		{"/health", HP_ADMIN_HEALTH},
+		{"/ready", HP_ADMIN_READY},
+		{"/cache", HP_ADMIN_CACHE_STATS},
+		{"/metrics", HP_ADMIN_METRICS},
+	};
+	for (size_t i = 0; i < HP_ARRAY_SIZE(reads); i++) {
+		if (!hp_str_eq(path, reads[i].path))
+			continue;
+		out->action = reads[i].action;
+		/* A scraper's query (?name[]=...) is ignored, as Prometheus expects. */
 		return read_only ? 0 : fail(out, 405, "use GET");
 	}
 	if (hp_str_eq(path, "/purge")) {
@@ -173,5 +184,5 @@ int hp_admin_parse(struct hp_str method, struct hp_str target, char *scratch,
 		/* Nothing to choose: the file is the one the process started with. */
 		return query.len == 0 ? 0 : fail(out, 400, "reload takes no parameters");
 	}
-	return fail(out, 404, "no such endpoint (health, ready, cache, purge, reload)");
+	return fail(out, 404, "no such endpoint (health, ready, cache, metrics, purge, reload)");
 }

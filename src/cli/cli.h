@@ -16,7 +16,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
-#define HOTPATH_VERSION "0.1.0"
+#include "core/core.h"
 
 /* The readiness pipe's write end, in the new binary's environment. */
 #define HP_CLI_READY_FD_ENV "HOTPATH_READY_FD"

@@ -19,6 +19,9 @@
 #include <stdint.h>
 #include <string.h>
 
+/* The release: `hotpath version` and hotpath_build_info show it. */
+#define HOTPATH_VERSION "0.1.0"
+
 #define HP_OK 0
 #define HP_ERR (-1)   /* malformed input */
 #define HP_AGAIN (-2) /* need more input, or the operation would block */

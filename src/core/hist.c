@@ -172,6 +172,11 @@ bool hp_hist_next(const struct hp_hist *h, struct hp_hist_iter *it)
 	return false;
 }
 
+size_t hp_hist_index(const struct hp_hist *h, uint64_t value)
+{
+	return value > h->highest ? h->num_counts - 1 : index_of(h, value);
+}
+
 void hp_hist_bucket_range(const struct hp_hist *h, uint64_t value, uint64_t *lo, uint64_t *hi)
 {
 	size_t i = value > h->highest ? h->num_counts - 1 : index_of(h, value);

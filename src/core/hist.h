@@ -71,6 +71,10 @@ uint64_t hp_hist_max(const struct hp_hist *h);
 /* Step <it> (zero-initialised first) to the next non-empty bucket in value
  * order. Returns false after the last one. */
 bool hp_hist_next(const struct hp_hist *h, struct hp_hist_iter *it);
+/* The index in counts[] of <value>'s bucket (values above highest: the
+ * last). For owners that keep the counters elsewhere, e.g. as atomics
+ * another thread reads, and copy them into counts[] to iterate. */
+size_t hp_hist_index(const struct hp_hist *h, uint64_t value);
 /* The range of values that share <value>'s bucket. */
 void hp_hist_bucket_range(const struct hp_hist *h, uint64_t value, uint64_t *lo, uint64_t *hi);
 /* Abort if the invariants do not hold (tests). */

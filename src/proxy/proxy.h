@@ -66,6 +66,10 @@ uint64_t hp_proxy_generation(struct hp_proxy *px);
 
 /* ==== For the admin listener (any thread) ==== */
 
+/* Append the Prometheus exposition (metrics.h, text format 0.0.4) to
+ * <out>: every worker's shard merged, the cache's counters, client
+ * connections, reloads, build and process figures. Never blocks a worker. */
+void hp_proxy_metrics(struct hp_proxy *px, struct hp_buf *out);
 /* True from hp_proxy_drain() on. */
 bool hp_proxy_draining(const struct hp_proxy *px);
 /* The shared cache, or NULL when cache.enabled is false. */

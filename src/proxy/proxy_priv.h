@@ -29,6 +29,7 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "http/http.h"
+#include "metrics/metrics.h"
 #include "net/net.h"
 #include "proxy/filter.h"
 #include "proxy/proxy.h"
@@ -73,6 +74,7 @@ struct hp_worker {
 	struct hp_loop *loop;
 	pthread_t thread;
 	struct hp_wsnap *ws;           /* the snapshot new requests start on, and its pools */
+	struct hp_metrics_shard *metrics; /* written only by this worker; freed with the proxy */
 	struct hp_list clients;        /* struct hp_client.link */
 	size_t nclients;
 	bool draining;                 /* not accepting; stop when clients are gone */

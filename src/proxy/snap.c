@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "config/config.h"
+#include "metrics/metrics.h"
 #include "proxy/accesslog.h"
 #include "proxy/snap.h"
 #include "ratelimit/ratelimit.h"
@@ -155,7 +156,7 @@ static struct hp_upstream_pool *pool_named(struct hp_wsnap *ws, const char *name
 }
 
 struct hp_wsnap *hp_wsnap_create(struct hp_snap *s, struct hp_loop *loop,
-				 struct hp_wsnap *prev)
+				 struct hp_wsnap *prev, struct hp_metrics_shard *metrics)
 {
 	struct hp_wsnap *ws = hp_xcalloc(1, sizeof(*ws));
 	ws->snap = hp_snap_fetch(s);
@@ -167,6 +168,11 @@ struct hp_wsnap *hp_wsnap_create(struct hp_snap *s, struct hp_loop *loop,
 		if (old != NULL)
 			hp_upstream_pool_adopt_idle(ws->pools[i], old);
 	}
+	/* Interned here, off the request path, so that recording never
+	 * allocates; the slots outlive this snapshot (metrics.h). */
+	ws->route_slots = hp_xcalloc(s->nroutes ? s->nroutes : 1, sizeof(*ws->route_slots));
+	for (size_t i = 0; metrics != NULL && i < s->nroutes; i++)
+		ws->route_slots[i] = hp_metrics_route(metrics, s->routes[i].name);
 	return ws;
 }
 
@@ -180,6 +186,7 @@ void hp_wsnap_release(struct hp_wsnap *ws)
 	for (size_t i = 0; i < ws->snap->ngroups; i++)
 		hp_upstream_pool_destroy(ws->pools[i]);
 	free(ws->pools);
+	free(ws->route_slots);
 	hp_snap_release(ws->snap);
 	free(ws);
 }

@@ -33,6 +33,7 @@ struct hp_config;
 struct hp_config_rate_limit;
 struct hp_ratelimit;
 struct hp_loop;
+struct hp_metrics_shard;
 struct hp_upstream_group;
 struct hp_upstream_pool;
 
@@ -72,6 +73,7 @@ struct hp_snap {
 struct hp_wsnap {
 	struct hp_snap *snap;          /* a reference */
 	struct hp_upstream_pool **pools; /* snap->ngroups, on the worker's loop */
+	unsigned *route_slots;         /* snap->nroutes: each route's metrics slot on the worker */
 	unsigned refs;                 /* the worker (while current) + its transactions */
 };
 
@@ -95,9 +97,11 @@ const struct hp_route *hp_snap_match(const struct hp_snap *s, struct hp_str host
 
 /* A wsnap for <s> on <loop>, with one reference (the caller's). Its pools
  * take over the idle connections of <prev>'s pools (NULL: none) that go to
- * a server still configured in a group of the same name. */
+ * a server still configured in a group of the same name. Each route's name
+ * is interned in <metrics>, the worker's shard (it must be the caller's to
+ * write; NULL: every route counts as "none"). */
 struct hp_wsnap *hp_wsnap_create(struct hp_snap *s, struct hp_loop *loop,
-				 struct hp_wsnap *prev);
+				 struct hp_wsnap *prev, struct hp_metrics_shard *metrics);
 static inline struct hp_wsnap *hp_wsnap_fetch(struct hp_wsnap *ws);
 /* Drop a reference; the last one closes the pools' idle connections and
  * releases the snapshot. Connections still held by requests must have

@@ -25,4 +25,4 @@ HP_STEP(hit,     "hit.c",     "answer from a stored object (or one still filling
 HP_STEP(pass,    "fetch.c",   "forward without the cache")
 HP_STEP(fetch,   "fetch.c",   "upstream exchange until the response head is in")
 HP_STEP(deliver, "deliver.c", "the body through the filter chain to the client")
-HP_STEP(log,     "finish.c",  "access log line, then keep-alive or close")
+HP_STEP(log,     "finish.c",  "metrics, access log line, then keep-alive or close")

@@ -156,7 +156,8 @@ static void worker_init(struct hp_proxy *px, struct hp_worker *w, unsigned id)
 	w->loop = hp_loop_create();
 	hp_loop_set_data(w->loop, w);
 	hp_list_init(&w->clients);
-	w->ws = hp_wsnap_create(px->snap, w->loop, NULL);
+	w->metrics = hp_metrics_shard_create();
+	w->ws = hp_wsnap_create(px->snap, w->loop, NULL, w->metrics);
 	size_field_arrays(w, px->snap->cfg);
 }
 
@@ -177,6 +178,9 @@ static void worker_fini(struct hp_worker *w)
 	hp_buf_fini(&w->logbuf);
 	free(w->req_fields);
 	free(w->resp_fields);
+	/* Only now: the admin may scrape until the proxy is destroyed. */
+	hp_metrics_shard_destroy(w->metrics);
+	w->metrics = NULL;
 	w->loop = NULL;
 }
 
@@ -193,7 +197,7 @@ static void adopt_snapshot(struct hp_post *p)
 		/* Lines buffered so far go to the log they were written for. */
 		hp_accesslog_flush(w);
 		struct hp_wsnap *old = w->ws;
-		w->ws = hp_wsnap_create(s, w->loop, old);
+		w->ws = hp_wsnap_create(s, w->loop, old, w->metrics);
 		hp_wsnap_release(old);
 		size_field_arrays(w, s->cfg);
 		hp_log_debug("worker %u: configuration %llu in use", w->id,

@@ -137,7 +137,7 @@ static void test_wsnap_pools_per_group(void **state)
 	(void)state;
 	struct hp_loop *loop = hp_loop_create();
 	struct hp_snap *s = snap_of(routes_json, NULL);
-	struct hp_wsnap *ws = hp_wsnap_create(s, loop, NULL);
+	struct hp_wsnap *ws = hp_wsnap_create(s, loop, NULL, NULL);
 	hp_snap_release(s); /* the wsnap keeps its own reference */
 	assert_non_null(ws->pools[0]);
 	assert_non_null(ws->pools[1]);
@@ -145,7 +145,7 @@ static void test_wsnap_pools_per_group(void **state)
 	assert_int_equal(held->refs, 2);
 	hp_wsnap_release(ws);
 	struct hp_snap *s2 = snap_of(routes_json, NULL);
-	struct hp_wsnap *next = hp_wsnap_create(s2, loop, held);
+	struct hp_wsnap *next = hp_wsnap_create(s2, loop, held, NULL);
 	hp_snap_release(s2);
 	hp_wsnap_release(held);
 	hp_wsnap_release(next);

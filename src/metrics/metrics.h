@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * metrics.h - counters, gauges and latency histograms, exported in the
+ * Prometheus text format. Every metric is a row of metrics_tbl.h.
+ *
+ * Each worker owns one shard and is its only writer: recording a request
+ * is a few relaxed atomic loads and stores on the worker's own cache lines,
+ * with no lock, no allocation and no read-modify-write another thread
+ * shares. A scrape (hp_metrics_write(), on any thread) reads every shard
+ * with relaxed loads and merges them, so it never stops a worker; a series
+ * may be one request behind another in the same scrape, never torn.
+ *
+ * Per-route series are kept by route name, not by route: a shard interns
+ * each name it is given into a slot that lives as long as the shard, so a
+ * reload that frees the route table leaves nothing for a scrape to trip on,
+ * a route that survives a reload keeps its counters, and Prometheus never
+ * sees a counter go backwards. A shard tells apart at most
+ * HP_METRICS_MAX_ROUTES names; later names share the slot "other", which
+ * bounds the series (and the memory: ~45 KiB a name) whatever reloads do.
+ * Slot 0 is "none": requests answered before a route was chosen.
+ */
+#ifndef HP_METRICS_METRICS_H
+#define HP_METRICS_METRICS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct hp_buf;
+struct hp_metrics_shard;
+
+#define HP_METRICS_MAX_ROUTES 256 /* names a shard tells apart, "none" and "other" included */
+#define HP_METRICS_NAME_MAX 64    /* longer route names are cut to this many bytes - 1 */
+#define HP_METRICS_ROUTE_NONE 0u  /* the slot of requests without a route */
+
+/* The method label: bounded, anything else is OTHER. */
+enum hp_metrics_method {
+	HP_METRICS_GET,
+	HP_METRICS_HEAD,
+	HP_METRICS_POST,
+	HP_METRICS_PUT,
+	HP_METRICS_DELETE,
+	HP_METRICS_PATCH,
+	HP_METRICS_OTHER,
+	HP_METRICS_NMETHODS,
+};
+
+/* The cache label: how the cache took part (the X-Cache value, or none). */
+enum hp_metrics_cache {
+	HP_METRICS_HIT,
+	HP_METRICS_MISS,
+	HP_METRICS_STALE,
+	HP_METRICS_COALESCED,
+	HP_METRICS_REVALIDATED,
+	HP_METRICS_PASS,
+	HP_METRICS_NONE,
+	HP_METRICS_NCACHE,
+};
+
+/* One finished request, as the proxy's log step describes it. */
+struct hp_metrics_request {
+	unsigned route;                /* slot from hp_metrics_route() */
+	enum hp_metrics_method method;
+	int status;                    /* the response status; its class is the label */
+	enum hp_metrics_cache cache;
+	uint64_t duration_us;          /* head complete to response out */
+	bool upstream;                 /* a response head came from upstream */
+	uint64_t upstream_us;          /* request sent to response head, when upstream */
+	uint64_t bytes_out;            /* response bytes given to the client */
+};
+
+/* What the caller reads when a scrape starts: the table's SCRAPE rows. */
+struct hp_metrics_values {
+#define HP_METRIC(field, name, type, kind, labels, help) HP_METRICS_VALUE_##kind(field)
+#define HP_METRICS_VALUE_ROUTE_REQ(field)
+#define HP_METRICS_VALUE_ROUTE_HIST(field)
+#define HP_METRICS_VALUE_WORKER(field)
+#define HP_METRICS_VALUE_INFO(field)
+#define HP_METRICS_VALUE_SCRAPE(field) double field;
+#include "metrics/metrics_tbl.h"
+#undef HP_METRIC
+	const char *version;           /* build_info's label */
+};
+
+/* A shard with the slot "none". Allocates (never fails); the creating
+ * thread or the one it hands the shard to is its owner. */
+struct hp_metrics_shard *hp_metrics_shard_create(void);
+/* Free <s>; nobody may record into or scrape it any more. NULL is allowed. */
+void hp_metrics_shard_destroy(struct hp_metrics_shard *s);
+/* Owner only. The slot of route name <name>: the existing one, a new one
+ * (allocates: call it when a route table is adopted, not per request), or
+ * "other" once the shard is full. */
+unsigned hp_metrics_route(struct hp_metrics_shard *s, const char *name);
+/* Owner only. Count request <r>: no allocation, no lock. */
+void hp_metrics_record(struct hp_metrics_shard *s, const struct hp_metrics_request *r);
+
+/* Fill the process_* fields of <v> from /proc and getrusage (Linux). */
+void hp_metrics_read_process(struct hp_metrics_values *v);
+/* Any thread, while the owners record: append the exposition (text format
+ * 0.0.4) of the <n> <shards>, merged by route name, and of <v>, to <out>. */
+void hp_metrics_write(struct hp_metrics_shard *const *shards, size_t n,
+		      const struct hp_metrics_values *v, struct hp_buf *out);
+/* The Markdown table of every metric, as docs/metrics.md holds it; free()
+ * the result. */
+char *hp_metrics_doc(void);
+
+#endif

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * metrics_tbl.h - every metric hotpath exports, once. From these rows come
+ * the fields of the per-worker shard and of the scrape-time values
+ * (metrics.h), the # HELP / # TYPE lines and series of /metrics
+ * (expose.c), and the table in docs/metrics.md (hp_metrics_doc(), checked
+ * by tests/unit/metrics/test_expose.c). Rows are exported in this order.
+ *
+ * HP_METRIC(field, name, type, kind, labels, help)
+ *   type:  counter, gauge or histogram (the Prometheus TYPE)
+ *   kind:  ROUTE_REQ  the request counter by route, method, status, cache
+ *          ROUTE_HIST a latency histogram by route (a field of each route slot)
+ *          WORKER     a counter field of the shard, summed over workers
+ *          SCRAPE     a value the caller reads when scraped (a double field
+ *                     of struct hp_metrics_values)
+ *          INFO       a constant 1 whose labels carry the information
+ *   labels: documentation of the series' labels
+ */
+HP_METRIC(requests, "hotpath_requests_total", counter, ROUTE_REQ,
+	  "route, method, status, cache",
+	  "Requests answered, by route name, method (GET, HEAD, POST, PUT, DELETE, PATCH, OTHER), "
+	  "status class (1xx..5xx) and cache status (hit, miss, stale, coalesced, revalidated, "
+	  "pass, none).")
+HP_METRIC(request_duration, "hotpath_request_duration_seconds", histogram, ROUTE_HIST, "route",
+	  "Time from a request's complete head to its last response byte handed to the kernel.")
+HP_METRIC(upstream_duration, "hotpath_upstream_duration_seconds", histogram, ROUTE_HIST, "route",
+	  "Time from sending a request upstream to receiving the response head, for requests "
+	  "that went upstream.")
+HP_METRIC(response_bytes, "hotpath_response_bytes_total", counter, WORKER, "",
+	  "Response bytes (head and body) given to clients.")
+HP_METRIC(client_connections, "hotpath_client_connections", gauge, SCRAPE, "",
+	  "Open client connections.")
+HP_METRIC(cache_objects, "hotpath_cache_objects", gauge, SCRAPE, "",
+	  "Objects in the memory cache.")
+HP_METRIC(cache_bytes, "hotpath_cache_bytes", gauge, SCRAPE, "",
+	  "Bytes the memory cache accounts for (objects and index).")
+HP_METRIC(cache_max_bytes, "hotpath_cache_max_bytes", gauge, SCRAPE, "",
+	  "The memory cache's budget (cache.max_memory).")
+HP_METRIC(cache_inserts, "hotpath_cache_inserts_total", counter, SCRAPE, "",
+	  "Objects stored in the memory cache.")
+HP_METRIC(cache_evictions, "hotpath_cache_evictions_total", counter, SCRAPE, "",
+	  "Objects evicted from the memory cache to make room.")
+HP_METRIC(cache_purges, "hotpath_cache_purges_total", counter, SCRAPE, "",
+	  "Objects removed or marked stale by purges.")
+HP_METRIC(cache_hit_for_pass, "hotpath_cache_hit_for_pass_total", counter, SCRAPE, "",
+	  "Misses the cache declined to fill (a recent response was not storable).")
+HP_METRIC(config_reloads, "hotpath_config_reloads_total", counter, SCRAPE, "",
+	  "Configurations applied since start (failed reloads are not counted).")
+HP_METRIC(build_info, "hotpath_build_info", gauge, INFO, "version",
+	  "Always 1; the version label is the running binary's.")
+HP_METRIC(process_start_time, "process_start_time_seconds", gauge, SCRAPE, "",
+	  "Process start, in seconds since the Unix epoch.")
+HP_METRIC(process_cpu, "process_cpu_seconds_total", counter, SCRAPE, "",
+	  "User and system CPU time of the process.")
+HP_METRIC(process_resident_memory, "process_resident_memory_bytes", gauge, SCRAPE, "",
+	  "Resident memory of the process.")
+HP_METRIC(process_open_fds, "process_open_fds", gauge, SCRAPE, "",
+	  "Open file descriptors of the process.")
