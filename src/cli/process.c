@@ -11,12 +11,10 @@
  * signal mask and exec. Every other descriptor hotpath opens is
  * close-on-exec, so nothing else reaches the new binary.
  *
- * XXX: between fork and exec the child also holds every client socket, so
- * a socket a worker closes in that window stays in the worker's epoll set
- * (epoll forgets a socket on its last close), and an event for it could
- * reach an hp_io already freed. The window is the fork's page-table copy
- * plus the exec (not measured); hp_io_close() deleting the registration
- * before close() (net/loop.c) would remove it.
+ * Between fork and exec the child also holds every client socket, so a
+ * socket a worker closes in that window would stay in the worker's epoll
+ * set (epoll forgets a socket on its last close); hp_io_close() (net/loop.c)
+ * deregisters before it closes, so no event reaches a freed connection.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -427,7 +427,12 @@ void hp_io_close(struct hp_io *io)
 {
 	if (io->loop == NULL)
 		return;
-	/* Closing the only reference removes it from the epoll set. */
+	/* Deregistered before the close: epoll forgets a socket only when its
+	 * last reference closes, and another process may hold one (an
+	 * upgrade's new binary between fork and exec), so the socket's next
+	 * event would reach this io after its owner freed it. One syscall per
+	 * connection, not per request. */
+	(void)epoll_ctl(io->loop->epfd, EPOLL_CTL_DEL, io->fd, NULL);
 	close(io->fd);
 	io->fd = -1;
 	io->loop = NULL;

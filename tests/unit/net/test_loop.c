@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -987,6 +988,36 @@ static void test_io_reused_in_batch(void **state)
 	}
 }
 
+/* Another process holds a copy of the socket when its io closes (an
+ * upgrade's new binary between fork and exec): the socket stays open, so
+ * epoll keeps it unless the close deregistered it, and its next event
+ * would reach an io already freed (AddressSanitizer would report it). */
+static void on_shared_stop(struct hp_timer *t)
+{
+	(void)t;
+	hp_loop_stop(T.loop);
+}
+
+static void test_io_closed_while_shared(void **state)
+{
+	(void)state;
+	int sv[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+	struct pair_io *p = calloc(1, sizeof(*p));
+	assert_non_null(p);
+	assert_int_equal(hp_io_start(T.loop, &p->io, sv[0], on_pair_io), 0);
+	int child_copy = dup(sv[0]);
+	assert_true(child_copy >= 0);
+	hp_io_close(&p->io);
+	free(p);
+	assert_int_equal(write(sv[1], "x", 1), 1);
+	struct hp_timer stop = {0};
+	hp_timer_start(T.loop, &stop, 20, on_shared_stop);
+	assert_int_equal(hp_loop_run(T.loop), 0);
+	close(child_copy);
+	close(sv[1]);
+}
+
 static void test_io_start_error(void **state)
 {
 	(void)state;
@@ -1034,6 +1065,7 @@ int main(void)
 	    LOOP_TEST(test_io_edge_triggered),
 	    LOOP_TEST(test_io_closed_in_batch),
 	    LOOP_TEST(test_io_reused_in_batch),
+	    LOOP_TEST(test_io_closed_while_shared),
 	    LOOP_TEST(test_io_start_error),
 	    LOOP_TEST(test_loop_data),
 	};
