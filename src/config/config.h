@@ -99,6 +99,7 @@ struct hp_config_route {
 	size_t upstream_index;         /* index into cfg->upstreams, resolved by the loader */
 	struct hp_config_cache_policy cache;
 	struct hp_config_rate_limit rate_limit;
+	char *name;                    /* NULL = path_prefix: metrics label, /status, alerts */
 };
 
 struct hp_config_cache {

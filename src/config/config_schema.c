@@ -309,6 +309,22 @@ static bool check_rl_name(struct cfg_load *ld, const struct cfg_key *k, void *ob
 	return true;
 }
 
+/* A route's name labels its metrics series and names it in alert rules and
+ * /status, so it must be a plain label value of a bounded length. */
+static bool check_route_name(struct cfg_load *ld, const struct cfg_key *k, void *obj)
+{
+	const struct hp_config_route *r = obj;
+	(void)k;
+	if (r->name == NULL)
+		return true;
+	for (const char *p = r->name; *p; p++)
+		if (*p < 0x20 || *p > 0x7e || *p == '"' || *p == '\\')
+			return hp_config_fail(ld, false, "use printable ASCII without '\"' or '\\'");
+	if (r->name[0] == '\0' || strlen(r->name) > 63)
+		return hp_config_fail(ld, false, "must be 1 to 63 characters");
+	return true;
+}
+
 /* ==== Tables ==== */
 
 #define SECTION(table) .keys = table, .nkeys = HP_ARRAY_SIZE(table)
@@ -432,6 +448,10 @@ static const struct cfg_key route_keys[] = {
 	{.name = "rate_limit", .type = CFG_OBJECT, .off = R(rate_limit),
 	 .ext = &rate_limit_section,
 	 .help = "Rate limit of the route (docs/ratelimit.md); off unless \"rate\" is set."},
+	{.name = "name", .type = CFG_STRING, .off = R(name), .flags = CFG_NULLABLE,
+	 .check = check_route_name,
+	 .help = "Name of the route in metrics labels, /status and alert rules; null = its "
+		 "path_prefix."},
 };
 static const struct cfg_section route_section = {
 	SECTION(route_keys), .size = sizeof(struct hp_config_route),

@@ -43,7 +43,7 @@ static void compile_routes(struct hp_snap *s, bool have_cache)
 	for (size_t i = 0; i < cfg->nroutes; i++) {
 		const struct hp_config_route *cr = &cfg->routes[i];
 		struct hp_route *r = &s->routes[i];
-		r->name = cr->path_prefix;
+		r->name = cr->name != NULL ? cr->name : cr->path_prefix;
 		r->host = cr->host;
 		r->path_prefix = cr->path_prefix;
 		r->prefix_len = strlen(cr->path_prefix);

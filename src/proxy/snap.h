@@ -46,7 +46,7 @@ struct hp_route_cache {
 
 /* One compiled route: what to match, and where and how to send it. */
 struct hp_route {
-	const char *name;              /* its path prefix (routes have no name key yet) */
+	const char *name;              /* routes[].name, default its path prefix */
 	const char *host;              /* NULL = any host; compared without case and port */
 	const char *path_prefix;
 	size_t prefix_len;
