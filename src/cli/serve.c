@@ -157,6 +157,7 @@ static int reload(struct serve *sv, char *msg, size_t msglen)
 			snprintf(msg, msglen, "%s", name);
 		}
 	}
+	hp_proxy_note_reload(sv->px, status == 0);
 	if (status != 0)
 		hp_log_error("reload refused, the running configuration stays: %s", msg);
 	else

@@ -65,6 +65,8 @@ struct merged {
 #define HP_METRICS_MERGED_WORKER(field)
 #define HP_METRICS_MERGED_SCRAPE(field)
 #define HP_METRICS_MERGED_INFO(field)
+#define HP_METRICS_MERGED_UPSTREAM(field)
+#define HP_METRICS_MERGED_UPSTREAM_GROUP(field)
 #include "metrics/metrics_tbl.h"
 #undef HP_METRIC
 };
@@ -124,6 +126,8 @@ static void merge_slot(struct merge *m, const struct hp_metrics_slot *slot)
 #define HP_METRICS_MERGE_WORKER(field)
 #define HP_METRICS_MERGE_SCRAPE(field)
 #define HP_METRICS_MERGE_INFO(field)
+#define HP_METRICS_MERGE_UPSTREAM(field)
+#define HP_METRICS_MERGE_UPSTREAM_GROUP(field)
 #include "metrics/metrics_tbl.h"
 #undef HP_METRIC
 }
@@ -230,6 +234,24 @@ static void write_worker(struct hp_buf *out, const char *name,
 	appendf(out, "%s %llu\n", name, (unsigned long long)sum);
 }
 
+/* One series per server, labelled with its group and address. */
+static void write_upstream(struct hp_buf *out, const char *name, const struct hp_metrics_values *v,
+			   size_t offset, bool per_group)
+{
+	for (size_t i = 0; i < v->nupstreams; i++) {
+		const struct hp_metrics_upstream *u = &v->upstreams[i];
+		if (per_group && i > 0 && strcmp(u->group, v->upstreams[i - 1].group) == 0)
+			continue;
+		appendf(out, "%s{group=\"", name);
+		append_label(out, u->group);
+		if (!per_group) {
+			HP_BUF_APPEND_LIT(out, "\",server=\"");
+			append_label(out, u->server);
+		}
+		appendf(out, "\"} %.15g\n", *(const double *)(const void *)((const char *)u + offset));
+	}
+}
+
 void hp_metrics_write(struct hp_metrics_shard *const *shards, size_t n,
 		      const struct hp_metrics_values *v, struct hp_buf *out)
 {
@@ -245,6 +267,10 @@ void hp_metrics_write(struct hp_metrics_shard *const *shards, size_t n,
 #define HP_METRICS_WRITE_WORKER(field, name) \
 	write_worker(out, name, shards, n, offsetof(struct hp_metrics_shard, field));
 #define HP_METRICS_WRITE_SCRAPE(field, name) appendf(out, "%s %.15g\n", name, v->field);
+#define HP_METRICS_WRITE_UPSTREAM(field, name) \
+	write_upstream(out, name, v, offsetof(struct hp_metrics_upstream, field), false);
+#define HP_METRICS_WRITE_UPSTREAM_GROUP(field, name) \
+	write_upstream(out, name, v, offsetof(struct hp_metrics_upstream, field), true);
 #define HP_METRICS_WRITE_INFO(field, name)           \
 	appendf(out, "%s{version=\"", name);         \
 	append_label(out, v->version ? v->version : ""); \
@@ -278,7 +304,7 @@ char *hp_metrics_doc(void)
 
 /* Seconds since the epoch at which the process started: its start in clock
  * ticks after boot (/proc/self/stat, field 22) plus the boot time. */
-static double start_time(void)
+double hp_metrics_process_start_time(void)
 {
 	char buf[1024];
 	FILE *f = fopen("/proc/self/stat", "r");
@@ -333,7 +359,7 @@ void hp_metrics_read_process(struct hp_metrics_values *v)
 	if (getrusage(RUSAGE_SELF, &ru) == 0)
 		v->process_cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
 				 (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
-	v->process_start_time = start_time();
+	v->process_start_time = hp_metrics_process_start_time();
 	v->process_resident_memory = resident_bytes();
 	v->process_open_fds = open_fds();
 }

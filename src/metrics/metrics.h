@@ -69,6 +69,24 @@ struct hp_metrics_request {
 	uint64_t bytes_out;            /* response bytes given to the client */
 };
 
+/* One upstream server's figures, read by the caller when a scrape starts:
+ * the table's UPSTREAM and UPSTREAM_GROUP rows. Entries of one group are
+ * adjacent; a group's UPSTREAM_GROUP values are read from its first entry. */
+struct hp_metrics_upstream {
+	const char *group;             /* the group's name (label group) */
+	const char *server;            /* the server's address (label server) */
+#define HP_METRIC(field, name, type, kind, labels, help) HP_METRICS_UP_##kind(field)
+#define HP_METRICS_UP_ROUTE_REQ(field)
+#define HP_METRICS_UP_ROUTE_HIST(field)
+#define HP_METRICS_UP_WORKER(field)
+#define HP_METRICS_UP_SCRAPE(field)
+#define HP_METRICS_UP_INFO(field)
+#define HP_METRICS_UP_UPSTREAM(field) double field;
+#define HP_METRICS_UP_UPSTREAM_GROUP(field) double field;
+#include "metrics/metrics_tbl.h"
+#undef HP_METRIC
+};
+
 /* What the caller reads when a scrape starts: the table's SCRAPE rows. */
 struct hp_metrics_values {
 #define HP_METRIC(field, name, type, kind, labels, help) HP_METRICS_VALUE_##kind(field)
@@ -76,10 +94,14 @@ struct hp_metrics_values {
 #define HP_METRICS_VALUE_ROUTE_HIST(field)
 #define HP_METRICS_VALUE_WORKER(field)
 #define HP_METRICS_VALUE_INFO(field)
+#define HP_METRICS_VALUE_UPSTREAM(field)
+#define HP_METRICS_VALUE_UPSTREAM_GROUP(field)
 #define HP_METRICS_VALUE_SCRAPE(field) double field;
 #include "metrics/metrics_tbl.h"
 #undef HP_METRIC
 	const char *version;           /* build_info's label */
+	const struct hp_metrics_upstream *upstreams; /* borrowed; nupstreams entries */
+	size_t nupstreams;
 };
 
 /* A shard with the slot "none". Allocates (never fails); the creating
@@ -94,6 +116,9 @@ unsigned hp_metrics_route(struct hp_metrics_shard *s, const char *name);
 /* Owner only. Count request <r>: no allocation, no lock. */
 void hp_metrics_record(struct hp_metrics_shard *s, const struct hp_metrics_request *r);
 
+/* Owner only. Count <n> bytes read from a client: no allocation, no lock. */
+void hp_metrics_count_bytes_in(struct hp_metrics_shard *s, uint64_t n);
+
 /* Fill the process_* fields of <v> from /proc and getrusage (Linux). */
 void hp_metrics_read_process(struct hp_metrics_values *v);
 /* Any thread, while the owners record: append the exposition (text format
@@ -103,5 +128,8 @@ void hp_metrics_write(struct hp_metrics_shard *const *shards, size_t n,
 /* The Markdown table of every metric, as docs/metrics.md holds it; free()
  * the result. */
 char *hp_metrics_doc(void);
+/* The process's start, in seconds since the epoch (/proc/self/stat: to a
+ * clock tick); 0 if unknown. */
+double hp_metrics_process_start_time(void);
 
 #endif

@@ -14,6 +14,9 @@
  *          SCRAPE     a value the caller reads when scraped (a double field
  *                     of struct hp_metrics_values)
  *          INFO       a constant 1 whose labels carry the information
+ *          UPSTREAM   a value per upstream server the caller reads when
+ *                     scraped (a double field of struct hp_metrics_upstream)
+ *          UPSTREAM_GROUP  the same per group: the first server's value
  *   labels: documentation of the series' labels
  */
 HP_METRIC(requests, "hotpath_requests_total", counter, ROUTE_REQ,
@@ -56,3 +59,28 @@ HP_METRIC(process_resident_memory, "process_resident_memory_bytes", gauge, SCRAP
 	  "Resident memory of the process.")
 HP_METRIC(process_open_fds, "process_open_fds", gauge, SCRAPE, "",
 	  "Open file descriptors of the process.")
+HP_METRIC(request_bytes, "hotpath_request_bytes_total", counter, WORKER, "",
+	  "Bytes read from clients (request heads and bodies).")
+HP_METRIC(startup_duration, "hotpath_startup_duration_seconds", gauge, SCRAPE, "",
+	  "From the process's start to its workers serving, to the 10 ms the kernel "
+	  "records a start time in.")
+HP_METRIC(config_reload_failures, "hotpath_config_reload_failures_total", counter, SCRAPE, "",
+	  "Reloads refused (an invalid file, or listeners that could not change); the running "
+	  "configuration stayed.")
+HP_METRIC(config_last_reload_ok, "hotpath_config_last_reload_successful", gauge, SCRAPE, "",
+	  "1 if the last reload was applied (or none was tried), 0 if it was refused.")
+HP_METRIC(upstream_active, "hotpath_upstream_active_connections", gauge, UPSTREAM,
+	  "group, server", "Connections to the server in use or connecting, all workers.")
+HP_METRIC(upstream_idle, "hotpath_upstream_idle_connections", gauge, UPSTREAM,
+	  "group, server", "Keep-alive connections to the server waiting in the pools.")
+HP_METRIC(upstream_queued, "hotpath_upstream_queued_requests", gauge, UPSTREAM_GROUP, "group",
+	  "Requests waiting for a connection slot (every server of the group at "
+	  "max_connections).")
+HP_METRIC(upstream_connect_failures, "hotpath_upstream_connect_failures_total", counter,
+	  UPSTREAM, "group, server",
+	  "Connections to the server that could not be made (refused, unreachable, connect "
+	  "timeout); reset when a reload rebuilds the group.")
+HP_METRIC(upstream_timeouts, "hotpath_upstream_timeouts_total", counter, UPSTREAM,
+	  "group, server",
+	  "Exchanges with the server that timed out after the connection was made (send or "
+	  "read timeout); reset when a reload rebuilds the group.")

@@ -45,6 +45,8 @@ static size_t add_slot(struct hp_metrics_shard *s, const char *name)
 #define HP_METRICS_INIT_WORKER(field)
 #define HP_METRICS_INIT_SCRAPE(field)
 #define HP_METRICS_INIT_INFO(field)
+#define HP_METRICS_INIT_UPSTREAM(field)
+#define HP_METRICS_INIT_UPSTREAM_GROUP(field)
 #include "metrics/metrics_tbl.h"
 #undef HP_METRIC
 	size_t i = atomic_load_explicit(&s->nslots, memory_order_relaxed);
@@ -75,6 +77,8 @@ void hp_metrics_shard_destroy(struct hp_metrics_shard *s)
 #define HP_METRICS_FREE_WORKER(field)
 #define HP_METRICS_FREE_SCRAPE(field)
 #define HP_METRICS_FREE_INFO(field)
+#define HP_METRICS_FREE_UPSTREAM(field)
+#define HP_METRICS_FREE_UPSTREAM_GROUP(field)
 #include "metrics/metrics_tbl.h"
 #undef HP_METRIC
 		free(slot);
@@ -119,4 +123,9 @@ void hp_metrics_record(struct hp_metrics_shard *s, const struct hp_metrics_reque
 	if (r->upstream)
 		hist_record(&slot->upstream_duration, &s->layout, r->upstream_us);
 	bump(&s->response_bytes, r->bytes_out);
+}
+
+void hp_metrics_count_bytes_in(struct hp_metrics_shard *s, uint64_t n)
+{
+	bump(&s->request_bytes, n);
 }

@@ -126,6 +126,7 @@ enum hp_step hp_connect_upstream(struct hp_client *c)
 		if (rc >= 0 || rc == -EBUSY)
 			return next;
 		hp_log_debug("connect %s: %s", s->name, strerror(-rc));
+		hp_upstream_count_failure(s, HP_UPSTREAM_CONNECT_FAILED);
 		mark_tried(c, s);
 	}
 }
@@ -139,6 +140,7 @@ enum hp_step hp_connect_slot_turn(struct hp_client *c)
 	enum hp_step next = use_server(c, u->server, &rc);
 	if (rc >= 0 || rc == -EBUSY)
 		return next;
+	hp_upstream_count_failure(u->server, HP_UPSTREAM_CONNECT_FAILED);
 	mark_tried(c, u->server);
 	return hp_connect_upstream(c);
 }
@@ -151,6 +153,7 @@ enum hp_step hp_connect_check(struct hp_client *c)
 	int rc = hp_upstream_conn_check_connected(u->conn);
 	if (rc < 0) {
 		hp_log_debug("connect %s: %s", u->server->name, strerror(-rc));
+		hp_upstream_count_failure(u->server, HP_UPSTREAM_CONNECT_FAILED);
 		mark_tried(c, u->server);
 		hp_txn_release_upstream(c, false);
 		return hp_connect_upstream(c);

@@ -399,9 +399,12 @@ enum hp_step hp_step_fetch(struct hp_client *c)
 	}
 	if (u->conn == NULL)
 		return hp_upstream_waiting(&u->slot) ? HP_STEP_WAIT : hp_connect_upstream(c);
-	if (u->expired)
+	if (u->expired) {
+		hp_upstream_count_failure(u->server, u->conn->connected ? HP_UPSTREAM_TIMEOUT
+									: HP_UPSTREAM_CONNECT_FAILED);
 		return hp_fetch_failed(c, 504, u->conn->connected ? "upstream timed out"
 								  : "upstream connect timed out");
+	}
 	if (!u->conn->connected)
 		return u->connect_event ? hp_connect_check(c) : HP_STEP_WAIT;
 	return exchange(c);
@@ -411,8 +414,10 @@ enum hp_step hp_fetch_pump(struct hp_client *c, bool *progress)
 {
 	struct hp_txn *t = c->t;
 	struct hp_txn_up *u = &t->up;
-	if (u->expired)
+	if (u->expired) {
+		hp_upstream_count_failure(u->server, HP_UPSTREAM_TIMEOUT);
 		return hp_fetch_failed(c, 504, "upstream timed out");
+	}
 	if (!t->req.body_done && !send_request(c, progress)) {
 		/* The response is under way: the rest of the request is not
 		 * needed, and the connection will not be reused. */

@@ -65,6 +65,9 @@ struct hp_proxy {
 	atomic_uint nclients;          /* client connections, all workers */
 	atomic_bool draining;          /* hp_proxy_drain() was called */
 	_Atomic(struct hp_cache *) cache; /* created with the first snapshot that caches */
+	atomic_uint_fast64_t startup_us; /* process start to workers started; 0 before */
+	atomic_uint_fast64_t reload_failures; /* reloads refused (hp_proxy_note_reload) */
+	atomic_bool last_reload_ok;    /* the last reload tried was applied (true if none) */
 };
 
 struct hp_worker {

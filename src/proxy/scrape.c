@@ -10,6 +10,44 @@
 
 #include "proxy/proxy_priv.h"
 
+static struct hp_snap *current_snap_ref(struct hp_proxy *px)
+{
+	HP_AZ(pthread_mutex_lock(&px->snap_lock));
+	struct hp_snap *s = hp_snap_fetch(px->snap);
+	HP_AZ(pthread_mutex_unlock(&px->snap_lock));
+	return s;
+}
+
+/* Every server of the current snapshot's groups, in configuration order;
+ * the names point into <s>, which the caller keeps until written. */
+static struct hp_metrics_upstream *read_upstreams(struct hp_snap *s, size_t *n)
+{
+	size_t total = 0;
+	for (size_t g = 0; g < s->ngroups; g++)
+		total += hp_upstream_group_size(s->groups[g]);
+	struct hp_metrics_upstream *ups = hp_xcalloc(total ? total : 1, sizeof(*ups));
+	size_t k = 0;
+	for (size_t g = 0; g < s->ngroups; g++) {
+		struct hp_upstream_group *grp = s->groups[g];
+		double queued = (double)hp_upstream_group_queued(grp);
+		for (size_t i = 0; i < hp_upstream_group_size(grp); i++) {
+			struct hp_upstream_server_stats st;
+			hp_upstream_server_stats(grp, i, &st);
+			ups[k++] = (struct hp_metrics_upstream){
+				.group = s->cfg->upstreams[g].name,
+				.server = hp_upstream_group_server(grp, i)->name,
+				.upstream_active = st.active,
+				.upstream_idle = (double)st.idle,
+				.upstream_queued = queued,
+				.upstream_connect_failures = (double)st.connect_failures,
+				.upstream_timeouts = (double)st.timeouts,
+			};
+		}
+	}
+	*n = total;
+	return ups;
+}
+
 void hp_proxy_metrics(struct hp_proxy *px, struct hp_buf *out)
 {
 	struct hp_metrics_values v = {.version = HOTPATH_VERSION};
@@ -28,10 +66,17 @@ void hp_proxy_metrics(struct hp_proxy *px, struct hp_buf *out)
 		v.cache_purges = (double)st.purges;
 		v.cache_hit_for_pass = (double)st.hit_for_pass;
 	}
+	v.startup_duration = (double)atomic_load(&px->startup_us) / 1e6;
+	v.config_reload_failures = (double)atomic_load(&px->reload_failures);
+	v.config_last_reload_ok = atomic_load(&px->last_reload_ok) ? 1 : 0;
+	struct hp_snap *snap = current_snap_ref(px);
+	v.upstreams = read_upstreams(snap, &v.nupstreams);
 	hp_metrics_read_process(&v);
 	struct hp_metrics_shard **all = hp_xcalloc(px->nworkers + 1, sizeof(*all));
 	for (unsigned i = 0; i < px->nworkers; i++)
 		all[i] = px->workers[i].metrics;
 	hp_metrics_write(all, px->nworkers, &v, out);
 	free(all);
+	free((void *)v.upstreams);
+	hp_snap_release(snap);
 }

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/log.h"
@@ -245,6 +246,9 @@ struct hp_proxy *hp_proxy_create(const struct hp_config *cfg, char *err, size_t 
 	atomic_init(&px->nclients, 0);
 	atomic_init(&px->draining, false);
 	atomic_init(&px->cache, NULL);
+	atomic_init(&px->startup_us, 0);
+	atomic_init(&px->reload_failures, 0);
+	atomic_init(&px->last_reload_ok, true);
 	HP_AZ(pthread_mutex_init(&px->snap_lock, NULL));
 	HP_AZ(pthread_mutex_init(&px->reload_lock, NULL));
 	px->generation = 1;
@@ -335,7 +339,21 @@ int hp_proxy_start(struct hp_proxy *px)
 		if (rc != 0)
 			return -rc;
 	}
+	/* From exec, so config loading and address resolution count too. */
+	double start = hp_metrics_process_start_time();
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	double now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	if (start > 0 && now > start)
+		atomic_store(&px->startup_us, (uint64_t)((now - start) * 1e6));
 	return 0;
+}
+
+void hp_proxy_note_reload(struct hp_proxy *px, bool ok)
+{
+	if (!ok)
+		atomic_fetch_add(&px->reload_failures, 1);
+	atomic_store(&px->last_reload_ok, ok);
 }
 
 void hp_proxy_wait(struct hp_proxy *px)

@@ -48,6 +48,8 @@ struct hp_upstream_group *hp_upstream_group_create(const struct hp_config_upstre
 		s->max_connections = conf->max_connections;
 		s->index = i;
 		atomic_init(&s->active, 0);
+		atomic_init(&s->connect_failures, 0);
+		atomic_init(&s->timeouts, 0);
 	}
 	g->ops = ops;
 	g->balancer = ops->create(g);

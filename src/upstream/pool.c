@@ -36,7 +36,7 @@ struct hp_upstream_pool {
 	struct hp_loop *loop;
 	struct hp_upstream_group *group;
 	struct hp_list *idle;   /* per server, struct hp_upstream_conn._link, MRU first */
-	size_t *nidle;          /* per server */
+	atomic_size_t *nidle;   /* per server; only the pool's worker stores, a scrape loads */
 	size_t total_idle;
 	struct hp_list waiters; /* struct hp_upstream_waiter._link, arrival order */
 	atomic_size_t nwaiters; /* queued; read by other workers' kicks */
@@ -50,6 +50,20 @@ struct hp_upstream_pool {
 
 static void slot_freed(struct hp_upstream_pool *p, const struct hp_upstream_server *s);
 
+/* The owner's count of idle connections to server <i>: a relaxed load and
+ * store, no read-modify-write, since only the pool's worker changes it
+ * (a scrape only loads). */
+static inline size_t idle_of(const struct hp_upstream_pool *p, size_t i)
+{
+	return atomic_load_explicit(&p->nidle[i], memory_order_relaxed);
+}
+
+static inline void idle_add(struct hp_upstream_pool *p, size_t i, int delta)
+{
+	atomic_store_explicit(&p->nidle[i], idle_of(p, i) + (size_t)(ptrdiff_t)delta,
+			      memory_order_relaxed);
+}
+
 struct hp_upstream_pool *hp_upstream_pool_create(struct hp_loop *loop,
 						 struct hp_upstream_group *g)
 {
@@ -58,6 +72,8 @@ struct hp_upstream_pool *hp_upstream_pool_create(struct hp_loop *loop,
 	p->group = g;
 	p->idle = hp_xcalloc(g->nservers, sizeof(*p->idle));
 	p->nidle = hp_xcalloc(g->nservers, sizeof(*p->nidle));
+	for (size_t i = 0; i < g->nservers; i++)
+		atomic_init(&p->nidle[i], 0);
 	for (size_t i = 0; i < g->nservers; i++)
 		hp_list_init(&p->idle[i]);
 	hp_list_init(&p->waiters);
@@ -91,7 +107,7 @@ static void unlink_idle(struct hp_upstream_conn *c)
 {
 	struct hp_upstream_pool *p = c->pool;
 	hp_list_unlink(&c->_link);
-	p->nidle[c->server->index]--;
+	idle_add(p, c->server->index, -1);
 	p->total_idle--;
 }
 
@@ -154,7 +170,7 @@ struct hp_upstream_conn *hp_upstream_take(struct hp_upstream_pool *p,
 			atomic_fetch_sub(&s->active, 1);
 			slot_freed(p, s);
 			hp_list_link_head(list, &c->_link);
-			p->nidle[s->index]++;
+			idle_add(p, s->index, 1);
 			p->total_idle++;
 			return NULL;
 		}
@@ -219,7 +235,7 @@ void hp_upstream_release(struct hp_upstream_conn *c, bool reusable)
 	const struct hp_config_upstream *conf = p->group->conf;
 	size_t i = c->server->index;
 	c->owner = NULL;
-	if (!reusable || c->in.len != 0 || !c->connected || p->nidle[i] >= conf->max_idle) {
+	if (!reusable || c->in.len != 0 || !c->connected || idle_of(p, i) >= conf->max_idle) {
 		destroy_conn(c, true);
 		return;
 	}
@@ -229,7 +245,7 @@ void hp_upstream_release(struct hp_upstream_conn *c, bool reusable)
 	c->io.cb = on_idle_event;
 	hp_timer_start(p->loop, &c->timer, conf->idle_timeout_ms, on_idle_timeout);
 	hp_list_link_head(&p->idle[i], &c->_link);
-	p->nidle[i]++;
+	idle_add(p, i, 1);
 	p->total_idle++;
 }
 
@@ -255,7 +271,7 @@ size_t hp_upstream_pool_adopt_idle(struct hp_upstream_pool *to, struct hp_upstre
 			unlink_idle(c);
 			struct hp_upstream_server *s = same_address(to->group, c->server);
 			const struct hp_config_upstream *conf = to->group->conf;
-			if (s == NULL || to->nidle[s->index] >= conf->max_idle) {
+			if (s == NULL || idle_of(to, s->index) >= conf->max_idle) {
 				destroy_conn(c, false);
 				continue;
 			}
@@ -264,7 +280,7 @@ size_t hp_upstream_pool_adopt_idle(struct hp_upstream_pool *to, struct hp_upstre
 			c->pool = to;
 			hp_timer_start(to->loop, &c->timer, conf->idle_timeout_ms, on_idle_timeout);
 			hp_list_link_head(&to->idle[s->index], &c->_link);
-			to->nidle[s->index]++;
+			idle_add(to, s->index, 1);
 			to->total_idle++;
 			moved++;
 		}
@@ -433,4 +449,34 @@ void hp_upstream_pool_cancel_wait(struct hp_upstream_waiter *w)
 size_t hp_upstream_pool_waiters(const struct hp_upstream_pool *p)
 {
 	return atomic_load(&p->nwaiters);
+}
+
+void hp_upstream_server_stats(struct hp_upstream_group *g, size_t i,
+			      struct hp_upstream_server_stats *st)
+{
+	HP_ASSERT(i < g->nservers);
+	const struct hp_upstream_server *s = &g->servers[i];
+	st->active = atomic_load_explicit(&s->active, memory_order_relaxed);
+	st->connect_failures = atomic_load_explicit(&s->connect_failures, memory_order_relaxed);
+	st->timeouts = atomic_load_explicit(&s->timeouts, memory_order_relaxed);
+	st->idle = 0;
+	/* The lock only keeps pools from coming and going; workers take it
+	 * only when a freed slot must wake another worker's waiters. */
+	pthread_mutex_lock(&g->pools_lock);
+	for (struct hp_list *n = g->pools.next; n != &g->pools; n = n->next)
+		st->idle += idle_of(HP_CONTAINER_OF(n, struct hp_upstream_pool, glink), i);
+	pthread_mutex_unlock(&g->pools_lock);
+}
+
+size_t hp_upstream_group_queued(struct hp_upstream_group *g)
+{
+	return atomic_load_explicit(&g->waiting, memory_order_relaxed);
+}
+
+void hp_upstream_count_failure(struct hp_upstream_server *s, enum hp_upstream_failure f)
+{
+	/* A failure is off the fast path, and workers share the server: an
+	 * atomic add is the simple way to count it. */
+	atomic_fetch_add_explicit(f == HP_UPSTREAM_TIMEOUT ? &s->timeouts : &s->connect_failures, 1,
+				  memory_order_relaxed);
 }

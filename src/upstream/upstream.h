@@ -56,6 +56,8 @@ struct hp_upstream_server {
 	uint32_t weight;                /* relative share, >= 1 */
 	uint32_t max_connections;       /* in use at once, all workers; 0 = unlimited */
 	atomic_uint active;             /* connections in use or connecting, all workers */
+	atomic_uint_fast64_t connect_failures; /* connects that failed or timed out */
+	atomic_uint_fast64_t timeouts;  /* exchanges timed out once connected */
 	size_t index;                   /* position in the group */
 };
 
@@ -164,6 +166,31 @@ size_t hp_upstream_pool_adopt_idle(struct hp_upstream_pool *to, struct hp_upstre
 
 /* Count of idle connections (for metrics and tests). */
 size_t hp_upstream_pool_idle(const struct hp_upstream_pool *p);
+
+/* ==== Figures for metrics ==== */
+
+/* What a failure counts as (hp_upstream_count_failure). */
+enum hp_upstream_failure {
+	HP_UPSTREAM_CONNECT_FAILED,     /* refused, unreachable, reset or timed out connecting */
+	HP_UPSTREAM_TIMEOUT,            /* send or read timeout on a connected exchange */
+};
+
+/* One server's figures summed over every worker's pool. */
+struct hp_upstream_server_stats {
+	unsigned active;                /* connections in use or connecting */
+	size_t idle;                    /* keep-alive connections waiting in pools */
+	uint64_t connect_failures;
+	uint64_t timeouts;
+};
+
+/* Count a failure of <s>. Any worker; off the fast path. */
+void hp_upstream_count_failure(struct hp_upstream_server *s, enum hp_upstream_failure f);
+/* Read server <i> of <g> while workers run (any thread; takes the group's
+ * pool registry lock briefly, never a worker's). */
+void hp_upstream_server_stats(struct hp_upstream_group *g, size_t i,
+			      struct hp_upstream_server_stats *st);
+/* Requests queued for a connection slot in all of <g>'s pools. Any thread. */
+size_t hp_upstream_group_queued(struct hp_upstream_group *g);
 
 /* ==== Waiting for a connection slot ==== */
 

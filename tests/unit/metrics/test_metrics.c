@@ -22,8 +22,14 @@
 /* The exposition of <n> shards with fixed scrape values, NUL-terminated. */
 static char *scrape(struct hp_metrics_shard *const *shards, size_t n)
 {
+	/* Two groups, the first with two servers: one queued series each. */
+	static const struct hp_metrics_upstream ups[] = {
+		{.group = "a", .server = "10.0.0.1:80", .upstream_active = 2, .upstream_queued = 4},
+		{.group = "a", .server = "10.0.0.2:80", .upstream_idle = 5, .upstream_queued = 4},
+		{.group = "b\"", .server = "h:1", .upstream_timeouts = 7},
+	};
 	struct hp_metrics_values v = {.client_connections = 3, .config_reloads = 2,
-				      .version = "1.2.3"};
+				      .version = "1.2.3", .upstreams = ups, .nupstreams = 3};
 	struct hp_buf b = {0};
 	hp_metrics_write(shards, n, &v, &b);
 	char *s = malloc(b.len + 1);
@@ -186,6 +192,14 @@ static void test_format(void **state)
 	expect_line(text, "# TYPE hotpath_request_duration_seconds histogram");
 	expect_line(text, "# TYPE hotpath_client_connections gauge");
 	expect_line(text, "# TYPE process_cpu_seconds_total counter");
+	expect_line(text, "hotpath_upstream_active_connections{group=\"a\",server=\"10.0.0.1:80\"} 2");
+	expect_line(text, "hotpath_upstream_idle_connections{group=\"a\",server=\"10.0.0.2:80\"} 5");
+	expect_line(text, "hotpath_upstream_timeouts_total{group=\"b\\\"\",server=\"h:1\"} 7");
+	expect_line(text, "hotpath_upstream_queued_requests{group=\"a\"} 4");
+	expect_line(text, "hotpath_upstream_queued_requests{group=\"b\\\"\"} 0");
+	assert_null(strstr(text, "hotpath_upstream_queued_requests{group=\"a\",server"));
+	char *q = strstr(text, "hotpath_upstream_queued_requests{group=\"a\"}");
+	assert_null(strstr(q + 1, "hotpath_upstream_queued_requests{group=\"a\"}"));
 	size_t helps = 0;
 	size_t types = 0;
 	for (char *line = strtok(text, "\n"); line != NULL; line = strtok(NULL, "\n")) {
@@ -206,7 +220,7 @@ static void test_format(void **state)
 		assert_true(*end == '\0' && end > sp + 1);
 	}
 	assert_int_equal(helps, types);
-	assert_int_equal(helps, 18); /* the rows of metrics_tbl.h */
+	assert_int_equal(helps, 27); /* the rows of metrics_tbl.h */
 	free(text);
 	hp_metrics_shard_destroy(s);
 }
