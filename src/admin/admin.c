@@ -160,6 +160,16 @@ static void answer_metrics(struct admin_conn *c, bool head_only)
 	hp_buf_fini(&body);
 }
 
+static void answer_status(struct admin_conn *c, bool head_only)
+{
+	struct hp_buf body = {0};
+	hp_proxy_status(c->admin->px, &body);
+	put_head(c, 200, "application/json", body.len, NULL);
+	if (!head_only)
+		hp_buf_append(&c->out, hp_buf_data(&body), body.len);
+	hp_buf_fini(&body);
+}
+
 /* Returns the number of objects purged, or -1 if the URL is not cached by
  * any route (nothing to purge there). */
 static long long run_purge(struct hp_cache *cache, const struct hp_proxy *px,
@@ -277,6 +287,9 @@ static void answer(struct admin_conn *c, const struct hp_http_request *req)
 		break;
 	case HP_ADMIN_RELOAD:
 		answer_reload(c);
+		break;
+	case HP_ADMIN_STATUS:
+		answer_status(c, head_only);
 		break;
 	}
 }

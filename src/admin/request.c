@@ -163,6 +163,7 @@ int hp_admin_parse(struct hp_str method, struct hp_str target, char *scratch,
 		{"/ready", HP_ADMIN_READY},
 		{"/cache", HP_ADMIN_CACHE_STATS},
 		{"/metrics", HP_ADMIN_METRICS},
+		{"/status", HP_ADMIN_STATUS},
 	};
 	for (size_t i = 0; i < HP_ARRAY_SIZE(reads); i++) {
 		if (!hp_str_eq(path, reads[i].path))
@@ -184,5 +185,5 @@ int hp_admin_parse(struct hp_str method, struct hp_str target, char *scratch,
 		/* Nothing to choose: the file is the one the process started with. */
 		return query.len == 0 ? 0 : fail(out, 400, "reload takes no parameters");
 	}
-	return fail(out, 404, "no such endpoint (health, ready, cache, metrics, purge, reload)");
+	return fail(out, 404, "no such endpoint (health, ready, cache, metrics, status, purge, reload)");
 }

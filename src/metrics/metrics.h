@@ -119,6 +119,45 @@ void hp_metrics_record(struct hp_metrics_shard *s, const struct hp_metrics_reque
 /* Owner only. Count <n> bytes read from a client: no allocation, no lock. */
 void hp_metrics_count_bytes_in(struct hp_metrics_shard *s, uint64_t n);
 
+/* ==== Windowed figures ==== */
+
+/* A window's figures, for one route name or all together. */
+struct hp_metrics_figures {
+	double seconds;                /* the span they cover (shorter after start) */
+	uint64_t requests;
+	uint64_t errors;               /* 5xx responses */
+	uint64_t hits;                 /* cache hit, stale, coalesced or revalidated */
+	uint64_t lookups;              /* hits and misses (pass and none left out) */
+	double rps;                    /* requests / seconds */
+	double error_rate;             /* errors / requests, 0..1; 0 without requests */
+	double hit_ratio;              /* hits / lookups, 0..1; 0 without lookups */
+	double p50_ms;                 /* request duration quantiles: the upper edge */
+	double p95_ms;                 /* of a bucket 1/16 of its value wide at most, */
+	double p99_ms;                 /* so 0 to +6.25 % above the exact value */
+	double cpu_pct;                /* process CPU, percent of one CPU (all routes) */
+};
+
+struct hp_metrics_window;
+
+/* A ring of per-second snapshots of <n> <shards> (borrowed: they must
+ * outlive the window). Allocates (never fails). */
+struct hp_metrics_window *hp_metrics_window_create(struct hp_metrics_shard *const *shards,
+						   size_t n);
+void hp_metrics_window_destroy(struct hp_metrics_window *w);
+/* One second has passed: read the shards (relaxed loads, while their
+ * owners record) and keep what changed since the last tick, with the
+ * process's CPU time <cpu_seconds>. One thread ticks; reads may come from
+ * others (a mutex between them, never taken by a worker). */
+void hp_metrics_window_tick(struct hp_metrics_window *w, double cpu_seconds);
+/* Figures over the last <seconds> (60 or 300: up to 60 is kept by the
+ * second, beyond by ten seconds, up to 300) for route name <route>, or
+ * every route with NULL. False if no route of that name has been seen. */
+bool hp_metrics_window_read(struct hp_metrics_window *w, const char *route, unsigned seconds,
+			    struct hp_metrics_figures *f);
+/* Up to <max> route names seen so far, in first-seen order; they live as
+ * long as <w>. Returns how many. */
+size_t hp_metrics_window_names(struct hp_metrics_window *w, const char **names, size_t max);
+
 /* Fill the process_* fields of <v> from /proc and getrusage (Linux). */
 void hp_metrics_read_process(struct hp_metrics_values *v);
 /* Any thread, while the owners record: append the exposition (text format

@@ -73,6 +73,10 @@ void hp_proxy_note_reload(struct hp_proxy *px, bool ok);
  * <out>: every worker's shard merged, the cache's counters, client
  * connections, reloads, build and process figures. Never blocks a worker. */
 void hp_proxy_metrics(struct hp_proxy *px, struct hp_buf *out);
+/* Append the /status JSON object to <out>: request figures over the last
+ * one and five minutes (total and per route name), process, cache and
+ * upstream pool figures (docs/admin.md). Never blocks a worker. */
+void hp_proxy_status(struct hp_proxy *px, struct hp_buf *out);
 /* True from hp_proxy_drain() on. */
 bool hp_proxy_draining(const struct hp_proxy *px);
 /* The shared cache, or NULL when cache.enabled is false. */

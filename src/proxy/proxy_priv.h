@@ -68,7 +68,21 @@ struct hp_proxy {
 	atomic_uint_fast64_t startup_us; /* process start to workers started; 0 before */
 	atomic_uint_fast64_t reload_failures; /* reloads refused (hp_proxy_note_reload) */
 	atomic_bool last_reload_ok;    /* the last reload tried was applied (true if none) */
+	/* observe.c: the sampler thread ticks the window once a second */
+	struct hp_metrics_shard **shards; /* every worker's, for the window */
+	struct hp_metrics_window *window;
+	pthread_t sampler;
+	pthread_mutex_t sampler_lock;  /* guards sampler_stop */
+	pthread_cond_t sampler_cond;   /* signalled to stop */
+	bool sampler_stop;
+	bool sampler_running;
 };
+
+/* observe.c: set up the window over the workers' shards (after they
+ * exist), start its sampler thread (0 or -errno), stop and free both. */
+void hp_observe_init(struct hp_proxy *px);
+int hp_observe_start(struct hp_proxy *px);
+void hp_observe_fini(struct hp_proxy *px);
 
 struct hp_worker {
 	unsigned magic;                /* HP_WORKER_MAGIC */

@@ -261,6 +261,7 @@ struct hp_proxy *hp_proxy_create(const struct hp_config *cfg, char *err, size_t 
 	px->workers = hp_xcalloc(px->nworkers, sizeof(*px->workers));
 	for (unsigned i = 0; i < px->nworkers; i++)
 		worker_init(px, &px->workers[i], i);
+	hp_observe_init(px);
 	px->listeners = hp_listeners_create(px, err, errlen);
 	if (px->listeners == NULL)
 		goto fail;
@@ -339,6 +340,9 @@ int hp_proxy_start(struct hp_proxy *px)
 		if (rc != 0)
 			return -rc;
 	}
+	int orc = hp_observe_start(px);
+	if (orc < 0)
+		return orc;
 	/* From exec, so config loading and address resolution count too. */
 	double start = hp_metrics_process_start_time();
 	struct timespec ts;
@@ -368,6 +372,8 @@ void hp_proxy_destroy(struct hp_proxy *px)
 		return;
 	/* Before the loops go: a socket is unregistered from its loop's epoll. */
 	hp_listeners_destroy(px->listeners);
+	/* The sampler reads the shards that worker_fini frees. */
+	hp_observe_fini(px);
 	for (unsigned i = 0; px->workers != NULL && i < px->nworkers; i++)
 		worker_fini(&px->workers[i]);
 	free(px->workers);
