@@ -82,7 +82,7 @@ static double find_max(const struct hp_bench_opts *o, bool progress, struct hp_b
 	return lo;
 }
 
-static void print_find_max(const struct hp_bench_budget *b, double found)
+static void print_find_max(const struct hp_budget *b, double found)
 {
 	fputs("find-max: highest rate meeting \"", stdout);
 	for (size_t i = 0; i < b->n; i++)

@@ -401,7 +401,7 @@ static void summary_table(FILE *f, const struct hp_bench_opts *o, const struct h
 	fputs("</table>\n", f);
 }
 
-static void budget_table(FILE *f, const struct hp_bench_budget *bd, const struct hp_bench_result *r)
+static void budget_table(FILE *f, const struct hp_budget *bd, const struct hp_bench_result *r)
 {
 	if (bd->n == 0)
 		return;
@@ -409,7 +409,7 @@ static void budget_table(FILE *f, const struct hp_bench_budget *bd, const struct
 	      "<th>measured</th></tr>\n",
 	      f);
 	for (size_t i = 0; i < bd->n; i++) {
-		const struct hp_bench_clause *c = &bd->clauses[i];
+		const struct hp_budget_clause *c = &bd->clauses[i];
 		bool ok = hp_bench_clause_holds(c, r);
 		char v[32];
 		hp_bench_clause_fmt(c, hp_bench_clause_measure(c, r), v, sizeof(v));

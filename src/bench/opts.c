@@ -299,12 +299,16 @@ static int set_duration(const char *name, const char *arg, uint64_t *out)
 	return 0;
 }
 
-static int set_budget(const char *name, const char *arg, struct hp_bench_budget *b)
+static int set_budget(const char *name, const char *arg, struct hp_budget *b)
 {
 	char err[256];
-	hp_bench_budget_fini(b);
-	if (hp_bench_budget_parse(arg, b, err, sizeof(err)) < 0)
+	hp_budget_fini(b);
+	if (hp_budget_parse(arg, b, err, sizeof(err)) < 0)
 		return usage_error("%s: %s", name, err);
+	for (size_t i = 0; i < b->n; i++)
+		if (b->clauses[i].metric == HP_BUDGET_CPU)
+			return usage_error("%s: \"%s\": cpu is the server's, which bench does not "
+					   "measure (it is for alert rules)", name, b->clauses[i].text);
 	return 0;
 }
 
@@ -614,8 +618,8 @@ void hp_bench_opts_fini(struct hp_bench_opts *o)
 		hp_bench_target_fini(&o->targets[i]);
 	free(o->targets);
 	free(o->stages);
-	hp_bench_budget_fini(&o->budget);
-	hp_bench_budget_fini(&o->find_max);
+	hp_budget_fini(&o->budget);
+	hp_budget_fini(&o->find_max);
 	*o = (struct hp_bench_opts){0};
 }
 

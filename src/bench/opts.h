@@ -42,8 +42,8 @@ struct hp_bench_opts {
 	struct hp_bench_target *targets;
 	size_t ntargets;
 	const char *scenario_path;	 /* --scenario FILE, or NULL */
-	struct hp_bench_budget budget;	 /* --assert */
-	struct hp_bench_budget find_max; /* --find-max */
+	struct hp_budget budget;	 /* --assert */
+	struct hp_budget find_max; /* --find-max */
 	const char *json_path;
 	const char *html_path;
 	bool quiet; /* no progress line even on a terminal */

@@ -194,14 +194,14 @@ const char *hp_bench_bottleneck(const struct hp_bench_opts *o, const struct hp_b
 	return buf;
 }
 
-void hp_bench_report_budget(FILE *out, const char *title, const struct hp_bench_budget *b,
+void hp_bench_report_budget(FILE *out, const char *title, const struct hp_budget *b,
 			    const struct hp_bench_result *r)
 {
 	if (b->n == 0)
 		return;
 	fprintf(out, "  %s\n", title);
 	for (size_t i = 0; i < b->n; i++) {
-		const struct hp_bench_clause *c = &b->clauses[i];
+		const struct hp_budget_clause *c = &b->clauses[i];
 		char v[32];
 		bool ok = hp_bench_clause_holds(c, r);
 		hp_bench_clause_fmt(c, hp_bench_clause_measure(c, r), v, sizeof(v));
@@ -352,7 +352,7 @@ static json_t *config_json(const struct hp_bench_opts *o, const struct hp_bench_
 	return j;
 }
 
-static json_t *budget_json(const struct hp_bench_budget *b, const struct hp_bench_result *r)
+static json_t *budget_json(const struct hp_budget *b, const struct hp_bench_result *r)
 {
 	json_t *a = json_array();
 	for (size_t i = 0; i < b->n; i++)

@@ -21,7 +21,7 @@ void hp_bench_report_text(FILE *out, const struct hp_bench_opts *o,
 			  const struct hp_bench_result *r);
 /* One line per clause of <b>: a check mark or a cross, the clause, and the
  * measured value beside it (as k6 prints thresholds). Nothing if empty. */
-void hp_bench_report_budget(FILE *out, const char *title, const struct hp_bench_budget *b,
+void hp_bench_report_budget(FILE *out, const char *title, const struct hp_budget *b,
 			    const struct hp_bench_result *r);
 /* Which side limited the run, in a sentence (no newline) into <buf>. */
 const char *hp_bench_bottleneck(const struct hp_bench_opts *o, const struct hp_bench_result *r,

@@ -19,39 +19,39 @@
 static void test_parse_valid(void **state)
 {
 	(void)state;
-	struct hp_bench_budget b;
+	struct hp_budget b;
 	char err[256] = "";
-	assert_int_equal(hp_bench_budget_parse("p95<200ms,p99<500ms,success>=99%,rps>=1000", &b,
+	assert_int_equal(hp_budget_parse("p95<200ms,p99<500ms,success>=99%,rps>=1000", &b,
 					       err, sizeof(err)),
 			 0);
 	assert_int_equal(b.n, 4);
-	assert_int_equal(b.clauses[0].metric, HP_BM_PCT);
+	assert_int_equal(b.clauses[0].metric, HP_BUDGET_PCT);
 	assert_true(b.clauses[0].pct == 95);
-	assert_int_equal(b.clauses[0].op, HP_OP_LT);
+	assert_int_equal(b.clauses[0].op, HP_BUDGET_LT);
 	assert_true(b.clauses[0].value == 200000); /* held in us */
 	assert_string_equal(b.clauses[1].text, "p99<500ms");
-	assert_int_equal(b.clauses[2].metric, HP_BM_SUCCESS);
-	assert_int_equal(b.clauses[2].op, HP_OP_GE);
+	assert_int_equal(b.clauses[2].metric, HP_BUDGET_SUCCESS);
+	assert_int_equal(b.clauses[2].op, HP_BUDGET_GE);
 	assert_true(b.clauses[2].value == 99);
-	assert_int_equal(b.clauses[3].metric, HP_BM_RPS);
+	assert_int_equal(b.clauses[3].metric, HP_BUDGET_RPS);
 	assert_true(b.clauses[3].value == 1000);
-	hp_bench_budget_fini(&b);
+	hp_budget_fini(&b);
 
-	assert_int_equal(hp_bench_budget_parse(" p99.9 <= 1.5s , max<2s,mean>10us,error_rate<1%,"
+	assert_int_equal(hp_budget_parse(" p99.9 <= 1.5s , max<2s,mean>10us,error_rate<1%,"
 					       "errors<=0,hit_ratio>90%,stdev<5ms,min>0us",
 					       &b, err, sizeof(err)),
 			 0);
 	assert_int_equal(b.n, 8);
 	assert_true(b.clauses[0].pct == 99.9);
-	assert_int_equal(b.clauses[0].op, HP_OP_LE);
+	assert_int_equal(b.clauses[0].op, HP_BUDGET_LE);
 	assert_true(b.clauses[0].value == 1500000);
-	assert_int_equal(b.clauses[1].metric, HP_BM_MAX);
-	assert_int_equal(b.clauses[2].op, HP_OP_GT);
+	assert_int_equal(b.clauses[1].metric, HP_BUDGET_MAX);
+	assert_int_equal(b.clauses[2].op, HP_BUDGET_GT);
 	assert_true(b.clauses[2].value == 10);
-	assert_int_equal(b.clauses[3].metric, HP_BM_ERROR_RATE);
-	assert_int_equal(b.clauses[4].metric, HP_BM_ERRORS);
-	assert_int_equal(b.clauses[5].metric, HP_BM_HIT_RATIO);
-	hp_bench_budget_fini(&b);
+	assert_int_equal(b.clauses[3].metric, HP_BUDGET_ERROR_RATE);
+	assert_int_equal(b.clauses[4].metric, HP_BUDGET_ERRORS);
+	assert_int_equal(b.clauses[5].metric, HP_BUDGET_HIT_RATIO);
+	hp_budget_fini(&b);
 }
 
 /* Each malformed expression is refused, and the message names the column. */
@@ -77,9 +77,9 @@ static void test_parse_invalid(void **state)
 	    {"rps>=1000 x", "column 11"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct hp_bench_budget b = {0};
+		struct hp_budget b = {0};
 		char err[256] = "";
-		assert_int_equal(hp_bench_budget_parse(cases[i].expr, &b, err, sizeof(err)), -1);
+		assert_int_equal(hp_budget_parse(cases[i].expr, &b, err, sizeof(err)), -1);
 		if (strstr(err, cases[i].column) == NULL)
 			fail_msg("\"%s\": got \"%s\", want %s", cases[i].expr, err,
 				 cases[i].column);
@@ -104,11 +104,11 @@ static void make_result(struct hp_bench_result *r)
 
 static size_t violations(const char *expr, const struct hp_bench_result *r)
 {
-	struct hp_bench_budget b;
+	struct hp_budget b;
 	char err[256];
-	assert_int_equal(hp_bench_budget_parse(expr, &b, err, sizeof(err)), 0);
+	assert_int_equal(hp_budget_parse(expr, &b, err, sizeof(err)), 0);
 	size_t n = hp_bench_budget_violations(&b, r);
-	hp_bench_budget_fini(&b);
+	hp_budget_fini(&b);
 	return n;
 }
 
@@ -132,11 +132,11 @@ static void test_evaluate(void **state)
 	/* Every failing clause is counted, not just the first. */
 	assert_int_equal(violations("p50<1us,p99.9<1ms,rps>1e6,success>=99.5%", &r), 4);
 
-	struct hp_bench_budget b;
+	struct hp_budget b;
 	char err[256];
-	assert_int_equal(hp_bench_budget_parse("success>=99%", &b, err, sizeof(err)), 0);
+	assert_int_equal(hp_budget_parse("success>=99%", &b, err, sizeof(err)), 0);
 	assert_true(fabs(hp_bench_clause_measure(&b.clauses[0], &r) - 9800.0 / 102) < 1e-9);
-	hp_bench_budget_fini(&b);
+	hp_budget_fini(&b);
 	hp_bench_result_fini(&r);
 }
 
