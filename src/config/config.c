@@ -112,6 +112,28 @@ static bool resolve_routes(struct cfg_load *ld, struct hp_config *cfg, bool rema
 	return true;
 }
 
+/* An alert rule names a route by its name (by default its path prefix). */
+static bool resolve_alert_routes(struct cfg_load *ld, struct hp_config *cfg)
+{
+	for (size_t i = 0; i < cfg->alerts.nrules; i++) {
+		const char *want = cfg->alerts.rules[i].route;
+		bool found = want == NULL;
+		for (size_t j = 0; j < cfg->nroutes && !found; j++) {
+			const struct hp_config_route *r = &cfg->routes[j];
+			found = strcmp(r->name != NULL ? r->name : r->path_prefix, want) == 0;
+		}
+		if (!found) {
+			ld->path.depth = 0;
+			hp_config_path_push_key(ld, "alerts");
+			hp_config_path_push_key(ld, "rules");
+			hp_config_path_push_index(ld, i);
+			hp_config_path_push_key(ld, "route");
+			return hp_config_fail(ld, false, "no route is named \"%s\"", want);
+		}
+	}
+	return true;
+}
+
 static bool finish(struct cfg_load *ld, struct hp_config *cfg, bool remap)
 {
 	if (cfg->nupstreams == 0) {
@@ -122,6 +144,8 @@ static bool finish(struct cfg_load *ld, struct hp_config *cfg, bool remap)
 	if (cfg->nroutes == 0 && !add_default_route(ld, cfg))
 		return false;
 	if (!resolve_routes(ld, cfg, remap))
+		return false;
+	if (!resolve_alert_routes(ld, cfg))
 		return false;
 	if (cfg->cache.max_object_size > cfg->cache.max_memory) {
 		char max[32];

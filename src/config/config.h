@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/budget.h"
 #include "core/core.h"
 
 struct hp_cidr;
@@ -145,6 +146,25 @@ struct hp_config_access_log {
 	char *format;                  /* "combined" (default) or "json" */
 };
 
+/* One alert rule: expr held for for_ms over the last window_ms of a route. */
+struct hp_config_alert_rule {
+	char *name;                    /* the alertname label; required */
+	char *route;                   /* a route's name; NULL = all traffic */
+	char *expr;                    /* budget clauses (core/budget.h), all must hold */
+	uint64_t for_ms;               /* default 0: fire at once */
+	uint64_t window_ms;            /* default 1 min, 1 s to 5 min: the figures' span */
+	/* derived by the loader */
+	struct hp_budget budget;       /* expr parsed */
+};
+
+struct hp_config_alerts {
+	char *webhook_url;             /* NULL = none: "http://host:port/path" */
+	uint64_t webhook_timeout_ms;   /* default 2 s, per attempt */
+	uint32_t webhook_retries;      /* default 3: attempts after the first */
+	struct hp_config_alert_rule *rules;
+	size_t nrules;
+};
+
 struct hp_config {
 	char *path;                    /* file it came from, NULL for defaults */
 	char **listen;                 /* default ["127.0.0.1:8080"]: "host:port",
@@ -163,6 +183,7 @@ struct hp_config {
 	struct hp_config_limits limits;
 	struct hp_config_cache cache;
 	struct hp_config_admin admin;
+	struct hp_config_alerts alerts;
 };
 
 /* From the command line; these win over the file and the environment. */

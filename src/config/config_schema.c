@@ -325,6 +325,50 @@ static bool check_route_name(struct cfg_load *ld, const struct cfg_key *k, void 
 	return true;
 }
 
+/* The webhook is posted to by hotpath itself: plain HTTP, a host, and an
+ * optional path. */
+static bool check_webhook_url(struct cfg_load *ld, const struct cfg_key *k, void *obj)
+{
+	const struct hp_config_alerts *a = obj;
+	(void)k;
+	if (a->webhook_url == NULL)
+		return true;
+	if (strncasecmp(a->webhook_url, "http://", 7) != 0)
+		return hp_config_fail(ld, false, "expected \"http://host[:port][/path]\", got \"%s\"",
+				      a->webhook_url);
+	const char *auth = a->webhook_url + 7;
+	size_t alen = strcspn(auth, "/?#");
+	if (alen == 0 || auth[0] == ':')
+		return hp_config_fail(ld, false, "webhook URL has no host");
+	return true;
+}
+
+/* Alert rules measure live windows: the budget metrics a window has. */
+static bool check_alert_expr(struct cfg_load *ld, const struct cfg_key *k, void *obj)
+{
+	struct hp_config_alert_rule *r = obj;
+	(void)k;
+	char err[256];
+	hp_budget_fini(&r->budget);
+	if (hp_budget_parse(r->expr, &r->budget, err, sizeof(err)) < 0)
+		return hp_config_fail(ld, false, "%s", err);
+	for (size_t i = 0; i < r->budget.n; i++) {
+		enum hp_budget_metric m = r->budget.clauses[i].metric;
+		if (m != HP_BUDGET_PCT && m != HP_BUDGET_RPS && m != HP_BUDGET_ERROR_RATE &&
+		    m != HP_BUDGET_ERRORS && m != HP_BUDGET_HIT_RATIO && m != HP_BUDGET_CPU)
+			return hp_config_fail(ld, false, "\"%s\": alerts measure pN, rps, "
+					      "error_rate, errors, hit_ratio and cpu",
+					      r->budget.clauses[i].text);
+	}
+	return true;
+}
+
+static void fini_alert_rule(void *obj)
+{
+	struct hp_config_alert_rule *r = obj;
+	hp_budget_fini(&r->budget);
+}
+
 /* ==== Tables ==== */
 
 #define SECTION(table) .keys = table, .nkeys = HP_ARRAY_SIZE(table)
@@ -541,6 +585,52 @@ static const struct cfg_key admin_keys[] = {
 };
 static const struct cfg_section admin_section = {SECTION(admin_keys)};
 
+#define AR(f) offsetof(struct hp_config_alert_rule, f)
+static const struct cfg_key alert_rule_keys[] = {
+	{.name = "name", .type = CFG_STRING, .off = AR(name), .flags = CFG_REQUIRED,
+	 .help = "The alert's name (alertname in the webhook, alert in "
+		 "hotpath_alert_firing)."},
+	{.name = "route", .type = CFG_STRING, .off = AR(route), .flags = CFG_NULLABLE,
+	 .help = "Name of the route whose traffic is measured; null = all traffic."},
+	{.name = "expr", .type = CFG_STRING, .off = AR(expr), .flags = CFG_REQUIRED,
+	 .check = check_alert_expr,
+	 .help = "When to alert, in the language of hotpath bench --assert: e.g. "
+		 "\"p95 > 500ms\", \"error_rate > 1%\", \"cpu > 85%\"; clauses joined by ',' "
+		 "must all hold."},
+	{.name = "for", .type = CFG_DURATION, .off = AR(for_ms), .max = DAY, .def = "0s",
+	 .help = "How long expr must hold before the alert fires (pending until then)."},
+	{.name = "window", .type = CFG_DURATION, .off = AR(window_ms), .min = 1000,
+	 .max = 300000, .def = "1m",
+	 .help = "The span of traffic expr is measured over, 1s to 5m (beyond 1m, in "
+		 "steps of 10 s)."},
+};
+static const struct cfg_section alert_rule_section = {
+	SECTION(alert_rule_keys), .size = sizeof(struct hp_config_alert_rule),
+	.fini = fini_alert_rule,
+};
+
+#define AL(f) offsetof(struct hp_config_alerts, f)
+static const struct cfg_key webhook_keys[] = {
+	{.name = "url", .type = CFG_STRING, .off = AL(webhook_url), .flags = CFG_NULLABLE,
+	 .check = check_webhook_url,
+	 .help = "Where alert state changes are POSTed (Alertmanager webhook JSON); null = "
+		 "nowhere."},
+	{.name = "timeout", .type = CFG_DURATION, .off = AL(webhook_timeout_ms), .min = 1,
+	 .max = MINUTE, .def = "2s", .help = "Limit for one attempt."},
+	{.name = "retries", .type = CFG_U32, .off = AL(webhook_retries), .max = 10, .def = "3",
+	 .help = "Attempts after a failed first one, 1 s, 2 s, 4 s... apart."},
+};
+static const struct cfg_section webhook_section = {SECTION(webhook_keys)};
+
+static const struct cfg_key alerts_keys[] = {
+	{.name = "webhook", .type = CFG_OBJECT, .off = 0, .ext = &webhook_section,
+	 .help = "Notification of alert state changes."},
+	{.name = "rules", .type = CFG_ARRAY, .off = AL(rules), .count_off = AL(nrules),
+	 .max = 256, .ext = &alert_rule_section,
+	 .help = "Budgets checked once a second on live traffic (docs/observability.md)."},
+};
+static const struct cfg_section alerts_section = {SECTION(alerts_keys)};
+
 #define T(f) offsetof(struct hp_config, f)
 static const struct cfg_key top_keys[] = {
 	{.name = "listen", .type = CFG_STRLIST, .off = T(listen), .count_off = T(nlisten),
@@ -572,5 +662,7 @@ static const struct cfg_key top_keys[] = {
 	 .help = "The shared in-memory cache."},
 	{.name = "admin", .type = CFG_OBJECT, .off = T(admin), .ext = &admin_section,
 	 .help = "The admin listener."},
+	{.name = "alerts", .type = CFG_OBJECT, .off = T(alerts), .ext = &alerts_section,
+	 .help = "Alert rules over live traffic and their webhook."},
 };
 const struct cfg_section hp_config_schema = {SECTION(top_keys), .size = sizeof(struct hp_config)};
