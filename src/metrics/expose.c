@@ -65,6 +65,7 @@ struct merged {
 #define HP_METRICS_MERGED_WORKER(field)
 #define HP_METRICS_MERGED_SCRAPE(field)
 #define HP_METRICS_MERGED_INFO(field)
+#define HP_METRICS_MERGED_ALERT(field)
 #define HP_METRICS_MERGED_UPSTREAM(field)
 #define HP_METRICS_MERGED_UPSTREAM_GROUP(field)
 #include "metrics/metrics_tbl.h"
@@ -126,6 +127,7 @@ static void merge_slot(struct merge *m, const struct hp_metrics_slot *slot)
 #define HP_METRICS_MERGE_WORKER(field)
 #define HP_METRICS_MERGE_SCRAPE(field)
 #define HP_METRICS_MERGE_INFO(field)
+#define HP_METRICS_MERGE_ALERT(field)
 #define HP_METRICS_MERGE_UPSTREAM(field)
 #define HP_METRICS_MERGE_UPSTREAM_GROUP(field)
 #include "metrics/metrics_tbl.h"
@@ -252,6 +254,15 @@ static void write_upstream(struct hp_buf *out, const char *name, const struct hp
 	}
 }
 
+static void write_alerts(struct hp_buf *out, const char *name, const struct hp_metrics_values *v)
+{
+	for (size_t i = 0; i < v->nalerts; i++) {
+		appendf(out, "%s{alert=\"", name);
+		append_label(out, v->alerts[i].name);
+		appendf(out, "\"} %d\n", v->alerts[i].firing ? 1 : 0);
+	}
+}
+
 void hp_metrics_write(struct hp_metrics_shard *const *shards, size_t n,
 		      const struct hp_metrics_values *v, struct hp_buf *out)
 {
@@ -271,6 +282,7 @@ void hp_metrics_write(struct hp_metrics_shard *const *shards, size_t n,
 	write_upstream(out, name, v, offsetof(struct hp_metrics_upstream, field), false);
 #define HP_METRICS_WRITE_UPSTREAM_GROUP(field, name) \
 	write_upstream(out, name, v, offsetof(struct hp_metrics_upstream, field), true);
+#define HP_METRICS_WRITE_ALERT(field, name) write_alerts(out, name, v);
 #define HP_METRICS_WRITE_INFO(field, name)           \
 	appendf(out, "%s{version=\"", name);         \
 	append_label(out, v->version ? v->version : ""); \

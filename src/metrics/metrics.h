@@ -81,10 +81,18 @@ struct hp_metrics_upstream {
 #define HP_METRICS_UP_WORKER(field)
 #define HP_METRICS_UP_SCRAPE(field)
 #define HP_METRICS_UP_INFO(field)
+#define HP_METRICS_UP_ALERT(field)
 #define HP_METRICS_UP_UPSTREAM(field) double field;
 #define HP_METRICS_UP_UPSTREAM_GROUP(field) double field;
+#define HP_METRICS_UP_ALERT(field)
 #include "metrics/metrics_tbl.h"
 #undef HP_METRIC
+};
+
+/* An alert rule's state for the ALERT rows. */
+struct hp_metrics_alert {
+	const char *name;              /* label alert */
+	bool firing;
 };
 
 /* What the caller reads when a scrape starts: the table's SCRAPE rows. */
@@ -94,6 +102,7 @@ struct hp_metrics_values {
 #define HP_METRICS_VALUE_ROUTE_HIST(field)
 #define HP_METRICS_VALUE_WORKER(field)
 #define HP_METRICS_VALUE_INFO(field)
+#define HP_METRICS_VALUE_ALERT(field)
 #define HP_METRICS_VALUE_UPSTREAM(field)
 #define HP_METRICS_VALUE_UPSTREAM_GROUP(field)
 #define HP_METRICS_VALUE_SCRAPE(field) double field;
@@ -102,6 +111,8 @@ struct hp_metrics_values {
 	const char *version;           /* build_info's label */
 	const struct hp_metrics_upstream *upstreams; /* borrowed; nupstreams entries */
 	size_t nupstreams;
+	const struct hp_metrics_alert *alerts; /* borrowed; nalerts entries */
+	size_t nalerts;
 };
 
 /* A shard with the slot "none". Allocates (never fails); the creating
@@ -154,6 +165,10 @@ void hp_metrics_window_tick(struct hp_metrics_window *w, double cpu_seconds);
  * every route with NULL. False if no route of that name has been seen. */
 bool hp_metrics_window_read(struct hp_metrics_window *w, const char *route, unsigned seconds,
 			    struct hp_metrics_figures *f);
+/* The <pct> percentile of request durations over the same span, in us
+ * (the bucket's upper edge, as p50_ms and the others); 0 without data. */
+double hp_metrics_window_quantile_us(struct hp_metrics_window *w, const char *route,
+				     unsigned seconds, double pct);
 /* Up to <max> route names seen so far, in first-seen order; they live as
  * long as <w>. Returns how many. */
 size_t hp_metrics_window_names(struct hp_metrics_window *w, const char **names, size_t max);

@@ -17,6 +17,7 @@
  *          UPSTREAM   a value per upstream server the caller reads when
  *                     scraped (a double field of struct hp_metrics_upstream)
  *          UPSTREAM_GROUP  the same per group: the first server's value
+ *          ALERT      per alert rule, its firing value (struct hp_metrics_alert)
  *   labels: documentation of the series' labels
  */
 HP_METRIC(requests, "hotpath_requests_total", counter, ROUTE_REQ,
@@ -84,3 +85,5 @@ HP_METRIC(upstream_timeouts, "hotpath_upstream_timeouts_total", counter, UPSTREA
 	  "group, server",
 	  "Exchanges with the server that timed out after the connection was made (send or "
 	  "read timeout); reset when a reload rebuilds the group.")
+HP_METRIC(alert_firing, "hotpath_alert_firing", gauge, ALERT, "alert",
+	  "1 while the alert rule of that name is firing, else 0 (alerts.rules).")

@@ -311,6 +311,20 @@ static double quantile_us(struct hp_metrics_window *w, const uint64_t *lat, doub
 	return v;
 }
 
+/* Up to a minute: whole seconds; beyond, whole tens and the partial one
+ * (counted in acc). Returns the seconds covered. */
+static double span_of(const struct hp_metrics_window *w, unsigned seconds, size_t *n1,
+		      size_t *n10)
+{
+	if (seconds <= RING1) {
+		*n1 = (size_t)HP_MIN((uint64_t)seconds, w->ticks);
+		return (double)*n1;
+	}
+	uint64_t whole = seconds / 10 - (w->ticks % 10 ? 1 : 0);
+	*n10 = (size_t)HP_MIN(HP_MIN(whole, (uint64_t)RING10), w->ticks / 10);
+	return (double)(*n10 * 10 + w->ticks % 10);
+}
+
 bool hp_metrics_window_read(struct hp_metrics_window *w, const char *route, unsigned seconds,
 			    struct hp_metrics_figures *f)
 {
@@ -318,16 +332,7 @@ bool hp_metrics_window_read(struct hp_metrics_window *w, const char *route, unsi
 	HP_AZ(pthread_mutex_lock(&w->lock));
 	size_t n1 = 0;
 	size_t n10 = 0;
-	double span;
-	if (seconds <= RING1) {
-		n1 = (size_t)HP_MIN((uint64_t)seconds, w->ticks);
-		span = (double)n1;
-	} else {
-		/* Whole tens, and the partial one counted in acc. */
-		uint64_t whole = seconds / 10 - (w->ticks % 10 ? 1 : 0);
-		n10 = (size_t)HP_MIN(HP_MIN(whole, (uint64_t)RING10), w->ticks / 10);
-		span = (double)(n10 * 10 + w->ticks % 10);
-	}
+	double span = span_of(w, seconds, &n1, &n10);
 	size_t nc = w->coarse.num_counts;
 	uint64_t *lat = hp_xcalloc(nc, sizeof(*lat));
 	struct counts c = {0};
@@ -361,6 +366,25 @@ bool hp_metrics_window_read(struct hp_metrics_window *w, const char *route, unsi
 	free(lat);
 	HP_AZ(pthread_mutex_unlock(&w->lock));
 	return found;
+}
+
+double hp_metrics_window_quantile_us(struct hp_metrics_window *w, const char *route,
+				     unsigned seconds, double pct)
+{
+	HP_AZ(pthread_mutex_lock(&w->lock));
+	size_t n1 = 0;
+	size_t n10 = 0;
+	span_of(w, seconds, &n1, &n10);
+	size_t nc = w->coarse.num_counts;
+	uint64_t *lat = hp_xcalloc(nc, sizeof(*lat));
+	struct counts c = {0};
+	for (size_t i = 0; i < w->nroutes; i++)
+		if (route == NULL || strcmp(w->routes[i]->name, route) == 0)
+			sum_route(w, w->routes[i], n1, n10, &c, lat);
+	double v = quantile_us(w, lat, pct);
+	free(lat);
+	HP_AZ(pthread_mutex_unlock(&w->lock));
+	return v;
 }
 
 size_t hp_metrics_window_names(struct hp_metrics_window *w, const char **names, size_t max)

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * observe.c - the sampler thread and /status. Once a second the sampler
- * ticks the metrics window (metrics.h): it reads the workers' shards as a
+ * ticks the metrics window (metrics.h), then evaluates the alert rules
+ * against it (alert.c). A tick reads the workers' shards as a
  * scrape does, so the request path never waits for it. /status reports
  * the window's one- and five-minute figures, total and per route name,
- * with the process, cache and upstream pool figures of the moment, as one
- * JSON object (jansson).
+ * with the process, cache and upstream pool figures of the moment and the
+ * alert rules' states (alert.c), as one JSON object (jansson).
  */
 #include <errno.h>
 #include <jansson.h>
@@ -44,6 +45,11 @@ static void *sampler_main(void *arg)
 			break;
 		HP_AZ(pthread_mutex_unlock(&px->sampler_lock));
 		hp_metrics_window_tick(px->window, process_cpu_seconds());
+		HP_AZ(pthread_mutex_lock(&px->snap_lock));
+		struct hp_snap *s = hp_snap_fetch(px->snap);
+		HP_AZ(pthread_mutex_unlock(&px->snap_lock));
+		hp_alerts_eval(px->alerts, s, px->window, hp_clock_mono_ms());
+		hp_snap_release(s);
 		HP_AZ(pthread_mutex_lock(&px->sampler_lock));
 	}
 	HP_AZ(pthread_mutex_unlock(&px->sampler_lock));
@@ -56,6 +62,7 @@ void hp_observe_init(struct hp_proxy *px)
 	for (unsigned i = 0; i < px->nworkers; i++)
 		px->shards[i] = px->workers[i].metrics;
 	px->window = hp_metrics_window_create(px->shards, px->nworkers);
+	px->alerts = hp_alerts_create();
 	HP_AZ(pthread_mutex_init(&px->sampler_lock, NULL));
 	pthread_condattr_t ca;
 	HP_AZ(pthread_condattr_init(&ca));
@@ -85,6 +92,8 @@ void hp_observe_fini(struct hp_proxy *px)
 		pthread_join(px->sampler, NULL);
 		px->sampler_running = false;
 	}
+	hp_alerts_destroy(px->alerts);
+	px->alerts = NULL;
 	hp_metrics_window_destroy(px->window);
 	px->window = NULL;
 	pthread_cond_destroy(&px->sampler_cond);
@@ -201,6 +210,7 @@ void hp_proxy_status(struct hp_proxy *px, struct hp_buf *out)
 	json_object_set_new(o, "process", process_json(px));
 	json_object_set_new(o, "cache", cache_json(px));
 	json_object_set_new(o, "upstreams", upstreams_json(px));
+	json_object_set_new(o, "alerts", hp_alerts_json(px->alerts));
 	char *text = json_dumps(o, JSON_INDENT(1) | JSON_REAL_PRECISION(10));
 	HP_AN(text);
 	hp_buf_append_str(out, text);

@@ -76,6 +76,7 @@ struct hp_proxy {
 	pthread_cond_t sampler_cond;   /* signalled to stop */
 	bool sampler_stop;
 	bool sampler_running;
+	struct hp_alerts *alerts;      /* alert.c: rules evaluated after each tick */
 };
 
 /* observe.c: set up the window over the workers' shards (after they
@@ -83,6 +84,28 @@ struct hp_proxy {
 void hp_observe_init(struct hp_proxy *px);
 int hp_observe_start(struct hp_proxy *px);
 void hp_observe_fini(struct hp_proxy *px);
+
+/* alert.c: alert rules' states. Evaluated on the sampler thread against
+ * <s>'s rules (adopted when <s> changes); read by /status and /metrics. */
+struct hp_alerts;
+struct hp_metrics_alert;
+struct json_t;
+struct hp_alerts *hp_alerts_create(void);
+void hp_alerts_destroy(struct hp_alerts *a);
+void hp_alerts_eval(struct hp_alerts *a, struct hp_snap *s, struct hp_metrics_window *w,
+		    uint64_t now_ms);
+/* A JSON array of every rule with its state and measured clauses (new ref). */
+struct json_t *hp_alerts_json(struct hp_alerts *a);
+/* Copies of every rule's name and firing flag; free with hp_alerts_firing_free. */
+size_t hp_alerts_firing(struct hp_alerts *a, struct hp_metrics_alert **out);
+void hp_alerts_firing_free(struct hp_metrics_alert *m, size_t n);
+
+/* alert_hook.c: the webhook's own thread and queue; posting never blocks. */
+struct hp_alert_hook;
+struct hp_alert_hook *hp_alert_hook_create(void);
+void hp_alert_hook_destroy(struct hp_alert_hook *h);
+void hp_alert_hook_post(struct hp_alert_hook *h, const char *url, uint64_t timeout_ms,
+			uint32_t retries, const char *body);
 
 struct hp_worker {
 	unsigned magic;                /* HP_WORKER_MAGIC */

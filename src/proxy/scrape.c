@@ -71,6 +71,9 @@ void hp_proxy_metrics(struct hp_proxy *px, struct hp_buf *out)
 	v.config_last_reload_ok = atomic_load(&px->last_reload_ok) ? 1 : 0;
 	struct hp_snap *snap = current_snap_ref(px);
 	v.upstreams = read_upstreams(snap, &v.nupstreams);
+	struct hp_metrics_alert *alerts;
+	v.nalerts = hp_alerts_firing(px->alerts, &alerts);
+	v.alerts = alerts;
 	hp_metrics_read_process(&v);
 	struct hp_metrics_shard **all = hp_xcalloc(px->nworkers + 1, sizeof(*all));
 	for (unsigned i = 0; i < px->nworkers; i++)
@@ -78,5 +81,6 @@ void hp_proxy_metrics(struct hp_proxy *px, struct hp_buf *out)
 	hp_metrics_write(all, px->nworkers, &v, out);
 	free(all);
 	free((void *)v.upstreams);
+	hp_alerts_firing_free(alerts, v.nalerts);
 	hp_snap_release(snap);
 }

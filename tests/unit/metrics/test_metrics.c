@@ -28,8 +28,10 @@ static char *scrape(struct hp_metrics_shard *const *shards, size_t n)
 		{.group = "a", .server = "10.0.0.2:80", .upstream_idle = 5, .upstream_queued = 4},
 		{.group = "b\"", .server = "h:1", .upstream_timeouts = 7},
 	};
+	static const struct hp_metrics_alert alerts[] = {{"api-p95", true}, {"cpu", false}};
 	struct hp_metrics_values v = {.client_connections = 3, .config_reloads = 2,
-				      .version = "1.2.3", .upstreams = ups, .nupstreams = 3};
+				      .version = "1.2.3", .upstreams = ups, .nupstreams = 3,
+				      .alerts = alerts, .nalerts = 2};
 	struct hp_buf b = {0};
 	hp_metrics_write(shards, n, &v, &b);
 	char *s = malloc(b.len + 1);
@@ -196,6 +198,8 @@ static void test_format(void **state)
 	expect_line(text, "hotpath_upstream_idle_connections{group=\"a\",server=\"10.0.0.2:80\"} 5");
 	expect_line(text, "hotpath_upstream_timeouts_total{group=\"b\\\"\",server=\"h:1\"} 7");
 	expect_line(text, "hotpath_upstream_queued_requests{group=\"a\"} 4");
+	expect_line(text, "hotpath_alert_firing{alert=\"api-p95\"} 1");
+	expect_line(text, "hotpath_alert_firing{alert=\"cpu\"} 0");
 	expect_line(text, "hotpath_upstream_queued_requests{group=\"b\\\"\"} 0");
 	assert_null(strstr(text, "hotpath_upstream_queued_requests{group=\"a\",server"));
 	char *q = strstr(text, "hotpath_upstream_queued_requests{group=\"a\"}");
@@ -220,7 +224,7 @@ static void test_format(void **state)
 		assert_true(*end == '\0' && end > sp + 1);
 	}
 	assert_int_equal(helps, types);
-	assert_int_equal(helps, 27); /* the rows of metrics_tbl.h */
+	assert_int_equal(helps, 28); /* the rows of metrics_tbl.h */
 	free(text);
 	hp_metrics_shard_destroy(s);
 }
