@@ -5,7 +5,8 @@
  *
  * Files of the bench, each using only those listed before it:
  *   duration.c, stats.c  durations; counters and derived figures
- *   budget.c             the --assert language
+ *   budget.c             a run against the --assert language (core/budget.c)
+ *   rules.c              --budgets FILE: a configuration's alert rules on a run
  *   request.c            URLs and serialised requests
  *   scenario.c           scenario files into requests
  *   opts.c               the command line, stages and profiles
@@ -149,6 +150,8 @@ int hp_bench_main(int argc, char **argv)
 		rc = o.find_max.n && found <= 0 ? 1 : 0;
 		hp_bench_report_budget(stdout, "budget (--assert)", &o.budget, &r);
 		if (hp_bench_budget_violations(&o.budget, &r) > 0)
+			rc = 1;
+		if (hp_bench_rules_report(stdout, &o.rules, &r) > 0)
 			rc = 1;
 	}
 	fflush(stdout);

@@ -258,6 +258,7 @@ enum {
 	OPT_PROFILE,
 	OPT_SCENARIO,
 	OPT_ASSERT,
+	OPT_BUDGETS,
 	OPT_FIND_MAX,
 	OPT_JSON,
 	OPT_HTML,
@@ -283,6 +284,7 @@ static const struct option long_opts[] = {
     {"profile", required_argument, NULL, OPT_PROFILE},
     {"scenario", required_argument, NULL, OPT_SCENARIO},
     {"assert", required_argument, NULL, OPT_ASSERT},
+    {"budgets", required_argument, NULL, OPT_BUDGETS},
     {"find-max", required_argument, NULL, OPT_FIND_MAX},
     {"json", required_argument, NULL, OPT_JSON},
     {"html", required_argument, NULL, OPT_HTML},
@@ -428,6 +430,13 @@ static int take_option(struct hp_bench_opts *o, struct req_parts *rp, int c, con
 		return set_budget("--assert", arg, &o->budget);
 	case OPT_FIND_MAX:
 		return set_budget("--find-max", arg, &o->find_max);
+	case OPT_BUDGETS: {
+		char err[512];
+		hp_bench_rules_fini(&o->rules);
+		if (hp_bench_rules_load(arg, &o->rules, err, sizeof(err)) < 0)
+			return usage_error("--budgets: %s", err);
+		return 0;
+	}
 	case OPT_JSON:
 		o->json_path = arg;
 		return 0;
@@ -620,6 +629,7 @@ void hp_bench_opts_fini(struct hp_bench_opts *o)
 	free(o->stages);
 	hp_budget_fini(&o->budget);
 	hp_budget_fini(&o->find_max);
+	hp_bench_rules_fini(&o->rules);
 	*o = (struct hp_bench_opts){0};
 }
 
@@ -659,6 +669,9 @@ void hp_bench_opts_usage(FILE *out)
 	    "      --assert EXPR     budget, e.g. \"p95<200ms,p99<500ms,success>=99%,rps>=1000\";\n"
 	    "                        metrics pN min mean max stdev (us|ms|s), success\n"
 	    "                        error_rate hit_ratio (%), rps errors\n"
+	    "      --budgets FILE    check the alert rules (alerts.rules) of a hotpath\n"
+	    "                        configuration on the run: budgets must hold, alert\n"
+	    "                        expressions must not (docs/observability.md)\n"
 	    "      --find-max EXPR   search the highest constant rate that meets EXPR\n"
 	    "      --json FILE       write every figure and the timeline as JSON\n"
 	    "      --html FILE       write a self-contained report page with charts\n"

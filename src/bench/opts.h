@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 #include "bench/budget.h"
+#include "bench/rules.h"
 #include "bench/request.h"
 
 /* A stage ramps linearly from the previous stage's target (0 for the
@@ -44,6 +45,7 @@ struct hp_bench_opts {
 	const char *scenario_path;	 /* --scenario FILE, or NULL */
 	struct hp_budget budget;	 /* --assert */
 	struct hp_budget find_max; /* --find-max */
+	struct hp_bench_rules rules;	 /* --budgets FILE */
 	const char *json_path;
 	const char *html_path;
 	bool quiet; /* no progress line even on a terminal */

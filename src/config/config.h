@@ -150,11 +150,14 @@ struct hp_config_access_log {
 struct hp_config_alert_rule {
 	char *name;                    /* the alertname label; required */
 	char *route;                   /* a route's name; NULL = all traffic */
-	char *expr;                    /* budget clauses (core/budget.h), all must hold */
+	char *expr;                    /* fire while these clauses (core/budget.h) all hold */
+	char *budget;                  /* or: fire while one of these does not hold */
 	uint64_t for_ms;               /* default 0: fire at once */
 	uint64_t window_ms;            /* default 1 min, 1 s to 5 min: the figures' span */
 	/* derived by the loader */
-	struct hp_budget budget;       /* expr parsed */
+	struct hp_budget parsed;       /* expr or budget, parsed */
+	const char *text;              /* expr or budget, as written */
+	bool is_budget;                /* budget was given: fires when broken */
 };
 
 struct hp_config_alerts {

@@ -343,22 +343,28 @@ static bool check_webhook_url(struct cfg_load *ld, const struct cfg_key *k, void
 	return true;
 }
 
-/* Alert rules measure live windows: the budget metrics a window has. */
-static bool check_alert_expr(struct cfg_load *ld, const struct cfg_key *k, void *obj)
+/* Alert rules measure live windows: the budget metrics a window has. One
+ * of expr (fires while it holds) and budget (fires while it is broken). */
+static bool check_alert_rule(struct cfg_load *ld, const struct cfg_key *k, void *obj)
 {
 	struct hp_config_alert_rule *r = obj;
 	(void)k;
+	if ((r->expr == NULL) == (r->budget == NULL))
+		return hp_config_fail(ld, false, "give one of \"expr\" (fires while it holds) and "
+					      "\"budget\" (fires while it is broken)");
+	r->is_budget = r->budget != NULL;
+	r->text = r->is_budget ? r->budget : r->expr;
 	char err[256];
-	hp_budget_fini(&r->budget);
-	if (hp_budget_parse(r->expr, &r->budget, err, sizeof(err)) < 0)
-		return hp_config_fail(ld, false, "%s", err);
-	for (size_t i = 0; i < r->budget.n; i++) {
-		enum hp_budget_metric m = r->budget.clauses[i].metric;
+	hp_budget_fini(&r->parsed);
+	if (hp_budget_parse(r->text, &r->parsed, err, sizeof(err)) < 0)
+		return hp_config_fail(ld, false, "%s: %s", r->is_budget ? "budget" : "expr", err);
+	for (size_t i = 0; i < r->parsed.n; i++) {
+		enum hp_budget_metric m = r->parsed.clauses[i].metric;
 		if (m != HP_BUDGET_PCT && m != HP_BUDGET_RPS && m != HP_BUDGET_ERROR_RATE &&
 		    m != HP_BUDGET_ERRORS && m != HP_BUDGET_HIT_RATIO && m != HP_BUDGET_CPU)
 			return hp_config_fail(ld, false, "\"%s\": alerts measure pN, rps, "
 					      "error_rate, errors, hit_ratio and cpu",
-					      r->budget.clauses[i].text);
+					      r->parsed.clauses[i].text);
 	}
 	return true;
 }
@@ -366,7 +372,7 @@ static bool check_alert_expr(struct cfg_load *ld, const struct cfg_key *k, void 
 static void fini_alert_rule(void *obj)
 {
 	struct hp_config_alert_rule *r = obj;
-	hp_budget_fini(&r->budget);
+	hp_budget_fini(&r->parsed);
 }
 
 /* ==== Tables ==== */
@@ -592,11 +598,13 @@ static const struct cfg_key alert_rule_keys[] = {
 		 "hotpath_alert_firing)."},
 	{.name = "route", .type = CFG_STRING, .off = AR(route), .flags = CFG_NULLABLE,
 	 .help = "Name of the route whose traffic is measured; null = all traffic."},
-	{.name = "expr", .type = CFG_STRING, .off = AR(expr), .flags = CFG_REQUIRED,
-	 .check = check_alert_expr,
+	{.name = "expr", .type = CFG_STRING, .off = AR(expr), .flags = CFG_NULLABLE,
 	 .help = "When to alert, in the language of hotpath bench --assert: e.g. "
 		 "\"p95 > 500ms\", \"error_rate > 1%\", \"cpu > 85%\"; clauses joined by ',' "
 		 "must all hold."},
+	{.name = "budget", .type = CFG_STRING, .off = AR(budget), .flags = CFG_NULLABLE,
+	 .help = "Instead of expr: what must hold, e.g. \"p95 < 200ms\"; the alert fires "
+		 "while one clause does not. hotpath bench --budgets checks both kinds."},
 	{.name = "for", .type = CFG_DURATION, .off = AR(for_ms), .max = DAY, .def = "0s",
 	 .help = "How long expr must hold before the alert fires (pending until then)."},
 	{.name = "window", .type = CFG_DURATION, .off = AR(window_ms), .min = 1000,
@@ -606,7 +614,7 @@ static const struct cfg_key alert_rule_keys[] = {
 };
 static const struct cfg_section alert_rule_section = {
 	SECTION(alert_rule_keys), .size = sizeof(struct hp_config_alert_rule),
-	.fini = fini_alert_rule,
+	.check = check_alert_rule, .fini = fini_alert_rule,
 };
 
 #define AL(f) offsetof(struct hp_config_alerts, f)

@@ -3,13 +3,15 @@
  * alert.c - alert rules (alerts.rules) evaluated once a second, on the
  * sampler thread, against the metrics window.
  *
- * Each rule is a budget expression (core/budget.h) over a route's figures
- * in its window. States, as Prometheus names them:
+ * Each rule is clauses of the budget language (core/budget.h) over a
+ * route's figures in its window: an `expr` fires while all its clauses
+ * hold, a `budget` while one of its clauses does not. States, as
+ * Prometheus names them:
  *
- *   inactive  the expression does not hold (never fired since start)
- *   pending   it holds, for less than the rule's `for`
- *   firing    it has held for `for` or longer
- *   resolved  it fired, and no longer holds
+ *   inactive  the condition is false (and the rule never fired since start)
+ *   pending   it is true, for less than the rule's `for`
+ *   firing    it has been true for `for` or longer
+ *   resolved  it fired, and is false again
  *
  * pending falls back to inactive (or resolved) when the expression stops
  * holding. Every change is logged; a change to firing or to resolved is
@@ -86,7 +88,8 @@ static const struct alert *alert_like(const struct hp_alerts *a,
 {
 	for (size_t i = 0; i < a->n; i++) {
 		const struct hp_config_alert_rule *o = a->alerts[i].rule;
-		if (strcmp(o->name, r->name) == 0 && strcmp(o->expr, r->expr) == 0)
+		if (strcmp(o->name, r->name) == 0 && strcmp(o->text, r->text) == 0 &&
+		    o->is_budget == r->is_budget)
 			return &a->alerts[i];
 	}
 	return NULL;
@@ -106,8 +109,8 @@ static void adopt(struct hp_alerts *a, struct hp_snap *s)
 			al[i].changed_at = time(NULL);
 		}
 		al[i].rule = r;
-		al[i].values = hp_xcalloc(r->budget.n, sizeof(*al[i].values));
-		al[i].holds = hp_xcalloc(r->budget.n, sizeof(*al[i].holds));
+		al[i].values = hp_xcalloc(r->parsed.n, sizeof(*al[i].values));
+		al[i].holds = hp_xcalloc(r->parsed.n, sizeof(*al[i].holds));
 	}
 	free_alerts(a->alerts, a->n);
 	a->alerts = al;
@@ -140,20 +143,21 @@ static double measure(struct hp_metrics_window *w, const char *route, unsigned s
 	}
 }
 
-static bool holds(struct alert *al, struct hp_metrics_window *w)
+static bool fires(struct alert *al, struct hp_metrics_window *w)
 {
 	const struct hp_config_alert_rule *r = al->rule;
 	unsigned seconds = (unsigned)(r->window_ms / 1000);
 	struct hp_metrics_figures f;
 	(void)hp_metrics_window_read(w, r->route, seconds, &f);
-	bool all = r->budget.n > 0;
-	for (size_t i = 0; i < r->budget.n; i++) {
-		const struct hp_budget_clause *c = &r->budget.clauses[i];
+	bool all = r->parsed.n > 0;
+	for (size_t i = 0; i < r->parsed.n; i++) {
+		const struct hp_budget_clause *c = &r->parsed.clauses[i];
 		al->values[i] = measure(w, r->route, seconds, c, &f);
 		al->holds[i] = hp_budget_compare(c->op, al->values[i], c->value);
 		all = all && al->holds[i];
 	}
-	return all;
+	/* A budget is broken by one clause; an expression needs them all. */
+	return r->is_budget ? !all : all;
 }
 
 static void fmt_time(time_t t, char *buf, size_t n)
@@ -179,7 +183,7 @@ static char *webhook_body(const struct alert *al, time_t now)
 				   r->route ? r->route : "");
 	json_t *alert = json_pack("{s:s, s:O, s:{s:s}, s:s, s:s, s:s}", "status",
 				  firing ? "firing" : "resolved", "labels", labels, "annotations",
-				  "summary", r->expr, "startsAt", starts, "endsAt", ends,
+				  "summary", r->text, "startsAt", starts, "endsAt", ends,
 				  "generatorURL", "");
 	json_t *body = json_pack("{s:s, s:s, s:s, s:s, s:{}, s:O, s:{}, s:s, s:[o], s:i}", "version",
 				 "4", "groupKey", r->name, "status", firing ? "firing" : "resolved",
@@ -211,11 +215,11 @@ static void change(struct hp_alerts *a, struct alert *al, enum alert_state to)
 	time_t now = time(NULL);
 	char num[32];
 	char value[64] = "";
-	if (r->budget.n > 0)
+	if (r->parsed.n > 0)
 		snprintf(value, sizeof(value), ", measured %s",
-			 fmt_value(&r->budget.clauses[0], al->values[0], num, sizeof(num)));
-	hp_log_warn("alert %s: %s -> %s (%s%s)", r->name, state_names[al->state], state_names[to],
-		    r->expr, value);
+			 fmt_value(&r->parsed.clauses[0], al->values[0], num, sizeof(num)));
+	hp_log_warn("alert %s: %s -> %s (%s%s%s)", r->name, state_names[al->state],
+		    state_names[to], r->is_budget ? "budget " : "", r->text, value);
 	al->state = to;
 	al->changed_at = now;
 	const struct hp_config_alerts *conf = &a->snap->cfg->alerts;
@@ -260,7 +264,7 @@ void hp_alerts_eval(struct hp_alerts *a, struct hp_snap *s, struct hp_metrics_wi
 	if (a->snap != s)
 		adopt(a, s);
 	for (size_t i = 0; i < a->n; i++)
-		step(a, &a->alerts[i], holds(&a->alerts[i], w), now_ms);
+		step(a, &a->alerts[i], fires(&a->alerts[i], w), now_ms);
 	HP_AZ(pthread_mutex_unlock(&a->lock));
 }
 
@@ -276,16 +280,16 @@ struct json_t *hp_alerts_json(struct hp_alerts *a)
 		char since[32];
 		fmt_time(al->changed_at, since, sizeof(since));
 		json_t *clauses = json_array();
-		for (size_t k = 0; k < r->budget.n; k++) {
+		for (size_t k = 0; k < r->parsed.n; k++) {
 			/* Latencies in ms, as /status gives them elsewhere. */
-			const struct hp_budget_clause *c = &r->budget.clauses[k];
+			const struct hp_budget_clause *c = &r->parsed.clauses[k];
 			double v = c->metric == HP_BUDGET_PCT ? al->values[k] / 1000 : al->values[k];
 			json_array_append_new(clauses, json_pack("{s:s, s:f, s:b}", "clause", c->text,
 								 "value", v, "holds", al->holds[k]));
 		}
 		json_array_append_new(
 			arr, json_pack("{s:s, s:s?, s:s, s:s, s:s, s:I, s:I, s:o}", "name", r->name,
-				       "route", r->route, "expr", r->expr, "state",
+				       "route", r->route, r->is_budget ? "budget" : "expr", r->text, "state",
 				       state_names[al->state], "since", since, "for_ms",
 				       (json_int_t)r->for_ms, "window_ms",
 				       (json_int_t)r->window_ms, "clauses", clauses));

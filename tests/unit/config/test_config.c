@@ -722,6 +722,7 @@ static void test_examples_load(void **state)
 {
 	static const char *const files[] = {
 		"examples/minimal.json", "examples/api-cache.json", "examples/demo.json",
+		"examples/alerts.json",
 	};
 	struct hp_config_error err;
 
