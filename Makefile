@@ -195,3 +195,6 @@ clean:
 	rm -rf build
 
 -include $(shell find build -name '*.d' 2>/dev/null)
+
+# dashboard.c assembles the page in (.incbin): rebuild it when the page changes.
+$(BUILD)/obj/admin/dashboard.o: src/admin/dashboard.html

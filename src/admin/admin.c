@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "admin/admin.h"
+#include "admin/admin_priv.h"
 #include "cache/cache.h"
 #include "config/config.h"
 #include "core/buf.h"
@@ -290,6 +291,11 @@ static void answer(struct admin_conn *c, const struct hp_http_request *req)
 		break;
 	case HP_ADMIN_STATUS:
 		answer_status(c, head_only);
+		break;
+	case HP_ADMIN_DASHBOARD:
+		put_head(c, 200, "text/html; charset=utf-8", hp_admin_dashboard_len(), NULL);
+		if (!head_only)
+			hp_buf_append(&c->out, hp_admin_dashboard_html, hp_admin_dashboard_len());
 		break;
 	}
 }

@@ -10,6 +10,7 @@
  *   GET  /cache    the cache's counters, as JSON
  *   GET  /metrics  every metric in the Prometheus text format (docs/metrics.md)
  *   GET  /status   one- and five-minute figures, pools, process, as JSON
+ *   GET  /         the live dashboard page (HTML) over /status
  *   POST /purge    ?url=URL | ?prefix=URL | ?tag=a,b | ?all, and &soft=1 to
  *                  mark stale instead of removing (PURGE works as POST)
  *   POST /reload   re-read the configuration file and apply it, through the
@@ -73,6 +74,7 @@ enum hp_admin_action {
 	HP_ADMIN_PURGE,
 	HP_ADMIN_RELOAD,
 	HP_ADMIN_STATUS,
+	HP_ADMIN_DASHBOARD,
 };
 
 enum hp_admin_purge {

@@ -164,6 +164,7 @@ int hp_admin_parse(struct hp_str method, struct hp_str target, char *scratch,
 		{"/cache", HP_ADMIN_CACHE_STATS},
 		{"/metrics", HP_ADMIN_METRICS},
 		{"/status", HP_ADMIN_STATUS},
+		{"/", HP_ADMIN_DASHBOARD},
 	};
 	for (size_t i = 0; i < HP_ARRAY_SIZE(reads); i++) {
 		if (!hp_str_eq(path, reads[i].path))

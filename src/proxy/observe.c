@@ -127,13 +127,17 @@ static json_t *figures_json(const struct hp_metrics_figures *f, bool cpu)
 
 static json_t *windows_json(struct hp_metrics_window *w, const char *route, bool cpu)
 {
-	struct hp_metrics_figures f1;
-	struct hp_metrics_figures f5;
-	(void)hp_metrics_window_read(w, route, 60, &f1);
-	(void)hp_metrics_window_read(w, route, 300, &f5);
+	/* 1s: the last whole second, for live charts. */
+	static const struct {
+		const char *key;
+		unsigned seconds;
+	} spans[] = {{"1s", 1}, {"1m", 60}, {"5m", 300}};
 	json_t *o = json_object();
-	json_object_set_new(o, "1m", figures_json(&f1, cpu));
-	json_object_set_new(o, "5m", figures_json(&f5, cpu));
+	for (size_t i = 0; i < HP_ARRAY_SIZE(spans); i++) {
+		struct hp_metrics_figures f;
+		(void)hp_metrics_window_read(w, route, spans[i].seconds, &f);
+		json_object_set_new(o, spans[i].key, figures_json(&f, cpu));
+	}
 	return o;
 }
 
