@@ -26,6 +26,7 @@
 extern const char hp_cli_usage_serve[];
 extern const char hp_cli_usage_reload[];
 extern const char hp_cli_usage_upgrade[];
+extern const char hp_cli_usage_top[];
 
 /* `hotpath serve`: <argc>/<argv> start at "serve"; <full_argv> is main's
  * whole argv, kept to start the same command line on an upgrade. */
@@ -33,6 +34,8 @@ int hp_cli_serve(int argc, char **argv, char **full_argv);
 /* `hotpath reload` and `hotpath upgrade`; argv starts at the command. */
 int hp_cli_reload(int argc, char **argv);
 int hp_cli_upgrade(int argc, char **argv);
+/* `hotpath top` (top.c): /status in a terminal; argv starts at "top". */
+int hp_cli_top(int argc, char **argv);
 
 /* ==== Pid file (process.c) ==== */
 

@@ -2,7 +2,8 @@
 /*
  * main.c - the hotpath command: serve (the accelerator, serve.c), bench
  * (the load generator), check (configuration validation), reload and
- * upgrade (control.c: signals to a running server), version and help.
+ * upgrade (control.c: signals to a running server), top (top.c: a live
+ * view of its /status), version and help.
  *
  * Exit codes: 0 ok, 1 runtime failure, 2 bad usage or bad configuration.
  */
@@ -27,6 +28,7 @@ static const char usage_main[] =
 	"  check    validate a configuration file and print the effective one\n"
 	"  reload   make a running server re-read its configuration file\n"
 	"  upgrade  replace a running server's binary without dropping a connection\n"
+	"  top      live view of a running server's figures (its admin /status)\n"
 	"  version  print the version\n"
 	"  help     help for a command: hotpath help serve\n";
 
@@ -110,6 +112,8 @@ static int help(const char *cmd, FILE *out)
 		fputs(hp_cli_usage_reload, out);
 	else if (strcmp(cmd, "upgrade") == 0)
 		fputs(hp_cli_usage_upgrade, out);
+	else if (strcmp(cmd, "top") == 0)
+		fputs(hp_cli_usage_top, out);
 	else if (strcmp(cmd, "check") == 0)
 		fputs(usage_check, out);
 	else if (strcmp(cmd, "bench") == 0)
@@ -136,6 +140,8 @@ int main(int argc, char **argv)
 		return hp_cli_reload(argc - 1, argv + 1);
 	if (strcmp(cmd, "upgrade") == 0)
 		return hp_cli_upgrade(argc - 1, argv + 1);
+	if (strcmp(cmd, "top") == 0)
+		return hp_cli_top(argc - 1, argv + 1);
 	if (strcmp(cmd, "bench") == 0)
 		return hp_bench_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "check") == 0)
