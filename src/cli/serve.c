@@ -11,6 +11,7 @@
  *   SIGHUP           reload: the file the process started with, read again
  *                    with the same loader, HOTPATH_* and command-line
  *                    overrides applied again, then hp_proxy_reload()
+ *   SIGUSR1          reopen the access log file (after rotation)
  *   SIGUSR2          upgrade: start the binary at the path this one was
  *                    started from, same arguments, listening sockets passed
  *                    on; once it reports ready, drain and exit 0
@@ -63,6 +64,7 @@ const char hp_cli_usage_serve[] =
 	"  SIGINT/SIGTERM  stop gracefully: in-flight requests finish within\n"
 	"                  limits.drain_timeout\n"
 	"  SIGHUP          reload the configuration file (hotpath reload)\n"
+	"  SIGUSR1         reopen the access log file (log rotation)\n"
 	"  SIGUSR2         zero-downtime binary upgrade (hotpath upgrade)\n";
 
 /* The running server, as the control loop and the admin's reload see it. */
@@ -332,6 +334,11 @@ static int control_loop(struct serve *sv, int sfd)
 			start_upgrade(sv);
 			continue;
 		}
+		if (si.ssi_signo == SIGUSR1) {
+			hp_log_info("SIGUSR1: reopening the access log");
+			hp_proxy_reopen_logs(sv->px);
+			continue;
+		}
 		hp_log_info("%s: finishing in-flight requests, then stopping",
 			    si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
 		if (sv->child.pid != 0)
@@ -505,6 +512,7 @@ int hp_cli_serve(int argc, char **argv, char **full_argv)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGUSR2);
+	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	int sfd = signalfd(-1, &set, SFD_CLOEXEC);

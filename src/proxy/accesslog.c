@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * accesslog.c - one line per request, in the combined format or as JSON,
- * buffered per worker and written with one write(2) when the buffer
+ * accesslog.c - one line per request, in the combined format (with
+ * rt=, urt=, route=, cache=, up= and err= appended) or as JSON, with the
+ * route's name, the cache status, the upstream server and, when the
+ * exchange failed, why; buffered per worker and written with one write(2) when the buffer
  * passes FLUSH_BYTES or once a second, so logging costs no syscall per
  * request. Lines of one worker stay whole because O_APPEND writes of a
  * buffer are atomic with respect to other writers of the file.
@@ -25,6 +27,7 @@ struct hp_accesslog {
 	int fd;
 	bool json;
 	bool own_fd;   /* opened by us (not stdout) */
+	char *path;    /* to open again on SIGUSR1 */
 };
 
 struct hp_accesslog *hp_accesslog_open(const struct hp_config_access_log *conf, char *err,
@@ -44,7 +47,23 @@ struct hp_accesslog *hp_accesslog_open(const struct hp_config_access_log *conf, 
 		return NULL;
 	}
 	log->own_fd = true;
+	log->path = hp_xstrdup(conf->path);
 	return log;
+}
+
+/* The new file takes the old descriptor's number (dup2 swaps it in one
+ * step), so a worker writing at that moment writes whole lines to one file
+ * or the other, never to a closed descriptor. */
+int hp_accesslog_reopen(struct hp_accesslog *log)
+{
+	if (!log->own_fd)
+		return 0;
+	int fd = open(log->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	int rc = dup3(fd, log->fd, O_CLOEXEC) < 0 ? -errno : 0;
+	close(fd);
+	return rc;
 }
 
 void hp_accesslog_close(struct hp_accesslog *log)
@@ -53,6 +72,7 @@ void hp_accesslog_close(struct hp_accesslog *log)
 		return;
 	if (log->own_fd)
 		close(log->fd);
+	free(log->path);
 	free(log);
 }
 
@@ -122,6 +142,24 @@ static void put_quoted_safe(struct hp_buf *b, const char *s)
 	}
 }
 
+/* The X-Cache value in lower case, as /metrics labels it; "none" when the
+ * cache took no part. */
+static const char *cache_status(const struct hp_txn *t)
+{
+	const char *x = t->cache.x_cache;
+	if (x == NULL)
+		return "none";
+	switch (x[0]) {
+	case 'H': return "hit";
+	case 'M': return "miss";
+	case 'S': return "stale";
+	case 'R': return "revalidated";
+	case 'C': return "coalesced";
+	case 'P': return "pass";
+	default: return "none";
+	}
+}
+
 static void format_now(char *out, size_t n, const char *fmt)
 {
 	time_t now = hp_clock_wall_s();
@@ -150,8 +188,16 @@ static void format_combined(struct hp_buf *b, const struct hp_client *c, double 
 	HP_BUF_APPEND_LIT(b, "\" \"");
 	put_quoted_safe(b, t->req.log_ua);
 	char tail[96];
-	snprintf(tail, sizeof(tail), "\" rt=%.6f urt=%.6f\n", total_s, up_s);
+	snprintf(tail, sizeof(tail), "\" rt=%.6f urt=%.6f route=\"", total_s, up_s);
 	hp_buf_append_str(b, tail);
+	put_quoted_safe(b, t->route ? t->route->name : "-");
+	HP_BUF_APPEND_LIT(b, "\" cache=");
+	hp_buf_append_str(b, cache_status(t));
+	HP_BUF_APPEND_LIT(b, " up=");
+	hp_buf_append_str(b, t->up.server ? t->up.server->name : "-");
+	HP_BUF_APPEND_LIT(b, " err=\"");
+	put_quoted_safe(b, t->up.fail ? t->up.fail : "-");
+	HP_BUF_APPEND_LIT(b, "\"\n");
 }
 
 static void put_json_field(struct hp_buf *b, const char *key, const char *value, bool comma)
@@ -179,6 +225,10 @@ static void format_json(struct hp_buf *b, const struct hp_client *c, double tota
 	put_json_field(b, "host", t->req.log_host, true);
 	put_json_field(b, "user_agent", t->req.log_ua, true);
 	put_json_field(b, "referer", t->req.log_referer, true);
+	put_json_field(b, "route", t->route ? t->route->name : NULL, true);
+	put_json_field(b, "cache", cache_status(t), true);
+	put_json_field(b, "upstream", t->up.server ? t->up.server->name : NULL, true);
+	put_json_field(b, "error", t->up.fail, true);
 	char nums[256];
 	snprintf(nums, sizeof(nums),
 		 ",\"protocol\":\"HTTP/1.%d\",\"status\":%d,\"bytes\":%llu,"

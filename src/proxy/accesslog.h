@@ -19,6 +19,9 @@ struct hp_accesslog *hp_accesslog_open(const struct hp_config_access_log *conf, 
 				       size_t errlen);
 /* Close and free. NULL is allowed. */
 void hp_accesslog_close(struct hp_accesslog *log);
+/* Open the file again under the same descriptor (log rotation). Returns 0
+ * or -errno; stdout is left alone. */
+int hp_accesslog_reopen(struct hp_accesslog *log);
 /* Append <len> bytes of whole lines with as few write(2) calls as it takes. */
 void hp_accesslog_write(struct hp_accesslog *log, const char *p, size_t len);
 

@@ -22,11 +22,34 @@ static const struct hp_config_upstream *group_conf(const struct hp_client *c)
 
 /* ==== Failures ==== */
 
+/* At most one line a second per worker, so a dead origin under load
+ * cannot flood the error log; the next line says how many it stood for. */
+static void log_failure(struct hp_client *c, const char *reason)
+{
+	struct hp_worker *w = c->w;
+	uint64_t now = hp_clock_mono_ms();
+	if (now < w->uplog_next_ms) {
+		w->uplog_suppressed++;
+		return;
+	}
+	const struct hp_upstream_server *s = c->t->up.server;
+	const struct hp_route *r = c->t->route;
+	if (w->uplog_suppressed > 0)
+		hp_log_warn("upstream %s (route %s): %s (and %u more upstream failures since "
+			    "the last line)", s ? s->name : "-", r ? r->name : "-", reason,
+			    w->uplog_suppressed);
+	else
+		hp_log_warn("upstream %s (route %s): %s", s ? s->name : "-", r ? r->name : "-",
+			    reason);
+	w->uplog_suppressed = 0;
+	w->uplog_next_ms = now + 1000;
+}
+
 enum hp_step hp_fetch_failed(struct hp_client *c, int status, const char *reason)
 {
 	struct hp_txn *t = c->t;
-	if (t->up.server != NULL)
-		hp_log_debug("upstream %s: %s", t->up.server->name, reason);
+	t->up.fail = reason;
+	log_failure(c, reason);
 	if (t->resp.started) {
 		hp_client_close(c);
 		return HP_STEP_DONE;

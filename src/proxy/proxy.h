@@ -63,6 +63,9 @@ int hp_proxy_reload(struct hp_proxy *px, struct hp_config *cfg, char *err, size_
 int hp_proxy_reload(struct hp_proxy *px, struct hp_config *cfg, char *err, size_t errlen);
 /* The current configuration's number: 1 at start, +1 per reload. */
 uint64_t hp_proxy_generation(struct hp_proxy *px);
+/* Open the access log file again (after a rotation moved it); the error
+ * is logged. Any thread but a worker's. */
+void hp_proxy_reopen_logs(struct hp_proxy *px);
 /* Record the outcome of a reload attempt, whether the file failed to load
  * or hp_proxy_reload() refused it (for /metrics). Any thread. */
 void hp_proxy_note_reload(struct hp_proxy *px, bool ok);

@@ -128,6 +128,8 @@ struct hp_worker {
 	char date[HP_HTTP_DATE_LEN + 1];
 	struct hp_buf logbuf;          /* access log lines waiting to be written */
 	struct hp_timer log_timer;     /* flushes logbuf once a second */
+	uint64_t uplog_next_ms;        /* monotonic: when an upstream failure may be logged again */
+	unsigned uplog_suppressed;     /* failures not logged since the last line */
 	struct hp_http_header *req_fields;  /* scratch for parsing request heads */
 	struct hp_http_header *resp_fields; /* scratch for parsing response heads */
 	size_t nfields;                /* req_fields holds nfields, resp_fields twice that;
@@ -229,6 +231,7 @@ struct hp_txn_up {
 	bool head_in;                  /* the final response head was taken */
 	uint64_t start_ns;             /* request sent (monotonic) */
 	uint64_t head_ns;              /* response head received */
+	const char *fail;              /* why the exchange failed (a literal), or NULL */
 	/* the response body's framing as the upstream sends it */
 	enum hp_http_body body;
 	uint64_t body_remaining;       /* LENGTH: bytes still to come */

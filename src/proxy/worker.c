@@ -30,6 +30,7 @@
 
 #include "core/log.h"
 #include "proxy/listeners.h"
+#include "proxy/accesslog.h"
 #include "proxy/proxy_priv.h"
 
 #define DRAIN_IDLE_GRACE_MS 1000 /* idle connections kept this long into a drain */
@@ -526,6 +527,18 @@ int hp_proxy_reload(struct hp_proxy *px, struct hp_config *cfg, char *err, size_
 		hp_loop_post_node(px->workers[i].loop, &px->workers[i].adopt_post, adopt_snapshot);
 	HP_AZ(pthread_mutex_unlock(&px->reload_lock));
 	return 0;
+}
+
+void hp_proxy_reopen_logs(struct hp_proxy *px)
+{
+	struct hp_snap *s = current_snap(px);
+	if (s->alog != NULL) {
+		int rc = hp_accesslog_reopen(s->alog);
+		if (rc < 0)
+			hp_log_error("access_log: cannot open %s again: %s",
+				     s->cfg->access_log.path, strerror(-rc));
+	}
+	hp_snap_release(s);
 }
 
 uint64_t hp_proxy_generation(struct hp_proxy *px)
