@@ -187,6 +187,7 @@ struct hp_config {
 	struct hp_config_cache cache;
 	struct hp_config_admin admin;
 	struct hp_config_alerts alerts;
+	bool metrics_enabled;          /* default true: count requests for /metrics, /status */
 };
 
 /* From the command line; these win over the file and the environment. */

@@ -639,6 +639,13 @@ static const struct cfg_key alerts_keys[] = {
 };
 static const struct cfg_section alerts_section = {SECTION(alerts_keys)};
 
+static const struct cfg_key metrics_keys[] = {
+	{.name = "enabled", .type = CFG_BOOL, .off = 0, .def = "true",
+	 .help = "Count requests for /metrics, /status and alerts (off: those figures stay at "
+		 "zero; for measuring the cost, bench/observe.sh)."},
+};
+static const struct cfg_section metrics_section = {SECTION(metrics_keys)};
+
 #define T(f) offsetof(struct hp_config, f)
 static const struct cfg_key top_keys[] = {
 	{.name = "listen", .type = CFG_STRLIST, .off = T(listen), .count_off = T(nlisten),
@@ -672,5 +679,7 @@ static const struct cfg_key top_keys[] = {
 	 .help = "The admin listener."},
 	{.name = "alerts", .type = CFG_OBJECT, .off = T(alerts), .ext = &alerts_section,
 	 .help = "Alert rules over live traffic and their webhook."},
+	{.name = "metrics", .type = CFG_OBJECT, .off = T(metrics_enabled), .ext = &metrics_section,
+	 .help = "Request metrics."},
 };
 const struct cfg_section hp_config_schema = {SECTION(top_keys), .size = sizeof(struct hp_config)};

@@ -259,7 +259,8 @@ bool hp_client_read(struct hp_client *c, size_t limit)
 		ssize_t n = read(c->io.fd, hp_buf_tail(&c->in), room);
 		if (n > 0) {
 			hp_buf_commit(&c->in, (size_t)n);
-			hp_metrics_count_bytes_in(c->w->metrics, (uint64_t)n);
+			if (hp_client_cfg(c)->metrics_enabled)
+				hp_metrics_count_bytes_in(c->w->metrics, (uint64_t)n);
 			/* A short read means the socket is drained: with edge-triggered
 			 * epoll, the next arrival raises a new event. */
 			if ((size_t)n < room && !c->hup)

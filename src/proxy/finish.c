@@ -68,7 +68,7 @@ enum hp_step hp_step_log(struct hp_client *c)
 {
 	struct hp_txn *t = c->t;
 	/* Warm-ups and background refreshes are not client traffic. */
-	if (!c->internal)
+	if (!c->internal && t->ws->snap->cfg->metrics_enabled)
 		record_metrics(c, t);
 	hp_accesslog_record(c);
 	c->last_status = t->resp.status;
