@@ -237,6 +237,28 @@ static bool check_upstream(struct cfg_load *ld, const struct cfg_key *k, void *o
 	return true;
 }
 
+static bool check_hash_key(struct cfg_load *ld, const struct cfg_key *k, void *obj)
+{
+	struct hp_config_upstream *up = obj;
+	(void)k;
+	up->hash_name = NULL;
+	if (strcmp(up->hash_key, "ip") == 0) {
+		up->hash_kind = HP_HASH_KEY_IP;
+	} else if (strcmp(up->hash_key, "url") == 0) {
+		up->hash_kind = HP_HASH_KEY_URL;
+	} else if (strncmp(up->hash_key, "header:", 7) == 0 && is_token(up->hash_key + 7)) {
+		up->hash_kind = HP_HASH_KEY_HEADER;
+		up->hash_name = up->hash_key + 7;
+	} else if (strncmp(up->hash_key, "cookie:", 7) == 0 && is_token(up->hash_key + 7)) {
+		up->hash_kind = HP_HASH_KEY_COOKIE;
+		up->hash_name = up->hash_key + 7;
+	} else {
+		return hp_config_fail(ld, false, "expected \"ip\", \"url\", \"header:NAME\" or "
+				      "\"cookie:NAME\", got \"%s\"", up->hash_key);
+	}
+	return true;
+}
+
 /* "N/s", "N/m" or "N/h": quota N per window, and the interval between
  * requests in nanoseconds. Null turns the limit off. */
 static bool check_rate(struct cfg_load *ld, const struct cfg_key *k, void *obj)
@@ -315,7 +337,8 @@ static bool check_rl_name(struct cfg_load *ld, const struct cfg_key *k, void *ob
 
 static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
 static const char *const log_formats[] = {"combined", "json", NULL};
-static const char *const balancers[] = {"round_robin", NULL};
+static const char *const balancers[] = {"round_robin", "weighted_round_robin", "least_conn",
+					 "p2c", "hash", "random", NULL};
 static const char *const rl_modes[] = {"reject", "delay", NULL};
 
 #define S(f) offsetof(struct hp_config_server, f)
@@ -325,7 +348,11 @@ static const struct cfg_key server_keys[] = {
 	 .help = "Origin server as \"http://host[:port]\" (port 80 by default); a bare "
 		 "string in \"servers\" is this URL with weight 1."},
 	{.name = "weight", .type = CFG_U32, .off = S(weight), .min = 1, .max = 1000, .def = "1",
-	 .help = "Relative share of requests in round robin."},
+	 .help = "Relative share of requests (every balancer but random)."},
+	{.name = "max_conns", .type = CFG_U32, .off = S(max_conns), .max = 1000000, .def = "0",
+	 .help = "Connections to this server at once; 0 = the group's max_connections."},
+	{.name = "backup", .type = CFG_BOOL, .off = S(backup), .def = "false",
+	 .help = "Used only when no primary server is in service."},
 };
 static const struct cfg_section server_section = {
 	SECTION(server_keys), .size = sizeof(struct hp_config_server), .shorthand = "url",
@@ -336,9 +363,14 @@ static const struct cfg_section server_section = {
 static const struct cfg_key upstream_keys[] = {
 	{.name = "servers", .type = CFG_ARRAY, .off = U(servers), .count_off = U(nservers),
 	 .min = 1, .max = 1024, .ext = &server_section, .flags = CFG_REQUIRED,
-	 .help = "Servers of the group: URLs, or objects {\"url\", \"weight\"}."},
+	 .help = "Servers of the group: URLs, or objects {\"url\", \"weight\", \"max_conns\", "
+		 "\"backup\"}."},
 	{.name = "balance", .type = CFG_ENUM, .off = U(balance), .def = "round_robin",
-	 .ext = balancers, .help = "How requests are spread over the servers."},
+	 .ext = balancers, .help = "How requests are spread over the servers (docs/upstreams.md)."},
+	{.name = "hash_key", .type = CFG_STRING, .off = U(hash_key), .def = "ip",
+	 .check = check_hash_key,
+	 .help = "What balance \"hash\" hashes: \"ip\", \"url\", \"header:NAME\" or "
+		 "\"cookie:NAME\" (absent: the client address)."},
 	{.name = "connect_timeout", .type = CFG_DURATION, .off = U(connect_timeout_ms),
 	 .min = 1, .max = DAY, .def = "30s", .help = "Limit for establishing a connection."},
 	{.name = "send_timeout", .type = CFG_DURATION, .off = U(send_timeout_ms),
@@ -356,7 +388,15 @@ static const struct cfg_key upstream_keys[] = {
 	 .max = 1000000, .def = "100",
 	 .help = "Connections per server (0 = unlimited); requests queue beyond it."},
 	{.name = "retries", .type = CFG_U32, .off = U(retries), .max = 10, .def = "1",
-	 .help = "Retries of an idempotent request whose pooled connection was dead."},
+	 .help = "Retries of an idempotent request on another server after a failure "
+		 "before any response byte."},
+	{.name = "retry_budget", .type = CFG_U32, .off = U(retry_budget), .max = 100, .def = "20",
+	 .help = "Retries allowed, in percent of the group's recent requests (plus 10)."},
+	{.name = "max_fails", .type = CFG_U32, .off = U(max_fails), .max = 1000, .def = "3",
+	 .help = "Failures in a row that eject a server; 0 = never eject."},
+	{.name = "fail_timeout", .type = CFG_DURATION, .off = U(fail_timeout_ms), .min = 1,
+	 .max = DAY, .def = "5s",
+	 .help = "How long a first ejection lasts; it doubles on each repeat, up to 16x."},
 };
 static const struct cfg_section upstream_section = {
 	SECTION(upstream_keys), .size = sizeof(struct hp_config_upstream),

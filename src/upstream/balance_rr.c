@@ -26,8 +26,9 @@ static void *rr_create(struct hp_upstream_group *g)
 }
 
 static struct hp_upstream_server *rr_pick(void *state, struct hp_upstream_group *g,
-					  const uint64_t *exclude)
+					  const uint64_t *exclude, uint64_t key)
 {
+	(void)key;
 	struct rr_state *st = state;
 	if (g->nservers == 1)
 		return hp_upstream_set_has(exclude, 0) ? NULL : &g->servers[0];

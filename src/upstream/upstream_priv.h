@@ -22,6 +22,13 @@ struct hp_upstream_group {
 	pthread_mutex_t pools_lock;            /* protects pools; pool.c's */
 	struct hp_list pools;                  /* every worker's struct hp_upstream_pool */
 	atomic_size_t waiting;                 /* waiters queued in all its pools */
+	/* the retry budget's window: this period's counts and the last one's */
+	_Atomic uint64_t budget_period;        /* monotonic seconds / BUDGET_PERIOD_S */
+	atomic_ullong budget_req[2];           /* requests, by period parity */
+	atomic_ullong budget_retry[2];         /* retries, by period parity */
 };
+
+/* Random numbers for the balancers: a per-thread xorshift, seeded once. */
+uint64_t hp_upstream_random(void);
 
 #endif
