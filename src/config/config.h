@@ -62,6 +62,8 @@ struct hp_config_upstream {
 	uint32_t retry_budget;         /* default 20: retries in % of recent requests */
 	uint32_t max_fails;            /* default 3: failures in a row that eject; 0 = never */
 	uint64_t fail_timeout_ms;      /* default 5 s: first ejection, doubling after */
+	uint32_t max_queue;            /* default 1000: requests waiting for a slot, group-wide */
+	uint64_t queue_timeout_ms;     /* default 0 = connect_timeout: longest wait for a slot */
 };
 
 struct hp_config_cache_policy {

@@ -397,6 +397,13 @@ static const struct cfg_key upstream_keys[] = {
 	{.name = "fail_timeout", .type = CFG_DURATION, .off = U(fail_timeout_ms), .min = 1,
 	 .max = DAY, .def = "5s",
 	 .help = "How long a first ejection lasts; it doubles on each repeat, up to 16x."},
+	{.name = "max_queue", .type = CFG_U32, .off = U(max_queue), .max = 1000000, .def = "1000",
+	 .help = "Requests that may wait for a connection slot, all servers and workers of "
+		 "the group; beyond it, 503 at once."},
+	{.name = "queue_timeout", .type = CFG_DURATION, .off = U(queue_timeout_ms), .max = DAY,
+	 .def = "0",
+	 .help = "Longest wait for a connection slot before a 503 with Retry-After; 0 = "
+		 "connect_timeout."},
 };
 static const struct cfg_section upstream_section = {
 	SECTION(upstream_keys), .size = sizeof(struct hp_config_upstream),

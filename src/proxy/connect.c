@@ -14,6 +14,7 @@
  * has started.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/log.h"
@@ -130,14 +131,37 @@ static void on_slot(struct hp_upstream_waiter *w)
 	c->drive(c);
 }
 
-/* <s> is at max_connections: queue for its next free slot, bounded by the
- * connect timeout, as HAProxy's server queue does (503 after it). */
+static uint64_t queue_timeout_ms(const struct hp_config_upstream *uc)
+{
+	return uc->queue_timeout_ms ? uc->queue_timeout_ms : uc->connect_timeout_ms;
+}
+
+enum hp_step hp_connect_busy(struct hp_client *c, const char *reason)
+{
+	hp_upstream_pool_cancel_wait(&c->t->up.slot);
+	hp_txn_release_upstream(c, false);
+	if (hp_lookup_on_error(c))
+		return HP_STEP_deliver;
+	/* Come back once a queue's worth of waiting has passed, at least 1 s. */
+	char fields[64];
+	uint64_t s = (queue_timeout_ms(group_conf(c)) + 999) / 1000;
+	snprintf(fields, sizeof(fields), "Retry-After: %llu\r\n",
+		 (unsigned long long)(s > 0 ? s : 1));
+	return hp_respond_error_fields(c, 503, reason, fields);
+}
+
+/* <s> is at max_connections: queue for its next free slot, as HAProxy's
+ * server queue does, bounded in length (max_queue for the whole group)
+ * and in time (queue_timeout): a 503 with Retry-After past either. */
 static enum hp_step queue_for_slot(struct hp_client *c, struct hp_upstream_server *s)
 {
 	struct hp_txn_up *u = &c->t->up;
+	const struct hp_config_upstream *uc = group_conf(c);
+	if (hp_upstream_group_waiting(group_of(c)) >= uc->max_queue)
+		return hp_connect_busy(c, "upstream busy: connection queue full");
 	hp_upstream_pool_wait(u->pool, &u->slot, s, on_slot);
 	if (c->timer_kind != CT_QUEUE)
-		hp_client_arm_timer(c, CT_QUEUE, group_conf(c)->connect_timeout_ms);
+		hp_client_arm_timer(c, CT_QUEUE, queue_timeout_ms(uc));
 	return HP_STEP_WAIT;
 }
 

@@ -398,8 +398,7 @@ enum hp_step hp_step_fetch(struct hp_client *c)
 		return hp_connect_slot_turn(c);
 	if (c->expired == CT_QUEUE) {
 		c->expired = CT_NONE;
-		hp_upstream_pool_cancel_wait(&u->slot);
-		return hp_fetch_failed(c, 503, "upstream busy: all connections in use");
+		return hp_connect_busy(c, "upstream busy: all connections in use");
 	}
 	if (u->conn == NULL)
 		return hp_upstream_waiting(&u->slot) ? HP_STEP_WAIT : hp_connect_upstream(c);

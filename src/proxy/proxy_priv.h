@@ -470,6 +470,9 @@ enum hp_step hp_connect_timed_out(struct hp_client *c);
 /* Before the first try: the balancer's key for the request, counted in
  * the retry budget's window. While the request head is still parsed. */
 void hp_connect_prepare(struct hp_client *c);
+/* No connection slot for the request (queue full, or its wait timed out):
+ * stale if allowed, or a 503 with Retry-After. */
+enum hp_step hp_connect_busy(struct hp_client *c, const char *reason);
 /* The response head came: the server answered (passive health). */
 void hp_connect_answered(struct hp_client *c);
 /* The upstream failed: a 502/504 (or stale) before the response started,

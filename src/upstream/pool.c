@@ -430,6 +430,11 @@ void hp_upstream_pool_cancel_wait(struct hp_upstream_waiter *w)
 		unqueue(w);
 }
 
+size_t hp_upstream_group_waiting(const struct hp_upstream_group *g)
+{
+	return atomic_load(&g->waiting);
+}
+
 size_t hp_upstream_pool_waiters(const struct hp_upstream_pool *p)
 {
 	return atomic_load(&p->nwaiters);

@@ -222,6 +222,8 @@ void hp_upstream_pool_cancel_wait(struct hp_upstream_waiter *w);
 static inline bool hp_upstream_waiting(const struct hp_upstream_waiter *w);
 /* Count of queued waiters (for metrics and tests). */
 size_t hp_upstream_pool_waiters(const struct hp_upstream_pool *p);
+/* Count of waiters queued in all the pools of <g>. */
+size_t hp_upstream_group_waiting(const struct hp_upstream_group *g);
 
 /* inline definitions */
 
