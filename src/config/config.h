@@ -44,6 +44,17 @@ enum hp_config_hash_key {
 	HP_HASH_KEY_URL,               /* the request target */
 };
 
+/* Active health checks of a group's servers; path NULL = none. */
+struct hp_config_health {
+	char *path;                    /* default NULL: "/health" turns checks on */
+	uint64_t interval_ms;          /* default 1 s between checks of a server */
+	uint64_t timeout_ms;           /* default 500 ms: connect and answer */
+	char *status;                  /* default "200-399": expected status range */
+	uint32_t status_min, status_max; /* derived from status */
+	uint32_t rise;                 /* default 2: passes in a row that bring it back */
+	uint32_t fall;                 /* default 3: failures in a row that take it out */
+};
+
 struct hp_config_upstream {
 	char *name;                      /* the key in "upstreams" */
 	struct hp_config_server *servers; /* at least 1 */
@@ -64,6 +75,8 @@ struct hp_config_upstream {
 	uint64_t fail_timeout_ms;      /* default 5 s: first ejection, doubling after */
 	uint32_t max_queue;            /* default 1000: requests waiting for a slot, group-wide */
 	uint64_t queue_timeout_ms;     /* default 0 = connect_timeout: longest wait for a slot */
+	uint64_t slow_start_ms;        /* default 0 = off: ramp of a returning server's weight */
+	struct hp_config_health health;
 };
 
 struct hp_config_cache_policy {

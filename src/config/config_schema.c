@@ -259,6 +259,45 @@ static bool check_hash_key(struct cfg_load *ld, const struct cfg_key *k, void *o
 	return true;
 }
 
+/* "200-399", or one status "200". */
+static bool check_health_status(struct cfg_load *ld, const struct cfg_key *k, void *obj)
+{
+	struct hp_config_health *h = obj;
+	(void)k;
+	unsigned lo, hi;
+	int end = 0;
+	if (sscanf(h->status, "%3u-%3u%n", &lo, &hi, &end) == 2 && h->status[end] == '\0') {
+		/* a range */
+	} else if (sscanf(h->status, "%3u%n", &lo, &end) == 1 && h->status[end] == '\0') {
+		hi = lo;
+	} else {
+		return hp_config_fail(ld, false, "expected a status or a range like \"200-399\", "
+				      "got \"%s\"", h->status);
+	}
+	if (lo < 100 || hi > 599 || lo > hi)
+		return hp_config_fail(ld, false, "status range must lie within 100-599, low to "
+				      "high, got \"%s\"", h->status);
+	h->status_min = lo;
+	h->status_max = hi;
+	return true;
+}
+
+static bool check_health_path(struct cfg_load *ld, const struct cfg_key *k, void *obj)
+{
+	const struct hp_config_health *h = obj;
+	(void)k;
+	if (h->path == NULL)
+		return true;
+	if (h->path[0] != '/')
+		return hp_config_fail(ld, false, "health check path must start with '/'");
+	for (const char *p = h->path; *p; p++) {
+		if ((unsigned char)*p <= ' ' || *p == 0x7f)
+			return hp_config_fail(ld, false, "health check path must not hold spaces "
+					      "or control characters");
+	}
+	return true;
+}
+
 /* "N/s", "N/m" or "N/h": quota N per window, and the interval between
  * requests in nanoseconds. Null turns the limit off. */
 static bool check_rate(struct cfg_load *ld, const struct cfg_key *k, void *obj)
@@ -359,6 +398,25 @@ static const struct cfg_section server_section = {
 	.fini = fini_server,
 };
 
+#define HC(f) offsetof(struct hp_config_health, f)
+static const struct cfg_key health_keys[] = {
+	{.name = "path", .type = CFG_STRING, .off = HC(path), .flags = CFG_NULLABLE,
+	 .check = check_health_path,
+	 .help = "Path each server is asked with GET; null = no active checks."},
+	{.name = "interval", .type = CFG_DURATION, .off = HC(interval_ms), .min = 10, .max = DAY,
+	 .def = "1s", .help = "Time between two checks of a server."},
+	{.name = "timeout", .type = CFG_DURATION, .off = HC(timeout_ms), .min = 1, .max = DAY,
+	 .def = "500ms", .help = "Limit for a check: connect, send, and the status line."},
+	{.name = "status", .type = CFG_STRING, .off = HC(status), .def = "200-399",
+	 .check = check_health_status,
+	 .help = "Statuses that pass: \"200-399\", or one status \"204\"."},
+	{.name = "rise", .type = CFG_U32, .off = HC(rise), .min = 1, .max = 1000, .def = "2",
+	 .help = "Passes in a row that bring a server back (through slow_start)."},
+	{.name = "fall", .type = CFG_U32, .off = HC(fall), .min = 1, .max = 1000, .def = "3",
+	 .help = "Failures in a row that take a server out."},
+};
+static const struct cfg_section health_section = {SECTION(health_keys)};
+
 #define U(f) offsetof(struct hp_config_upstream, f)
 static const struct cfg_key upstream_keys[] = {
 	{.name = "servers", .type = CFG_ARRAY, .off = U(servers), .count_off = U(nservers),
@@ -404,6 +462,12 @@ static const struct cfg_key upstream_keys[] = {
 	 .def = "0",
 	 .help = "Longest wait for a connection slot before a 503 with Retry-After; 0 = "
 		 "connect_timeout."},
+	{.name = "slow_start", .type = CFG_DURATION, .off = U(slow_start_ms), .max = DAY,
+	 .def = "0",
+	 .help = "A server back in service ramps from a tenth of its weight to all of it "
+		 "over this time; 0 = at once."},
+	{.name = "health", .type = CFG_OBJECT, .off = U(health), .ext = &health_section,
+	 .help = "Active health checks, run on a thread of the group's own (docs/upstreams.md)."},
 };
 static const struct cfg_section upstream_section = {
 	SECTION(upstream_keys), .size = sizeof(struct hp_config_upstream),

@@ -394,6 +394,21 @@ bool hp_proxy_cache_key(const struct hp_proxy *cpx, struct hp_str host, struct h
 	return ok;
 }
 
+bool hp_proxy_group_unavailable(const struct hp_proxy *cpx, char *name, size_t len)
+{
+	struct hp_snap *s = current_snap((struct hp_proxy *)cpx);
+	bool found = false;
+	for (size_t i = 0; i < s->nroutes && !found; i++) {
+		const struct hp_upstream_group *g = s->groups[s->routes[i].group];
+		if (!hp_upstream_group_available(g)) {
+			snprintf(name, len, "%s", hp_upstream_group_conf(g)->name);
+			found = true;
+		}
+	}
+	hp_snap_release(s);
+	return found;
+}
+
 /* ==== Reload ==== */
 
 static bool same_strings(char *const *a, size_t na, char *const *b, size_t nb)

@@ -6,6 +6,7 @@
  * instead of the first one taking it all. No state, no lock: it reads the
  * servers' counters of connections in use, shared by all workers.
  */
+#include "core/clock.h"
 #include "upstream/upstream_priv.h"
 
 static void *least_create(struct hp_upstream_group *g)
@@ -15,10 +16,13 @@ static void *least_create(struct hp_upstream_group *g)
 }
 
 /* -1 when <a> carries less load per weight than <b>, 0 when equal. */
-static int compare_load(const struct hp_upstream_server *a, const struct hp_upstream_server *b)
+static int compare_load(const struct hp_upstream_group *g, const struct hp_upstream_server *a,
+			const struct hp_upstream_server *b, uint64_t now)
 {
-	uint64_t la = (uint64_t)atomic_load_explicit(&a->active, memory_order_relaxed) * b->weight;
-	uint64_t lb = (uint64_t)atomic_load_explicit(&b->active, memory_order_relaxed) * a->weight;
+	uint64_t la = (uint64_t)atomic_load_explicit(&a->active, memory_order_relaxed) *
+		      hp_upstream_weight(g, b, now);
+	uint64_t lb = (uint64_t)atomic_load_explicit(&b->active, memory_order_relaxed) *
+		      hp_upstream_weight(g, a, now);
 	return la < lb ? -1 : la > lb ? 1 : 0;
 }
 
@@ -29,11 +33,12 @@ static struct hp_upstream_server *least_pick(void *state, struct hp_upstream_gro
 	(void)key;
 	struct hp_upstream_server *best = NULL;
 	uint64_t ties = 0;
+	uint64_t now = hp_clock_mono_ns();
 	for (size_t i = 0; i < g->nservers; i++) {
 		struct hp_upstream_server *s = &g->servers[i];
 		if (hp_upstream_set_has(exclude, i))
 			continue;
-		int cmp = best == NULL ? -1 : compare_load(s, best);
+		int cmp = best == NULL ? -1 : compare_load(g, s, best, now);
 		if (cmp < 0) {
 			best = s;
 			ties = 1;

@@ -6,6 +6,7 @@
  * counters, not all of them, and workers picking at once do not all pile
  * onto the same idlest server.
  */
+#include "core/clock.h"
 #include "upstream/upstream_priv.h"
 
 static void *p2c_create(struct hp_upstream_group *g)
@@ -43,8 +44,11 @@ static struct hp_upstream_server *p2c_pick(void *state, struct hp_upstream_group
 		j++;
 	struct hp_upstream_server *a = nth_eligible(g, exclude, i);
 	struct hp_upstream_server *b = nth_eligible(g, exclude, j);
-	uint64_t la = (uint64_t)atomic_load_explicit(&a->active, memory_order_relaxed) * b->weight;
-	uint64_t lb = (uint64_t)atomic_load_explicit(&b->active, memory_order_relaxed) * a->weight;
+	uint64_t now = hp_clock_mono_ns();
+	uint64_t la = (uint64_t)atomic_load_explicit(&a->active, memory_order_relaxed) *
+		      hp_upstream_weight(g, b, now);
+	uint64_t lb = (uint64_t)atomic_load_explicit(&b->active, memory_order_relaxed) *
+		      hp_upstream_weight(g, a, now);
 	return lb < la ? b : a;
 }
 

@@ -4,6 +4,7 @@
  * weight. No shared state at all: useful when many proxies share the same
  * servers and any coordination would be an illusion anyway.
  */
+#include "core/clock.h"
 #include "upstream/upstream_priv.h"
 
 static void *random_create(struct hp_upstream_group *g)
@@ -17,18 +18,23 @@ static struct hp_upstream_server *random_pick(void *state, struct hp_upstream_gr
 {
 	(void)state;
 	(void)key;
+	uint64_t now = hp_clock_mono_ns();
 	uint64_t total = 0;
-	for (size_t i = 0; i < g->nservers; i++)
-		total += hp_upstream_set_has(exclude, i) ? 0 : g->servers[i].weight;
+	for (size_t i = 0; i < g->nservers; i++) {
+		if (!hp_upstream_set_has(exclude, i))
+			total += hp_upstream_weight(g, &g->servers[i], now);
+	}
 	if (total == 0)
 		return NULL;
+	/* Both loops read the weights at the same <now>: the same sum. */
 	uint64_t r = hp_upstream_random() % total;
 	for (size_t i = 0; i < g->nservers; i++) {
 		if (hp_upstream_set_has(exclude, i))
 			continue;
-		if (r < g->servers[i].weight)
+		uint32_t w = hp_upstream_weight(g, &g->servers[i], now);
+		if (r < w)
 			return &g->servers[i];
-		r -= g->servers[i].weight;
+		r -= w;
 	}
 	return NULL;
 }

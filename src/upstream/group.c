@@ -84,6 +84,11 @@ struct hp_upstream_group *hp_upstream_group_create(const struct hp_config_upstre
 	}
 	g->ops = ops;
 	g->balancer = ops->create(g);
+	if (conf->health.path != NULL) {
+		g->health = hp_health_start(g, err, errlen);
+		if (g->health == NULL)
+			goto fail;
+	}
 	return g;
 fail:
 	hp_upstream_group_destroy(g);
@@ -95,6 +100,7 @@ void hp_upstream_group_destroy(struct hp_upstream_group *g)
 	if (g == NULL)
 		return;
 	HP_ASSERT(hp_list_empty(&g->pools));
+	hp_health_stop(g->health);
 	if (g->ops != NULL)
 		g->ops->destroy(g->balancer);
 	pthread_mutex_destroy(&g->pools_lock);
@@ -179,15 +185,44 @@ struct hp_upstream_server *hp_upstream_pick_except(struct hp_upstream_group *g,
 
 bool hp_upstream_server_down(const struct hp_upstream_server *s, uint64_t now_ns)
 {
+	if (atomic_load_explicit(&s->check_down, memory_order_relaxed))
+		return true;
 	uint64_t until = atomic_load_explicit(&s->down_until_ns, memory_order_relaxed);
 	return until != 0 && now_ns < until;
+}
+
+bool hp_upstream_group_available(const struct hp_upstream_group *g)
+{
+	uint64_t now = hp_clock_mono_ns();
+	for (size_t i = 0; i < g->nservers; i++) {
+		if (!hp_upstream_server_down(&g->servers[i], now))
+			return true;
+	}
+	return false;
+}
+
+uint32_t hp_upstream_weight(const struct hp_upstream_group *g,
+			    const struct hp_upstream_server *s, uint64_t now_ns)
+{
+	uint32_t full = s->weight * HP_UPSTREAM_WEIGHT_SCALE;
+	uint64_t ramp = g->conf->slow_start_ms * 1000000;
+	uint64_t since = atomic_load_explicit(&s->up_since_ns, memory_order_relaxed);
+	if (ramp == 0 || since == 0 || now_ns >= since + ramp)
+		return full;
+	if (now_ns <= since)
+		return full / 10 > 0 ? full / 10 : 1;
+	/* From a tenth to all of it, linearly. */
+	uint64_t w = full / 10 + (full - full / 10) * (now_ns - since) / ramp;
+	return w > 0 ? (uint32_t)w : 1;
 }
 
 static void eject(struct hp_upstream_group *g, struct hp_upstream_server *s, const char *reason)
 {
 	unsigned n = atomic_fetch_add(&s->ejections, 1);
 	uint64_t ms = g->conf->fail_timeout_ms << (n < MAX_BACKOFF_SHIFT ? n : MAX_BACKOFF_SHIFT);
-	atomic_store(&s->down_until_ns, hp_clock_mono_ns() + ms * 1000000);
+	uint64_t until = hp_clock_mono_ns() + ms * 1000000;
+	atomic_store(&s->down_until_ns, until);
+	atomic_store(&s->up_since_ns, until); /* slow start from there */
 	atomic_fetch_add(&s->total_ejections, 1);
 	hp_log_warn("upstream %s: server %s ejected for %llu ms after %u failures in a row "
 		    "(last: %s)",

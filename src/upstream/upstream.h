@@ -64,6 +64,9 @@ struct hp_upstream_server {
 	_Atomic uint64_t down_until_ns; /* ejected until (monotonic); 0 = in service */
 	atomic_ullong total_ejections;  /* for metrics */
 	atomic_ullong total_retries;    /* requests retried away from it, for metrics */
+	/* active health (health.c's thread writes, workers read) */
+	atomic_bool check_down;         /* failed `fall` checks in a row, not risen since */
+	_Atomic uint64_t up_since_ns;   /* back in service at (slow start); 0 = always was */
 };
 
 /* A connection to one upstream server. */
@@ -136,8 +139,15 @@ uint64_t hp_upstream_hash(const void *data, size_t len);
  * most 16 times). Every change of state is logged with <reason>. */
 void hp_upstream_report(struct hp_upstream_group *g, struct hp_upstream_server *s, bool ok,
 			const char *reason);
-/* Whether <s> is ejected now. */
+/* Whether <s> is out of service now: ejected, or failing its checks. */
 bool hp_upstream_server_down(const struct hp_upstream_server *s, uint64_t now_ns);
+/* Whether some server of <g> is in service (for readiness). */
+bool hp_upstream_group_available(const struct hp_upstream_group *g);
+/* The weight balancers use: <s>'s weight times HP_UPSTREAM_WEIGHT_SCALE,
+ * ramped from a tenth over slow_start after it came back. */
+#define HP_UPSTREAM_WEIGHT_SCALE 16u
+uint32_t hp_upstream_weight(const struct hp_upstream_group *g,
+			    const struct hp_upstream_server *s, uint64_t now_ns);
 /* Count one request of <g> toward the retry budget's window. */
 void hp_upstream_count_request(struct hp_upstream_group *g);
 /* Whether one more retry fits the budget: retries in the last 10 to 20

@@ -5,7 +5,7 @@
  * choices, weighted random, the consistent hash ring (even shares, and
  * about 1/N of the keys moved when one of N servers joins or leaves,
  * none of the others); backup servers, passive ejection with its
- * doubling back-off, and the retry budget. Shares are measured over many
+ * doubling back-off, slow start's ramp, and the retry budget. Shares are measured over many
  * picks and checked within stated tolerances.
  */
 #include <setjmp.h>
@@ -364,6 +364,36 @@ static void test_ejection_backoff(void **state)
 	free(c);
 }
 
+/* Slow start: a server back in service weighs a tenth at first, half-way
+ * 55 %, all after slow_start; round robin gives it shares to match. */
+static void test_slow_start(void **state)
+{
+	(void)state;
+	struct conf *c = make_conf(2, (uint32_t[]){10, 10}, "round_robin", 1);
+	c->up.slow_start_ms = 1000;
+	struct hp_upstream_group *g = make_group(c);
+	struct hp_upstream_server *s = hp_upstream_group_server(g, 0);
+	const uint32_t full = 10 * HP_UPSTREAM_WEIGHT_SCALE;
+	uint64_t now = hp_clock_mono_ns();
+	assert_int_equal(hp_upstream_weight(g, s, now), full);
+	atomic_store(&s->up_since_ns, now);
+	assert_int_equal(hp_upstream_weight(g, s, now), full / 10);
+	uint32_t half = hp_upstream_weight(g, s, now + 500000000ull);
+	assert_true(half >= full * 54 / 100 && half <= full * 56 / 100);
+	assert_int_equal(hp_upstream_weight(g, s, now + 1000000000ull), full);
+	/* Not yet back (an ejection's end in the future): a tenth too. */
+	atomic_store(&s->up_since_ns, now + 10000000000ull);
+	assert_int_equal(hp_upstream_weight(g, s, now), full / 10);
+	/* Over 1100 picks at the start of the ramp: about 1/11 to it. */
+	atomic_store(&s->up_since_ns, hp_clock_mono_ns() + 60000000000ull);
+	unsigned count[2] = {0};
+	for (int i = 0; i < 1100; i++)
+		count[hp_upstream_pick_except(g, NULL, 0)->index]++;
+	assert_share(count[0], 1100, 1.0 / 11, 0.01);
+	hp_upstream_group_destroy(g);
+	free(c);
+}
+
 /* 20 % of 100 requests plus the floor of 10: 30 retries, not 31. */
 static void test_retry_budget(void **state)
 {
@@ -406,6 +436,7 @@ int main(void)
 		cmocka_unit_test(test_hash_exclusion),
 		cmocka_unit_test(test_backup_and_ejection),
 		cmocka_unit_test(test_ejection_backoff),
+		cmocka_unit_test(test_slow_start),
 		cmocka_unit_test(test_retry_budget),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
