@@ -56,3 +56,11 @@ HP_METRIC(process_resident_memory, "process_resident_memory_bytes", gauge, SCRAP
 	  "Resident memory of the process.")
 HP_METRIC(process_open_fds, "process_open_fds", gauge, SCRAPE, "",
 	  "Open file descriptors of the process.")
+HP_METRIC(upstream_servers_out, "hotpath_upstream_servers_out", gauge, SCRAPE, "",
+	  "Upstream servers out of service now (ejected, or failing their health checks), all "
+	  "groups of the running configuration.")
+HP_METRIC(upstream_ejections, "hotpath_upstream_ejections_total", counter, SCRAPE, "",
+	  "Passive ejections of upstream servers since the running configuration was applied.")
+HP_METRIC(upstream_retries, "hotpath_upstream_retries_total", counter, SCRAPE, "",
+	  "Requests sent again to another server after a failure before any response byte, "
+	  "since the running configuration was applied.")
