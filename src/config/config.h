@@ -76,6 +76,8 @@ struct hp_config_upstream {
 	uint32_t max_queue;            /* default 1000: requests waiting for a slot, group-wide */
 	uint64_t queue_timeout_ms;     /* default 0 = connect_timeout: longest wait for a slot */
 	uint64_t slow_start_ms;        /* default 0 = off: ramp of a returning server's weight */
+	uint32_t max_requests_per_conn; /* default 0 = unlimited: then it is closed */
+	uint64_t conn_lifetime_ms;     /* default 0 = unlimited: not reused past this age */
 	struct hp_config_health health;
 };
 

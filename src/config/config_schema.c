@@ -466,6 +466,12 @@ static const struct cfg_key upstream_keys[] = {
 	 .def = "0",
 	 .help = "A server back in service ramps from a tenth of its weight to all of it "
 		 "over this time; 0 = at once."},
+	{.name = "max_requests_per_conn", .type = CFG_U32, .off = U(max_requests_per_conn),
+	 .max = 100000000, .def = "0",
+	 .help = "Requests sent on one upstream connection before it is closed; 0 = no limit."},
+	{.name = "conn_lifetime", .type = CFG_DURATION, .off = U(conn_lifetime_ms), .max = DAY,
+	 .def = "0",
+	 .help = "Age past which an upstream connection is not reused; 0 = no limit."},
 	{.name = "health", .type = CFG_OBJECT, .off = U(health), .ext = &health_section,
 	 .help = "Active health checks, run on a thread of the group's own (docs/upstreams.md)."},
 };

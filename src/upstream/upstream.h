@@ -79,6 +79,7 @@ struct hp_upstream_conn {
 	struct hp_upstream_pool *pool;
 	void *owner;                    /* the request using it; NULL while idle */
 	unsigned requests;              /* requests sent on this connection so far */
+	uint64_t created_ns;            /* when it was opened (monotonic), for its lifetime */
 	bool connected;                 /* the TCP handshake completed */
 	bool reused;                    /* taken from the idle pool */
 	bool readable;                  /* edge-triggered: data may be pending */
