@@ -250,12 +250,14 @@ static bool others_left(const struct hp_client *c)
 	return false;
 }
 
-/* Whether the request may be sent once more, elsewhere, after a failure
- * of its server before any response byte; counts the try if so. */
-static bool may_retry(struct hp_client *c)
+/* Whether the request may go once more, elsewhere, after a failure of its
+ * server before any response byte; counts the try if so. Once it was
+ * <sent>, only an idempotent request may; one that never left (a connect
+ * timed out) may whatever its method. */
+static bool may_retry(struct hp_client *c, bool sent)
 {
 	struct hp_txn_up *u = &c->t->up;
-	if (!u->retryable || u->head_in || c->t->resp.started ||
+	if ((sent && !u->retryable) || u->head_in || c->t->resp.started ||
 	    u->attempts >= group_conf(c)->retries || !others_left(c))
 		return false;
 	if (!hp_upstream_retry_take(group_of(c))) {
@@ -280,7 +282,7 @@ bool hp_connect_retry(struct hp_client *c, const char *reason)
 		return true;
 	}
 	hp_upstream_report(group_of(c), u->server, false, reason);
-	if (!may_retry(c))
+	if (!may_retry(c, true))
 		return false;
 	hp_log_debug("upstream %s: %s, retrying elsewhere", u->server->name, reason);
 	mark_tried(c, u->server);
@@ -295,7 +297,7 @@ enum hp_step hp_connect_timed_out(struct hp_client *c)
 	const char *reason = connecting ? "upstream connect timed out" : "upstream timed out";
 	if (connecting || u->conn->in.len == 0) {
 		hp_upstream_report(group_of(c), u->server, false, reason);
-		if (may_retry(c)) {
+		if (may_retry(c, !connecting)) {
 			hp_log_debug("upstream %s: %s, retrying elsewhere", u->server->name, reason);
 			mark_tried(c, u->server);
 			hp_txn_release_upstream(c, false);
