@@ -271,12 +271,21 @@ static void answer(struct admin_conn *c, const struct hp_http_request *req)
 	case HP_ADMIN_HEALTH:
 		put_response(c, 200, "{\"status\": \"ok\"}\n", head_only, NULL);
 		break;
-	case HP_ADMIN_READY:
-		if (hp_proxy_draining(c->admin->px))
+	case HP_ADMIN_READY: {
+		char group[128], body[256];
+		if (hp_proxy_draining(c->admin->px)) {
 			put_response(c, 503, "{\"status\": \"draining\"}\n", head_only, NULL);
-		else
+		} else if (hp_proxy_group_unavailable(c->admin->px, group, sizeof(group))) {
+			/* Group names are letters, digits, '-', '_' and '.': no escaping. */
+			snprintf(body, sizeof(body),
+				 "{\"status\": \"no server in service\", \"upstream\": \"%s\"}\n",
+				 group);
+			put_response(c, 503, body, head_only, NULL);
+		} else {
 			put_response(c, 200, "{\"status\": \"ready\"}\n", head_only, NULL);
+		}
 		break;
+	}
 	case HP_ADMIN_CACHE_STATS:
 		answer_cache_stats(c, head_only);
 		break;

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "bench/bench.h"
 #include "cli/cli.h"
@@ -37,8 +38,9 @@ static const char usage_check[] =
 	"\n"
 	"Validate FILE (and HOTPATH_* environment overrides) and print the effective\n"
 	"configuration as JSON. Errors are reported as file:line:column: key: reason,\n"
-	"with exit status 2. An upstream host that does not resolve is a warning on\n"
-	"stderr; the exit status stays 0.\n";
+	"with exit status 2. Warnings go to stderr and leave the exit status 0: an\n"
+	"upstream host that does not resolve, a route that can never match (an\n"
+	"earlier route takes all its requests), an upstream group no route uses.\n";
 
 /* ==== check ==== */
 
@@ -71,6 +73,39 @@ static unsigned warn_unresolved(const struct hp_config *cfg)
 	return failed;
 }
 
+/* Whether route <a>, tried first, takes every request route <b> would:
+ * any host (or the same one) and a path prefix that starts b's. */
+static bool route_covers(const struct hp_config_route *a, const struct hp_config_route *b)
+{
+	if (a->host != NULL && (b->host == NULL || strcasecmp(a->host, b->host) != 0))
+		return false;
+	return strncmp(b->path_prefix, a->path_prefix, strlen(a->path_prefix)) == 0;
+}
+
+/* Routes shadowed by an earlier one, and groups no route sends to. */
+static void warn_routes(const struct hp_config *cfg)
+{
+	for (size_t j = 0; j < cfg->nroutes; j++) {
+		for (size_t i = 0; i < j; i++) {
+			if (!route_covers(&cfg->routes[i], &cfg->routes[j]))
+				continue;
+			fprintf(stderr, "warning: routes[%zu] (path_prefix \"%s\") can never match: "
+				"routes[%zu] (path_prefix \"%s\") comes first and takes all its "
+				"requests\n", j, cfg->routes[j].path_prefix, i,
+				cfg->routes[i].path_prefix);
+			break;
+		}
+	}
+	for (size_t u = 0; u < cfg->nupstreams; u++) {
+		bool used = false;
+		for (size_t j = 0; j < cfg->nroutes && !used; j++)
+			used = cfg->routes[j].upstream_index == u;
+		if (!used)
+			fprintf(stderr, "warning: upstreams.%s: no route uses this group\n",
+				cfg->upstreams[u].name);
+	}
+}
+
 static int check(int argc, char **argv)
 {
 	if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
@@ -89,6 +124,7 @@ static int check(int argc, char **argv)
 		return 2;
 	}
 	(void)warn_unresolved(cfg);
+	warn_routes(cfg);
 	char *json = hp_config_dump(cfg);
 	fputs(json, stdout);
 	if (json[0] != '\0' && json[strlen(json) - 1] != '\n')

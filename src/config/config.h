@@ -33,20 +33,53 @@ struct hp_config_server {
 	uint16_t port;   /* 80 when absent */
 	char *hostport;  /* "127.0.0.1:9000" ("[::1]:9000" for v6), for hp_net_resolve */
 	uint32_t weight; /* default 1, 1..1000 */
+	uint32_t max_conns; /* default 0 = the group's max_connections */
+	bool backup;     /* default false: used only when no primary can be */
+};
+
+/* What the hash balancer hashes (derived from "hash_key"). */
+enum hp_config_hash_key {
+	HP_HASH_KEY_IP,                /* client address */
+	HP_HASH_KEY_HEADER,            /* a request header's value */
+	HP_HASH_KEY_COOKIE,            /* a cookie's value */
+	HP_HASH_KEY_URL,               /* the request target */
+};
+
+/* Active health checks of a group's servers; path NULL = none. */
+struct hp_config_health {
+	char *path;                    /* default NULL: "/health" turns checks on */
+	uint64_t interval_ms;          /* default 1 s between checks of a server */
+	uint64_t timeout_ms;           /* default 500 ms: connect and answer */
+	char *status;                  /* default "200-399": expected status range */
+	uint32_t status_min, status_max; /* derived from status */
+	uint32_t rise;                 /* default 2: passes in a row that bring it back */
+	uint32_t fall;                 /* default 3: failures in a row that take it out */
 };
 
 struct hp_config_upstream {
 	char *name;                      /* the key in "upstreams" */
 	struct hp_config_server *servers; /* at least 1 */
 	size_t nservers;
-	char *balance;                 /* "round_robin" (only value accepted for now) */
+	char *balance;                 /* "round_robin", "least_conn", "p2c", "hash", "random" */
+	char *hash_key;                /* "ip" (default), "url", "header:NAME", "cookie:NAME" */
+	enum hp_config_hash_key hash_kind;
+	const char *hash_name;         /* HEADER, COOKIE: points into hash_key after ':' */
 	uint64_t connect_timeout_ms;   /* default 30 s */
 	uint64_t send_timeout_ms;      /* default 30 s */
 	uint64_t read_timeout_ms;      /* default 60 s: between bytes of the response */
 	uint64_t idle_timeout_ms;      /* default 600 s: pooled keep-alive connection */
 	uint32_t max_idle;             /* default 100: idle keep-alive conns per worker per server */
 	uint32_t max_connections;      /* default 100 per server (0 = unlimited) */
-	uint32_t retries;              /* default 1: idempotent retry on a dead pooled conn */
+	uint32_t retries;              /* default 1: idempotent retries on another server */
+	uint32_t retry_budget;         /* default 20: retries in % of recent requests */
+	uint32_t max_fails;            /* default 3: failures in a row that eject; 0 = never */
+	uint64_t fail_timeout_ms;      /* default 5 s: first ejection, doubling after */
+	uint32_t max_queue;            /* default 1000: requests waiting for a slot, group-wide */
+	uint64_t queue_timeout_ms;     /* default 0 = connect_timeout: longest wait for a slot */
+	uint64_t slow_start_ms;        /* default 0 = off: ramp of a returning server's weight */
+	uint32_t max_requests_per_conn; /* default 0 = unlimited: then it is closed */
+	uint64_t conn_lifetime_ms;     /* default 0 = unlimited: not reused past this age */
+	struct hp_config_health health;
 };
 
 struct hp_config_cache_policy {

@@ -237,6 +237,67 @@ static bool check_upstream(struct cfg_load *ld, const struct cfg_key *k, void *o
 	return true;
 }
 
+static bool check_hash_key(struct cfg_load *ld, const struct cfg_key *k, void *obj)
+{
+	struct hp_config_upstream *up = obj;
+	(void)k;
+	up->hash_name = NULL;
+	if (strcmp(up->hash_key, "ip") == 0) {
+		up->hash_kind = HP_HASH_KEY_IP;
+	} else if (strcmp(up->hash_key, "url") == 0) {
+		up->hash_kind = HP_HASH_KEY_URL;
+	} else if (strncmp(up->hash_key, "header:", 7) == 0 && is_token(up->hash_key + 7)) {
+		up->hash_kind = HP_HASH_KEY_HEADER;
+		up->hash_name = up->hash_key + 7;
+	} else if (strncmp(up->hash_key, "cookie:", 7) == 0 && is_token(up->hash_key + 7)) {
+		up->hash_kind = HP_HASH_KEY_COOKIE;
+		up->hash_name = up->hash_key + 7;
+	} else {
+		return hp_config_fail(ld, false, "expected \"ip\", \"url\", \"header:NAME\" or "
+				      "\"cookie:NAME\", got \"%s\"", up->hash_key);
+	}
+	return true;
+}
+
+/* "200-399", or one status "200". */
+static bool check_health_status(struct cfg_load *ld, const struct cfg_key *k, void *obj)
+{
+	struct hp_config_health *h = obj;
+	(void)k;
+	unsigned lo, hi;
+	int end = 0;
+	if (sscanf(h->status, "%3u-%3u%n", &lo, &hi, &end) == 2 && h->status[end] == '\0') {
+		/* a range */
+	} else if (sscanf(h->status, "%3u%n", &lo, &end) == 1 && h->status[end] == '\0') {
+		hi = lo;
+	} else {
+		return hp_config_fail(ld, false, "expected a status or a range like \"200-399\", "
+				      "got \"%s\"", h->status);
+	}
+	if (lo < 100 || hi > 599 || lo > hi)
+		return hp_config_fail(ld, false, "status range must lie within 100-599, low to "
+				      "high, got \"%s\"", h->status);
+	h->status_min = lo;
+	h->status_max = hi;
+	return true;
+}
+
+static bool check_health_path(struct cfg_load *ld, const struct cfg_key *k, void *obj)
+{
+	const struct hp_config_health *h = obj;
+	(void)k;
+	if (h->path == NULL)
+		return true;
+	if (h->path[0] != '/')
+		return hp_config_fail(ld, false, "health check path must start with '/'");
+	for (const char *p = h->path; *p; p++) {
+		if ((unsigned char)*p <= ' ' || *p == 0x7f)
+			return hp_config_fail(ld, false, "health check path must not hold spaces "
+					      "or control characters");
+	}
+	return true;
+}
+
 /* "N/s", "N/m" or "N/h": quota N per window, and the interval between
  * requests in nanoseconds. Null turns the limit off. */
 static bool check_rate(struct cfg_load *ld, const struct cfg_key *k, void *obj)
@@ -381,7 +442,8 @@ static void fini_alert_rule(void *obj)
 
 static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
 static const char *const log_formats[] = {"combined", "json", NULL};
-static const char *const balancers[] = {"round_robin", NULL};
+static const char *const balancers[] = {"round_robin", "weighted_round_robin", "least_conn",
+					 "p2c", "hash", "random", NULL};
 static const char *const rl_modes[] = {"reject", "delay", NULL};
 
 #define S(f) offsetof(struct hp_config_server, f)
@@ -391,20 +453,48 @@ static const struct cfg_key server_keys[] = {
 	 .help = "Origin server as \"http://host[:port]\" (port 80 by default); a bare "
 		 "string in \"servers\" is this URL with weight 1."},
 	{.name = "weight", .type = CFG_U32, .off = S(weight), .min = 1, .max = 1000, .def = "1",
-	 .help = "Relative share of requests in round robin."},
+	 .help = "Relative share of requests (every balancer but random)."},
+	{.name = "max_conns", .type = CFG_U32, .off = S(max_conns), .max = 1000000, .def = "0",
+	 .help = "Connections to this server at once; 0 = the group's max_connections."},
+	{.name = "backup", .type = CFG_BOOL, .off = S(backup), .def = "false",
+	 .help = "Used only when no primary server is in service."},
 };
 static const struct cfg_section server_section = {
 	SECTION(server_keys), .size = sizeof(struct hp_config_server), .shorthand = "url",
 	.fini = fini_server,
 };
 
+#define HC(f) offsetof(struct hp_config_health, f)
+static const struct cfg_key health_keys[] = {
+	{.name = "path", .type = CFG_STRING, .off = HC(path), .flags = CFG_NULLABLE,
+	 .check = check_health_path,
+	 .help = "Path each server is asked with GET; null = no active checks."},
+	{.name = "interval", .type = CFG_DURATION, .off = HC(interval_ms), .min = 10, .max = DAY,
+	 .def = "1s", .help = "Time between two checks of a server."},
+	{.name = "timeout", .type = CFG_DURATION, .off = HC(timeout_ms), .min = 1, .max = DAY,
+	 .def = "500ms", .help = "Limit for a check: connect, send, and the status line."},
+	{.name = "status", .type = CFG_STRING, .off = HC(status), .def = "200-399",
+	 .check = check_health_status,
+	 .help = "Statuses that pass: \"200-399\", or one status \"204\"."},
+	{.name = "rise", .type = CFG_U32, .off = HC(rise), .min = 1, .max = 1000, .def = "2",
+	 .help = "Passes in a row that bring a server back (through slow_start)."},
+	{.name = "fall", .type = CFG_U32, .off = HC(fall), .min = 1, .max = 1000, .def = "3",
+	 .help = "Failures in a row that take a server out."},
+};
+static const struct cfg_section health_section = {SECTION(health_keys)};
+
 #define U(f) offsetof(struct hp_config_upstream, f)
 static const struct cfg_key upstream_keys[] = {
 	{.name = "servers", .type = CFG_ARRAY, .off = U(servers), .count_off = U(nservers),
 	 .min = 1, .max = 1024, .ext = &server_section, .flags = CFG_REQUIRED,
-	 .help = "Servers of the group: URLs, or objects {\"url\", \"weight\"}."},
+	 .help = "Servers of the group: URLs, or objects {\"url\", \"weight\", \"max_conns\", "
+		 "\"backup\"}."},
 	{.name = "balance", .type = CFG_ENUM, .off = U(balance), .def = "round_robin",
-	 .ext = balancers, .help = "How requests are spread over the servers."},
+	 .ext = balancers, .help = "How requests are spread over the servers (docs/upstreams.md)."},
+	{.name = "hash_key", .type = CFG_STRING, .off = U(hash_key), .def = "ip",
+	 .check = check_hash_key,
+	 .help = "What balance \"hash\" hashes: \"ip\", \"url\", \"header:NAME\" or "
+		 "\"cookie:NAME\" (absent: the client address)."},
 	{.name = "connect_timeout", .type = CFG_DURATION, .off = U(connect_timeout_ms),
 	 .min = 1, .max = DAY, .def = "30s", .help = "Limit for establishing a connection."},
 	{.name = "send_timeout", .type = CFG_DURATION, .off = U(send_timeout_ms),
@@ -422,7 +512,34 @@ static const struct cfg_key upstream_keys[] = {
 	 .max = 1000000, .def = "100",
 	 .help = "Connections per server (0 = unlimited); requests queue beyond it."},
 	{.name = "retries", .type = CFG_U32, .off = U(retries), .max = 10, .def = "1",
-	 .help = "Retries of an idempotent request whose pooled connection was dead."},
+	 .help = "Retries of an idempotent request on another server after a failure "
+		 "before any response byte."},
+	{.name = "retry_budget", .type = CFG_U32, .off = U(retry_budget), .max = 100, .def = "20",
+	 .help = "Retries allowed, in percent of the group's recent requests (plus 10)."},
+	{.name = "max_fails", .type = CFG_U32, .off = U(max_fails), .max = 1000, .def = "3",
+	 .help = "Failures in a row that eject a server; 0 = never eject."},
+	{.name = "fail_timeout", .type = CFG_DURATION, .off = U(fail_timeout_ms), .min = 1,
+	 .max = DAY, .def = "5s",
+	 .help = "How long a first ejection lasts; it doubles on each repeat, up to 16x."},
+	{.name = "max_queue", .type = CFG_U32, .off = U(max_queue), .max = 1000000, .def = "1000",
+	 .help = "Requests that may wait for a connection slot, all servers and workers of "
+		 "the group; beyond it, 503 at once."},
+	{.name = "queue_timeout", .type = CFG_DURATION, .off = U(queue_timeout_ms), .max = DAY,
+	 .def = "0",
+	 .help = "Longest wait for a connection slot before a 503 with Retry-After; 0 = "
+		 "connect_timeout."},
+	{.name = "slow_start", .type = CFG_DURATION, .off = U(slow_start_ms), .max = DAY,
+	 .def = "0",
+	 .help = "A server back in service ramps from a tenth of its weight to all of it "
+		 "over this time; 0 = at once."},
+	{.name = "max_requests_per_conn", .type = CFG_U32, .off = U(max_requests_per_conn),
+	 .max = 100000000, .def = "0",
+	 .help = "Requests sent on one upstream connection before it is closed; 0 = no limit."},
+	{.name = "conn_lifetime", .type = CFG_DURATION, .off = U(conn_lifetime_ms), .max = DAY,
+	 .def = "0",
+	 .help = "Age past which an upstream connection is not reused; 0 = no limit."},
+	{.name = "health", .type = CFG_OBJECT, .off = U(health), .ext = &health_section,
+	 .help = "Active health checks, run on a thread of the group's own (docs/upstreams.md)."},
 };
 static const struct cfg_section upstream_section = {
 	SECTION(upstream_keys), .size = sizeof(struct hp_config_upstream),

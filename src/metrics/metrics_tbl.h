@@ -87,3 +87,11 @@ HP_METRIC(upstream_timeouts, "hotpath_upstream_timeouts_total", counter, UPSTREA
 	  "read timeout); reset when a reload rebuilds the group.")
 HP_METRIC(alert_firing, "hotpath_alert_firing", gauge, ALERT, "alert",
 	  "1 while the alert rule of that name is firing, else 0 (alerts.rules).")
+HP_METRIC(upstream_servers_out, "hotpath_upstream_servers_out", gauge, SCRAPE, "",
+	  "Upstream servers out of service now (ejected, or failing their health checks), all "
+	  "groups of the running configuration.")
+HP_METRIC(upstream_ejections, "hotpath_upstream_ejections_total", counter, SCRAPE, "",
+	  "Passive ejections of upstream servers since the running configuration was applied.")
+HP_METRIC(upstream_retries, "hotpath_upstream_retries_total", counter, SCRAPE, "",
+	  "Requests sent again to another server after a failure before any response byte, "
+	  "since the running configuration was applied.")

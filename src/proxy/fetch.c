@@ -329,6 +329,7 @@ static enum hp_step prepare(struct hp_client *c)
 	/* A HEAD miss fills the cache like a GET would; the client gets the head. */
 	t->cache.head_as_get = t->cache.fill != NULL && t->req.method == HP_METHOD_HEAD;
 	hp_upstream_head_request(c, &t->up.head, req);
+	hp_connect_prepare(c);
 	if (t->req.expect_continue && t->req.minor_version == 1 && !t->req.body_done)
 		HP_BUF_APPEND_LIT(&c->t->out, "HTTP/1.1 100 Continue\r\n\r\n");
 	/* The views in <req> die here: the head leaves the input buffer. */
@@ -348,7 +349,8 @@ static enum hp_step exchange(struct hp_client *c)
 		if (!send_request(c, &progress)) {
 			/* The upstream stopped taking the request; it may still have
 			 * answered (an early 413, say), so read before deciding. */
-			if (u->conn->in.len == 0 && !u->conn->readable && hp_connect_retry(c))
+			if (u->conn->in.len == 0 && !u->conn->readable &&
+			    hp_connect_retry(c, "write to upstream failed"))
 				return hp_connect_upstream(c);
 			t->req.body_done = true;
 			c->close_after = true;
@@ -367,12 +369,14 @@ static enum hp_step exchange(struct hp_client *c)
 	 * and reading again gives it again (0 or the error). */
 	if ((eof || !ok) && u->conn != NULL)
 		u->conn->readable = true;
+	if (taken && u->server != NULL)
+		hp_connect_answered(c);
 	if (taken || next != HP_STEP_fetch)
 		return next;
 	if (c->t->out.len > 0 && (!hp_client_flush(c) || c->closed))
 		return HP_STEP_DONE;
 	if (eof || !ok) {
-		if (u->conn->in.len == 0 && hp_connect_retry(c))
+		if (u->conn->in.len == 0 && hp_connect_retry(c, "closed before any response byte"))
 			return hp_connect_upstream(c);
 		return hp_fetch_failed(c, 502, u->conn->in.len ? "incomplete response from upstream"
 							       : "upstream closed the connection");
@@ -394,16 +398,14 @@ enum hp_step hp_step_fetch(struct hp_client *c)
 		return hp_connect_slot_turn(c);
 	if (c->expired == CT_QUEUE) {
 		c->expired = CT_NONE;
-		hp_upstream_pool_cancel_wait(&u->slot);
-		return hp_fetch_failed(c, 503, "upstream busy: all connections in use");
+		return hp_connect_busy(c, "upstream busy: all connections in use");
 	}
 	if (u->conn == NULL)
 		return hp_upstream_waiting(&u->slot) ? HP_STEP_WAIT : hp_connect_upstream(c);
 	if (u->expired) {
 		hp_upstream_count_failure(u->server, u->conn->connected ? HP_UPSTREAM_TIMEOUT
 									: HP_UPSTREAM_CONNECT_FAILED);
-		return hp_fetch_failed(c, 504, u->conn->connected ? "upstream timed out"
-								  : "upstream connect timed out");
+		return hp_connect_timed_out(c);
 	}
 	if (!u->conn->connected)
 		return u->connect_event ? hp_connect_check(c) : HP_STEP_WAIT;

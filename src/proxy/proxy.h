@@ -82,6 +82,10 @@ void hp_proxy_metrics(struct hp_proxy *px, struct hp_buf *out);
 void hp_proxy_status(struct hp_proxy *px, struct hp_buf *out);
 /* True from hp_proxy_drain() on. */
 bool hp_proxy_draining(const struct hp_proxy *px);
+/* Whether some route sends to an upstream group with no server in
+ * service (all ejected or failing their checks); its name into <name>
+ * (<len> bytes) if so. For /ready. */
+bool hp_proxy_group_unavailable(const struct hp_proxy *px, char *name, size_t len);
 /* The shared cache, or NULL when cache.enabled is false. */
 struct hp_cache *hp_proxy_cache(const struct hp_proxy *px);
 /* The cache key of a GET for host/path?query, as the route that would serve

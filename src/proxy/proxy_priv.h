@@ -225,6 +225,8 @@ struct hp_txn_up {
 	struct hp_upstream_waiter slot;/* queued for a connection slot (max_connections) */
 	bool slot_free;                /* the pool called us: a slot may be ours */
 	unsigned attempts;             /* retries made */
+	bool stale_retried;            /* the free retry after a dead pooled conn was used */
+	uint64_t hash;                 /* the balancer's key (hp_connect_prepare) */
 	bool retryable;                /* idempotent with no body: may be sent again */
 	bool connect_event;            /* the connect finished or failed: check it */
 	bool expired;                  /* the connection's timer fired */
@@ -460,6 +462,12 @@ bool hp_txn_saved_request(struct hp_client *c, struct hp_http_request *req);
 /* route.c */
 enum hp_step hp_step_route(struct hp_client *c);
 enum hp_step hp_step_limit(struct hp_client *c);
+/* Upstream figures of the running configuration for /metrics (worker.c):
+ * servers out of service now, ejections and retries so far. */
+void hp_proxy_upstream_figures(struct hp_proxy *px, double *out, double *ejections,
+			       double *retries);
+/* The value of cookie <name> in <req>'s Cookie fields, or an empty view. */
+struct hp_str hp_route_find_cookie(const struct hp_http_request *req, const char *name);
 
 /* hit.c: stored objects as responses */
 /* Queue <obj> (a reference the transaction now owns) as the response, in
@@ -498,9 +506,22 @@ enum hp_step hp_connect_upstream(struct hp_client *c);
 enum hp_step hp_connect_slot_turn(struct hp_client *c);
 /* A connect finished or failed: go on, or try the next server. */
 enum hp_step hp_connect_check(struct hp_client *c);
-/* A reused connection failed before any response byte: release it and
- * allow one more try (true), if the request is idempotent and tries are left. */
-bool hp_connect_retry(struct hp_client *c);
+/* The connection died (<reason>) before any response byte: release it and
+ * allow one more try (true), on another server unless it was a stale
+ * pooled connection, if the request is idempotent and the tries and the
+ * group's retry budget allow. */
+bool hp_connect_retry(struct hp_client *c, const char *reason);
+/* The connection's timer fired before any response byte: a retry on
+ * another server as above, or the 504. */
+enum hp_step hp_connect_timed_out(struct hp_client *c);
+/* Before the first try: the balancer's key for the request, counted in
+ * the retry budget's window. While the request head is still parsed. */
+void hp_connect_prepare(struct hp_client *c);
+/* No connection slot for the request (queue full, or its wait timed out):
+ * stale if allowed, or a 503 with Retry-After. */
+enum hp_step hp_connect_busy(struct hp_client *c, const char *reason);
+/* The response head came: the server answered (passive health). */
+void hp_connect_answered(struct hp_client *c);
 /* The upstream failed: a 502/504 (or stale) before the response started,
  * a close after. Returns the step to go on with. */
 enum hp_step hp_fetch_failed(struct hp_client *c, int status, const char *reason);

@@ -31,9 +31,8 @@ enum hp_step hp_step_route(struct hp_client *c)
 
 /* ==== Rate limits ==== */
 
-/* The value of cookie <name> in the request's Cookie fields, or an empty
- * view. Pairs are "name=value" separated by ';' and optional spaces. */
-static struct hp_str find_cookie(const struct hp_http_request *req, const char *name)
+/* Pairs are "name=value" separated by ';' and optional spaces. */
+struct hp_str hp_route_find_cookie(const struct hp_http_request *req, const char *name)
 {
 	size_t nlen = strlen(name);
 	for (size_t i = 0; i < req->num_headers; i++) {
@@ -75,7 +74,7 @@ static struct hp_str request_key(const struct hp_client *c, const struct hp_conf
 		break;
 	}
 	case HP_RL_KEY_COOKIE:
-		v = find_cookie(req, rl->key_name);
+		v = hp_route_find_cookie(req, rl->key_name);
 		break;
 	case HP_RL_KEY_IP:
 		break;

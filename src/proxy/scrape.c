@@ -2,7 +2,7 @@
 /*
  * scrape.c - the proxy's side of /metrics: hand the metrics module every
  * worker's shard and the figures only the proxy knows (client connections,
- * the cache's counters, reloads). The shards live until hp_proxy_destroy(),
+ * the cache's counters, reloads, upstream health). The shards live until hp_proxy_destroy(),
  * so the admin thread may scrape at any time before that, workers running
  * or not.
  */
@@ -74,6 +74,8 @@ void hp_proxy_metrics(struct hp_proxy *px, struct hp_buf *out)
 	struct hp_metrics_alert *alerts;
 	v.nalerts = hp_alerts_firing(px->alerts, &alerts);
 	v.alerts = alerts;
+	hp_proxy_upstream_figures(px, &v.upstream_servers_out, &v.upstream_ejections,
+				  &v.upstream_retries);
 	hp_metrics_read_process(&v);
 	struct hp_metrics_shard **all = hp_xcalloc(px->nworkers + 1, sizeof(*all));
 	for (unsigned i = 0; i < px->nworkers; i++)

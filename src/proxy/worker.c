@@ -419,6 +419,39 @@ bool hp_proxy_cache_key(const struct hp_proxy *cpx, struct hp_str host, struct h
 	return ok;
 }
 
+bool hp_proxy_group_unavailable(const struct hp_proxy *cpx, char *name, size_t len)
+{
+	struct hp_snap *s = current_snap((struct hp_proxy *)cpx);
+	bool found = false;
+	for (size_t i = 0; i < s->nroutes && !found; i++) {
+		const struct hp_upstream_group *g = s->groups[s->routes[i].group];
+		if (!hp_upstream_group_available(g)) {
+			snprintf(name, len, "%s", hp_upstream_group_conf(g)->name);
+			found = true;
+		}
+	}
+	hp_snap_release(s);
+	return found;
+}
+
+void hp_proxy_upstream_figures(struct hp_proxy *px, double *out, double *ejections,
+			       double *retries)
+{
+	struct hp_snap *s = current_snap(px);
+	uint64_t now = hp_clock_mono_ns();
+	*out = *ejections = *retries = 0;
+	for (size_t i = 0; i < s->ngroups; i++) {
+		struct hp_upstream_group *g = s->groups[i];
+		for (size_t j = 0; j < hp_upstream_group_size(g); j++) {
+			const struct hp_upstream_server *srv = hp_upstream_group_server(g, j);
+			*out += hp_upstream_server_down(srv, now);
+			*ejections += (double)atomic_load(&srv->total_ejections);
+			*retries += (double)atomic_load(&srv->total_retries);
+		}
+	}
+	hp_snap_release(s);
+}
+
 /* ==== Reload ==== */
 
 static bool same_strings(char *const *a, size_t na, char *const *b, size_t nb)

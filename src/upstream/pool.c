@@ -2,6 +2,10 @@
 /*
  * pool.c - per-worker keep-alive pools of upstream connections.
  *
+ * A connection that served max_requests_per_conn requests or outlived
+ * conn_lifetime is closed instead of kept (origins that leak per
+ * connection, or DNS-based rotation behind one address).
+ *
  * Idle connections are kept per server, most recently used first (the
  * warmest socket, and the least likely to have been closed by the server's
  * own idle timeout). Before reuse, a non-blocking MSG_PEEK tells whether the
@@ -29,6 +33,7 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "upstream/upstream_priv.h"
 
@@ -152,6 +157,15 @@ static bool still_alive(int fd)
 	return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
+/* Whether <c> has served its max_requests_per_conn or outlived conn_lifetime. */
+static bool worn_out(const struct hp_upstream_conn *c, const struct hp_config_upstream *conf)
+{
+	if (conf->max_requests_per_conn != 0 && c->requests >= conf->max_requests_per_conn)
+		return true;
+	return conf->conn_lifetime_ms != 0 &&
+	       hp_clock_mono_ns() - c->created_ns >= conf->conn_lifetime_ms * 1000000;
+}
+
 struct hp_upstream_conn *hp_upstream_take(struct hp_upstream_pool *p,
 					  struct hp_upstream_server *s, void *owner)
 {
@@ -159,7 +173,7 @@ struct hp_upstream_conn *hp_upstream_take(struct hp_upstream_pool *p,
 	while (!hp_list_empty(list)) {
 		struct hp_upstream_conn *c = HP_LIST_FIRST(list, struct hp_upstream_conn, _link);
 		unlink_idle(c);
-		if (!still_alive(c->io.fd)) {
+		if (!still_alive(c->io.fd) || worn_out(c, p->group->conf)) {
 			destroy_conn(c, false);
 			continue;
 		}
@@ -203,6 +217,7 @@ int hp_upstream_connect(struct hp_upstream_pool *p, struct hp_upstream_server *s
 	}
 	struct hp_upstream_conn *c = hp_xcalloc(1, sizeof(*c));
 	c->magic = HP_UPSTREAM_CONN_MAGIC;
+	c->created_ns = hp_clock_mono_ns();
 	c->server = s;
 	c->pool = p;
 	c->owner = owner;
@@ -235,7 +250,8 @@ void hp_upstream_release(struct hp_upstream_conn *c, bool reusable)
 	const struct hp_config_upstream *conf = p->group->conf;
 	size_t i = c->server->index;
 	c->owner = NULL;
-	if (!reusable || c->in.len != 0 || !c->connected || idle_of(p, i) >= conf->max_idle) {
+	if (!reusable || c->in.len != 0 || !c->connected || idle_of(p, i) >= conf->max_idle ||
+	    worn_out(c, conf)) {
 		destroy_conn(c, true);
 		return;
 	}
@@ -444,6 +460,11 @@ void hp_upstream_pool_cancel_wait(struct hp_upstream_waiter *w)
 {
 	if (w->_pool != NULL)
 		unqueue(w);
+}
+
+size_t hp_upstream_group_waiting(const struct hp_upstream_group *g)
+{
+	return atomic_load(&g->waiting);
 }
 
 size_t hp_upstream_pool_waiters(const struct hp_upstream_pool *p)

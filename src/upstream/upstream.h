@@ -59,6 +59,16 @@ struct hp_upstream_server {
 	atomic_uint_fast64_t connect_failures; /* connects that failed or timed out */
 	atomic_uint_fast64_t timeouts;  /* exchanges timed out once connected */
 	size_t index;                   /* position in the group */
+	bool backup;                    /* takes traffic only when no primary can */
+	/* passive health, shared by all workers (hp_upstream_report) */
+	atomic_uint fails;              /* consecutive failures */
+	atomic_uint ejections;          /* consecutive ejections: the back-off doubles */
+	_Atomic uint64_t down_until_ns; /* ejected until (monotonic); 0 = in service */
+	atomic_ullong total_ejections;  /* for metrics */
+	atomic_ullong total_retries;    /* requests retried away from it, for metrics */
+	/* active health (health.c's thread writes, workers read) */
+	atomic_bool check_down;         /* failed `fall` checks in a row, not risen since */
+	_Atomic uint64_t up_since_ns;   /* back in service at (slow start); 0 = always was */
 };
 
 /* A connection to one upstream server. */
@@ -71,6 +81,7 @@ struct hp_upstream_conn {
 	struct hp_upstream_pool *pool;
 	void *owner;                    /* the request using it; NULL while idle */
 	unsigned requests;              /* requests sent on this connection so far */
+	uint64_t created_ns;            /* when it was opened (monotonic), for its lifetime */
 	bool connected;                 /* the TCP handshake completed */
 	bool reused;                    /* taken from the idle pool */
 	bool readable;                  /* edge-triggered: data may be pending */
@@ -112,9 +123,40 @@ static inline void hp_upstream_set_add(uint64_t *set, size_t i);
 static inline bool hp_upstream_set_has(const uint64_t *set, size_t i);
 
 /* Pick a server for a request, skipping those in <tried> (a server set of
- * <g>, or NULL for none). Returns NULL only when every server is in it. */
+ * <g>, or NULL for none). <key> is the request's hash (hp_upstream_hash)
+ * for the hash balancer; others ignore it. In service primaries first,
+ * then in service backups, then any server not tried (an ejected server
+ * is a likely failure, no server a certain one). Returns NULL only when
+ * every server is in <tried>. */
 struct hp_upstream_server *hp_upstream_pick_except(struct hp_upstream_group *g,
-						   const uint64_t *tried);
+						   const uint64_t *tried, uint64_t key);
+/* A 64-bit hash of <len> bytes, the key hp_upstream_pick_except() takes. */
+uint64_t hp_upstream_hash(const void *data, size_t len);
+
+/* ==== Passive health and the retry budget ==== */
+
+/* The outcome of an exchange with <s>: a failure is a refused or timed
+ * out connect, or a connection that died or timed out before the response
+ * head. max_fails failures in a row eject <s> for fail_timeout, doubled on
+ * each ejection that follows a return without a success in between (at
+ * most 16 times). Every change of state is logged with <reason>. */
+void hp_upstream_report(struct hp_upstream_group *g, struct hp_upstream_server *s, bool ok,
+			const char *reason);
+/* Whether <s> is out of service now: ejected, or failing its checks. */
+bool hp_upstream_server_down(const struct hp_upstream_server *s, uint64_t now_ns);
+/* Whether some server of <g> is in service (for readiness). */
+bool hp_upstream_group_available(const struct hp_upstream_group *g);
+/* The weight balancers use: <s>'s weight times HP_UPSTREAM_WEIGHT_SCALE,
+ * ramped from a tenth over slow_start after it came back. */
+#define HP_UPSTREAM_WEIGHT_SCALE 16u
+uint32_t hp_upstream_weight(const struct hp_upstream_group *g,
+			    const struct hp_upstream_server *s, uint64_t now_ns);
+/* Count one request of <g> toward the retry budget's window. */
+void hp_upstream_count_request(struct hp_upstream_group *g);
+/* Whether one more retry fits the budget: retries in the last 10 to 20
+ * seconds stay under retry_budget percent of the requests in them (plus
+ * a floor of 10, so a quiet group can still retry). Counts it if so. */
+bool hp_upstream_retry_take(struct hp_upstream_group *g);
 
 /* ==== Balancers: a const table per strategy, one file each ==== */
 
@@ -125,11 +167,15 @@ struct hp_balancer_ops {
 	/* Choose among the group's servers not in the set <exclude> (NULL:
 	 * none excluded); NULL if none is left. */
 	struct hp_upstream_server *(*pick)(void *state, struct hp_upstream_group *g,
-					   const uint64_t *exclude);
+					   const uint64_t *exclude, uint64_t key);
 	void (*destroy)(void *state);
 };
 
 extern const struct hp_balancer_ops hp_balancer_round_robin;
+extern const struct hp_balancer_ops hp_balancer_least_conn;
+extern const struct hp_balancer_ops hp_balancer_p2c;
+extern const struct hp_balancer_ops hp_balancer_hash;
+extern const struct hp_balancer_ops hp_balancer_random;
 
 /* ==== Pools (per worker) ==== */
 
@@ -214,6 +260,8 @@ void hp_upstream_pool_cancel_wait(struct hp_upstream_waiter *w);
 static inline bool hp_upstream_waiting(const struct hp_upstream_waiter *w);
 /* Count of queued waiters (for metrics and tests). */
 size_t hp_upstream_pool_waiters(const struct hp_upstream_pool *p);
+/* Count of waiters queued in all the pools of <g>. */
+size_t hp_upstream_group_waiting(const struct hp_upstream_group *g);
 
 /* inline definitions */
 

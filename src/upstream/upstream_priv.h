@@ -22,6 +22,20 @@ struct hp_upstream_group {
 	pthread_mutex_t pools_lock;            /* protects pools; pool.c's */
 	struct hp_list pools;                  /* every worker's struct hp_upstream_pool */
 	atomic_size_t waiting;                 /* waiters queued in all its pools */
+	/* the retry budget's window: this period's counts and the last one's */
+	_Atomic uint64_t budget_period;        /* monotonic seconds / BUDGET_PERIOD_S */
+	atomic_ullong budget_req[2];           /* requests, by period parity */
+	atomic_ullong budget_retry[2];         /* retries, by period parity */
+	struct hp_health *health;              /* active checks' thread, or NULL */
 };
+
+/* Active health checks (health.c): a thread per group with checks. */
+struct hp_health;
+struct hp_health *hp_health_start(struct hp_upstream_group *g, char *err, size_t errlen);
+/* Stop the thread at once (it never blocks past a poll) and free it. */
+void hp_health_stop(struct hp_health *h);
+
+/* Random numbers for the balancers: a per-thread xorshift, seeded once. */
+uint64_t hp_upstream_random(void);
 
 #endif

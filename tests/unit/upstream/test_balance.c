@@ -74,7 +74,7 @@ static struct hp_upstream_group *make_group(struct conf *c)
 static int pick(struct hp_upstream_group *g, uint64_t exclude)
 {
 	HP_ASSERT(hp_upstream_set_words(g) == 1);
-	struct hp_upstream_server *s = hp_upstream_pick_except(g, &exclude);
+	struct hp_upstream_server *s = hp_upstream_pick_except(g, &exclude, 0);
 	return s ? (int)s->index : -1;
 }
 
@@ -272,7 +272,7 @@ static void test_large_group_sets(void **state)
 	assert_false(hp_upstream_set_has(NULL, 0));
 	int count[200] = {0};
 	for (int i = 0; i < 20; i++) {
-		struct hp_upstream_server *s = hp_upstream_pick_except(g, tried);
+		struct hp_upstream_server *s = hp_upstream_pick_except(g, tried, 0);
 		assert_non_null(s);
 		assert_true(s->index == 150 || s->index == 199);
 		count[s->index]++;
@@ -281,11 +281,11 @@ static void test_large_group_sets(void **state)
 	assert_int_equal(count[199], 10);
 	hp_upstream_set_add(tried, 150);
 	hp_upstream_set_add(tried, 199);
-	assert_null(hp_upstream_pick_except(g, tried));
+	assert_null(hp_upstream_pick_except(g, tried, 0));
 	/* NULL excludes nothing: all 200 take turns. */
 	memset(count, 0, sizeof(count));
 	for (int i = 0; i < 400; i++)
-		count[hp_upstream_pick_except(g, NULL)->index]++;
+		count[hp_upstream_pick_except(g, NULL, 0)->index]++;
 	for (int i = 0; i < 200; i++)
 		assert_int_equal(count[i], 2);
 	free(tried);
@@ -311,7 +311,7 @@ static void *picker_main(void *arg)
 {
 	struct picker *p = arg;
 	for (int i = 0; i < PICKS_PER_THREAD; i++) {
-		struct hp_upstream_server *s = hp_upstream_pick_except(p->g, NULL);
+		struct hp_upstream_server *s = hp_upstream_pick_except(p->g, NULL, 0);
 		p->count[s->index]++;
 	}
 	return NULL;
