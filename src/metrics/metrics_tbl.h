@@ -56,3 +56,8 @@ HP_METRIC(process_resident_memory, "process_resident_memory_bytes", gauge, SCRAP
 	  "Resident memory of the process.")
 HP_METRIC(process_open_fds, "process_open_fds", gauge, SCRAPE, "",
 	  "Open file descriptors of the process.")
+HP_METRIC(compress_input_bytes, "hotpath_compress_input_bytes_total", counter, WORKER, "",
+	  "Body bytes fed to a compressor (gzip, br, zstd); a cache hit on a stored compressed "
+	  "copy adds nothing.")
+HP_METRIC(compress_output_bytes, "hotpath_compress_output_bytes_total", counter, WORKER, "",
+	  "Compressed bytes the compressors made from them.")
