@@ -54,15 +54,25 @@ static size_t server_order(const struct hp_config *cfg, enum hp_compress_enc *ou
 	return n;
 }
 
-void hp_compress_normalize(const struct hp_client *c, struct hp_http_header *h, size_t n)
+/* Identity is the field's absence: "identity", "deflate" and no field at
+ * all must find the same variant (Vary tells an absent field from any
+ * value), so the field goes. */
+size_t hp_compress_normalize(const struct hp_client *c, struct hp_http_header *h, size_t n)
 {
 	const struct hp_txn_compress *tc = &c->t->compress;
 	if (!tc->on)
-		return;
+		return n;
 	const char *name = hp_compress_name(tc->want);
-	for (size_t i = 0; i < n; i++)
-		if (hp_str_ieq(h[i].name, "accept-encoding"))
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (hp_str_ieq(h[i].name, "accept-encoding")) {
+			if (tc->want == HP_ENC_IDENTITY)
+				continue;
 			h[i].value = (struct hp_str){name, strlen(name)};
+		}
+		h[k++] = h[i];
+	}
+	return k;
 }
 
 void hp_compress_on_request(struct hp_client *c, struct hp_http_request *req)
@@ -81,7 +91,7 @@ void hp_compress_on_request(struct hp_client *c, struct hp_http_request *req)
 	tc->on = true;
 	tc->want = hp_compress_negotiate(v, ae != NULL, order, n);
 	tc->accepts_gzip = hp_compress_accepts(v, ae != NULL, HP_ENC_GZIP);
-	hp_compress_normalize(c, req->headers, req->num_headers);
+	req->num_headers = hp_compress_normalize(c, req->headers, req->num_headers);
 }
 
 /* ==== The response head ==== */

@@ -63,7 +63,7 @@ static size_t saved_request_fields(struct hp_client *c, struct hp_http_header **
 		return 0;
 	}
 	/* Vary must see the field as the lookup did. */
-	hp_compress_normalize(c, req.headers, req.num_headers);
+	req.num_headers = hp_compress_normalize(c, req.headers, req.num_headers);
 	*out = req.headers;
 	return req.num_headers;
 }

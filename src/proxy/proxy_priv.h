@@ -423,8 +423,9 @@ bool hp_body_rechunks(const struct hp_client *c);
 /* Negotiate <req>'s coding when its route compresses, and reduce its
  * Accept-Encoding to that coding (what the cache's Vary and the origin see). */
 void hp_compress_on_request(struct hp_client *c, struct hp_http_request *req);
-/* The same reduction on another copy of the request's fields. */
-void hp_compress_normalize(const struct hp_client *c, struct hp_http_header *h, size_t n);
+/* The same reduction on another copy of the request's fields, h[0..n)
+ * (for identity the field is removed); returns the new count. */
+size_t hp_compress_normalize(const struct hp_client *c, struct hp_http_header *h, size_t n);
 /* The response head is in: decide whether its body is encoded, decoded or
  * sent as is, and rewrite <r>'s fields to match (Content-Encoding, no
  * Content-Length, weak ETag, Vary: Accept-Encoding); fields in the arena. */
