@@ -180,6 +180,13 @@ static void rewrite_fields(struct hp_client *c, struct hp_http_response *r, bool
 			continue;
 		if (transform && hp_str_ieq(h.name, "etag"))
 			h.value = weaken(a, h.value);
+		if (add_vary && hp_str_ieq(h.name, "vary")) {
+			/* Merged into the origin's first Vary. */
+			h.value.ptr = hp_arena_printf(a, "%.*s, Accept-Encoding", (int)h.value.len,
+						      h.value.ptr);
+			h.value.len += sizeof(", Accept-Encoding") - 1;
+			add_vary = false;
+		}
 		out[k++] = h;
 	}
 	if (tc->enc != HP_ENC_IDENTITY) {
@@ -187,7 +194,6 @@ static void rewrite_fields(struct hp_client *c, struct hp_http_response *r, bool
 		out[k++] = (struct hp_http_header){HP_STR("Content-Encoding"),
 						   {name, strlen(name)}};
 	}
-	/* A second Vary field is the same list as one joined by commas. */
 	if (add_vary)
 		out[k++] = (struct hp_http_header){HP_STR("Vary"), HP_STR("Accept-Encoding")};
 	r->headers = out;
