@@ -54,6 +54,10 @@ test_set() {
 	need python3 command -v python3
 	need man-db command -v man
 	need prometheus command -v promtool
+	# Compression scenarios decode bodies with the reference tools.
+	need brotli command -v brotli
+	need zstd command -v zstd
+	need curl command -v curl
 	# Headless-browser checks of the HTML report, once a test uses them.
 	if grep -qs chromium tests/run.sh tests/scenario/*.vtc tests/*/*.sh; then
 		need chromium sh -c 'command -v chromium || command -v chromium-browser'

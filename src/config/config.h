@@ -126,6 +126,28 @@ struct hp_config_rate_limit {
 	const char *key_name;          /* HEADER, COOKIE: points into key after ':' */
 };
 
+/* Response compression (docs/compression.md). */
+struct hp_config_compression_levels {
+	uint32_t gzip;                 /* default 6 (1..9) */
+	uint32_t br;                   /* default 5 (0..11) */
+	uint32_t zstd;                 /* default 3 (1..19) */
+};
+
+struct hp_config_compression {
+	bool enabled;                  /* default true */
+	char **encodings;              /* default ["br", "zstd", "gzip"]: the server's order */
+	size_t nencodings;
+	uint64_t min_size;             /* bytes, default 1KB: smaller known lengths stay as they are */
+	char **types;                  /* media types compressed ("text/" "*", "+json", exact) */
+	size_t ntypes;
+	struct hp_config_compression_levels levels;
+};
+
+/* A route's compression: "inherit" (default) the top level's, "on" or "off". */
+struct hp_config_route_compression {
+	char *enabled;
+};
+
 struct hp_config_route {
 	char *host;                    /* NULL = any host; exact match, case-insensitive */
 	char *path_prefix;             /* default "/" */
@@ -134,6 +156,7 @@ struct hp_config_route {
 	struct hp_config_cache_policy cache;
 	struct hp_config_rate_limit rate_limit;
 	char *name;                    /* NULL = path_prefix: metrics label, /status, alerts */
+	struct hp_config_route_compression compression;
 };
 
 struct hp_config_cache {
@@ -221,6 +244,7 @@ struct hp_config {
 	struct hp_config_admin admin;
 	struct hp_config_alerts alerts;
 	bool metrics_enabled;          /* default true: count requests for /metrics, /status */
+	struct hp_config_compression compression;
 };
 
 /* From the command line; these win over the file and the environment. */

@@ -445,6 +445,49 @@ static const char *const log_formats[] = {"combined", "json", NULL};
 static const char *const balancers[] = {"round_robin", "weighted_round_robin", "least_conn",
 					 "p2c", "hash", "random", NULL};
 static const char *const rl_modes[] = {"reject", "delay", NULL};
+static const char *const route_compression_modes[] = {"inherit", "on", "off", NULL};
+
+static bool check_encodings(struct cfg_load *ld, const struct cfg_key *k, void *obj)
+{
+	char **list = *(char ***)(void *)((char *)obj + k->off);
+	size_t n = *(size_t *)(void *)((char *)obj + k->count_off);
+	for (size_t i = 0; i < n; i++) {
+		bool known = strcmp(list[i], "gzip") == 0 || strcmp(list[i], "br") == 0 ||
+			     strcmp(list[i], "zstd") == 0;
+		for (size_t j = 0; known && j < i; j++)
+			if (strcmp(list[i], list[j]) == 0) {
+				hp_config_path_push_index(ld, i);
+				return hp_config_fail(ld, false, "\"%s\" is listed twice", list[i]);
+			}
+		if (!known) {
+			hp_config_path_push_index(ld, i);
+			return hp_config_fail(ld, false, "expected \"br\", \"zstd\" or \"gzip\", "
+					      "got \"%s\"", list[i]);
+		}
+	}
+	return true;
+}
+
+/* "text/" + "*", "+json", or a type/subtype. */
+static bool check_media_types(struct cfg_load *ld, const struct cfg_key *k, void *obj)
+{
+	char **list = *(char ***)(void *)((char *)obj + k->off);
+	size_t n = *(size_t *)(void *)((char *)obj + k->count_off);
+	for (size_t i = 0; i < n; i++) {
+		const char *t = list[i];
+		const char *slash = strchr(t, '/');
+		bool ok = t[0] == '+' ? t[1] != '\0' && slash == NULL
+				       : slash != NULL && slash != t && slash[1] != '\0';
+		for (const char *p = t; ok && *p; p++)
+			ok = *p > ' ' && *p < 0x7f && *p != ';' && *p != ',';
+		if (!ok) {
+			hp_config_path_push_index(ld, i);
+			return hp_config_fail(ld, false, "expected a media type like \"text/html\", "
+					      "\"text/*\" or \"+json\", got \"%s\"", t);
+		}
+	}
+	return true;
+}
 
 #define S(f) offsetof(struct hp_config_server, f)
 static const struct cfg_key server_keys[] = {
@@ -602,6 +645,15 @@ static const struct cfg_key rate_limit_keys[] = {
 };
 static const struct cfg_section rate_limit_section = {SECTION(rate_limit_keys)};
 
+#define RC(f) offsetof(struct hp_config_route_compression, f)
+static const struct cfg_key route_compression_keys[] = {
+	{.name = "enabled", .type = CFG_ENUM, .off = RC(enabled), .def = "inherit",
+	 .ext = route_compression_modes,
+	 .help = "\"inherit\" the top-level compression.enabled, or \"on\" / \"off\" for "
+		 "this route."},
+};
+static const struct cfg_section route_compression_section = {SECTION(route_compression_keys)};
+
 #define R(f) offsetof(struct hp_config_route, f)
 static const struct cfg_key route_keys[] = {
 	{.name = "host", .type = CFG_STRING, .off = R(host), .flags = CFG_NULLABLE,
@@ -619,6 +671,9 @@ static const struct cfg_key route_keys[] = {
 	 .check = check_route_name,
 	 .help = "Name of the route in metrics labels, /status and alert rules; null = its "
 		 "path_prefix."},
+	{.name = "compression", .type = CFG_OBJECT, .off = R(compression),
+	 .ext = &route_compression_section,
+	 .help = "Response compression on this route (docs/compression.md)."},
 };
 static const struct cfg_section route_section = {
 	SECTION(route_keys), .size = sizeof(struct hp_config_route),
@@ -762,6 +817,36 @@ static const struct cfg_key metrics_keys[] = {
 		 "zero; for measuring the cost, bench/observe.sh)."},
 };
 static const struct cfg_section metrics_section = {SECTION(metrics_keys)};
+#define CL(f) offsetof(struct hp_config_compression_levels, f)
+static const struct cfg_key compression_level_keys[] = {
+	{.name = "gzip", .type = CFG_U32, .off = CL(gzip), .min = 1, .max = 9, .def = "6",
+	 .help = "gzip level (1 fastest .. 9 smallest)."},
+	{.name = "br", .type = CFG_U32, .off = CL(br), .max = 11, .def = "5",
+	 .help = "brotli quality (0 fastest .. 11 smallest)."},
+	{.name = "zstd", .type = CFG_U32, .off = CL(zstd), .min = 1, .max = 19, .def = "3",
+	 .help = "zstd level (1 fastest .. 19 smallest)."},
+};
+static const struct cfg_section compression_level_section = {SECTION(compression_level_keys)};
+
+#define CO(f) offsetof(struct hp_config_compression, f)
+static const struct cfg_key compression_keys[] = {
+	{.name = "enabled", .type = CFG_BOOL, .off = CO(enabled), .def = "true",
+	 .help = "Compress responses of compressible types for clients that accept it."},
+	{.name = "encodings", .type = CFG_STRLIST, .off = CO(encodings),
+	 .count_off = CO(nencodings), .max = 3, .def = "br,zstd,gzip", .check = check_encodings,
+	 .help = "Codings offered, the server's preference first (\"br\", \"zstd\", "
+		 "\"gzip\"); the client's q-values come first."},
+	{.name = "min_size", .type = CFG_SIZE, .off = CO(min_size), .max = TB, .def = "1KB",
+	 .help = "Bodies whose Content-Length is smaller are sent as they are."},
+	{.name = "types", .type = CFG_STRLIST, .off = CO(types), .count_off = CO(ntypes),
+	 .max = 256, .check = check_media_types,
+	 .def = "text/*,application/json,+json,application/javascript,"
+		"application/x-javascript,application/xml,+xml,image/svg+xml",
+	 .help = "Media types compressed: \"type/subtype\", \"type/*\" or a suffix \"+json\"."},
+	{.name = "levels", .type = CFG_OBJECT, .off = CO(levels), .ext = &compression_level_section,
+	 .help = "Compression level of each coding (docs/compression.md has the measurements)."},
+};
+static const struct cfg_section compression_section = {SECTION(compression_keys)};
 
 #define T(f) offsetof(struct hp_config, f)
 static const struct cfg_key top_keys[] = {
@@ -798,5 +883,7 @@ static const struct cfg_key top_keys[] = {
 	 .help = "Alert rules over live traffic and their webhook."},
 	{.name = "metrics", .type = CFG_OBJECT, .off = T(metrics_enabled), .ext = &metrics_section,
 	 .help = "Request metrics."},
+	{.name = "compression", .type = CFG_OBJECT, .off = T(compression),
+	 .ext = &compression_section, .help = "Response compression (docs/compression.md)."},
 };
 const struct cfg_section hp_config_schema = {SECTION(top_keys), .size = sizeof(struct hp_config)};

@@ -67,6 +67,8 @@ struct hp_metrics_request {
 	bool upstream;                 /* a response head came from upstream */
 	uint64_t upstream_us;          /* request sent to response head, when upstream */
 	uint64_t bytes_out;            /* response bytes given to the client */
+	uint64_t compress_in;          /* body bytes this response's compressor took */
+	uint64_t compress_out;         /* bytes it made of them */
 };
 
 /* One upstream server's figures, read by the caller when a scrape starts:

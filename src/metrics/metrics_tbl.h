@@ -95,3 +95,8 @@ HP_METRIC(upstream_ejections, "hotpath_upstream_ejections_total", counter, SCRAP
 HP_METRIC(upstream_retries, "hotpath_upstream_retries_total", counter, SCRAPE, "",
 	  "Requests sent again to another server after a failure before any response byte, "
 	  "since the running configuration was applied.")
+HP_METRIC(compress_input_bytes, "hotpath_compress_input_bytes_total", counter, WORKER, "",
+	  "Body bytes fed to a compressor (gzip, br, zstd); a cache hit on a stored compressed "
+	  "copy adds nothing.")
+HP_METRIC(compress_output_bytes, "hotpath_compress_output_bytes_total", counter, WORKER, "",
+	  "Compressed bytes the compressors made from them.")

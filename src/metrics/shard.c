@@ -125,6 +125,10 @@ void hp_metrics_record(struct hp_metrics_shard *s, const struct hp_metrics_reque
 	if (r->upstream)
 		hist_record(&slot->upstream_duration, &s->layout, r->upstream_us);
 	bump(&s->response_bytes, r->bytes_out);
+	if (r->compress_in > 0) {
+		bump(&s->compress_input_bytes, r->compress_in);
+		bump(&s->compress_output_bytes, r->compress_out);
+	}
 }
 
 void hp_metrics_count_bytes_in(struct hp_metrics_shard *s, uint64_t n)

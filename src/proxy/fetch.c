@@ -193,7 +193,10 @@ static void start_response(struct hp_client *c, const struct hp_http_response *r
 	t->up.keep_alive = r->keep_alive;
 	t->up.head_in = true;
 	t->up.head_ns = hp_clock_mono_ns();
-	if (hp_body_dechunks(c) || (r->body == HP_BODY_CLOSE && t->req.minor_version == 0))
+	/* HTTP/1.0 knows no chunks: a body of unknown length is delimited by
+	 * the close, as one the compressor makes is. */
+	if (hp_body_dechunks(c) || (r->body == HP_BODY_CLOSE && t->req.minor_version == 0) ||
+	    (hp_compress_transforms(c) && t->req.minor_version == 0))
 		c->close_after = true;
 	if (!t->req.keep_alive || c->w->draining || !t->req.body_done)
 		c->close_after = true;
@@ -237,6 +240,7 @@ static enum hp_step take_head(struct hp_client *c, bool *taken)
 			continue;
 		}
 		*taken = true;
+		hp_compress_on_response(c, &r);
 		if (hp_lookup_on_response(c, &r)) {
 			/* Answered from the cache (a 304 freshened it, or it is served
 			 * stale on an error): the upstream's response goes no further. */

@@ -107,6 +107,10 @@ struct hp_filter *hp_filter_range(struct hp_arena *a, struct hp_client *c, uint6
  * unchanged. */
 struct hp_filter *hp_filter_fill(struct hp_arena *a, struct hp_client *c,
 				 struct hp_cache_fill *fill, bool chunked);
+/* filter_compress.c: encode the body in c->t->compress.enc, or decode the
+ * origin's gzip (compress.gunzip), with a stream from the worker's pool
+ * given back at end or abort; the bytes it passes on are its own. */
+struct hp_filter *hp_filter_compress(struct hp_arena *a, struct hp_client *c);
 /* filter_writer.c: drop the body (a HEAD answered from a GET fill). */
 struct hp_filter *hp_filter_discard(struct hp_arena *a, struct hp_client *c);
 /* filter_writer.c: write to the client socket; always last. */

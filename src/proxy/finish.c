@@ -60,6 +60,8 @@ static void record_metrics(struct hp_client *c, const struct hp_txn *t)
 		.upstream = up,
 		.upstream_us = up ? (t->up.head_ns - t->up.start_ns) / 1000 : 0,
 		.bytes_out = t->resp.bytes_out,
+		.compress_in = t->compress.in,
+		.compress_out = t->compress.out,
 	};
 	hp_metrics_record(c->w->metrics, &r);
 }

@@ -62,6 +62,8 @@ static size_t saved_request_fields(struct hp_client *c, struct hp_http_header **
 		*out = NULL;
 		return 0;
 	}
+	/* Vary must see the field as the lookup did. */
+	req.num_headers = hp_compress_normalize(c, req.headers, req.num_headers);
 	*out = req.headers;
 	return req.num_headers;
 }
@@ -194,6 +196,7 @@ enum hp_step hp_step_lookup(struct hp_client *c)
 	struct hp_txn *t = c->t;
 	struct hp_txn_cache *tc = &t->cache;
 	const struct hp_http_request *req = &t->req.head;
+	hp_compress_on_request(c, &t->req.head);
 	tc->waited = c->after_wait;
 	c->after_wait = false;
 	bool refresh = c->internal && c->refresh;
@@ -339,6 +342,11 @@ bool hp_lookup_on_response(struct hp_client *c, const struct hp_http_response *r
 	if (tc->obj != NULL) {
 		hp_cache_obj_release(tc->obj);
 		tc->obj = NULL;
+	}
+	if (tc->fill != NULL && !c->t->compress.storable) {
+		/* Coded otherwise than its variant says (filter_compress.c). */
+		hp_cache_fill_abort(tc->fill, false);
+		tc->fill = NULL;
 	}
 	if (tc->fill != NULL)
 		offer_head(c, r, now);

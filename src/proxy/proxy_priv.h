@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "cache/cache.h"
+#include "compress/compress.h"
 #include "config/config.h"
 #include "core/arena.h"
 #include "core/buf.h"
@@ -126,6 +127,7 @@ struct hp_worker {
 	struct hp_timer idle_close_timer; /* closes idle connections a grace after drain starts */
 	time_t date_s;                 /* second of the cached Date value */
 	char date[HP_HTTP_DATE_LEN + 1];
+	struct hp_compress_pool *compress; /* idle compression streams, reused (filter_compress.c) */
 	struct hp_buf logbuf;          /* access log lines waiting to be written */
 	struct hp_timer log_timer;     /* flushes logbuf once a second */
 	uint64_t uplog_next_ms;        /* monotonic: when an upstream failure may be logged again */
@@ -267,6 +269,18 @@ struct hp_txn_limit {
 	bool delaying;                 /* waiting on the client timer (CT_DELAY) */
 };
 
+/* The response's content coding (filter_compress.c). */
+struct hp_txn_compress {
+	bool on;                       /* the route compresses: <want> was negotiated */
+	enum hp_compress_enc want;     /* the coding the request gets, if the response may */
+	bool accepts_gzip;             /* the client's own Accept-Encoding takes gzip */
+	enum hp_compress_enc enc;      /* the body is being encoded in this (IDENTITY: not) */
+	bool gunzip;                   /* the origin's gzip is being decoded for the client */
+	bool storable;                 /* the cache may keep it (an origin coding we asked for) */
+	uint64_t in;                   /* body bytes into the encoder, for the metrics */
+	uint64_t out;                  /* bytes out of it */
+};
+
 /*
  * One request and its response (txn.c). A connection holds one only while
  * a request runs: it is taken from the worker's spares when a head is
@@ -286,6 +300,7 @@ struct hp_txn {
 	struct hp_txn_up up;
 	struct hp_txn_resp resp;
 	struct hp_txn_limit limit;
+	struct hp_txn_compress compress;
 };
 
 /* ==== Client connections ==== */
@@ -447,6 +462,21 @@ void hp_body_begin(struct hp_client *c, enum hp_body_source src, uint64_t first,
  * The head says so before the chain exists. */
 bool hp_body_dechunks(const struct hp_client *c);
 bool hp_body_rechunks(const struct hp_client *c);
+
+/* ==== filter_compress.c: the coding decisions (the filter: filter.h) ==== */
+
+/* Negotiate <req>'s coding when its route compresses, and reduce its
+ * Accept-Encoding to that coding (what the cache's Vary and the origin see). */
+void hp_compress_on_request(struct hp_client *c, struct hp_http_request *req);
+/* The same reduction on another copy of the request's fields, h[0..n)
+ * (for identity the field is removed); returns the new count. */
+size_t hp_compress_normalize(const struct hp_client *c, struct hp_http_header *h, size_t n);
+/* The response head is in: decide whether its body is encoded, decoded or
+ * sent as is, and rewrite <r>'s fields to match (Content-Encoding, no
+ * Content-Length, weak ETag, Vary: Accept-Encoding); fields in the arena. */
+void hp_compress_on_response(struct hp_client *c, struct hp_http_response *r);
+/* Is the upstream body transformed on its way (encoded or decoded)? */
+bool hp_compress_transforms(const struct hp_client *c);
 
 /* ==== The steps (steps_tbl.h), each file using only those above ==== */
 

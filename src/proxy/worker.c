@@ -159,6 +159,7 @@ static void worker_init(struct hp_proxy *px, struct hp_worker *w, unsigned id)
 	hp_loop_set_data(w->loop, w);
 	hp_list_init(&w->clients);
 	w->metrics = hp_metrics_shard_create();
+	w->compress = hp_compress_pool_create(16);
 	w->ws = hp_wsnap_create(px->snap, w->loop, NULL, w->metrics);
 	size_field_arrays(w, px->snap->cfg);
 }
@@ -176,6 +177,8 @@ static void worker_fini(struct hp_worker *w)
 	w->ws = NULL;
 	hp_loop_flush(w->loop);
 	hp_txn_free_spares(w);
+	hp_compress_pool_destroy(w->compress);
+	w->compress = NULL;
 	hp_loop_destroy(w->loop);
 	hp_buf_fini(&w->logbuf);
 	free(w->req_fields);
