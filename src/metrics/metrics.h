@@ -16,7 +16,7 @@
  * a route that survives a reload keeps its counters, and Prometheus never
  * sees a counter go backwards. A shard tells apart at most
  * HP_METRICS_MAX_ROUTES names; later names share the slot "other", which
- * bounds the series (and the memory: ~67 KiB a name) whatever reloads do.
+ * bounds the series (and the memory: ~64 KiB a name) whatever reloads do.
  * Slot 0 is "none": requests answered before a route was chosen.
  */
 #ifndef HP_METRICS_METRICS_H
