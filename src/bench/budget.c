@@ -16,6 +16,8 @@ double hp_bench_clause_measure(const struct hp_budget_clause *c, const struct hp
 	switch (c->metric) {
 	case HP_BUDGET_PCT:
 		return (double)hp_hist_percentile(h, c->pct);
+	case HP_BUDGET_HIT_PCT:
+		return (double)hp_hist_percentile(&r->st.cache[HP_BCACHE_HIT].lat, c->pct);
 	case HP_BUDGET_MIN:
 		return (double)hp_hist_min(h);
 	case HP_BUDGET_MEAN:
@@ -43,15 +45,18 @@ double hp_bench_clause_measure(const struct hp_budget_clause *c, const struct hp
 bool hp_bench_clause_holds(const struct hp_budget_clause *c, const struct hp_bench_result *r)
 {
 	double v = hp_bench_clause_measure(c, r);
-	/* A latency budget over a run without a single response proves nothing. */
-	if (c->metric <= HP_BUDGET_STDEV && r->st.lat.total == 0)
+	/* A latency budget over a run without a single response (or, for
+	 * hit_pN, without a single hit) proves nothing. */
+	if (c->metric == HP_BUDGET_HIT_PCT && r->st.cache[HP_BCACHE_HIT].lat.total == 0)
+		return false;
+	if (hp_budget_is_latency(c->metric) && r->st.lat.total == 0)
 		return false;
 	return hp_budget_compare(c->op, v, c->value);
 }
 
 const char *hp_bench_clause_fmt(const struct hp_budget_clause *c, double v, char *buf, size_t n)
 {
-	if (c->metric <= HP_BUDGET_STDEV)
+	if (hp_budget_is_latency(c->metric))
 		return hp_bench_fmt_us(v, buf, n);
 	if (c->metric == HP_BUDGET_RPS)
 		snprintf(buf, n, "%.1f", v);

@@ -421,9 +421,10 @@ static bool check_alert_rule(struct cfg_load *ld, const struct cfg_key *k, void 
 		return hp_config_fail(ld, false, "%s: %s", r->is_budget ? "budget" : "expr", err);
 	for (size_t i = 0; i < r->parsed.n; i++) {
 		enum hp_budget_metric m = r->parsed.clauses[i].metric;
-		if (m != HP_BUDGET_PCT && m != HP_BUDGET_RPS && m != HP_BUDGET_ERROR_RATE &&
-		    m != HP_BUDGET_ERRORS && m != HP_BUDGET_HIT_RATIO && m != HP_BUDGET_CPU)
-			return hp_config_fail(ld, false, "\"%s\": alerts measure pN, rps, "
+		if (m != HP_BUDGET_PCT && m != HP_BUDGET_HIT_PCT && m != HP_BUDGET_RPS &&
+		    m != HP_BUDGET_ERROR_RATE && m != HP_BUDGET_ERRORS &&
+		    m != HP_BUDGET_HIT_RATIO && m != HP_BUDGET_CPU)
+			return hp_config_fail(ld, false, "\"%s\": alerts measure pN, hit_pN, rps, "
 					      "error_rate, errors, hit_ratio and cpu",
 					      r->parsed.clauses[i].text);
 	}

@@ -7,6 +7,9 @@
  * evaluates them) read one language; what each can measure is theirs.
  *
  *   metrics  p<N> (any percentile, p99.9), min, mean, max, stdev  (unit us|ms|s)
+ *            hit_p<N>: the percentile over cache hits only (hit and stale:
+ *            served from memory with no upstream exchange), the budget of
+ *            the cache itself ("cache lookup < 10 ms")              (unit us|ms|s)
  *            success, error_rate, hit_ratio, cpu                    (unit %)
  *            rps, errors                                            (no unit)
  *   ops      <  <=  >  >=
@@ -75,19 +78,34 @@ static bool take_number(struct cursor *c, double *out)
 	return true;
 }
 
+/* "pN" or "hit_pN": a percentile of all responses or of cache hits. */
+static int take_percentile(struct cursor *c, struct hp_budget_clause *cl, enum unit_kind *unit,
+			   bool *taken)
+{
+	static const char hit[] = "hit_p";
+	bool of_hits = strncmp(c->p, hit, sizeof(hit) - 1) == 0;
+	const char *p = of_hits ? c->p + sizeof(hit) - 2 : c->p;
+	*taken = p[0] == 'p' && isdigit((unsigned char)p[1]);
+	if (!*taken)
+		return 0;
+	c->p = p + 1;
+	const char *num = c->p;
+	if (!take_number(c, &cl->pct) || cl->pct <= 0 || cl->pct > 100) {
+		c->p = num;
+		return fail(c, "percentile must be above 0 and at most 100, e.g. p99.9");
+	}
+	cl->metric = of_hits ? HP_BUDGET_HIT_PCT : HP_BUDGET_PCT;
+	*unit = UNIT_TIME;
+	return 0;
+}
+
 static int take_metric(struct cursor *c, struct hp_budget_clause *cl, enum unit_kind *unit)
 {
-	if (c->p[0] == 'p' && isdigit((unsigned char)c->p[1])) {
-		c->p++;
-		const char *num = c->p;
-		if (!take_number(c, &cl->pct) || cl->pct <= 0 || cl->pct > 100) {
-			c->p = num;
-			return fail(c, "percentile must be above 0 and at most 100, e.g. p99.9");
-		}
-		cl->metric = HP_BUDGET_PCT;
-		*unit = UNIT_TIME;
+	bool percentile;
+	if (take_percentile(c, cl, unit, &percentile) < 0)
+		return -1;
+	if (percentile)
 		return 0;
-	}
 	size_t len = strspn(c->p, "abcdefghijklmnopqrstuvwxyz_");
 	for (size_t i = 0; i < HP_ARRAY_SIZE(metrics); i++) {
 		if (strlen(metrics[i].name) == len && strncmp(c->p, metrics[i].name, len) == 0) {
@@ -97,8 +115,8 @@ static int take_metric(struct cursor *c, struct hp_budget_clause *cl, enum unit_
 			return 0;
 		}
 	}
-	return fail(c, "unknown metric; expected pN, min, mean, max, stdev, rps, success, "
-		       "error_rate, errors, hit_ratio or cpu");
+	return fail(c, "unknown metric; expected pN, hit_pN, min, mean, max, stdev, rps, "
+		       "success, error_rate, errors, hit_ratio or cpu");
 }
 
 static int take_op(struct cursor *c, struct hp_budget_clause *cl)
@@ -185,6 +203,21 @@ void hp_budget_fini(struct hp_budget *b)
 {
 	free(b->clauses);
 	*b = (struct hp_budget){0};
+}
+
+bool hp_budget_is_latency(enum hp_budget_metric m)
+{
+	switch (m) {
+	case HP_BUDGET_PCT:
+	case HP_BUDGET_HIT_PCT:
+	case HP_BUDGET_MIN:
+	case HP_BUDGET_MEAN:
+	case HP_BUDGET_MAX:
+	case HP_BUDGET_STDEV:
+		return true;
+	default:
+		return false;
+	}
 }
 
 bool hp_budget_compare(enum hp_budget_op op, double v, double bound)

@@ -2,7 +2,7 @@
 /*
  * budget.h - the budget language shared by `hotpath bench --assert`, its
  * --budgets file and alert rules: comma-separated clauses METRIC OP VALUE,
- * e.g. "p95<200ms,p99<500ms,success>=99%,rps>=1000". This module parses
+ * e.g. "p95<200ms,p99<500ms,success>=99%,rps>=1000,hit_p95<10ms". This module parses
  * and compares; what a metric's value is depends on who measures it (a
  * bench run, or a window of live traffic), so measuring lives with them.
  * Latencies are held in us and percentages as 0..100.
@@ -14,7 +14,8 @@
 #include <stddef.h>
 
 enum hp_budget_metric {
-	HP_BUDGET_PCT, /* latency percentile (<pct>) */
+	HP_BUDGET_PCT,	   /* latency percentile (<pct>) */
+	HP_BUDGET_HIT_PCT, /* latency percentile of responses served from the cache */
 	HP_BUDGET_MIN,
 	HP_BUDGET_MEAN,
 	HP_BUDGET_MAX,
@@ -47,6 +48,8 @@ struct hp_budget {
  * in <err> naming the column where it is wrong. */
 int hp_budget_parse(const char *s, struct hp_budget *b, char *err, size_t errlen);
 void hp_budget_fini(struct hp_budget *b);
+/* Whether <m> is a latency, held in us. */
+bool hp_budget_is_latency(enum hp_budget_metric m);
 /* Whether <v> OP <bound> holds. */
 bool hp_budget_compare(enum hp_budget_op op, double v, double bound);
 

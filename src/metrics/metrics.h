@@ -16,7 +16,7 @@
  * a route that survives a reload keeps its counters, and Prometheus never
  * sees a counter go backwards. A shard tells apart at most
  * HP_METRICS_MAX_ROUTES names; later names share the slot "other", which
- * bounds the series (and the memory: ~45 KiB a name) whatever reloads do.
+ * bounds the series (and the memory: ~64 KiB a name) whatever reloads do.
  * Slot 0 is "none": requests answered before a route was chosen.
  */
 #ifndef HP_METRICS_METRICS_H
@@ -147,10 +147,19 @@ struct hp_metrics_figures {
 	double p50_ms;                 /* request duration quantiles: the upper edge */
 	double p95_ms;                 /* of a bucket 1/16 of its value wide at most, */
 	double p99_ms;                 /* so 0 to +6.25 % above the exact value */
+	double hit_p95_ms;             /* the same of cache hits alone (hit, stale) */
+	double hit_p99_ms;
 	double cpu_pct;                /* process CPU, percent of one CPU (all routes) */
 };
 
 struct hp_metrics_window;
+
+/* The series of durations a window keeps per route. */
+enum hp_metrics_series {
+	HP_METRICS_ALL,                /* every request (request_duration) */
+	HP_METRICS_HITS,               /* served from the cache alone (hit_duration) */
+	HP_METRICS_NSERIES,
+};
 
 /* A ring of per-second snapshots of <n> <shards> (borrowed: they must
  * outlive the window). Allocates (never fails). */
@@ -167,10 +176,10 @@ void hp_metrics_window_tick(struct hp_metrics_window *w, double cpu_seconds);
  * every route with NULL. False if no route of that name has been seen. */
 bool hp_metrics_window_read(struct hp_metrics_window *w, const char *route, unsigned seconds,
 			    struct hp_metrics_figures *f);
-/* The <pct> percentile of request durations over the same span, in us
+/* The <pct> percentile of <series>' durations over the same span, in us
  * (the bucket's upper edge, as p50_ms and the others); 0 without data. */
 double hp_metrics_window_quantile_us(struct hp_metrics_window *w, const char *route,
-				     unsigned seconds, double pct);
+				     unsigned seconds, enum hp_metrics_series series, double pct);
 /* Up to <max> route names seen so far, in first-seen order; they live as
  * long as <w>. Returns how many. */
 size_t hp_metrics_window_names(struct hp_metrics_window *w, const char **names, size_t max);

@@ -30,6 +30,10 @@ HP_METRIC(request_duration, "hotpath_request_duration_seconds", histogram, ROUTE
 HP_METRIC(upstream_duration, "hotpath_upstream_duration_seconds", histogram, ROUTE_HIST, "route",
 	  "Time from sending a request upstream to receiving the response head, for requests "
 	  "that went upstream.")
+HP_METRIC(hit_duration, "hotpath_cache_hit_duration_seconds", histogram, ROUTE_HIST, "route",
+	  "Time from a request's complete head to its last response byte handed to the kernel, "
+	  "for responses served from the cache with no upstream exchange (hit and stale): the "
+	  "cache's own latency, the figure of a \"cache lookup\" budget (hit_pN).")
 HP_METRIC(response_bytes, "hotpath_response_bytes_total", counter, WORKER, "",
 	  "Response bytes (head and body) given to clients.")
 HP_METRIC(client_connections, "hotpath_client_connections", gauge, SCRAPE, "",

@@ -124,6 +124,8 @@ void hp_metrics_record(struct hp_metrics_shard *s, const struct hp_metrics_reque
 	hist_record(&slot->request_duration, &s->layout, r->duration_us);
 	if (r->upstream)
 		hist_record(&slot->upstream_duration, &s->layout, r->upstream_us);
+	if (r->cache == HP_METRICS_HIT || r->cache == HP_METRICS_STALE)
+		hist_record(&slot->hit_duration, &s->layout, r->duration_us);
 	bump(&s->response_bytes, r->bytes_out);
 	if (r->compress_in > 0) {
 		bump(&s->compress_input_bytes, r->compress_in);

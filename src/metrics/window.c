@@ -6,11 +6,11 @@
  * Once a second, one thread (the caller of hp_metrics_window_tick) reads
  * every shard with relaxed loads, as a scrape does, and stores what
  * changed since the previous tick: requests, 5xx, cache hits and lookups,
- * and the request durations in a coarse histogram (hp_hist with one
- * significant digit: a bucket is at most 1/16 of its value wide). The
- * last 60 seconds are kept one by one; older ones are summed by ten, 30
- * such tens covering five minutes, so a route costs ~140 KiB however busy
- * it is. Readers (/status, alerts) and the ticker share a mutex; workers
+ * and two series of durations (every request, and hits served from the
+ * cache alone) in coarse histograms (hp_hist with one significant digit: a
+ * bucket is at most 1/16 of its value wide). The last 60 seconds are kept
+ * one by one; older ones are summed by ten, 30 such tens covering five
+ * minutes, so a route costs ~280 KiB however busy it is. Readers (/status, alerts) and the ticker share a mutex; workers
  * never see it.
  *
  * The five-minute window is whole tens of seconds plus the current
@@ -37,18 +37,23 @@ struct counts {
 	uint64_t lookups;              /* hits and misses */
 };
 
+/* One series of durations of one route, in coarse buckets. */
+struct wlat {
+	uint64_t *prev;                /* cumulative counts at the last tick */
+	uint64_t *cur;                 /* cumulative, built during a tick */
+	uint32_t *ring1;               /* RING1 x ncoarse */
+	uint32_t *ring10;              /* RING10 x ncoarse */
+	uint32_t *acc;                 /* ncoarse: the ten being filled */
+};
+
 struct wroute {
 	char name[HP_METRICS_NAME_MAX];
 	struct counts prev;            /* cumulative at the last tick */
-	uint64_t *prev_lat;            /* cumulative coarse counts at the last tick */
 	struct counts cur;             /* cumulative, built during a tick */
-	uint64_t *cur_lat;
 	struct counts c1[RING1];
 	struct counts c10[RING10];
 	struct counts acc;             /* the ten being filled */
-	uint32_t *lat1;                /* RING1 x ncoarse */
-	uint32_t *lat10;               /* RING10 x ncoarse */
-	uint32_t *acc_lat;             /* ncoarse */
+	struct wlat lat[HP_METRICS_NSERIES];
 };
 
 struct hp_metrics_window {
@@ -105,11 +110,13 @@ void hp_metrics_window_destroy(struct hp_metrics_window *w)
 		return;
 	for (size_t i = 0; i < w->nroutes; i++) {
 		struct wroute *r = w->routes[i];
-		free(r->prev_lat);
-		free(r->cur_lat);
-		free(r->lat1);
-		free(r->lat10);
-		free(r->acc_lat);
+		for (size_t k = 0; k < HP_METRICS_NSERIES; k++) {
+			free(r->lat[k].prev);
+			free(r->lat[k].cur);
+			free(r->lat[k].ring1);
+			free(r->lat[k].ring10);
+			free(r->lat[k].acc);
+		}
 		free(r);
 	}
 	free(w->map);
@@ -131,11 +138,14 @@ static struct wroute *route_named(struct hp_metrics_window *w, const char *name)
 	struct wroute *r = hp_xcalloc(1, sizeof(*r));
 	snprintf(r->name, sizeof(r->name), "%s", w->nroutes == WINDOW_ROUTES - 1 ? "other" : name);
 	size_t nc = w->coarse.num_counts;
-	r->prev_lat = hp_xcalloc(nc, sizeof(*r->prev_lat));
-	r->cur_lat = hp_xcalloc(nc, sizeof(*r->cur_lat));
-	r->lat1 = hp_xcalloc(RING1 * nc, sizeof(*r->lat1));
-	r->lat10 = hp_xcalloc(RING10 * nc, sizeof(*r->lat10));
-	r->acc_lat = hp_xcalloc(nc, sizeof(*r->acc_lat));
+	for (size_t k = 0; k < HP_METRICS_NSERIES; k++) {
+		struct wlat *l = &r->lat[k];
+		l->prev = hp_xcalloc(nc, sizeof(*l->prev));
+		l->cur = hp_xcalloc(nc, sizeof(*l->cur));
+		l->ring1 = hp_xcalloc(RING1 * nc, sizeof(*l->ring1));
+		l->ring10 = hp_xcalloc(RING10 * nc, sizeof(*l->ring10));
+		l->acc = hp_xcalloc(nc, sizeof(*l->acc));
+	}
 	w->routes[w->nroutes++] = r;
 	return r;
 }
@@ -163,10 +173,16 @@ static void add_slot(struct hp_metrics_window *w, struct wroute *r,
 				if (is_hit(c) || c == HP_METRICS_MISS)
 					r->cur.lookups += v;
 			}
-	const _Atomic uint64_t *fine = slot->request_duration.counts;
-	for (size_t i = 0; i < w->nfine; i++)
-		r->cur_lat[w->fine_to_coarse[i]] +=
-			atomic_load_explicit(&fine[i], memory_order_relaxed);
+	const struct hp_metrics_hist *series[HP_METRICS_NSERIES] = {
+		[HP_METRICS_ALL] = &slot->request_duration,
+		[HP_METRICS_HITS] = &slot->hit_duration,
+	};
+	for (size_t k = 0; k < HP_METRICS_NSERIES; k++) {
+		const _Atomic uint64_t *fine = series[k]->counts;
+		for (size_t i = 0; i < w->nfine; i++)
+			r->lat[k].cur[w->fine_to_coarse[i]] +=
+				atomic_load_explicit(&fine[i], memory_order_relaxed);
+	}
 }
 
 static void gather(struct hp_metrics_window *w)
@@ -174,7 +190,8 @@ static void gather(struct hp_metrics_window *w)
 	size_t nc = w->coarse.num_counts;
 	for (size_t i = 0; i < w->nroutes; i++) {
 		memset(&w->routes[i]->cur, 0, sizeof(w->routes[i]->cur));
-		memset(w->routes[i]->cur_lat, 0, nc * sizeof(uint64_t));
+		for (size_t k = 0; k < HP_METRICS_NSERIES; k++)
+			memset(w->routes[i]->lat[k].cur, 0, nc * sizeof(uint64_t));
 	}
 	for (size_t s = 0; s < w->nshards; s++) {
 		const struct hp_metrics_shard *sh = w->shards[s];
@@ -197,6 +214,22 @@ static uint64_t delta(uint64_t cur, uint64_t prev)
 	return cur >= prev ? cur - prev : 0;
 }
 
+/* The durations part of store_route(), for one series. */
+static void store_lat(struct wlat *l, size_t nc, size_t i1, bool ten_done, size_t i10)
+{
+	uint32_t *l1 = &l->ring1[i1 * nc];
+	for (size_t b = 0; b < nc; b++) {
+		uint64_t v = delta(l->cur[b], l->prev[b]);
+		l1[b] = (uint32_t)HP_MIN(v, UINT32_MAX);
+		l->acc[b] = (uint32_t)HP_MIN((uint64_t)l->acc[b] + l1[b], UINT32_MAX);
+	}
+	memcpy(l->prev, l->cur, nc * sizeof(uint64_t));
+	if (ten_done) {
+		memcpy(&l->ring10[i10 * nc], l->acc, nc * sizeof(uint32_t));
+		memset(l->acc, 0, nc * sizeof(uint32_t));
+	}
+}
+
 /* Store the second that just ended into slot <i1> of the one-second ring
  * and into the ten being filled, which goes to the ten-second ring on
  * every tenth tick. */
@@ -215,19 +248,12 @@ static void store_route(struct hp_metrics_window *w, struct wroute *r, size_t i1
 	r->acc.errors += d.errors;
 	r->acc.hits += d.hits;
 	r->acc.lookups += d.lookups;
-	uint32_t *l1 = &r->lat1[i1 * nc];
-	for (size_t b = 0; b < nc; b++) {
-		uint64_t v = delta(r->cur_lat[b], r->prev_lat[b]);
-		l1[b] = (uint32_t)HP_MIN(v, UINT32_MAX);
-		r->acc_lat[b] = (uint32_t)HP_MIN((uint64_t)r->acc_lat[b] + l1[b], UINT32_MAX);
-	}
 	r->prev = r->cur;
-	memcpy(r->prev_lat, r->cur_lat, nc * sizeof(uint64_t));
+	for (size_t k = 0; k < HP_METRICS_NSERIES; k++)
+		store_lat(&r->lat[k], nc, i1, ten_done, i10);
 	if (ten_done) {
 		r->c10[i10] = r->acc;
-		memcpy(&r->lat10[i10 * nc], r->acc_lat, nc * sizeof(uint32_t));
 		memset(&r->acc, 0, sizeof(r->acc));
-		memset(r->acc_lat, 0, nc * sizeof(uint32_t));
 	}
 }
 
@@ -271,24 +297,31 @@ static void add_lat(uint64_t *to, const uint32_t *from, size_t nc)
 }
 
 /* Sum route <r>'s last <n1> seconds, or its last <n10> whole tens and
- * the partial ten, into <c> and <lat>. */
+ * the partial ten, into <c> and, for each series, <lat>[series] (NULL:
+ * not wanted). */
 static void sum_route(const struct hp_metrics_window *w, const struct wroute *r, size_t n1,
-		      size_t n10, struct counts *c, uint64_t *lat)
+		      size_t n10, struct counts *c, uint64_t *lat[HP_METRICS_NSERIES])
 {
 	size_t nc = w->coarse.num_counts;
 	for (size_t k = 0; k < n1; k++) {
 		size_t i = (size_t)((w->ticks - 1 - k) % RING1);
 		add_counts(c, &r->c1[i]);
-		add_lat(lat, &r->lat1[i * nc], nc);
+		for (size_t s = 0; s < HP_METRICS_NSERIES; s++)
+			if (lat[s] != NULL)
+				add_lat(lat[s], &r->lat[s].ring1[i * nc], nc);
 	}
 	if (n10 == 0 && n1 > 0)
 		return;
 	add_counts(c, &r->acc);
-	add_lat(lat, r->acc_lat, nc);
+	for (size_t s = 0; s < HP_METRICS_NSERIES; s++)
+		if (lat[s] != NULL)
+			add_lat(lat[s], r->lat[s].acc, nc);
 	for (size_t k = 0; k < n10; k++) {
 		size_t i = (size_t)((w->ticks / 10 - 1 - k) % RING10);
 		add_counts(c, &r->c10[i]);
-		add_lat(lat, &r->lat10[i * nc], nc);
+		for (size_t s = 0; s < HP_METRICS_NSERIES; s++)
+			if (lat[s] != NULL)
+				add_lat(lat[s], &r->lat[s].ring10[i * nc], nc);
 	}
 }
 
@@ -334,7 +367,9 @@ bool hp_metrics_window_read(struct hp_metrics_window *w, const char *route, unsi
 	size_t n10 = 0;
 	double span = span_of(w, seconds, &n1, &n10);
 	size_t nc = w->coarse.num_counts;
-	uint64_t *lat = hp_xcalloc(nc, sizeof(*lat));
+	uint64_t *lat[HP_METRICS_NSERIES];
+	for (size_t s = 0; s < HP_METRICS_NSERIES; s++)
+		lat[s] = hp_xcalloc(nc, sizeof(*lat[s]));
 	struct counts c = {0};
 	bool found = route == NULL;
 	for (size_t i = 0; i < w->nroutes; i++) {
@@ -359,30 +394,34 @@ bool hp_metrics_window_read(struct hp_metrics_window *w, const char *route, unsi
 	f->rps = span > 0 ? (double)c.requests / span : 0;
 	f->error_rate = c.requests ? (double)c.errors / (double)c.requests : 0;
 	f->hit_ratio = c.lookups ? (double)c.hits / (double)c.lookups : 0;
-	f->p50_ms = quantile_us(w, lat, 50) / 1000;
-	f->p95_ms = quantile_us(w, lat, 95) / 1000;
-	f->p99_ms = quantile_us(w, lat, 99) / 1000;
+	f->p50_ms = quantile_us(w, lat[HP_METRICS_ALL], 50) / 1000;
+	f->p95_ms = quantile_us(w, lat[HP_METRICS_ALL], 95) / 1000;
+	f->p99_ms = quantile_us(w, lat[HP_METRICS_ALL], 99) / 1000;
+	f->hit_p95_ms = quantile_us(w, lat[HP_METRICS_HITS], 95) / 1000;
+	f->hit_p99_ms = quantile_us(w, lat[HP_METRICS_HITS], 99) / 1000;
 	f->cpu_pct = span > 0 ? 100 * cpu / span : 0;
-	free(lat);
+	for (size_t s = 0; s < HP_METRICS_NSERIES; s++)
+		free(lat[s]);
 	HP_AZ(pthread_mutex_unlock(&w->lock));
 	return found;
 }
 
 double hp_metrics_window_quantile_us(struct hp_metrics_window *w, const char *route,
-				     unsigned seconds, double pct)
+				     unsigned seconds, enum hp_metrics_series series, double pct)
 {
 	HP_AZ(pthread_mutex_lock(&w->lock));
 	size_t n1 = 0;
 	size_t n10 = 0;
 	span_of(w, seconds, &n1, &n10);
 	size_t nc = w->coarse.num_counts;
-	uint64_t *lat = hp_xcalloc(nc, sizeof(*lat));
+	uint64_t *lat[HP_METRICS_NSERIES] = {0};
+	lat[series] = hp_xcalloc(nc, sizeof(*lat[series]));
 	struct counts c = {0};
 	for (size_t i = 0; i < w->nroutes; i++)
 		if (route == NULL || strcmp(w->routes[i]->name, route) == 0)
 			sum_route(w, w->routes[i], n1, n10, &c, lat);
-	double v = quantile_us(w, lat, pct);
-	free(lat);
+	double v = quantile_us(w, lat[series], pct);
+	free(lat[series]);
 	HP_AZ(pthread_mutex_unlock(&w->lock));
 	return v;
 }

@@ -127,7 +127,9 @@ static double measure(struct hp_metrics_window *w, const char *route, unsigned s
 {
 	switch (c->metric) {
 	case HP_BUDGET_PCT:
-		return hp_metrics_window_quantile_us(w, route, seconds, c->pct);
+		return hp_metrics_window_quantile_us(w, route, seconds, HP_METRICS_ALL, c->pct);
+	case HP_BUDGET_HIT_PCT:
+		return hp_metrics_window_quantile_us(w, route, seconds, HP_METRICS_HITS, c->pct);
 	case HP_BUDGET_RPS:
 		return f->rps;
 	case HP_BUDGET_ERROR_RATE:
@@ -200,7 +202,7 @@ static char *webhook_body(const struct alert *al, time_t now)
 /* <v> in <c>'s unit, for people: latencies in ms. */
 static const char *fmt_value(const struct hp_budget_clause *c, double v, char *buf, size_t n)
 {
-	if (c->metric == HP_BUDGET_PCT)
+	if (hp_budget_is_latency(c->metric))
 		snprintf(buf, n, "%.3fms", v / 1000);
 	else if (c->metric == HP_BUDGET_RPS || c->metric == HP_BUDGET_ERRORS)
 		snprintf(buf, n, "%.6g", v);
@@ -283,7 +285,8 @@ struct json_t *hp_alerts_json(struct hp_alerts *a)
 		for (size_t k = 0; k < r->parsed.n; k++) {
 			/* Latencies in ms, as /status gives them elsewhere. */
 			const struct hp_budget_clause *c = &r->parsed.clauses[k];
-			double v = c->metric == HP_BUDGET_PCT ? al->values[k] / 1000 : al->values[k];
+			double v = hp_budget_is_latency(c->metric) ? al->values[k] / 1000
+								   : al->values[k];
 			json_array_append_new(clauses, json_pack("{s:s, s:f, s:b}", "clause", c->text,
 								 "value", v, "holds", al->holds[k]));
 		}

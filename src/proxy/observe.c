@@ -113,12 +113,13 @@ static double round6(double v)
 
 static json_t *figures_json(const struct hp_metrics_figures *f, bool cpu)
 {
-	json_t *o = json_pack("{s:f, s:I, s:f, s:I, s:f, s:f, s:f, s:f, s:f}",
+	json_t *o = json_pack("{s:f, s:I, s:f, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f}",
 			      "seconds", f->seconds, "requests", (json_int_t)f->requests,
 			      "rps", round6(f->rps), "errors", (json_int_t)f->errors,
 			      "error_rate", round6(f->error_rate), "hit_ratio",
 			      round6(f->hit_ratio), "p50_ms", round6(f->p50_ms), "p95_ms",
-			      round6(f->p95_ms), "p99_ms", round6(f->p99_ms));
+			      round6(f->p95_ms), "p99_ms", round6(f->p99_ms), "hit_p95_ms",
+			      round6(f->hit_p95_ms), "hit_p99_ms", round6(f->hit_p99_ms));
 	HP_AN(o);
 	if (cpu)
 		json_object_set_new(o, "cpu_pct", json_real(round6(f->cpu_pct)));

@@ -52,6 +52,21 @@ static void test_parse_valid(void **state)
 	assert_int_equal(b.clauses[4].metric, HP_BUDGET_ERRORS);
 	assert_int_equal(b.clauses[5].metric, HP_BUDGET_HIT_RATIO);
 	hp_budget_fini(&b);
+
+	/* hit_pN: a percentile of cache hits alone, beside hit_ratio. */
+	assert_int_equal(hp_budget_parse("hit_p95<10ms,hit_ratio>=90%,hit_p99.9<=20ms", &b, err,
+					       sizeof(err)),
+			 0);
+	assert_int_equal(b.n, 3);
+	assert_int_equal(b.clauses[0].metric, HP_BUDGET_HIT_PCT);
+	assert_true(b.clauses[0].pct == 95);
+	assert_true(b.clauses[0].value == 10000);
+	assert_int_equal(b.clauses[1].metric, HP_BUDGET_HIT_RATIO);
+	assert_int_equal(b.clauses[2].metric, HP_BUDGET_HIT_PCT);
+	assert_true(b.clauses[2].pct == 99.9);
+	assert_true(hp_budget_is_latency(HP_BUDGET_HIT_PCT));
+	assert_false(hp_budget_is_latency(HP_BUDGET_HIT_RATIO));
+	hp_budget_fini(&b);
 }
 
 /* Each malformed expression is refused, and the message names the column. */
@@ -75,6 +90,9 @@ static void test_parse_invalid(void **state)
 	    {"p95<200ms,", "column 11"},       /* empty clause */
 	    {"p95<200ms;p99<1s", "column 10"}, /* wrong separator */
 	    {"rps>=1000 x", "column 11"},
+	    {"hit_p0<5ms", "column 6"}, /* percentile out of range */
+	    {"hit_p95<5", "column 10"}, /* latency without a unit */
+	    {"hit_px<5ms", "column 1"}, /* unknown metric */
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct hp_budget b = {0};
@@ -140,6 +158,22 @@ static void test_evaluate(void **state)
 	hp_bench_result_fini(&r);
 }
 
+/* hit_pN reads the hits' own histogram: 10 hits at 50 us beside misses at
+ * 1 ms and 900 ms; a run without hits fails it. */
+static void test_evaluate_hits(void **state)
+{
+	(void)state;
+	struct hp_bench_result r;
+	make_result(&r);
+	assert_int_equal(violations("hit_p99<10ms", &r), 1); /* no hit yet */
+	hp_hist_record_n(&r.st.cache[HP_BCACHE_HIT].lat, 50, 10);
+	r.st.cache[HP_BCACHE_HIT].responses = 10;
+	assert_int_equal(violations("hit_p99<100us", &r), 0);
+	assert_int_equal(violations("hit_p50<40us", &r), 1);
+	assert_int_equal(violations("p99<100us", &r), 1); /* all responses: 1 ms */
+	hp_bench_result_fini(&r);
+}
+
 /* A latency budget proves nothing without a response, so it fails. */
 static void test_empty_run_fails_latency(void **state)
 {
@@ -158,6 +192,7 @@ int main(void)
 	    cmocka_unit_test(test_parse_valid),
 	    cmocka_unit_test(test_parse_invalid),
 	    cmocka_unit_test(test_evaluate),
+	    cmocka_unit_test(test_evaluate_hits),
 	    cmocka_unit_test(test_empty_run_fails_latency),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

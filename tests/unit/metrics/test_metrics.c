@@ -175,6 +175,8 @@ static void test_hist_buckets(void **state)
 	}
 	expect_line(text, "hotpath_request_duration_seconds_count{route=\"/h\"} 7");
 	expect_line(text, "hotpath_request_duration_seconds_sum{route=\"/h\"} 130.010251");
+	/* Misses are not the cache's own latency. */
+	expect_no(text, "hotpath_cache_hit_duration_seconds_count{route=\"/h\"}");
 	free(text);
 	hp_metrics_shard_destroy(s);
 }
@@ -192,6 +194,8 @@ static void test_format(void **state)
 			  "cache=\"stale\"} 1");
 	expect_line(text, "# TYPE hotpath_requests_total counter");
 	expect_line(text, "# TYPE hotpath_request_duration_seconds histogram");
+	/* A stale serve is the cache's own latency. */
+	expect_line(text, "hotpath_cache_hit_duration_seconds_count{route=\"/q\\\"\\\\\"} 1");
 	expect_line(text, "# TYPE hotpath_client_connections gauge");
 	expect_line(text, "# TYPE process_cpu_seconds_total counter");
 	expect_line(text, "hotpath_upstream_active_connections{group=\"a\",server=\"10.0.0.1:80\"} 2");
@@ -224,7 +228,7 @@ static void test_format(void **state)
 		assert_true(*end == '\0' && end > sp + 1);
 	}
 	assert_int_equal(helps, types);
-	assert_int_equal(helps, 33); /* the rows of metrics_tbl.h */
+	assert_int_equal(helps, 34); /* the rows of metrics_tbl.h */
 	free(text);
 	hp_metrics_shard_destroy(s);
 }

@@ -93,6 +93,36 @@ static void test_quantiles(void **state)
 	hp_metrics_shard_destroy(sh);
 }
 
+/* The hits' series holds hits and stale serves alone: 100 hits at 1 ms
+ * and 5 stale at 2 ms beside 100 misses at 500 ms and 100 revalidated at
+ * 400 ms (an upstream exchange, not the cache's own time). */
+static void test_hit_quantiles(void **state)
+{
+	(void)state;
+	struct hp_metrics_shard *sh = hp_metrics_shard_create();
+	unsigned r = hp_metrics_route(sh, "r");
+	struct hp_metrics_window *w = hp_metrics_window_create(&sh, 1);
+	for (int i = 0; i < 100; i++) {
+		record(sh, r, 200, HP_METRICS_HIT, 1000);
+		record(sh, r, 200, HP_METRICS_MISS, 500000);
+		record(sh, r, 200, HP_METRICS_REVALIDATED, 400000);
+	}
+	for (int i = 0; i < 5; i++)
+		record(sh, r, 200, HP_METRICS_STALE, 2000);
+	hp_metrics_window_tick(w, 0);
+	struct hp_metrics_figures f;
+	assert_true(hp_metrics_window_read(w, "r", 60, &f));
+	assert_true(f.p95_ms >= 500 * (1 - 1.0 / 128));
+	assert_true(f.hit_p95_ms >= 1 * (1 - 1.0 / 128) && f.hit_p95_ms <= 1 * 1.0625 * 1.01);
+	assert_true(f.hit_p99_ms >= 2 * (1 - 1.0 / 128) && f.hit_p99_ms <= 2 * 1.0625 * 1.01);
+	double us = hp_metrics_window_quantile_us(w, "r", 300, HP_METRICS_HITS, 95);
+	assert_true(us >= 1000 * (1 - 1.0 / 128) && us <= 1000 * 1.0625 * 1.01);
+	us = hp_metrics_window_quantile_us(w, NULL, 60, HP_METRICS_ALL, 50);
+	assert_true(us >= 400000 * (1 - 1.0 / 128) && us <= 400000 * 1.0625 * 1.01);
+	hp_metrics_window_destroy(w);
+	hp_metrics_shard_destroy(sh);
+}
+
 /* A second 61 ticks ago is out of the minute and still in five minutes;
  * 301 ticks ago, out of both. */
 static void test_expiry(void **state)
@@ -131,6 +161,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_counts),
 		cmocka_unit_test(test_quantiles),
+		cmocka_unit_test(test_hit_quantiles),
 		cmocka_unit_test(test_expiry),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
