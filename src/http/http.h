@@ -131,8 +131,13 @@ int hp_http_parse_response(const char *buf, size_t len, struct hp_http_response 
 
 /* Incremental chunked-body decoder (RFC 9112 §7.1); zero-initialise it before the first
  * call. Chunk extensions are checked for characters and bounded in length but not
- * interpreted; trailer fields are validated like header fields, then dropped. */
+ * interpreted; trailer fields are validated like header fields, then dropped. Lenient
+ * by default (a bare LF ends a line, as in heads), which suits responses; <strict>,
+ * set before the first call, makes every line end CRLF, as a request body forwarded
+ * to an origin must be (an origin that reads the framing differently would see
+ * another request in the body). */
 struct hp_http_chunked {
+	bool strict;         /* CRLF only: a bare LF is an error */
 	/* private */
 	int _state;          /* enum chunk_state in chunked.c */
 	uint64_t _remaining; /* bytes of the current chunk still to come, or its size so far */
@@ -146,7 +151,8 @@ typedef void hp_http_chunk_fn(void *arg, const char *data, size_t len);
  * chunked body (<= <len>; all of them unless the body ended): when the last
  * chunk and the trailer section are complete, *<done> is set true and the
  * bytes after the returned count belong to the next message. Returns HP_ERR
- * on malformed input (non-hex or overflowing size, missing CRLF, bare CR, bad
+ * on malformed input (non-hex or overflowing size, missing CRLF, bare CR, a bare
+ * LF when strict, bad
  * trailer field, chunk-ext over 4 KiB or trailer section over 16 KiB); the
  * decoder then stays failed. <on_data> (may be NULL) receives each run of
  * decoded payload bytes, a view into <buf>. Any split of the input gives the
