@@ -701,6 +701,10 @@ static const struct cfg_key limits_keys[] = {
 	 .max = MB, .def = "8KB", .help = "Longest request line (414 beyond)."},
 	{.name = "max_body_size", .type = CFG_SIZE, .off = L(max_body_size), .max = TB,
 	 .def = "10MB", .help = "Largest request body (413 beyond)."},
+	{.name = "request_buffering", .type = CFG_SIZE, .off = L(request_buffering), .max = 1024 * MB,
+	 .def = "64KB",
+	 .help = "Request bodies up to this are read and checked whole before the upstream "
+		 "is contacted (and may be retried); larger ones stream. 0: always stream."},
 	{.name = "header_timeout", .type = CFG_DURATION, .off = L(header_timeout_ms), .min = 1,
 	 .max = HOUR, .def = "10s",
 	 .help = "The whole request head must arrive within this (slowloris)."},

@@ -124,9 +124,6 @@ void hp_upstream_head_request(struct hp_client *c, struct hp_buf *b,
 	HP_BUF_APPEND_LIT(b, "Via: 1.1 hotpath\r\n");
 	if (tc->revalidating)
 		put_validators(b, tc->obj);
-	if (req->body == HP_BODY_CHUNKED)
-		HP_BUF_APPEND_LIT(b, "Transfer-Encoding: chunked\r\n");
-	HP_BUF_APPEND_LIT(b, "\r\n");
 }
 
 /* ==== Responses ==== */
