@@ -185,6 +185,9 @@ struct hp_config_limits {
 	uint64_t max_body_size;        /* bytes, default 10MB -> 413 */
 	uint64_t request_buffering;    /* bytes, default 64KB: bodies up to this are read
 					  whole before the upstream; 0 = always stream */
+	char **strip_request_headers;  /* never forwarded upstream: URL and method
+					  overrides (X-Original-URL, ...) by default */
+	size_t nstrip_request_headers;
 	uint64_t header_timeout_ms;    /* default 10 s: whole head must arrive (slowloris) */
 	uint64_t body_timeout_ms;      /* default 60 s: between body bytes from a client */
 	uint64_t keepalive_timeout_ms; /* default 75 s: idle client connection */

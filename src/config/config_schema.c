@@ -705,6 +705,12 @@ static const struct cfg_key limits_keys[] = {
 	 .def = "64KB",
 	 .help = "Request bodies up to this are read and checked whole before the upstream "
 		 "is contacted (and may be retried); larger ones stream. 0: always stream."},
+	{.name = "strip_request_headers", .type = CFG_STRLIST, .off = L(strip_request_headers),
+	 .count_off = L(nstrip_request_headers), .max = 256, .check = check_header_names,
+	 .def = "X-Original-URL,X-Rewrite-URL,X-Override-URL,X-HTTP-Method-Override,"
+		"X-HTTP-Method,X-Method-Override",
+	 .help = "Request fields never forwarded upstream: frameworks that honour them serve "
+		 "another URL or method than the cache keyed (docs/cache.md)."},
 	{.name = "header_timeout", .type = CFG_DURATION, .off = L(header_timeout_ms), .min = 1,
 	 .max = HOUR, .def = "10s",
 	 .help = "The whole request head must arrive within this (slowloris)."},
