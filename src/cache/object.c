@@ -478,6 +478,30 @@ static struct hp_str field_value(const struct hp_cache_obj *obj, const char *nam
 	return f ? hp_str_trim(f->value) : HP_STR("");
 }
 
+/*
+ * The Age a response arrived with, in seconds. Its first member when it is a
+ * list ("7200, 0", or fields joined by an intermediary): the others cannot
+ * make it younger. A value too large to hold counts as 2^31 (RFC 9111
+ * §1.2.2), so a response claiming to be very old is stale, not fresh as a
+ * value that failed to parse would be. An invalid value counts as absent.
+ */
+static uint64_t age_value(const struct hp_http_header *f)
+{
+	if (f == NULL)
+		return 0;
+	size_t pos = 0;
+	struct hp_str first;
+	if (!hp_str_next_token(f->value, &pos, &first))
+		return 0;
+	for (size_t i = 0; i < first.len; i++)
+		if (first.ptr[i] < '0' || first.ptr[i] > '9')
+			return 0;
+	uint64_t v;
+	if (!hp_str_to_u64(first, (uint64_t)INT32_MAX + 1, &v))
+		return (uint64_t)INT32_MAX + 1;
+	return v;
+}
+
 /* §4.2.3, the part fixed at storage: corrected_initial_age. */
 static void set_times(struct hp_cache_obj *obj, const struct hp_http_cache_control *cc,
 		      const struct hp_http_header *resp, size_t nresp, time_t request_time,
@@ -485,16 +509,13 @@ static void set_times(struct hp_cache_obj *obj, const struct hp_http_cache_contr
 {
 	const struct hp_http_header *f = hp_http_find_header(resp, nresp, "Date");
 	time_t date;
-	uint64_t age_value = 0;
 
 	if (f == NULL || !hp_http_date_parse(f->value.ptr, f->value.len, &date))
 		date = response_time;
-	f = hp_http_find_header(resp, nresp, "Age");
-	if (f != NULL && !hp_str_to_u64(hp_str_trim(f->value), INT32_MAX, &age_value))
-		age_value = 0;
+	uint64_t age = age_value(hp_http_find_header(resp, nresp, "Age"));
 	int64_t apparent_age = HP_MAX((int64_t)(response_time - date), 0);
 	int64_t response_delay = HP_MAX((int64_t)(response_time - request_time), 0);
-	int64_t corrected_age_value = (int64_t)age_value + response_delay;
+	int64_t corrected_age_value = (int64_t)age + response_delay;
 
 	obj->corrected_initial_age = HP_MAX(apparent_age, corrected_age_value);
 	obj->response_time = response_time;
