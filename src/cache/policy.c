@@ -33,6 +33,17 @@ static bool understood_status(int status)
 	return status >= 200 && status <= 599 && status != 206 && status != 304;
 }
 
+/* Statuses whose caching rules we know: those RFC 9110 defines (less 206,
+ * which we do not store). must-understand (§5.2.2.3) allows storing only
+ * these: a 599 may mean anything, even "do not cache me". */
+static bool known_status(int status)
+{
+	return (status >= 200 && status <= 205) || (status >= 300 && status <= 308 &&
+						     status != 304 && status != 306) ||
+	       (status >= 400 && status <= 417) || status == 421 || status == 422 ||
+	       status == 426 || (status >= 500 && status <= 505);
+}
+
 static bool field_date(const struct hp_http_header *h, size_t n, const char *name, time_t *out)
 {
 	const struct hp_http_header *f = hp_http_find_header(h, n, name);
@@ -65,6 +76,8 @@ static const char *refusal(enum hp_http_method m, int status, const struct hp_ht
 	if (!understood_status(status))
 		return "status";
 	hp_http_parse_cache_control(resp, nresp, &cc);
+	if (cc.must_understand && !known_status(status))
+		return "must-understand";
 	/* §5.2.2.3: must-understand lifts no-store for statuses we understand. */
 	if (cc.no_store && !cc.must_understand)
 		return "no-store";
