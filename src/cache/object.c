@@ -462,6 +462,8 @@ static void build_head(const struct hp_cache *c, struct hp_cache_obj *obj,
 			continue;
 		if (pol != NULL && pol->strip_tag_header && is_tag_field(c, f->name))
 			continue;
+		if (pol != NULL && pol->strip_targeted && hp_cache_is_targeted(pol, f->name))
+			continue;
 		hp_buf_append(&h, f->name.ptr, f->name.len);
 		HP_BUF_APPEND_LIT(&h, ": ");
 		hp_buf_append(&h, f->value.ptr, f->value.len);
@@ -536,7 +538,7 @@ void hp_cache_obj_set_head(struct hp_cache *c, struct hp_cache_obj *obj, int sta
 	struct hp_buf mem = {0};
 
 	HP_ASSERT(obj->mem == NULL);
-	hp_http_parse_cache_control(resp, nresp, &cc);
+	hp_cache_response_cc(resp, nresp, pol, &cc);
 	obj->status = status;
 	pack_fields(obj, &mem, &cc, resp, nresp);
 	if (vary_from != NULL)

@@ -166,6 +166,11 @@ struct hp_config_cache {
 	char *namespace;               /* default "": prefix of every key (bump to invalidate) */
 	char *tag_header;              /* default "Cache-Tag" */
 	bool strip_tag_header;         /* default true */
+	char **targeted_fields;        /* RFC 9213 fields that override Cache-Control for
+					  us, first valid one wins; default
+					  Hotpath-Cache-Control, CDN-Cache-Control */
+	size_t ntargeted_fields;
+	bool strip_targeted_fields;    /* default false: removed from client responses */
 	struct hp_cidr *purge_allow;   /* default 127.0.0.0/8, ::1/128 */
 	size_t npurge_allow;
 	uint64_t hit_for_pass_ms;      /* default 120 s */

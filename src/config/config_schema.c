@@ -741,6 +741,16 @@ static const struct cfg_key cache_keys[] = {
 	 .help = "Response header listing tags for purge by tag."},
 	{.name = "strip_tag_header", .type = CFG_BOOL, .off = C(strip_tag_header),
 	 .def = "true", .help = "Remove the tag header before responding to clients."},
+	{.name = "targeted_fields", .type = CFG_STRLIST, .off = C(targeted_fields),
+	 .count_off = C(ntargeted_fields), .max = 16, .check = check_header_names,
+	 .def = "Hotpath-Cache-Control,CDN-Cache-Control",
+	 .help = "Targeted cache-control fields (RFC 9213) in precedence order: the first "
+		 "valid one replaces Cache-Control and Expires for hotpath's caching; none = "
+		 "Cache-Control only."},
+	{.name = "strip_targeted_fields", .type = CFG_BOOL, .off = C(strip_targeted_fields),
+	 .def = "false",
+	 .help = "Remove the targeted fields before responding to clients (keep them when "
+		 "another CDN downstream should see CDN-Cache-Control)."},
 	{.name = "purge_allow", .type = CFG_CIDRLIST, .off = C(purge_allow),
 	 .count_off = C(npurge_allow), .max = 1024, .def = "127.0.0.0/8,::1/128",
 	 .help = "Client addresses allowed to send PURGE requests."},

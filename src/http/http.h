@@ -219,6 +219,17 @@ struct hp_http_cache_control {
  */
 void hp_http_parse_cache_control(const struct hp_http_header *h, size_t n,
 				 struct hp_http_cache_control *out);
+/*
+ * Parse the targeted cache-control fields called <name> in h[0..n) (RFC 9213,
+ * e.g. CDN-Cache-Control): an RFC 8941 Dictionary whose members are the
+ * Cache-Control directives (max-age=60, no-store, private, s-maxage,
+ * stale-while-revalidate...; a ?0 member counts as absent, a negative or
+ * decimal number as an invalid argument). Returns true with *<out> filled
+ * when the fields are present, valid and not empty; false otherwise, when the
+ * cache must behave as if there were none (§2.1), and *<out> is then unusable.
+ */
+bool hp_http_parse_targeted_cache_control(const struct hp_http_header *h, size_t n,
+					  const char *name, struct hp_http_cache_control *out);
 
 /* ==== Range (RFC 9110 §14) ==== */
 

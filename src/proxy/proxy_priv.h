@@ -518,7 +518,8 @@ struct hp_str hp_route_find_cookie(const struct hp_http_request *req, const char
 void hp_hit_serve(struct hp_client *c, struct hp_cache_obj *obj, const char *label,
 		  const struct hp_http_header *req, size_t nreq);
 enum hp_step hp_step_hit(struct hp_client *c);
-/* Is <name> a purge-tag field that clients must not see? */
+/* Is <name> a purge-tag field or a targeted cache-control field (when so
+ * configured) that clients must not see? */
 bool hp_hit_hides_field(const struct hp_client *c, struct hp_str name);
 /* Response fields the cache adds to a response going to the client. */
 void hp_hit_put_fields(struct hp_client *c, struct hp_buf *b);

@@ -25,6 +25,9 @@ static void compile_route_cache(struct hp_route_cache *rc, const struct hp_confi
 	rc->policy.grace_s = (int64_t)(p->grace_ms / 1000);
 	rc->policy.allow_set_cookie = p->allow_set_cookie;
 	rc->policy.strip_tag_header = cfg->cache.strip_tag_header;
+	rc->policy.targeted = (const char *const *)cfg->cache.targeted_fields;
+	rc->policy.ntargeted = cfg->cache.ntargeted_fields;
+	rc->policy.strip_targeted = cfg->cache.strip_targeted_fields;
 	rc->key.namespace = cfg->cache.namespace;
 	rc->key.query_ignore = p->key_query_ignore;
 	rc->key.query_include = (const char *const *)p->key_query_include;
