@@ -313,10 +313,13 @@ static void unpack(struct hp_str *s, const char *base)
 }
 
 /* §3.1: no Age (recomputed at send time); §5.2.2.4 and §5.2.2.7: fields named
- * by qualified no-cache / private are not stored by a shared cache. */
+ * by qualified no-cache / private are not stored by a shared cache. Nor is
+ * Set-Cookie, ever: a response carrying one is stored only on a route that
+ * allows it (policy.c), and then the cookie went to the client whose request
+ * filled the cache; a hit must never hand it to anyone else. */
 static bool store_field(const struct hp_http_cache_control *cc, struct hp_str name)
 {
-	if (hp_str_ieq(name, "Age"))
+	if (hp_str_ieq(name, "Age") || hp_str_ieq(name, "Set-Cookie"))
 		return false;
 	return !hp_http_list_has(cc->no_cache_fields, name) &&
 	       !hp_http_list_has(cc->private_fields, name);

@@ -600,7 +600,9 @@ static const struct cfg_key policy_keys[] = {
 	 .help = "Serve stale this long while refreshing, when the origin sends neither "
 		 "stale-while-revalidate nor stale-if-error."},
 	{.name = "allow_set_cookie", .type = CFG_BOOL, .off = P(allow_set_cookie),
-	 .def = "false", .help = "Store responses that carry Set-Cookie."},
+	 .def = "false",
+	 .help = "Store responses that carry Set-Cookie; the stored copy never has the "
+		 "cookie (only the client whose request filled the cache gets it)."},
 	{.name = "key_query_include", .type = CFG_STRLIST, .off = P(key_query_include),
 	 .count_off = P(nkey_query_include), .max = 256, .def = "",
 	 .help = "Only these query parameters are part of the cache key (empty = all)."},
