@@ -205,7 +205,24 @@ struct hp_config_admin {
 	size_t nlisten;
 	struct hp_cidr *allow;         /* default 127.0.0.0/8, ::1/128 */
 	size_t nallow;
+	char *token_file;              /* NULL = none: file holding the bearer token */
+	char *token_env;               /* NULL = none: variable holding the bearer token */
+	char *token_scope;             /* "changes" (default): /purge, /reload, PURGE;
+					  "all": every admin request */
 };
+
+/* Longest admin bearer token, in bytes. */
+#define HP_CONFIG_TOKEN_MAX 256
+
+/*
+ * Read the admin bearer token of <a> (from admin.token_file or the variable
+ * admin.token_env names; trailing white space dropped) into <out> (<n>
+ * bytes, at least HP_CONFIG_TOKEN_MAX + 1). Returns 1 with the token, 0 when
+ * none is configured (<out> empty), -1 with a reason in <err> that never
+ * holds the token. A token is RFC 6750 b64token characters.
+ */
+int hp_config_admin_token(const struct hp_config_admin *a, char *out, size_t n, char *err,
+			  size_t errlen);
 
 struct hp_config_access_log {
 	char *path;                    /* NULL = off, "-" = stdout */

@@ -173,6 +173,18 @@ static bool check_admin_listen(struct cfg_load *ld, const struct cfg_key *k, voi
 	return check_addresses(ld, admin->listen, admin->nlisten);
 }
 
+/* The token must be readable now, so that `check` and a reload refuse a
+ * file that `serve` could not use; the token itself never leaves here. */
+static bool check_admin_token(struct cfg_load *ld, const struct cfg_key *k, void *obj)
+{
+	(void)k;
+	char token[HP_CONFIG_TOKEN_MAX + 1];
+	char err[512];
+	int rc = hp_config_admin_token(obj, token, sizeof(token), err, sizeof(err));
+	memset(token, 0, sizeof(token));
+	return rc >= 0 || hp_config_fail(ld, false, "%s", err);
+}
+
 static bool is_token(const char *s)
 {
 	if (*s == '\0')
@@ -442,6 +454,7 @@ static void fini_alert_rule(void *obj)
 
 static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
 static const char *const log_formats[] = {"combined", "json", NULL};
+static const char *const token_scopes[] = {"changes", "all", NULL};
 static const char *const balancers[] = {"round_robin", "weighted_round_robin", "least_conn",
 					 "p2c", "hash", "random", NULL};
 static const char *const rl_modes[] = {"reject", "delay", NULL};
@@ -782,6 +795,17 @@ static const struct cfg_key admin_keys[] = {
 	{.name = "allow", .type = CFG_CIDRLIST, .off = AD(allow), .count_off = AD(nallow),
 	 .max = 1024, .def = "127.0.0.0/8,::1/128",
 	 .help = "Client addresses allowed on the admin listener (403 for others)."},
+	{.name = "token_file", .type = CFG_STRING, .off = AD(token_file), .flags = CFG_NULLABLE,
+	 .check = check_admin_token,
+	 .help = "File holding a bearer token required (Authorization: Bearer) by /purge, "
+		 "/reload and PURGE on the main listener; null = no token."},
+	{.name = "token_env", .type = CFG_STRING, .off = AD(token_env), .flags = CFG_NULLABLE,
+	 .check = check_admin_token,
+	 .help = "Name of an environment variable holding that token (instead of a file)."},
+	{.name = "token_scope", .type = CFG_ENUM, .off = AD(token_scope), .def = "changes",
+	 .ext = token_scopes,
+	 .help = "Which admin requests need the token: \"changes\" (purge, reload) or "
+		 "\"all\"."},
 };
 static const struct cfg_section admin_section = {SECTION(admin_keys)};
 

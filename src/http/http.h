@@ -163,6 +163,21 @@ ssize_t hp_http_chunked_feed(struct hp_http_chunked *c, const char *buf, size_t 
 
 /* ==== Field helpers ==== */
 
+/* What an Authorization field says against an expected bearer token. */
+enum hp_http_bearer {
+	HP_BEARER_ABSENT,    /* no Authorization: Bearer field */
+	HP_BEARER_WRONG,     /* a bearer token, not the one expected */
+	HP_BEARER_OK,
+};
+/*
+ * Check the Authorization fields of h[0..n) for "Bearer <token>" (RFC 6750
+ * §2.1; the scheme case-insensitive). The comparison takes the same time
+ * whatever the bytes of the presented token, so timing tells an attacker
+ * nothing of how much of a guess was right.
+ */
+enum hp_http_bearer hp_http_check_bearer(const struct hp_http_header *h, size_t n,
+					 const char *token);
+
 /* The first field of h[0..n) named <name> (ASCII case-insensitive), or NULL. */
 const struct hp_http_header *hp_http_find_header(const struct hp_http_header *h, size_t n,
 						 const char *name);

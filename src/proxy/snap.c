@@ -123,6 +123,10 @@ struct hp_snap *hp_snap_create(struct hp_config *cfg, bool take_cfg, struct hp_c
 			goto fail;
 	}
 	compile_routes(s, s->cache != NULL);
+	/* Read here, off the workers: a reload picks up a new token. */
+	if (hp_config_admin_token(&cfg->admin, s->admin_token, sizeof(s->admin_token), err,
+				  errlen) < 0)
+		goto fail;
 	if (cfg->access_log.path != NULL) {
 		s->alog = hp_accesslog_open(&cfg->access_log, err, errlen);
 		if (s->alog == NULL)
