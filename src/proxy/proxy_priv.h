@@ -573,7 +573,7 @@ enum hp_step hp_fetch_failed(struct hp_client *c, int status, const char *reason
 /* reqbody.c */
 /* Step body: build the upstream head, read a body up to
  * limits.request_buffering whole (400 before the upstream hears of a bad
- * one), then connect. */
+ * one), then on to fetch, which connects. */
 enum hp_step hp_step_body(struct hp_client *c);
 /* Write what can go of <p>[0..len) to the upstream; *<written> says how
  * much. False on a write error (the caller decides). */

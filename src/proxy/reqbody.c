@@ -150,7 +150,9 @@ static void end_head(struct hp_client *c)
 
 /* The body is decided: the head is complete and the upstream may be
  * contacted. A request may go again after a failed try only if nothing of
- * its body would be missing. */
+ * its body would be missing. Step fetch connects: it also handles waiting
+ * for a connection slot, which must not run this step (and end the head)
+ * again. */
 static enum hp_step go_upstream(struct hp_client *c)
 {
 	struct hp_txn *t = c->t;
@@ -159,7 +161,7 @@ static enum hp_step go_upstream(struct hp_client *c)
 	t->up.retryable = hp_http_method_is_idempotent(t->req.method) && whole;
 	if (t->req.body_mode == HP_RB_BUFFERED && c->timer_kind == CT_BODY)
 		hp_client_disarm_timer(c);
-	return hp_connect_upstream(c);
+	return HP_STEP_fetch;
 }
 
 /* First entry: the upstream head is written (less its framing) and the
