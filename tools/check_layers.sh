@@ -9,7 +9,7 @@
 # make. Prints one line per violation and exits 1 if there is any.
 set -u
 BUILD=${BUILD:-build}
-order="config_locate config_path config_value config_schema config_walk config_env config_dump config"
+order="config_locate config_path config_value config_token config_schema config_walk config_env config_dump config"
 defined_below=""
 bad=0
 for f in $order; do

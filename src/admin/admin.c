@@ -9,6 +9,11 @@
  * takes no request body. A reload runs synchronously on this thread: the
  * workers keep serving meanwhile, and other admin requests wait, which is
  * what an operator expects of an endpoint that answers with the verdict.
+ *
+ * Who may ask: first the address (admin.allow, else 403), then, when a
+ * bearer token is configured, "Authorization: Bearer <token>" (else 401)
+ * for the requests that change state (/purge, /reload) or, with
+ * admin.token_scope "all", for every request.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -59,6 +64,8 @@ struct admin_conn {
 struct hp_admin {
 	struct hp_cidr *allow;        /* copy of admin.allow: a reload may free the config */
 	size_t nallow;
+	char token[HP_CONFIG_TOKEN_MAX + 1]; /* bearer token; "" = none (admin.token_*) */
+	bool token_all;               /* every request needs it, not only the changes */
 	hp_admin_reload_fn *reload;   /* NULL: POST /reload answers 503 */
 	void *reload_arg;
 	struct hp_proxy *px;          /* borrowed */
@@ -74,8 +81,9 @@ struct hp_admin {
 
 /* ==== Answers ==== */
 
+/* <extra>: one more header field line without its CRLF ("Allow: GET"), or NULL. */
 static void put_head(struct admin_conn *c, int status, const char *type, size_t body_len,
-		     const char *allow)
+		     const char *extra)
 {
 	char date[HP_HTTP_DATE_LEN + 1];
 	hp_http_date_format(hp_clock_wall_s(), date);
@@ -83,9 +91,9 @@ static void put_head(struct admin_conn *c, int status, const char *type, size_t 
 	int k = snprintf(head, sizeof(head),
 			 "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: hotpath\r\n"
 			 "Content-Type: %s\r\nCache-Control: no-store\r\n"
-			 "Content-Length: %zu\r\n%s%s%s%s\r\n",
+			 "Content-Length: %zu\r\n%s%s%s\r\n",
 			 status, hp_http_status_reason(status), date, type, body_len,
-			 allow ? "Allow: " : "", allow ? allow : "", allow ? "\r\n" : "",
+			 extra ? extra : "", extra ? "\r\n" : "",
 			 c->close_after ? "Connection: close\r\n" : "");
 	hp_buf_append(&c->out, head, (size_t)k);
 }
@@ -248,8 +256,35 @@ static void answer_reload(struct admin_conn *c)
 static const char *allowed_methods(const struct hp_admin_request *r)
 {
 	if (r->action == HP_ADMIN_PURGE)
-		return "POST, PURGE";
-	return r->action == HP_ADMIN_RELOAD ? "POST" : "GET, HEAD";
+		return "Allow: POST, PURGE";
+	return r->action == HP_ADMIN_RELOAD ? "Allow: POST" : "Allow: GET, HEAD";
+}
+
+/* The token, when one is configured and <action> needs it (<action> < 0:
+ * the request is not parsed yet). False after answering 401. */
+static bool authorized(struct admin_conn *c, const struct hp_http_request *req, int action)
+{
+	const struct hp_admin *a = c->admin;
+	if (a->token[0] == '\0')
+		return true;
+	bool changes = action == HP_ADMIN_PURGE || action == HP_ADMIN_RELOAD;
+	if (!a->token_all && !changes)
+		return true;
+	bool head_only = req->method_id == HP_METHOD_HEAD;
+	switch (hp_http_check_bearer(req->headers, req->num_headers, a->token)) {
+	case HP_BEARER_OK:
+		return true;
+	case HP_BEARER_WRONG:
+		hp_log_info("admin: wrong bearer token for %.*s", (int)req->target.len,
+			    req->target.ptr);
+		put_error(c, 401, "wrong bearer token", head_only,
+			  "WWW-Authenticate: Bearer realm=\"hotpath\", error=\"invalid_token\"");
+		return false;
+	default:
+		put_error(c, 401, "a bearer token is required", head_only,
+			  "WWW-Authenticate: Bearer realm=\"hotpath\"");
+		return false;
+	}
 }
 
 static void answer(struct admin_conn *c, const struct hp_http_request *req)
@@ -259,9 +294,13 @@ static void answer(struct admin_conn *c, const struct hp_http_request *req)
 		put_error(c, 403, "not allowed from this address", head_only, NULL);
 		return;
 	}
+	if (c->admin->token_all && !authorized(c, req, -1))
+		return;
 	char scratch[HEAD_MAX];
 	struct hp_admin_request r;
 	int status = hp_admin_parse(req->method, req->target, scratch, &r);
+	if (status == 0 && !c->admin->token_all && !authorized(c, req, (int)r.action))
+		return;
 	if (status != 0) {
 		const char *allow = status != 405 ? NULL : allowed_methods(&r);
 		put_error(c, status, r.error, head_only, allow);
@@ -490,6 +529,15 @@ struct hp_admin *hp_admin_create(const struct hp_config *cfg, struct hp_proxy *p
 	a->nallow = cfg->admin.nallow;
 	a->allow = hp_xcalloc(a->nallow + 1, sizeof(*a->allow));
 	memcpy(a->allow, cfg->admin.allow, a->nallow * sizeof(*a->allow));
+	char terr[512];
+	if (hp_config_admin_token(&cfg->admin, a->token, sizeof(a->token), terr,
+				  sizeof(terr)) < 0) {
+		snprintf(err, errlen, "admin: %s", terr);
+		free(a->allow);
+		free(a);
+		return NULL;
+	}
+	a->token_all = a->token[0] != '\0' && strcmp(cfg->admin.token_scope, "all") == 0;
 	a->reload = reload;
 	a->reload_arg = reload_arg;
 	a->px = px;
@@ -564,6 +612,7 @@ void hp_admin_destroy(struct hp_admin *a)
 	hp_loop_destroy(a->loop);
 	free(a->listeners);
 	free(a->allow);
+	explicit_bzero(a->token, sizeof(a->token));
 	free(a);
 }
 

@@ -183,6 +183,10 @@ struct hp_cache_policy {
 				   in the background, or served when the origin fails) */
 	bool allow_set_cookie;  /* store responses carrying Set-Cookie */
 	bool strip_tag_header;  /* do not send the tag fields to clients */
+	const char *const *targeted; /* RFC 9213 fields, in precedence order: the first
+					valid one replaces Cache-Control and Expires */
+	size_t ntargeted;
+	bool strip_targeted;    /* do not send the targeted fields to clients */
 };
 
 /*

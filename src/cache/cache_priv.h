@@ -188,6 +188,13 @@ void hp_cache_host_drop_default_port(struct hp_str *host);
 bool hp_cache_key_split(const char *key, size_t keylen, struct hp_str *host, struct hp_str *path);
 
 /* ==== policy.c ==== */
+/* The response's cache directives for us: from the first valid targeted
+ * field of <pol> (RFC 9213), which makes Expires void (true), else from
+ * Cache-Control (false). */
+bool hp_cache_response_cc(const struct hp_http_header *resp, size_t n,
+			  const struct hp_cache_policy *pol, struct hp_http_cache_control *cc);
+/* Whether <name> is one of <pol>'s targeted fields. */
+bool hp_cache_is_targeted(const struct hp_cache_policy *pol, struct hp_str name);
 /* hp_cache_freshness_lifetime() with <date_fallback> used when Date is absent. */
 int64_t hp_cache_lifetime_at(int status, const struct hp_http_header *resp, size_t n,
 			     const struct hp_cache_policy *pol, time_t date_fallback);

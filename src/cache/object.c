@@ -313,10 +313,13 @@ static void unpack(struct hp_str *s, const char *base)
 }
 
 /* §3.1: no Age (recomputed at send time); §5.2.2.4 and §5.2.2.7: fields named
- * by qualified no-cache / private are not stored by a shared cache. */
+ * by qualified no-cache / private are not stored by a shared cache. Nor is
+ * Set-Cookie, ever: a response carrying one is stored only on a route that
+ * allows it (policy.c), and then the cookie went to the client whose request
+ * filled the cache; a hit must never hand it to anyone else. */
 static bool store_field(const struct hp_http_cache_control *cc, struct hp_str name)
 {
-	if (hp_str_ieq(name, "Age"))
+	if (hp_str_ieq(name, "Age") || hp_str_ieq(name, "Set-Cookie"))
 		return false;
 	return !hp_http_list_has(cc->no_cache_fields, name) &&
 	       !hp_http_list_has(cc->private_fields, name);
@@ -462,6 +465,8 @@ static void build_head(const struct hp_cache *c, struct hp_cache_obj *obj,
 			continue;
 		if (pol != NULL && pol->strip_tag_header && is_tag_field(c, f->name))
 			continue;
+		if (pol != NULL && pol->strip_targeted && hp_cache_is_targeted(pol, f->name))
+			continue;
 		hp_buf_append(&h, f->name.ptr, f->name.len);
 		HP_BUF_APPEND_LIT(&h, ": ");
 		hp_buf_append(&h, f->value.ptr, f->value.len);
@@ -478,6 +483,30 @@ static struct hp_str field_value(const struct hp_cache_obj *obj, const char *nam
 	return f ? hp_str_trim(f->value) : HP_STR("");
 }
 
+/*
+ * The Age a response arrived with, in seconds. Its first member when it is a
+ * list ("7200, 0", or fields joined by an intermediary): the others cannot
+ * make it younger. A value too large to hold counts as 2^31 (RFC 9111
+ * §1.2.2), so a response claiming to be very old is stale, not fresh as a
+ * value that failed to parse would be. An invalid value counts as absent.
+ */
+static uint64_t age_value(const struct hp_http_header *f)
+{
+	if (f == NULL)
+		return 0;
+	size_t pos = 0;
+	struct hp_str first;
+	if (!hp_str_next_token(f->value, &pos, &first))
+		return 0;
+	for (size_t i = 0; i < first.len; i++)
+		if (first.ptr[i] < '0' || first.ptr[i] > '9')
+			return 0;
+	uint64_t v;
+	if (!hp_str_to_u64(first, (uint64_t)INT32_MAX + 1, &v))
+		return (uint64_t)INT32_MAX + 1;
+	return v;
+}
+
 /* §4.2.3, the part fixed at storage: corrected_initial_age. */
 static void set_times(struct hp_cache_obj *obj, const struct hp_http_cache_control *cc,
 		      const struct hp_http_header *resp, size_t nresp, time_t request_time,
@@ -485,16 +514,13 @@ static void set_times(struct hp_cache_obj *obj, const struct hp_http_cache_contr
 {
 	const struct hp_http_header *f = hp_http_find_header(resp, nresp, "Date");
 	time_t date;
-	uint64_t age_value = 0;
 
 	if (f == NULL || !hp_http_date_parse(f->value.ptr, f->value.len, &date))
 		date = response_time;
-	f = hp_http_find_header(resp, nresp, "Age");
-	if (f != NULL && !hp_str_to_u64(hp_str_trim(f->value), INT32_MAX, &age_value))
-		age_value = 0;
+	uint64_t age = age_value(hp_http_find_header(resp, nresp, "Age"));
 	int64_t apparent_age = HP_MAX((int64_t)(response_time - date), 0);
 	int64_t response_delay = HP_MAX((int64_t)(response_time - request_time), 0);
-	int64_t corrected_age_value = (int64_t)age_value + response_delay;
+	int64_t corrected_age_value = (int64_t)age + response_delay;
 
 	obj->corrected_initial_age = HP_MAX(apparent_age, corrected_age_value);
 	obj->response_time = response_time;
@@ -515,7 +541,7 @@ void hp_cache_obj_set_head(struct hp_cache *c, struct hp_cache_obj *obj, int sta
 	struct hp_buf mem = {0};
 
 	HP_ASSERT(obj->mem == NULL);
-	hp_http_parse_cache_control(resp, nresp, &cc);
+	hp_cache_response_cc(resp, nresp, pol, &cc);
 	obj->status = status;
 	pack_fields(obj, &mem, &cc, resp, nresp);
 	if (vary_from != NULL)

@@ -33,6 +33,17 @@ static bool understood_status(int status)
 	return status >= 200 && status <= 599 && status != 206 && status != 304;
 }
 
+/* Statuses whose caching rules we know: those RFC 9110 defines (less 206,
+ * which we do not store). must-understand (§5.2.2.3) allows storing only
+ * these: a 599 may mean anything, even "do not cache me". */
+static bool known_status(int status)
+{
+	return (status >= 200 && status <= 205) || (status >= 300 && status <= 308 &&
+						     status != 304 && status != 306) ||
+	       (status >= 400 && status <= 417) || status == 421 || status == 422 ||
+	       status == 426 || (status >= 500 && status <= 505);
+}
+
 static bool field_date(const struct hp_http_header *h, size_t n, const char *name, time_t *out)
 {
 	const struct hp_http_header *f = hp_http_find_header(h, n, name);
@@ -40,10 +51,29 @@ static bool field_date(const struct hp_http_header *h, size_t n, const char *nam
 	return f != NULL && hp_http_date_parse(f->value.ptr, f->value.len, out);
 }
 
-static bool has_explicit_freshness(const struct hp_http_cache_control *cc,
+bool hp_cache_response_cc(const struct hp_http_header *resp, size_t n,
+			  const struct hp_cache_policy *pol, struct hp_http_cache_control *cc)
+{
+	for (size_t i = 0; pol != NULL && i < pol->ntargeted; i++)
+		if (hp_http_parse_targeted_cache_control(resp, n, pol->targeted[i], cc))
+			return true;
+	hp_http_parse_cache_control(resp, n, cc);
+	return false;
+}
+
+bool hp_cache_is_targeted(const struct hp_cache_policy *pol, struct hp_str name)
+{
+	for (size_t i = 0; pol != NULL && i < pol->ntargeted; i++)
+		if (hp_str_ieq(name, pol->targeted[i]))
+			return true;
+	return false;
+}
+
+static bool has_explicit_freshness(const struct hp_http_cache_control *cc, bool targeted,
 				   const struct hp_http_header *h, size_t n)
 {
-	return cc->s_maxage >= 0 || cc->max_age >= 0 || hp_http_find_header(h, n, "Expires");
+	return cc->s_maxage >= 0 || cc->max_age >= 0 ||
+	       (!targeted && hp_http_find_header(h, n, "Expires"));
 }
 
 static bool vary_star(const struct hp_http_header *h, size_t n)
@@ -64,7 +94,9 @@ static const char *refusal(enum hp_http_method m, int status, const struct hp_ht
 		return "method";
 	if (!understood_status(status))
 		return "status";
-	hp_http_parse_cache_control(resp, nresp, &cc);
+	bool targeted = hp_cache_response_cc(resp, nresp, pol, &cc);
+	if (cc.must_understand && !known_status(status))
+		return "must-understand";
 	/* §5.2.2.3: must-understand lifts no-store for statuses we understand. */
 	if (cc.no_store && !cc.must_understand)
 		return "no-store";
@@ -81,7 +113,7 @@ static const char *refusal(enum hp_http_method m, int status, const struct hp_ht
 	/* Storable per §3, but §4.1 says it never matches: storing it only wastes room. */
 	if (vary_star(resp, nresp))
 		return "vary *";
-	if (!heuristic_status(status) && !cc.public_ && !has_explicit_freshness(&cc, resp, nresp))
+	if (!heuristic_status(status) && !cc.public_ && !has_explicit_freshness(&cc, targeted, resp, nresp))
 		return "status not cacheable by default";
 	return NULL;
 }
@@ -104,14 +136,14 @@ int64_t hp_cache_lifetime_at(int status, const struct hp_http_header *resp, size
 	time_t date;
 	time_t t;
 
-	hp_http_parse_cache_control(resp, n, &cc);
+	bool targeted = hp_cache_response_cc(resp, n, pol, &cc);
 	if (cc.s_maxage >= 0)
 		return cc.s_maxage;
 	if (cc.max_age >= 0)
 		return cc.max_age;
 	if (!field_date(resp, n, "Date", &date))
 		date = date_fallback;
-	if (hp_http_find_header(resp, n, "Expires")) {
+	if (!targeted && hp_http_find_header(resp, n, "Expires")) {
 		/* §5.3: an invalid Expires, "0" included, means already expired. */
 		if (!field_date(resp, n, "Expires", &t) || t <= date)
 			return 0;

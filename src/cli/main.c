@@ -8,7 +8,9 @@
  * Exit codes: 0 ok, 1 runtime failure, 2 bad usage or bad configuration.
  */
 #include <errno.h>
+#include <arpa/inet.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +19,7 @@
 #include "bench/bench.h"
 #include "cli/cli.h"
 #include "config/config.h"
+#include "net/net.h"
 
 extern char **environ;
 
@@ -106,6 +109,36 @@ static void warn_routes(const struct hp_config *cfg)
 	}
 }
 
+static bool is_loopback(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
+		return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+	}
+	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
+	return ss->ss_family == AF_INET6 && IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
+}
+
+/* An admin listener reachable from other machines with no token is guarded
+ * by admin.allow alone: anyone behind an allowed address (a NAT, a shared
+ * host) may purge the cache or reload. The token itself is never printed. */
+static void warn_admin_token(const struct hp_config *cfg)
+{
+	if (cfg->admin.token_file != NULL || cfg->admin.token_env != NULL)
+		return;
+	for (size_t i = 0; i < cfg->admin.nlisten; i++) {
+		struct sockaddr_storage ss;
+		socklen_t len;
+		char err[256];
+		if (hp_net_resolve(cfg->admin.listen[i], &ss, &len, err, sizeof(err)) < 0 ||
+		    is_loopback(&ss))
+			continue;
+		fprintf(stderr, "warning: admin.listen[%zu]: \"%s\" is reachable beyond loopback "
+			"and no admin.token_file or admin.token_env is set: purge and reload are "
+			"guarded by admin.allow only\n", i, cfg->admin.listen[i]);
+	}
+}
+
 static int check(int argc, char **argv)
 {
 	if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
@@ -125,6 +158,7 @@ static int check(int argc, char **argv)
 	}
 	(void)warn_unresolved(cfg);
 	warn_routes(cfg);
+	warn_admin_token(cfg);
 	char *json = hp_config_dump(cfg);
 	fputs(json, stdout);
 	if (json[0] != '\0' && json[strlen(json) - 1] != '\n')

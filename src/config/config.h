@@ -166,6 +166,11 @@ struct hp_config_cache {
 	char *namespace;               /* default "": prefix of every key (bump to invalidate) */
 	char *tag_header;              /* default "Cache-Tag" */
 	bool strip_tag_header;         /* default true */
+	char **targeted_fields;        /* RFC 9213 fields that override Cache-Control for
+					  us, first valid one wins; default
+					  Hotpath-Cache-Control, CDN-Cache-Control */
+	size_t ntargeted_fields;
+	bool strip_targeted_fields;    /* default false: removed from client responses */
 	struct hp_cidr *purge_allow;   /* default 127.0.0.0/8, ::1/128 */
 	size_t npurge_allow;
 	uint64_t hit_for_pass_ms;      /* default 120 s */
@@ -183,6 +188,11 @@ struct hp_config_limits {
 	uint32_t max_header_fields;    /* default 100 -> 431 */
 	uint64_t max_request_line;     /* bytes, default 8KB -> 414 */
 	uint64_t max_body_size;        /* bytes, default 10MB -> 413 */
+	uint64_t request_buffering;    /* bytes, default 64KB: bodies up to this are read
+					  whole before the upstream; 0 = always stream */
+	char **strip_request_headers;  /* never forwarded upstream: URL and method
+					  overrides (X-Original-URL, ...) by default */
+	size_t nstrip_request_headers;
 	uint64_t header_timeout_ms;    /* default 10 s: whole head must arrive (slowloris) */
 	uint64_t body_timeout_ms;      /* default 60 s: between body bytes from a client */
 	uint64_t keepalive_timeout_ms; /* default 75 s: idle client connection */
@@ -195,7 +205,24 @@ struct hp_config_admin {
 	size_t nlisten;
 	struct hp_cidr *allow;         /* default 127.0.0.0/8, ::1/128 */
 	size_t nallow;
+	char *token_file;              /* NULL = none: file holding the bearer token */
+	char *token_env;               /* NULL = none: variable holding the bearer token */
+	char *token_scope;             /* "changes" (default): /purge, /reload, PURGE;
+					  "all": every admin request */
 };
+
+/* Longest admin bearer token, in bytes. */
+#define HP_CONFIG_TOKEN_MAX 256
+
+/*
+ * Read the admin bearer token of <a> (from admin.token_file or the variable
+ * admin.token_env names; trailing white space dropped) into <out> (<n>
+ * bytes, at least HP_CONFIG_TOKEN_MAX + 1). Returns 1 with the token, 0 when
+ * none is configured (<out> empty), -1 with a reason in <err> that never
+ * holds the token. A token is RFC 6750 b64token characters.
+ */
+int hp_config_admin_token(const struct hp_config_admin *a, char *out, size_t n, char *err,
+			  size_t errlen);
 
 struct hp_config_access_log {
 	char *path;                    /* NULL = off, "-" = stdout */

@@ -94,6 +94,7 @@ struct cfg_load {
  *   config_locate.c  positions in JSON text (needs only struct cfg_path)
  *   config_path.c    the key path stack, environment names, hp_config_fail()
  *   config_value.c   scalar syntax and setters, environment syntax
+ *   config_token.c   the admin bearer token, from its file or variable
  *   config_schema.c  the tables (data) and their check functions
  *   config_walk.c    hp_config_set(): the tables against a jansson tree
  *   config_env.c     HOTPATH_* variables, through config_walk.c

@@ -173,6 +173,18 @@ static bool check_admin_listen(struct cfg_load *ld, const struct cfg_key *k, voi
 	return check_addresses(ld, admin->listen, admin->nlisten);
 }
 
+/* The token must be readable now, so that `check` and a reload refuse a
+ * file that `serve` could not use; the token itself never leaves here. */
+static bool check_admin_token(struct cfg_load *ld, const struct cfg_key *k, void *obj)
+{
+	(void)k;
+	char token[HP_CONFIG_TOKEN_MAX + 1];
+	char err[512];
+	int rc = hp_config_admin_token(obj, token, sizeof(token), err, sizeof(err));
+	memset(token, 0, sizeof(token));
+	return rc >= 0 || hp_config_fail(ld, false, "%s", err);
+}
+
 static bool is_token(const char *s)
 {
 	if (*s == '\0')
@@ -443,6 +455,7 @@ static void fini_alert_rule(void *obj)
 
 static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
 static const char *const log_formats[] = {"combined", "json", NULL};
+static const char *const token_scopes[] = {"changes", "all", NULL};
 static const char *const balancers[] = {"round_robin", "weighted_round_robin", "least_conn",
 					 "p2c", "hash", "random", NULL};
 static const char *const rl_modes[] = {"reject", "delay", NULL};
@@ -601,7 +614,9 @@ static const struct cfg_key policy_keys[] = {
 	 .help = "Serve stale this long while refreshing, when the origin sends neither "
 		 "stale-while-revalidate nor stale-if-error."},
 	{.name = "allow_set_cookie", .type = CFG_BOOL, .off = P(allow_set_cookie),
-	 .def = "false", .help = "Store responses that carry Set-Cookie."},
+	 .def = "false",
+	 .help = "Store responses that carry Set-Cookie; the stored copy never has the "
+		 "cookie (only the client whose request filled the cache gets it)."},
 	{.name = "key_query_include", .type = CFG_STRLIST, .off = P(key_query_include),
 	 .count_off = P(nkey_query_include), .max = 256, .def = "",
 	 .help = "Only these query parameters are part of the cache key (empty = all)."},
@@ -702,6 +717,16 @@ static const struct cfg_key limits_keys[] = {
 	 .max = MB, .def = "8KB", .help = "Longest request line (414 beyond)."},
 	{.name = "max_body_size", .type = CFG_SIZE, .off = L(max_body_size), .max = TB,
 	 .def = "10MB", .help = "Largest request body (413 beyond)."},
+	{.name = "request_buffering", .type = CFG_SIZE, .off = L(request_buffering), .max = 1024 * MB,
+	 .def = "64KB",
+	 .help = "Request bodies up to this are read and checked whole before the upstream "
+		 "is contacted (and may be retried); larger ones stream. 0: always stream."},
+	{.name = "strip_request_headers", .type = CFG_STRLIST, .off = L(strip_request_headers),
+	 .count_off = L(nstrip_request_headers), .max = 256, .check = check_header_names,
+	 .def = "X-Original-URL,X-Rewrite-URL,X-Override-URL,X-HTTP-Method-Override,"
+		"X-HTTP-Method,X-Method-Override",
+	 .help = "Request fields never forwarded upstream: frameworks that honour them serve "
+		 "another URL or method than the cache keyed (docs/cache.md)."},
 	{.name = "header_timeout", .type = CFG_DURATION, .off = L(header_timeout_ms), .min = 1,
 	 .max = HOUR, .def = "10s",
 	 .help = "The whole request head must arrive within this (slowloris)."},
@@ -732,6 +757,16 @@ static const struct cfg_key cache_keys[] = {
 	 .help = "Response header listing tags for purge by tag."},
 	{.name = "strip_tag_header", .type = CFG_BOOL, .off = C(strip_tag_header),
 	 .def = "true", .help = "Remove the tag header before responding to clients."},
+	{.name = "targeted_fields", .type = CFG_STRLIST, .off = C(targeted_fields),
+	 .count_off = C(ntargeted_fields), .max = 16, .check = check_header_names,
+	 .def = "Hotpath-Cache-Control,CDN-Cache-Control",
+	 .help = "Targeted cache-control fields (RFC 9213) in precedence order: the first "
+		 "valid one replaces Cache-Control and Expires for hotpath's caching; none = "
+		 "Cache-Control only."},
+	{.name = "strip_targeted_fields", .type = CFG_BOOL, .off = C(strip_targeted_fields),
+	 .def = "false",
+	 .help = "Remove the targeted fields before responding to clients (keep them when "
+		 "another CDN downstream should see CDN-Cache-Control)."},
 	{.name = "purge_allow", .type = CFG_CIDRLIST, .off = C(purge_allow),
 	 .count_off = C(npurge_allow), .max = 1024, .def = "127.0.0.0/8,::1/128",
 	 .help = "Client addresses allowed to send PURGE requests."},
@@ -761,6 +796,17 @@ static const struct cfg_key admin_keys[] = {
 	{.name = "allow", .type = CFG_CIDRLIST, .off = AD(allow), .count_off = AD(nallow),
 	 .max = 1024, .def = "127.0.0.0/8,::1/128",
 	 .help = "Client addresses allowed on the admin listener (403 for others)."},
+	{.name = "token_file", .type = CFG_STRING, .off = AD(token_file), .flags = CFG_NULLABLE,
+	 .check = check_admin_token,
+	 .help = "File holding a bearer token required (Authorization: Bearer) by /purge, "
+		 "/reload and PURGE on the main listener; null = no token."},
+	{.name = "token_env", .type = CFG_STRING, .off = AD(token_env), .flags = CFG_NULLABLE,
+	 .check = check_admin_token,
+	 .help = "Name of an environment variable holding that token (instead of a file)."},
+	{.name = "token_scope", .type = CFG_ENUM, .off = AD(token_scope), .def = "changes",
+	 .ext = token_scopes,
+	 .help = "Which admin requests need the token: \"changes\" (purge, reload) or "
+		 "\"all\"."},
 };
 static const struct cfg_section admin_section = {SECTION(admin_keys)};
 

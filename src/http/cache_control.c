@@ -8,6 +8,10 @@
  * Directives from every Cache-Control field are read left to right. Junk is
  * skipped up to the next comma outside a quoted string, so one bad directive
  * never hides the ones after it (a hidden no-store would be a privacy bug).
+ *
+ * Targeted fields (RFC 9213: CDN-Cache-Control and the like) are Structured
+ * Field Dictionaries (RFC 8941) with the same directives; they are parsed
+ * strictly, since an invalid one must be ignored as a whole.
  */
 #include "http/http_priv.h"
 
@@ -178,4 +182,181 @@ void hp_http_parse_cache_control(const struct hp_http_header *h, size_t n,
 		while (next_directive(&p, end, &d))
 			apply(&st, &d);
 	}
+}
+
+/* ==== Targeted fields (RFC 9213) ==== */
+
+static bool is_lcalpha(char ch)
+{
+	return ch >= 'a' && ch <= 'z';
+}
+
+static bool is_digit(char ch)
+{
+	return ch >= '0' && ch <= '9';
+}
+
+/* key = ( lcalpha / "*" ) *( lcalpha / DIGIT / "_" / "-" / "." / "*" ) */
+static bool sf_key(const char **pp, const char *end, struct hp_str *key)
+{
+	const char *p = *pp;
+	if (p == end || !(is_lcalpha(*p) || *p == '*'))
+		return false;
+	while (p < end && (is_lcalpha(*p) || is_digit(*p) || *p == '_' || *p == '-' ||
+			   *p == '.' || *p == '*'))
+		p++;
+	*key = (struct hp_str){*pp, (size_t)(p - *pp)};
+	*pp = p;
+	return true;
+}
+
+/* A bare item: integer or decimal, string, token, byte sequence or boolean.
+ * <arg> gets a directive's view of it: the digits of a non-negative integer,
+ * a string's contents, a token; <truth> is false only for ?0. */
+static bool sf_bare_item(const char **pp, const char *end, struct directive *d, bool *truth)
+{
+	const char *p = *pp;
+	*truth = true;
+	if (p == end)
+		return false;
+	if (*p == '-' || is_digit(*p)) {
+		const char *start = p;
+		if (*p == '-')
+			p++;
+		size_t digits = 0;
+		while (p < end && is_digit(*p) && digits < 15) {
+			p++;
+			digits++;
+		}
+		if (digits == 0 || (p < end && is_digit(*p)))
+			return false;
+		bool decimal = p < end && *p == '.';
+		if (decimal)
+			for (p++; p < end && is_digit(*p);)
+				p++;
+		d->arg = (struct hp_str){start, (size_t)(p - start)};
+		d->arg_ok = *start != '-' && !decimal;
+	} else if (*p == '"') {
+		const char *start = ++p;
+		while (p < end && *p != '"') {
+			if (*p == '\\' && (p + 1 == end || (p[1] != '"' && p[1] != '\\')))
+				return false;
+			if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+				return false;
+			p += *p == '\\' ? 2 : 1;
+		}
+		if (p == end)
+			return false;
+		d->arg = (struct hp_str){start, (size_t)(p - start)};
+		d->arg_ok = true;
+		p++;
+	} else if (*p == '?') {
+		if (p + 1 == end || (p[1] != '0' && p[1] != '1'))
+			return false;
+		*truth = p[1] == '1';
+		p += 2;
+	} else if (*p == ':') {
+		for (p++; p < end && *p != ':'; p++)
+			if (!(HP_IS(*p, HP_CT_TCHAR) || *p == '/' || *p == '='))
+				return false;
+		if (p == end)
+			return false;
+		p++;
+	} else if ((*p >= 'A' && *p <= 'Z') || is_lcalpha(*p) || *p == '*') {
+		const char *start = p;
+		while (p < end && (HP_IS(*p, HP_CT_TCHAR) || *p == ':' || *p == '/'))
+			p++;
+		d->arg = (struct hp_str){start, (size_t)(p - start)};
+		d->arg_ok = true;
+	} else {
+		return false;
+	}
+	*pp = p;
+	return true;
+}
+
+/* *( ";" OWS key [ "=" bare-item ] ): read and ignored. */
+static bool sf_params(const char **pp, const char *end)
+{
+	const char *p = *pp;
+	while (p < end && *p == ';') {
+		p++;
+		while (p < end && *p == ' ')
+			p++;
+		struct hp_str key;
+		if (!sf_key(&p, end, &key))
+			return false;
+		if (p < end && *p == '=') {
+			struct directive ignored = {0};
+			bool truth;
+			p++;
+			if (!sf_bare_item(&p, end, &ignored, &truth))
+				return false;
+		}
+	}
+	*pp = p;
+	return true;
+}
+
+/* One field value as a dictionary; false if it is not one. Members apply as
+ * Cache-Control directives (a ?0 member is absent). */
+static bool sf_dictionary(struct hp_str v, struct cc_state *st, bool *members)
+{
+	const char *p = v.ptr;
+	const char *end = v.ptr + v.len;
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	while (p < end) {
+		struct directive d = {0};
+		bool truth = true;
+		if (!sf_key(&p, end, &d.name))
+			return false;
+		if (p < end && *p == '=') {
+			p++;
+			d.has_arg = true;
+			if (*p == '(')
+				return false; /* inner lists: no directive takes one */
+			if (!sf_bare_item(&p, end, &d, &truth))
+				return false;
+		}
+		if (!sf_params(&p, end))
+			return false;
+		if (truth) {
+			/* "?1" is a bare directive, as "no-store" is. */
+			if (d.has_arg && d.arg.len == 0 && !d.arg_ok)
+				d.has_arg = false;
+			apply(st, &d);
+		}
+		*members = true;
+		while (p < end && (*p == ' ' || *p == '\t'))
+			p++;
+		if (p == end)
+			break;
+		if (*p != ',')
+			return false;
+		p++;
+		while (p < end && (*p == ' ' || *p == '\t'))
+			p++;
+		if (p == end)
+			return false; /* a trailing comma */
+	}
+	return true;
+}
+
+bool hp_http_parse_targeted_cache_control(const struct hp_http_header *h, size_t n,
+					  const char *name, struct hp_http_cache_control *out)
+{
+	struct cc_state st = {out, false, false};
+	bool members = false;
+
+	memset(out, 0, sizeof(*out));
+	out->max_age = out->s_maxage = out->min_fresh = -1;
+	out->stale_while_revalidate = out->stale_if_error = out->max_stale = -1;
+	for (size_t i = 0; i < n; i++) {
+		if (!hp_str_ieq(h[i].name, name))
+			continue;
+		if (!sf_dictionary(h[i].value, &st, &members))
+			return false;
+	}
+	return members;
 }

@@ -9,7 +9,8 @@
  * callback in runs, so decoding costs one switch per framing byte and
  * nothing per payload byte. All state lives in struct hp_http_chunked, which
  * is why any split of the input decodes the same. Line ends may be bare LF
- * like in heads; a bare CR never is.
+ * like in heads, unless the decoder is strict (request bodies: CRLF only,
+ * RFC 9112 §7.1); a bare CR never is.
  */
 #include "http/http_priv.h"
 
@@ -49,6 +50,12 @@ static int hex_value(unsigned char ch)
 	return (ch | 0x20) - 'a' + 10;
 }
 
+/* A bare LF ends a line only for a lenient decoder; <next> is where it leads. */
+static enum chunk_state bare_lf(const struct hp_http_chunked *c, enum chunk_state next)
+{
+	return c->strict ? ERROR : next;
+}
+
 /* The size line is complete: data follows, or the trailer for size 0. */
 static enum chunk_state end_size_line(struct hp_http_chunked *c)
 {
@@ -74,7 +81,7 @@ static enum chunk_state step_size(struct hp_http_chunked *c, unsigned char ch)
 	case '\r':
 		return SIZE_LF;
 	case '\n':
-		return end_size_line(c);
+		return c->strict ? ERROR : end_size_line(c);
 	default:
 		return ERROR;
 	}
@@ -89,7 +96,7 @@ static enum chunk_state step_trailer(struct hp_http_chunked *c, unsigned char ch
 		if (ch == '\r')
 			return FINAL_LF;
 		if (ch == '\n')
-			return DONE;
+			return bare_lf(c, DONE);
 		return HP_IS(ch, HP_CT_TCHAR) ? TRAILER_NAME : ERROR;
 	case TRAILER_NAME:
 		if (ch == ':')
@@ -99,7 +106,7 @@ static enum chunk_state step_trailer(struct hp_http_chunked *c, unsigned char ch
 		if (ch == '\r')
 			return TRAILER_LF;
 		if (ch == '\n')
-			return TRAILER_START;
+			return bare_lf(c, TRAILER_START);
 		return HP_IS(ch, HP_CT_VALUE) ? TRAILER_VALUE : ERROR;
 	case TRAILER_LF:
 		return ch == '\n' ? TRAILER_START : ERROR;
@@ -124,7 +131,7 @@ static enum chunk_state step(struct hp_http_chunked *c, unsigned char ch)
 		if (ch == '\r')
 			return SIZE_LF;
 		if (ch == '\n')
-			return end_size_line(c);
+			return c->strict ? ERROR : end_size_line(c);
 		if (++c->_count > MAX_EXT_BYTES || !HP_IS(ch, HP_CT_VALUE))
 			return ERROR;
 		return EXT;
@@ -133,7 +140,7 @@ static enum chunk_state step(struct hp_http_chunked *c, unsigned char ch)
 	case DATA_END:
 		if (ch == '\r')
 			return DATA_LF;
-		return ch == '\n' ? SIZE_START : ERROR;
+		return ch == '\n' ? bare_lf(c, SIZE_START) : ERROR;
 	case DATA_LF:
 		return ch == '\n' ? SIZE_START : ERROR;
 	default:

@@ -234,3 +234,34 @@ bool hp_http_valid_host(struct hp_str host)
 		return true;
 	return *p == ':' && valid_port(p + 1, end);
 }
+
+/* ==== Bearer tokens ==== */
+
+/* Equal in constant time for a given <b> length: every byte of <b> is
+ * looked at whatever the first difference, and a length mismatch folds in
+ * without an early return. */
+static bool same_secret(const char *a, size_t alen, const char *b, size_t blen)
+{
+	unsigned diff = alen != blen;
+	for (size_t i = 0; i < blen; i++)
+		diff |= (unsigned char)(alen ? a[i % alen] : 0) ^ (unsigned char)b[i];
+	return diff == 0;
+}
+
+enum hp_http_bearer hp_http_check_bearer(const struct hp_http_header *h, size_t n,
+					 const char *token)
+{
+	enum hp_http_bearer verdict = HP_BEARER_ABSENT;
+	for (size_t i = 0; i < n; i++) {
+		if (!hp_str_ieq(h[i].name, "authorization"))
+			continue;
+		struct hp_str v = hp_str_trim(h[i].value);
+		if (v.len < 7 || strncasecmp(v.ptr, "bearer ", 7) != 0)
+			continue;
+		struct hp_str cred = hp_str_trim((struct hp_str){v.ptr + 7, v.len - 7});
+		if (same_secret(token, strlen(token), cred.ptr, cred.len))
+			return HP_BEARER_OK;
+		verdict = HP_BEARER_WRONG;
+	}
+	return verdict;
+}

@@ -131,8 +131,13 @@ int hp_http_parse_response(const char *buf, size_t len, struct hp_http_response 
 
 /* Incremental chunked-body decoder (RFC 9112 §7.1); zero-initialise it before the first
  * call. Chunk extensions are checked for characters and bounded in length but not
- * interpreted; trailer fields are validated like header fields, then dropped. */
+ * interpreted; trailer fields are validated like header fields, then dropped. Lenient
+ * by default (a bare LF ends a line, as in heads), which suits responses; <strict>,
+ * set before the first call, makes every line end CRLF, as a request body forwarded
+ * to an origin must be (an origin that reads the framing differently would see
+ * another request in the body). */
 struct hp_http_chunked {
+	bool strict;         /* CRLF only: a bare LF is an error */
 	/* private */
 	int _state;          /* enum chunk_state in chunked.c */
 	uint64_t _remaining; /* bytes of the current chunk still to come, or its size so far */
@@ -146,7 +151,8 @@ typedef void hp_http_chunk_fn(void *arg, const char *data, size_t len);
  * chunked body (<= <len>; all of them unless the body ended): when the last
  * chunk and the trailer section are complete, *<done> is set true and the
  * bytes after the returned count belong to the next message. Returns HP_ERR
- * on malformed input (non-hex or overflowing size, missing CRLF, bare CR, bad
+ * on malformed input (non-hex or overflowing size, missing CRLF, bare CR, a bare
+ * LF when strict, bad
  * trailer field, chunk-ext over 4 KiB or trailer section over 16 KiB); the
  * decoder then stays failed. <on_data> (may be NULL) receives each run of
  * decoded payload bytes, a view into <buf>. Any split of the input gives the
@@ -156,6 +162,21 @@ ssize_t hp_http_chunked_feed(struct hp_http_chunked *c, const char *buf, size_t 
 			     bool *done, hp_http_chunk_fn *on_data, void *arg);
 
 /* ==== Field helpers ==== */
+
+/* What an Authorization field says against an expected bearer token. */
+enum hp_http_bearer {
+	HP_BEARER_ABSENT,    /* no Authorization: Bearer field */
+	HP_BEARER_WRONG,     /* a bearer token, not the one expected */
+	HP_BEARER_OK,
+};
+/*
+ * Check the Authorization fields of h[0..n) for "Bearer <token>" (RFC 6750
+ * §2.1; the scheme case-insensitive). The comparison takes the same time
+ * whatever the bytes of the presented token, so timing tells an attacker
+ * nothing of how much of a guess was right.
+ */
+enum hp_http_bearer hp_http_check_bearer(const struct hp_http_header *h, size_t n,
+					 const char *token);
 
 /* The first field of h[0..n) named <name> (ASCII case-insensitive), or NULL. */
 const struct hp_http_header *hp_http_find_header(const struct hp_http_header *h, size_t n,
@@ -213,6 +234,17 @@ struct hp_http_cache_control {
  */
 void hp_http_parse_cache_control(const struct hp_http_header *h, size_t n,
 				 struct hp_http_cache_control *out);
+/*
+ * Parse the targeted cache-control fields called <name> in h[0..n) (RFC 9213,
+ * e.g. CDN-Cache-Control): an RFC 8941 Dictionary whose members are the
+ * Cache-Control directives (max-age=60, no-store, private, s-maxage,
+ * stale-while-revalidate...; a ?0 member counts as absent, a negative or
+ * decimal number as an invalid argument). Returns true with *<out> filled
+ * when the fields are present, valid and not empty; false otherwise, when the
+ * cache must behave as if there were none (§2.1), and *<out> is then unusable.
+ */
+bool hp_http_parse_targeted_cache_control(const struct hp_http_header *h, size_t n,
+					  const char *name, struct hp_http_cache_control *out);
 
 /* ==== Range (RFC 9110 §14) ==== */
 

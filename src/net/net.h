@@ -174,6 +174,9 @@ int hp_net_connect(const struct sockaddr *sa, socklen_t len);
 /* The pending error of a socket (after a connect completes) as a positive
  * errno value (not -errno), 0 if none; getsockopt's own errno if it fails. */
 int hp_net_socket_error(int fd);
+/* Make the coming close() of <fd> send an RST rather than a FIN (SO_LINGER
+ * with a zero timeout): the peer sees an abort, not an orderly end. */
+void hp_net_reset_on_close(int fd);
 /* "1.2.3.4:80" or "[::1]:80" into <out>. */
 void hp_net_format_addr(const struct sockaddr *sa, char *out, size_t n);
 /* Only the address part, no port. */

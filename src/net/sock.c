@@ -129,6 +129,14 @@ int hp_net_socket_error(int fd)
 	return err;
 }
 
+void hp_net_reset_on_close(int fd)
+{
+	struct linger l = {.l_onoff = 1, .l_linger = 0};
+	/* Best effort: without it the close is a FIN, which is still no
+	 * complete request to a peer that checks the framing. */
+	(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+}
+
 void hp_net_format_ip(const struct sockaddr *sa, char *out, size_t n)
 {
 	if (n == 0)

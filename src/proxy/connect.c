@@ -120,6 +120,11 @@ static void attach(struct hp_client *c, struct hp_upstream_conn *up)
 	struct hp_txn_up *u = &c->t->up;
 	u->conn = up;
 	u->head_sent = 0;
+	/* A buffered body goes again, whole, on a retry. */
+	if (c->t->req.body_mode == HP_RB_BUFFERED) {
+		c->t->req.body_sent = 0;
+		c->t->req.body_done = false;
+	}
 	u->connect_event = false;
 	u->expired = false;
 	if (u->start_ns == 0) {

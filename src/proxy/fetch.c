@@ -4,10 +4,9 @@
  * until the response head is in; then, while deliver streams the body,
  * hp_fetch_pump() keeps the exchange moving.
  *
- * The request head is rewritten once (upstream_head.c: hop-by-hop fields
- * removed, Via and X-Forwarded-* set), the body streams from the client's
- * input buffer straight to the upstream socket, and the response body
- * from the upstream connection's buffer into the chain. Reading stops
+ * The upstream request and the way its body goes are step body's
+ * (reqbody.c); here they are sent, and the response body flows from the
+ * upstream connection's buffer into the chain. Reading stops
  * while the client's output holds more than HP_OUT_HIGH_WATER bytes, and
  * reading the request body stops while the upstream is not writable:
  * memory per connection stays bounded whatever the sizes.
@@ -27,7 +26,6 @@
 #include "proxy/proxy_priv.h"
 #include "proxy/upstream_head.h"
 
-#define BODY_READ_LIMIT (64 * 1024)
 #define READ_CHUNK 16384
 
 static const struct hp_config_upstream *group_conf(const struct hp_client *c)
@@ -37,82 +35,6 @@ static const struct hp_config_upstream *group_conf(const struct hp_client *c)
 
 /* ==== Sending the request ==== */
 
-static void count_body(void *arg, const char *data, size_t len)
-{
-	(void)data;
-	*(uint64_t *)arg += len;
-}
-
-/* Decide how many bytes at the front of c->in are request body ready to
- * go. Returns false if the request failed (an error response is queued). */
-static bool classify_body(struct hp_client *c)
-{
-	struct hp_txn_req *r = &c->t->req;
-	if (r->body == HP_BODY_LENGTH) {
-		uint64_t n = HP_MIN((uint64_t)c->in.len, r->body_remaining);
-		r->body_ready = (size_t)n;
-		r->body_remaining -= n;
-		r->body_bytes += n;
-		return true;
-	}
-	bool done = false;
-	ssize_t n = hp_http_chunked_feed(&r->body_chunked, hp_buf_data(&c->in), c->in.len, &done,
-					 count_body, &r->body_bytes);
-	if (n < 0) {
-		hp_respond_error(c, 400, "invalid chunked request body");
-		return false;
-	}
-	if (r->body_bytes > hp_client_cfg(c)->limits.max_body_size) {
-		hp_respond_error(c, 413, "request body too large");
-		return false;
-	}
-	r->body_ready = (size_t)n;
-	r->body_remaining = done ? 0 : 1; /* unknown, but not finished */
-	return true;
-}
-
-/* Write to the upstream; false on a write error (the caller decides). */
-static bool write_up(struct hp_client *c, const char *p, size_t len, size_t *written)
-{
-	struct hp_upstream_conn *up = c->t->up.conn;
-	*written = 0;
-	while (up->writable && *written < len) {
-		ssize_t n = write(up->io.fd, p + *written, len - *written);
-		if (n > 0) {
-			*written += (size_t)n;
-		} else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			up->writable = false;
-		} else if (n < 0 && errno == EINTR) {
-			continue;
-		} else {
-			return false;
-		}
-	}
-	return true;
-}
-
-/* More of the request body from the client: false when there is none to
- * send now (waiting, or the connection or the request ended). */
-static bool more_body(struct hp_client *c)
-{
-	struct hp_txn_req *r = &c->t->req;
-	if (c->in.len == 0 && !hp_client_read(c, BODY_READ_LIMIT))
-		return false;
-	if (c->closed)
-		return false;
-	if (c->in.len == 0) {
-		if (c->eof) {
-			/* The client gave up half-way through its body. */
-			hp_client_close(c);
-			return false;
-		}
-		if (c->timer_kind != CT_BODY)
-			hp_client_arm_timer(c, CT_BODY, hp_client_cfg(c)->limits.body_timeout_ms);
-		return false;
-	}
-	return classify_body(c) && r->body_ready > 0;
-}
-
 /* Send what can go up. False on an upstream write error. */
 static bool send_request(struct hp_client *c, bool *progress)
 {
@@ -120,7 +42,8 @@ static bool send_request(struct hp_client *c, bool *progress)
 	struct hp_txn_up *u = &t->up;
 	size_t w;
 	if (u->head_sent < u->head.len) {
-		bool ok = write_up(c, u->head.base + u->head_sent, u->head.len - u->head_sent, &w);
+		bool ok = hp_reqbody_write_up(c, u->head.base + u->head_sent,
+					      u->head.len - u->head_sent, &w);
 		u->head_sent += w;
 		*progress |= w > 0;
 		if (!ok)
@@ -128,24 +51,7 @@ static bool send_request(struct hp_client *c, bool *progress)
 		if (u->head_sent < u->head.len)
 			return true;
 	}
-	while (!t->req.body_done && u->conn->writable) {
-		if (t->req.body_ready == 0 && !more_body(c))
-			return true;
-		bool ok = write_up(c, hp_buf_data(&c->in), t->req.body_ready, &w);
-		hp_buf_consume(&c->in, w);
-		t->req.body_ready -= w;
-		*progress |= w > 0;
-		if (w > 0 && c->timer_kind == CT_BODY)
-			hp_client_arm_timer(c, CT_BODY, hp_client_cfg(c)->limits.body_timeout_ms);
-		if (!ok)
-			return false;
-		if (t->req.body_ready == 0 && t->req.body_remaining == 0) {
-			t->req.body_done = true;
-			if (c->timer_kind == CT_BODY)
-				hp_client_disarm_timer(c);
-		}
-	}
-	return true;
+	return hp_reqbody_send(c, progress);
 }
 
 /* ==== Reading the response ==== */
@@ -321,26 +227,7 @@ enum hp_step hp_step_pass(struct hp_client *c)
 {
 	/* Nothing of this response is stored: a plain fetch. */
 	HP_ASSERT(c->t->cache.fill == NULL);
-	return HP_STEP_fetch;
-}
-
-/* First entry: the upstream request is built and the head leaves the
- * client's input buffer. */
-static enum hp_step prepare(struct hp_client *c)
-{
-	struct hp_txn *t = c->t;
-	const struct hp_http_request *req = &t->req.head;
-	/* A HEAD miss fills the cache like a GET would; the client gets the head. */
-	t->cache.head_as_get = t->cache.fill != NULL && t->req.method == HP_METHOD_HEAD;
-	hp_upstream_head_request(c, &t->up.head, req);
-	hp_connect_prepare(c);
-	if (t->req.expect_continue && t->req.minor_version == 1 && !t->req.body_done)
-		HP_BUF_APPEND_LIT(&c->t->out, "HTTP/1.1 100 Continue\r\n\r\n");
-	/* The views in <req> die here: the head leaves the input buffer. */
-	hp_buf_consume(&c->in, t->req.head_len);
-	t->req.head_len = 0;
-	t->up.retryable = hp_http_method_is_idempotent(t->req.method) && t->req.body_done;
-	return hp_connect_upstream(c);
+	return HP_STEP_body;
 }
 
 /* The exchange until the response head. */
@@ -393,7 +280,7 @@ enum hp_step hp_step_fetch(struct hp_client *c)
 	struct hp_txn *t = c->t;
 	struct hp_txn_up *u = &t->up;
 	if (t->req.head_len > 0)
-		return prepare(c);
+		return HP_STEP_body; /* the upstream request is not built yet */
 	/* Interim responses (our 100 Continue, a forwarded 103) go out now:
 	 * the client may be waiting for them before it sends its body. */
 	if (c->t->out.len > 0 && (!hp_client_flush(c) || c->closed))

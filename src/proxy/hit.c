@@ -237,7 +237,13 @@ enum hp_step hp_step_hit(struct hp_client *c)
 bool hp_hit_hides_field(const struct hp_client *c, struct hp_str name)
 {
 	const struct hp_config_cache *cc = &hp_client_cfg(c)->cache;
-	if (c->t->cache.rc == NULL || !cc->strip_tag_header)
+	if (c->t->cache.rc == NULL)
+		return false;
+	if (cc->strip_targeted_fields)
+		for (size_t i = 0; i < cc->ntargeted_fields; i++)
+			if (hp_str_ieq(name, cc->targeted_fields[i]))
+				return true;
+	if (!cc->strip_tag_header)
 		return false;
 	return hp_str_ieq(name, cc->tag_header) || hp_str_ieq(name, "surrogate-key");
 }

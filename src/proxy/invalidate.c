@@ -20,6 +20,28 @@ static bool purge_allowed(const struct hp_client *c)
 	return hp_cidr_match(cc->purge_allow, cc->npurge_allow, (const struct sockaddr *)&c->peer);
 }
 
+/* With an admin token configured, PURGE needs it too: an address list
+ * alone lets anyone behind an allowed NAT or proxy empty the cache. */
+static bool purge_authorized(struct hp_client *c, const struct hp_http_request *req)
+{
+	const char *token = c->t->ws->snap->admin_token;
+	if (token[0] == '\0')
+		return true;
+	switch (hp_http_check_bearer(req->headers, req->num_headers, token)) {
+	case HP_BEARER_OK:
+		return true;
+	case HP_BEARER_WRONG:
+		hp_respond_error_fields(c, 401, "wrong bearer token",
+					"WWW-Authenticate: Bearer realm=\"hotpath\", "
+					"error=\"invalid_token\"\r\n");
+		return false;
+	default:
+		hp_respond_error_fields(c, 401, "a bearer token is required",
+					"WWW-Authenticate: Bearer realm=\"hotpath\"\r\n");
+		return false;
+	}
+}
+
 static bool header_set(const struct hp_http_request *req, const char *name)
 {
 	const struct hp_http_header *h = hp_http_find_header(req->headers, req->num_headers, name);
@@ -36,6 +58,8 @@ void hp_invalidate_purge(struct hp_client *c, const struct hp_http_request *req)
 		hp_respond_error(c, 403, "purge not allowed from this address");
 		return;
 	}
+	if (!purge_authorized(c, req))
+		return;
 	struct hp_cache *cache = c->t->ws->snap->cache;
 	bool soft = header_set(req, "x-purge-soft");
 	size_t n = 0;

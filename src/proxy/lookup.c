@@ -238,7 +238,7 @@ enum hp_step hp_step_lookup(struct hp_client *c)
 enum hp_step hp_step_l2(struct hp_client *c)
 {
 	(void)c;
-	return HP_STEP_fetch;
+	return HP_STEP_body;
 }
 
 /* ==== Step wait ==== */

@@ -156,6 +156,15 @@ enum hp_step {
 	HP_STEP_DONE,    /* not a step: the connection is closed */
 };
 
+/* How the request body goes to the upstream (reqbody.c has the table). */
+enum hp_reqbody_mode {
+	HP_RB_NONE,          /* no body */
+	HP_RB_READING,       /* being read whole before the upstream is contacted */
+	HP_RB_BUFFERED,      /* whole in body_buf: sent with a Content-Length, maybe again */
+	HP_RB_RAW,           /* a Content-Length body streamed from client->in */
+	HP_RB_CHUNKED,       /* decoded and re-chunked into body_buf as it streams */
+};
+
 /* The request as the client sent it (recv.c, route.c). The parsed head's
  * views point into the client's input buffer and the worker's field
  * array: valid only until the step that consumes the head returns. */
@@ -171,8 +180,12 @@ struct hp_txn_req {
 	uint64_t body_remaining;       /* LENGTH: body bytes not yet read */
 	uint64_t body_bytes;           /* body bytes seen (decoded for chunked) */
 	struct hp_http_chunked body_chunked;
-	size_t body_ready;             /* bytes at the front of client->in that are body,
-					  validated, not yet sent upstream */
+	size_t body_ready;             /* RAW: bytes at the front of client->in that are
+					  body, counted, not yet sent upstream */
+	enum hp_reqbody_mode body_mode;
+	struct hp_buf body_buf;        /* BUFFERED: the decoded body; CHUNKED: our framed
+					  bytes not yet written (freed with the txn) */
+	size_t body_sent;              /* BUFFERED: bytes written on this connection */
 	bool body_done;                /* the whole request is with the upstream */
 	/* log fields, copied into the arena when an access log is on */
 	const char *log_method, *log_target, *log_ua, *log_referer, *log_host;
@@ -505,7 +518,8 @@ struct hp_str hp_route_find_cookie(const struct hp_http_request *req, const char
 void hp_hit_serve(struct hp_client *c, struct hp_cache_obj *obj, const char *label,
 		  const struct hp_http_header *req, size_t nreq);
 enum hp_step hp_step_hit(struct hp_client *c);
-/* Is <name> a purge-tag field that clients must not see? */
+/* Is <name> a purge-tag field or a targeted cache-control field (when so
+ * configured) that clients must not see? */
 bool hp_hit_hides_field(const struct hp_client *c, struct hp_str name);
 /* Response fields the cache adds to a response going to the client. */
 void hp_hit_put_fields(struct hp_client *c, struct hp_buf *b);
@@ -555,6 +569,20 @@ void hp_connect_answered(struct hp_client *c);
 /* The upstream failed: a 502/504 (or stale) before the response started,
  * a close after. Returns the step to go on with. */
 enum hp_step hp_fetch_failed(struct hp_client *c, int status, const char *reason);
+
+/* reqbody.c */
+/* Step body: build the upstream head, read a body up to
+ * limits.request_buffering whole (400 before the upstream hears of a bad
+ * one), then on to fetch, which connects. */
+enum hp_step hp_step_body(struct hp_client *c);
+/* Write what can go of <p>[0..len) to the upstream; *<written> says how
+ * much. False on a write error (the caller decides). */
+bool hp_reqbody_write_up(struct hp_client *c, const char *p, size_t len, size_t *written);
+/* Send what can go of the body (after the head). False on an upstream
+ * write error; true otherwise, also when the request failed on the
+ * client's side (an error response is queued, or the client closed: the
+ * caller checks). */
+bool hp_reqbody_send(struct hp_client *c, bool *progress);
 
 /* fetch.c */
 enum hp_step hp_step_pass(struct hp_client *c);

@@ -25,6 +25,9 @@ static void compile_route_cache(struct hp_route_cache *rc, const struct hp_confi
 	rc->policy.grace_s = (int64_t)(p->grace_ms / 1000);
 	rc->policy.allow_set_cookie = p->allow_set_cookie;
 	rc->policy.strip_tag_header = cfg->cache.strip_tag_header;
+	rc->policy.targeted = (const char *const *)cfg->cache.targeted_fields;
+	rc->policy.ntargeted = cfg->cache.ntargeted_fields;
+	rc->policy.strip_targeted = cfg->cache.strip_targeted_fields;
 	rc->key.namespace = cfg->cache.namespace;
 	rc->key.query_ignore = p->key_query_ignore;
 	rc->key.query_include = (const char *const *)p->key_query_include;
@@ -120,6 +123,10 @@ struct hp_snap *hp_snap_create(struct hp_config *cfg, bool take_cfg, struct hp_c
 			goto fail;
 	}
 	compile_routes(s, s->cache != NULL);
+	/* Read here, off the workers: a reload picks up a new token. */
+	if (hp_config_admin_token(&cfg->admin, s->admin_token, sizeof(s->admin_token), err,
+				  errlen) < 0)
+		goto fail;
 	if (cfg->access_log.path != NULL) {
 		s->alog = hp_accesslog_open(&cfg->access_log, err, errlen);
 		if (s->alog == NULL)

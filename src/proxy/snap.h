@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "cache/cache.h"
+#include "config/config.h"
 #include "core/core.h"
 
 struct hp_accesslog;
@@ -67,6 +68,7 @@ struct hp_snap {
 	size_t nroutes;
 	struct hp_accesslog *alog;     /* NULL when access_log.path is NULL */
 	struct hp_cache *cache;        /* borrowed from the proxy; NULL when not caching */
+	char admin_token[HP_CONFIG_TOKEN_MAX + 1]; /* PURGE needs it; "" = none */
 };
 
 /* A snapshot's pools on one worker. */

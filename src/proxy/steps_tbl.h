@@ -9,8 +9,8 @@
  *   a cache hit:          recv, route, limit, lookup, hit, deliver, log
  *   a coalesced miss:     recv, route, limit, lookup, wait, recv, ..., lookup, hit, deliver, log
  *                         (or, once the fill's head is known, streams it: lookup, hit, deliver)
- *   a miss that fills:    recv, route, limit, lookup, l2, fetch, deliver, log
- *   a pass-through:       recv, route, limit, lookup, pass, fetch, deliver, log
+ *   a miss that fills:    recv, route, limit, lookup, l2, body, fetch, deliver, log
+ *   a pass-through:       recv, route, limit, lookup, pass, body, fetch, deliver, log
  *   an error of ours:     recv (or route), deliver, log
  *
  * HP_STEP(name, file, what it does)
@@ -23,6 +23,7 @@ HP_STEP(l2,      "lookup.c",  "shared cache tier before the origin (nothing yet)
 HP_STEP(wait,    "lookup.c",  "coalesced: wait for the request filling this key")
 HP_STEP(hit,     "hit.c",     "answer from a stored object (or one still filling)")
 HP_STEP(pass,    "fetch.c",   "forward without the cache")
+HP_STEP(body,    "reqbody.c", "the upstream request: head rewritten, a small body read whole")
 HP_STEP(fetch,   "fetch.c",   "upstream exchange until the response head is in")
 HP_STEP(deliver, "deliver.c", "the body through the filter chain to the client")
 HP_STEP(log,     "finish.c",  "metrics, access log line, then keep-alive or close")

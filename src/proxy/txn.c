@@ -29,6 +29,7 @@ static void txn_free(struct hp_txn *t)
 	hp_buf_fini(&t->out);
 	hp_buf_fini(&t->up.head);
 	hp_buf_fini(&t->resp.stream);
+	hp_buf_fini(&t->req.body_buf);
 	hp_arena_fini(&t->arena);
 	free(t);
 }
@@ -48,6 +49,9 @@ static struct hp_txn *txn_take(struct hp_worker *w)
 
 static void txn_give(struct hp_worker *w, struct hp_txn *t)
 {
+	/* A buffered request body may be request_buffering big: spares do not
+	 * keep it. */
+	hp_buf_fini(&t->req.body_buf);
 	if (w->nspare_txns >= SPARE_TXNS) {
 		txn_free(t);
 		return;
@@ -127,6 +131,10 @@ void hp_txn_release_upstream(struct hp_client *c, bool reusable)
 	struct hp_txn *t = c->t;
 	if (t->up.conn == NULL)
 		return;
+	/* Part of the request body went, the rest never will: an RST, so the
+	 * origin sees an abort and never a well-formed request cut short. */
+	if (!reusable && !t->req.body_done && t->up.conn->connected)
+		hp_net_reset_on_close(t->up.conn->io.fd);
 	hp_timer_stop(c->w->loop, &t->up.conn->timer);
 	hp_upstream_release(t->up.conn, reusable);
 	t->up.conn = NULL;

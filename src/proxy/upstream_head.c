@@ -35,9 +35,22 @@ static bool is_client_condition(struct hp_str name)
 	       hp_str_ieq(name, "if-range") || hp_str_ieq(name, "range");
 }
 
-static bool skip_request_field(const struct hp_http_request *req, struct hp_str name,
-			       bool trusted, bool absolute)
+/* One of limits.strip_request_headers: URL and method overrides, which an
+ * origin framework may honour (IIS, Symfony, Laravel...) to serve another
+ * resource than the one the cache keys this request by. */
+static bool is_stripped(const struct hp_config_limits *lim, struct hp_str name)
 {
+	for (size_t i = 0; i < lim->nstrip_request_headers; i++)
+		if (hp_str_ieq(name, lim->strip_request_headers[i]))
+			return true;
+	return false;
+}
+
+static bool skip_request_field(const struct hp_client *c, const struct hp_http_request *req,
+			       struct hp_str name, bool trusted, bool absolute)
+{
+	if (is_stripped(&hp_client_cfg(c)->limits, name))
+		return true;
 	if (hp_http_is_hop_by_hop(name) || hp_http_connection_lists(req->headers,
 								      req->num_headers, name))
 		return true;
@@ -102,7 +115,7 @@ void hp_upstream_head_request(struct hp_client *c, struct hp_buf *b,
 		const struct hp_http_header *h = &req->headers[i];
 		if (trusted && hp_str_ieq(h->name, "x-forwarded-for") && xff_prev.len == 0)
 			xff_prev = h->value;
-		if (skip_request_field(req, h->name, trusted, absolute))
+		if (skip_request_field(c, req, h->name, trusted, absolute))
 			continue;
 		if (whole && is_client_condition(h->name))
 			continue;
@@ -124,9 +137,6 @@ void hp_upstream_head_request(struct hp_client *c, struct hp_buf *b,
 	HP_BUF_APPEND_LIT(b, "Via: 1.1 hotpath\r\n");
 	if (tc->revalidating)
 		put_validators(b, tc->obj);
-	if (req->body == HP_BODY_CHUNKED)
-		HP_BUF_APPEND_LIT(b, "Transfer-Encoding: chunked\r\n");
-	HP_BUF_APPEND_LIT(b, "\r\n");
 }
 
 /* ==== Responses ==== */

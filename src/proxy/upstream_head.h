@@ -15,8 +15,9 @@ struct hp_http_response;
 
 /* Append the upstream request head for <req> to <b>: the target in origin
  * form, Host, the client's end-to-end fields (less its conditions while
- * filling), X-Forwarded-For/-Proto/-Host, Via, our validators when
- * revalidating, and the body's framing. */
+ * filling), X-Forwarded-For/-Proto/-Host, Via and our validators when
+ * revalidating. Not the end: the body's framing and the empty line are
+ * added once reqbody.c knows how the body goes. */
 void hp_upstream_head_request(struct hp_client *c, struct hp_buf *b,
 			      const struct hp_http_request *req);
 /* Append a 1xx response for the client (none for HTTP/1.0, none for 100:

@@ -155,11 +155,65 @@ static void test_several_fields(void **state)
 	assert_int_equal(cc.max_stale, -1);
 }
 
+/* Targeted fields (RFC 9213): dictionaries, NULL where the field must be
+ * ignored (absent, empty or invalid). */
+static const struct cc_case targeted_cases[] = {
+	CC("max-age=60", "max-age=60"),
+	CC("no-store", "no-store"),
+	CC("no-store=?1, max-age=5", "no-store max-age=5"),
+	CC("no-store=?0, max-age=5", "max-age=5"),
+	CC("max-age=60;x=1, s-maxage=10", "max-age=60 s-maxage=10"),
+	CC("private=\"Set-Cookie\", stale-while-revalidate=30", "private=\"Set-Cookie\" stale-while-revalidate=30"),
+	CC("max-age=-5", "max-age=0"),
+	CC("max-age=1.5", "max-age=0"),
+	CC("s-maxage=-5, public", "public"),
+	CC("unknown=tok, max-age=7", "max-age=7"),
+	CC("max-age=99999999999999", "max-age=2147483648"),
+	CC("", NULL),
+	CC("   ", NULL),
+	CC("MAX-AGE=60", NULL),
+	CC("max-age=60,", NULL),
+	CC("max-age=60 no-store", NULL),
+	CC("max-age=(1 2)", NULL),
+	CC("max-age=\"60", NULL),
+	CC("max-age=9999999999999999", NULL),
+	CC("max-age=60, =5", NULL),
+	CC("max-age=?2", NULL),
+};
+
+static void test_targeted(void **state)
+{
+	(void)state;
+	int failed = 0;
+
+	for (size_t i = 0; i < HP_ARRAY_SIZE(targeted_cases); i++) {
+		const struct cc_case *c = &targeted_cases[i];
+		struct hp_http_header h[] = {
+			{HP_STR("Cache-Control"), HP_STR("no-store")},
+			{HP_STR("CDN-Cache-Control"), {c->value, strlen(c->value)}},
+		};
+		struct hp_http_cache_control cc;
+		bool ok = hp_http_parse_targeted_cache_control(h, 2, "cdn-cache-control", &cc);
+		const char *got = ok ? dump(&cc) : NULL;
+		if ((got == NULL) != (c->want == NULL) ||
+		    (got != NULL && strcmp(got, c->want) != 0)) {
+			print_error("line %d: got \"%s\", want \"%s\"\n", c->line,
+				    got ? got : "(ignored)", c->want ? c->want : "(ignored)");
+			failed++;
+		}
+	}
+	struct hp_http_cache_control cc;
+	const struct hp_http_header none = {HP_STR("Cache-Control"), HP_STR("max-age=1")};
+	assert_false(hp_http_parse_targeted_cache_control(&none, 1, "CDN-Cache-Control", &cc));
+	assert_int_equal(failed, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_several_fields),
+		cmocka_unit_test(test_targeted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

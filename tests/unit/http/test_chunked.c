@@ -84,6 +84,23 @@ static const struct chunk_case cases[] = {
 	BAD("0\r\n\rX"),
 };
 
+/* Strict decoding (request bodies): CRLF only. The first rows are bodies a
+ * lenient decoder takes; every row of <cases> without a bare LF must give
+ * the same result strict (test_strict_table). */
+static const struct chunk_case strict_cases[] = {
+	BAD("5\nhello\r\n0\r\n\r\n"),                         /* size line */
+	BAD("5;ext\nhello\r\n0\r\n\r\n"),                     /* extension line */
+	BAD("5\r\nhello\n0\r\n\r\n"),                         /* after data */
+	BAD("5\r\nhello\r\n0\r\n\n"),                         /* final line */
+	BAD("5\r\nhello\r\n0\r\nX: y\n\r\n"),                 /* trailer line */
+	BAD("0x5\r\nhello\r\n0\r\n\r\n"),
+	BAD("-5\r\nhello\r\n0\r\n\r\n"),
+	DONE("5\r\nhe\nlo\r\n0\r\n\r\n", "he\nlo"),              /* LF inside data is data */
+	DONE("5;a=b\r\nhello\r\n0\r\nX: y\r\n\r\n", "hello"),
+};
+
+static bool strict_mode; /* feed() decodes strictly */
+
 struct output {
 	char data[256];
 	size_t len;
@@ -102,7 +119,7 @@ static void collect(void *arg, const char *data, size_t len)
 static ssize_t feed(const char *in, size_t len, size_t first, size_t step, struct output *o,
 		    bool *done)
 {
-	struct hp_http_chunked c = {0};
+	struct hp_http_chunked c = {.strict = strict_mode};
 	size_t off = 0;
 	size_t piece = first;
 	ssize_t total = 0;
@@ -166,6 +183,47 @@ static void test_table(void **state)
 
 	for (size_t i = 0; i < HP_ARRAY_SIZE(cases); i++)
 		failed += !check_case(&cases[i]);
+	assert_int_equal(failed, 0);
+}
+
+static bool has_bare_lf(const struct chunk_case *c)
+{
+	for (size_t i = 0; i < c->len; i++)
+		if (c->in[i] == '\n' && (i == 0 || c->in[i - 1] != '\r'))
+			return true;
+	return false;
+}
+
+static void test_strict(void **state)
+{
+	(void)state;
+	int failed = 0;
+
+	strict_mode = true;
+	for (size_t i = 0; i < HP_ARRAY_SIZE(strict_cases); i++)
+		failed += !check_case(&strict_cases[i]);
+	strict_mode = false;
+	for (size_t i = 0; i < HP_ARRAY_SIZE(strict_cases); i++) {
+		const struct chunk_case *c = &strict_cases[i];
+		struct output o;
+		bool done;
+		/* A lenient decoder takes the bare LFs. */
+		if (c->ret == HP_ERR && has_bare_lf(c))
+			failed += feed(c->in, c->len, c->len, c->len, &o, &done) == HP_ERR;
+	}
+	assert_int_equal(failed, 0);
+}
+
+static void test_strict_table(void **state)
+{
+	(void)state;
+	int failed = 0;
+
+	strict_mode = true;
+	for (size_t i = 0; i < HP_ARRAY_SIZE(cases); i++)
+		if (!has_bare_lf(&cases[i]))
+			failed += !check_case(&cases[i]);
+	strict_mode = false;
 	assert_int_equal(failed, 0);
 }
 
@@ -238,6 +296,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_strict),
+		cmocka_unit_test(test_strict_table),
 		cmocka_unit_test(test_ext_limit),
 		cmocka_unit_test(test_trailer_limit),
 		cmocka_unit_test(test_after_done),

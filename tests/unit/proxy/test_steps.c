@@ -442,7 +442,7 @@ static void test_pass_through_get(void **state)
 	run_until(responses_in);
 	assert_int_equal(status_of(0), 200);
 	assert_int_equal(T.origin_requests, 1);
-	PATH_IS("recv route limit lookup pass fetch deliver log recv");
+	PATH_IS("recv route limit lookup pass body fetch deliver log recv");
 }
 
 static void test_cache_miss_then_hit(void **state)
@@ -460,7 +460,7 @@ static void test_cache_miss_then_hit(void **state)
 	assert_int_equal(status_of(1), 200);
 	assert_int_equal(T.origin_requests, 1);
 	assert_non_null(memmem(T.got, T.got_len, "stored", 6));
-	PATH_IS("recv route limit lookup l2 fetch deliver log recv"
+	PATH_IS("recv route limit lookup l2 body fetch deliver log recv"
 		" route limit lookup hit deliver log recv");
 }
 
@@ -513,7 +513,7 @@ static void test_http10_client_gets_a_dechunked_body(void **state)
 	assert_int_equal(status_of(0), 200);
 	assert_false(head_has(0, "Transfer-Encoding"));
 	BODY_IS(0, "wikipedia");
-	PATH_IS("recv route limit lookup pass fetch deliver log closed");
+	PATH_IS("recv route limit lookup pass body fetch deliver log closed");
 }
 
 static void test_chunked_fill_is_stored_decoded(void **state)
@@ -532,7 +532,7 @@ static void test_chunked_fill_is_stored_decoded(void **state)
 	BODY_IS(0, "wikipedia");
 	assert_true(head_has(1, "Content-Length: 9\r\n"));
 	BODY_IS(1, "wikipedia");
-	PATH_IS("recv route limit lookup l2 fetch deliver log recv"
+	PATH_IS("recv route limit lookup l2 body fetch deliver log recv"
 		" route limit lookup hit deliver log recv");
 }
 
@@ -546,7 +546,7 @@ static void close_delimited_body(const char *close_when_got)
 	run_until(responses_in);
 	assert_true(head_has(0, "Transfer-Encoding: chunked\r\n"));
 	BODY_IS(0, "until the origin closes");
-	PATH_IS("recv route limit lookup pass fetch deliver log recv");
+	PATH_IS("recv route limit lookup pass body fetch deliver log recv");
 }
 
 static void test_close_delimited_body_is_rechunked(void **state)
@@ -579,7 +579,7 @@ static void test_range_of_a_stored_object(void **state)
 	assert_int_equal(status_of(1), 206);
 	assert_true(head_has(1, "Content-Range: bytes 2-5/10\r\n"));
 	BODY_IS(1, "2345");
-	PATH_IS("recv route limit lookup l2 fetch deliver log recv"
+	PATH_IS("recv route limit lookup l2 body fetch deliver log recv"
 		" route limit lookup hit deliver log recv");
 }
 
