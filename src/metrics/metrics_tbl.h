@@ -18,6 +18,8 @@
  *                     scraped (a double field of struct hp_metrics_upstream)
  *          UPSTREAM_GROUP  the same per group: the first server's value
  *          ALERT      per alert rule, its firing value (struct hp_metrics_alert)
+ *          ROUTE_LIMIT  requests a rate limit acted on, by route and outcome
+ *                     (a counter array of each route slot)
  *   labels: documentation of the series' labels
  */
 HP_METRIC(requests, "hotpath_requests_total", counter, ROUTE_REQ,
@@ -25,6 +27,11 @@ HP_METRIC(requests, "hotpath_requests_total", counter, ROUTE_REQ,
 	  "Requests answered, by route name, method (GET, HEAD, POST, PUT, DELETE, PATCH, OTHER), "
 	  "status class (1xx..5xx) and cache status (hit, miss, stale, coalesced, revalidated, "
 	  "pass, none).")
+HP_METRIC(ratelimit, "hotpath_ratelimit_requests_total", counter, ROUTE_LIMIT,
+	  "route, outcome",
+	  "Requests a route's rate limit acted on: outcome rejected (answered 429 over the "
+	  "rate), delayed (served late, rate_limit.mode delay). Requests it let through at once "
+	  "are not counted here.")
 HP_METRIC(request_duration, "hotpath_request_duration_seconds", histogram, ROUTE_HIST, "route",
 	  "Time from a request's complete head to its last response byte handed to the kernel.")
 HP_METRIC(upstream_duration, "hotpath_upstream_duration_seconds", histogram, ROUTE_HIST, "route",

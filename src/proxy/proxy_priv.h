@@ -267,6 +267,7 @@ struct hp_txn_limit {
 	const struct hp_config_rate_limit *conf; /* NULL: no limit applied */
 	struct hp_ratelimit_verdict verdict;
 	bool delaying;                 /* waiting on the client timer (CT_DELAY) */
+	enum hp_metrics_limit outcome; /* for the metrics: rejected, delayed or NONE */
 };
 
 /* The response's content coding (filter_compress.c). */

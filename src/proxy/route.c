@@ -106,6 +106,7 @@ static enum hp_step delay_request(struct hp_client *c)
 		memcpy(h, req->headers, bytes);
 		req->headers = h;
 		t->limit.delaying = true;
+		t->limit.outcome = HP_METRICS_LIMIT_DELAYED;
 		hp_client_arm_timer(c, CT_DELAY, ms);
 		return HP_STEP_WAIT;
 	}
@@ -135,9 +136,11 @@ enum hp_step hp_step_limit(struct hp_client *c)
 	uint8_t addr[HP_RATELIMIT_ADDR_KEY_MAX];
 	struct hp_str key = request_key(c, rl, addr);
 	t->limit.conf = rl;
+	t->limit.outcome = HP_METRICS_LIMIT_NONE;
 	if (hp_ratelimit_take(t->route->limiter, key.ptr, key.len, hp_clock_mono_ns(),
 			      &t->limit.verdict))
 		return rl->delay ? delay_request(c) : HP_STEP_lookup;
+	t->limit.outcome = HP_METRICS_LIMIT_REJECTED;
 	char fields[HP_LIMIT_FIELDS_MAX + 64];
 	size_t n = hp_respond_limit_fields(t, fields, HP_LIMIT_FIELDS_MAX);
 	snprintf(fields + n, sizeof(fields) - n, "Retry-After: %llu\r\n",
