@@ -257,7 +257,7 @@ struct hp_proxy *hp_proxy_create(const struct hp_config *cfg, char *err, size_t 
 	HP_AZ(pthread_mutex_init(&px->reload_lock, NULL));
 	px->generation = 1;
 	/* The start-up config stays the command line's: borrowed. */
-	px->snap = hp_snap_create((struct hp_config *)cfg, false, cache_for(px, cfg),
+	px->snap = hp_snap_create((struct hp_config *)cfg, false, cache_for(px, cfg), NULL,
 				  px->generation, err, errlen);
 	if (px->snap == NULL)
 		goto fail;
@@ -537,8 +537,8 @@ int hp_proxy_reload(struct hp_proxy *px, struct hp_config *cfg, char *err, size_
 	HP_AZ(pthread_mutex_lock(&px->reload_lock));
 	struct hp_snap *old = current_snap(px);
 	warn_restart_only(px, cfg);
-	struct hp_snap *s = hp_snap_create(cfg, true, cache_for(px, cfg), px->generation + 1, err,
-					   errlen);
+	struct hp_snap *s = hp_snap_create(cfg, true, cache_for(px, cfg), old, px->generation + 1,
+					   err, errlen);
 	if (s == NULL) {
 		hp_snap_release(old);
 		HP_AZ(pthread_mutex_unlock(&px->reload_lock));

@@ -14,6 +14,7 @@
 
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -84,6 +85,7 @@ struct shard {
 } __attribute__((aligned(64)));
 
 struct hp_ratelimit {
+	atomic_uint _refs;
 	uint64_t interval_ns;          /* emission interval T */
 	uint32_t burst;                /* requests beyond the first taken at once */
 	uint64_t seed;                 /* of the key hash, random per table */
@@ -160,6 +162,7 @@ struct hp_ratelimit *hp_ratelimit_create(uint64_t interval_ns, uint32_t burst, s
 {
 	HP_ASSERT(interval_ns >= 1 && max_keys >= 1 && max_keys <= (size_t)MAX_SHARDS * (NIL / 2));
 	struct hp_ratelimit *rl = hp_xcalloc(1, sizeof(*rl));
+	atomic_init(&rl->_refs, 1);
 	rl->interval_ns = interval_ns;
 	rl->burst = burst;
 	if (getrandom(&rl->seed, sizeof(rl->seed), GRND_NONBLOCK) != sizeof(rl->seed))
@@ -184,9 +187,18 @@ struct hp_ratelimit *hp_ratelimit_create(uint64_t interval_ns, uint32_t burst, s
 	return rl;
 }
 
-void hp_ratelimit_destroy(struct hp_ratelimit *rl)
+struct hp_ratelimit *hp_ratelimit_fetch(struct hp_ratelimit *rl)
+{
+	atomic_fetch_add_explicit(&rl->_refs, 1, memory_order_relaxed);
+	return rl;
+}
+
+void hp_ratelimit_release(struct hp_ratelimit *rl)
 {
 	if (rl == NULL)
+		return;
+	/* acq_rel: the freeing thread sees every other holder's last stores. */
+	if (atomic_fetch_sub_explicit(&rl->_refs, 1, memory_order_acq_rel) != 1)
 		return;
 	for (unsigned k = 0; k < rl->nshards; k++) {
 		pthread_mutex_destroy(&rl->shards[k].lock);
@@ -194,6 +206,11 @@ void hp_ratelimit_destroy(struct hp_ratelimit *rl)
 		free(rl->shards[k].buckets);
 	}
 	free(rl);
+}
+
+void hp_ratelimit_destroy(struct hp_ratelimit *rl)
+{
+	hp_ratelimit_release(rl);
 }
 
 bool hp_ratelimit_take(struct hp_ratelimit *rl, const void *key, size_t len, uint64_t now_ns,

@@ -16,6 +16,11 @@
  * distinct (spoofed) keys costs bounded memory. Keys are stored as a
  * seeded 64-bit hash: two keys that collide share a limit.
  *
+ * A table is reference-counted so that a configuration reload can hand it
+ * to the new route table when the policy is unchanged: the keys and their
+ * counts carry over, and the old table is freed when its last holder
+ * lets go.
+ *
  * Times are monotonic nanoseconds given by the caller, so tests drive the
  * clock. A clock that steps backwards never locks a key out for longer
  * than one interval past a full burst.
@@ -48,8 +53,14 @@ bool hp_ratelimit_gcra(uint64_t *tat, uint64_t now_ns, uint64_t interval_ns, uin
 		       struct hp_ratelimit_verdict *v);
 
 /* A table of at most <max_keys> (>= 1) keys limited to one request per
- * <interval_ns> (>= 1) with <burst>. Never NULL (aborts on OOM). */
+ * <interval_ns> (>= 1) with <burst>, holding one reference (the caller's).
+ * Never NULL (aborts on OOM). */
 struct hp_ratelimit *hp_ratelimit_create(uint64_t interval_ns, uint32_t burst, size_t max_keys);
+/* Take one more reference to <rl>. Any thread. */
+struct hp_ratelimit *hp_ratelimit_fetch(struct hp_ratelimit *rl);
+/* Drop a reference; the last one frees the table. NULL is allowed. */
+void hp_ratelimit_release(struct hp_ratelimit *rl);
+/* The same as hp_ratelimit_release(): for a table only its creator holds. */
 void hp_ratelimit_destroy(struct hp_ratelimit *rl);
 
 /* Decide for the request of key <key> (<len> bytes, any bytes) at <now_ns>;

@@ -133,6 +133,24 @@ static void clock_steps_back(void **state)
 	assert_true(hp_ratelimit_gcra(&tat, back + 10 * MS, 10 * MS, 2, &v));
 }
 
+/* A table handed to a second holder (a reload's new route table) keeps
+ * its keys after the first lets go, and is freed by the last (ASan). */
+static void shared_table_outlives_first_holder(void **state)
+{
+	(void)state;
+	struct hp_ratelimit *rl = hp_ratelimit_create(1 * SEC, 1, 64);
+	struct hp_ratelimit_verdict v;
+	assert_true(hp_ratelimit_take(rl, "k", 1, 1, &v));
+	assert_true(hp_ratelimit_take(rl, "k", 1, 2, &v));
+	struct hp_ratelimit *again = hp_ratelimit_fetch(rl);
+	assert_ptr_equal(again, rl);
+	hp_ratelimit_release(rl);
+	assert_false(hp_ratelimit_take(again, "k", 1, 3, &v));
+	assert_int_equal(hp_ratelimit_count(again), 1);
+	hp_ratelimit_release(again);
+	hp_ratelimit_release(NULL);
+}
+
 /* A million distinct keys through a table of 1000: it never holds more,
  * and a key seen again and again is not the one dropped. */
 static void flood_stays_bounded(void **state)
@@ -233,6 +251,7 @@ int main(void)
 		cmocka_unit_test(delays_smooth_a_burst),
 		cmocka_unit_test(clock_steps_back),
 		cmocka_unit_test(flood_stays_bounded),
+		cmocka_unit_test(shared_table_outlives_first_holder),
 		cmocka_unit_test(keys_are_independent),
 		cmocka_unit_test(address_keys),
 	};
