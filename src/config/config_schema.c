@@ -865,7 +865,9 @@ static const struct cfg_key top_keys[] = {
 	 .ext = &access_log_section, .help = "Per-request log."},
 	{.name = "trusted_proxies", .type = CFG_CIDRLIST, .off = T(trusted_proxies),
 	 .count_off = T(ntrusted_proxies), .max = 1024, .def = "",
-	 .help = "Peers whose X-Forwarded-For is believed for the client address."},
+	 .help = "Peers whose X-Forwarded-For is believed: behind them the client is the "
+		 "right-most address of X-Forwarded-For that is not one of them (rate-limit "
+		 "keys, allow-lists, the access log)."},
 	{.name = "upstreams", .type = CFG_MAP, .off = T(upstreams), .count_off = T(nupstreams),
 	 .max = 1024, .ext = &upstream_section,
 	 .help = "Server groups by name; routes refer to them."},

@@ -168,6 +168,12 @@ static void format_now(char *out, size_t n, const char *fmt)
 	strftime(out, n, fmt, &tm);
 }
 
+/* The request's client (trusted_proxies), else the connection's peer. */
+static const char *client_ip(const struct hp_client *c)
+{
+	return c->t->req.client_ip != NULL ? c->t->req.client_ip : c->peer_ip;
+}
+
 static void format_combined(struct hp_buf *b, const struct hp_client *c, double total_s,
 			    double up_s)
 {
@@ -175,7 +181,7 @@ static void format_combined(struct hp_buf *b, const struct hp_client *c, double 
 	char when[64];
 	format_now(when, sizeof(when), "%d/%b/%Y:%H:%M:%S +0000");
 	char head[256];
-	snprintf(head, sizeof(head), "%s - - [%s] \"", c->peer_ip, when);
+	snprintf(head, sizeof(head), "%s - - [%s] \"", client_ip(c), when);
 	hp_buf_append_str(b, head);
 	put_quoted_safe(b, t->req.log_method);
 	HP_BUF_APPEND_LIT(b, " ");
@@ -219,7 +225,7 @@ static void format_json(struct hp_buf *b, const struct hp_client *c, double tota
 	format_now(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ");
 	HP_BUF_APPEND_LIT(b, "{");
 	put_json_field(b, "time", when, false);
-	put_json_field(b, "client", c->peer_ip, true);
+	put_json_field(b, "client", client_ip(c), true);
 	put_json_field(b, "method", t->req.log_method, true);
 	put_json_field(b, "target", t->req.log_target, true);
 	put_json_field(b, "host", t->req.log_host, true);

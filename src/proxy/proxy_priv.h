@@ -174,6 +174,11 @@ struct hp_txn_req {
 	size_t body_ready;             /* bytes at the front of client->in that are body,
 					  validated, not yet sent upstream */
 	bool body_done;                /* the whole request is with the upstream */
+	/* The client: the connection's peer, or the address a trusted proxy
+	 * forwarded for (trusted_proxies); rate-limit keys and the access log
+	 * use it. Point at client->peer unless forwarded (then the arena). */
+	const struct sockaddr_storage *client;
+	const char *client_ip;
 	/* log fields, copied into the arena when an access log is on */
 	const char *log_method, *log_target, *log_ua, *log_referer, *log_host;
 };

@@ -81,7 +81,7 @@ static struct hp_str request_key(const struct hp_client *c, const struct hp_conf
 	}
 	if (v.len > 0)
 		return v;
-	size_t n = hp_ratelimit_address_key((const struct sockaddr *)&c->peer, rl->ipv6_prefix,
+	size_t n = hp_ratelimit_address_key((const struct sockaddr *)c->t->req.client, rl->ipv6_prefix,
 					    addr);
 	return (struct hp_str){(const char *)addr, n};
 }
@@ -131,7 +131,8 @@ enum hp_step hp_step_limit(struct hp_client *c)
 	}
 	if (t->limit.delaying)
 		return delay_request(c);
-	if (rl->nallow > 0 && hp_cidr_match(rl->allow, rl->nallow, (const struct sockaddr *)&c->peer))
+	if (rl->nallow > 0 &&
+	    hp_cidr_match(rl->allow, rl->nallow, (const struct sockaddr *)t->req.client))
 		return HP_STEP_lookup;
 	uint8_t addr[HP_RATELIMIT_ADDR_KEY_MAX];
 	struct hp_str key = request_key(c, rl, addr);
