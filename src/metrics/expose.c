@@ -43,7 +43,7 @@ static const char *const method_names[HP_METRICS_NMETHODS] = {
 	"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OTHER",
 };
 static const char *const limit_names[HP_METRICS_NLIMIT] = {
-	NULL, "rejected", "delayed",
+	NULL, "rejected", "delayed", "concurrency",
 };
 static const char *const cache_names[HP_METRICS_NCACHE] = {
 	"hit", "miss", "stale", "coalesced", "revalidated", "pass", "none",

@@ -63,6 +63,7 @@ enum hp_metrics_limit {
 	HP_METRICS_LIMIT_NONE,         /* let through at once, or no limit */
 	HP_METRICS_LIMIT_REJECTED,     /* answered 429 over the rate */
 	HP_METRICS_LIMIT_DELAYED,      /* served after waiting until due (delay mode) */
+	HP_METRICS_LIMIT_CONCURRENCY,  /* answered 429: too many of its key in flight */
 	HP_METRICS_NLIMIT,
 };
 
@@ -140,6 +141,10 @@ void hp_metrics_shard_destroy(struct hp_metrics_shard *s);
 unsigned hp_metrics_route(struct hp_metrics_shard *s, const char *name);
 /* Owner only. Count request <r>: no allocation, no lock. */
 void hp_metrics_record(struct hp_metrics_shard *s, const struct hp_metrics_request *r);
+
+/* Owner only. Count a connection closed at accept for its client's
+ * limits.max_conns_per_client. */
+void hp_metrics_count_conn_rejected(struct hp_metrics_shard *s);
 
 /* Owner only. Count <n> bytes read from a client: no allocation, no lock. */
 void hp_metrics_count_bytes_in(struct hp_metrics_shard *s, uint64_t n);

@@ -30,8 +30,9 @@ HP_METRIC(requests, "hotpath_requests_total", counter, ROUTE_REQ,
 HP_METRIC(ratelimit, "hotpath_ratelimit_requests_total", counter, ROUTE_LIMIT,
 	  "route, outcome",
 	  "Requests a route's rate limit acted on: outcome rejected (answered 429 over the "
-	  "rate), delayed (served late, rate_limit.mode delay). Requests it let through at once "
-	  "are not counted here.")
+	  "rate), delayed (served late, rate_limit.mode delay), concurrency (answered 429: "
+	  "rate_limit.concurrency requests of its key in flight). Requests it let through at "
+	  "once are not counted here.")
 HP_METRIC(request_duration, "hotpath_request_duration_seconds", histogram, ROUTE_HIST, "route",
 	  "Time from a request's complete head to its last response byte handed to the kernel.")
 HP_METRIC(upstream_duration, "hotpath_upstream_duration_seconds", histogram, ROUTE_HIST, "route",
@@ -102,6 +103,9 @@ HP_METRIC(upstream_ejections, "hotpath_upstream_ejections_total", counter, SCRAP
 HP_METRIC(upstream_retries, "hotpath_upstream_retries_total", counter, SCRAPE, "",
 	  "Requests sent again to another server after a failure before any response byte, "
 	  "since the running configuration was applied.")
+HP_METRIC(client_conns_rejected, "hotpath_client_connections_rejected_total", counter, WORKER,
+	  "", "Client connections closed as soon as accepted because their client address "
+	  "(limits.client_ipv6_prefix for IPv6) held limits.max_conns_per_client already.")
 HP_METRIC(compress_input_bytes, "hotpath_compress_input_bytes_total", counter, WORKER, "",
 	  "Body bytes fed to a compressor (gzip, br, zstd); a cache hit on a stored compressed "
 	  "copy adds nothing.")

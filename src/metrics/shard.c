@@ -136,6 +136,11 @@ void hp_metrics_record(struct hp_metrics_shard *s, const struct hp_metrics_reque
 	}
 }
 
+void hp_metrics_count_conn_rejected(struct hp_metrics_shard *s)
+{
+	bump(&s->client_conns_rejected, 1);
+}
+
 void hp_metrics_count_bytes_in(struct hp_metrics_shard *s, uint64_t n)
 {
 	bump(&s->request_bytes, n);

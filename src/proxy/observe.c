@@ -153,9 +153,10 @@ static json_t *routes_json(struct hp_proxy *px)
 		uint64_t lim[HP_METRICS_NLIMIT];
 		hp_metrics_route_limits(px->shards, px->nworkers, names[i], lim);
 		json_object_set_new(r, "rate_limited",
-				    json_pack("{s:I, s:I}", "rejected",
+				    json_pack("{s:I, s:I, s:I}", "rejected",
 					      (json_int_t)lim[HP_METRICS_LIMIT_REJECTED], "delayed",
-					      (json_int_t)lim[HP_METRICS_LIMIT_DELAYED]));
+					      (json_int_t)lim[HP_METRICS_LIMIT_DELAYED], "concurrency",
+					      (json_int_t)lim[HP_METRICS_LIMIT_CONCURRENCY]));
 		json_array_append_new(a, r);
 	}
 	return a;

@@ -87,14 +87,15 @@ static void compile_routes(struct hp_snap *s, bool have_cache, const struct hp_s
 		r->prefix_len = strlen(cr->path_prefix);
 		r->group = cr->upstream_index;
 		compile_route_cache(&r->cache, cfg, &cr->cache, have_cache);
-		if (cr->rate_limit.interval_ns == 0)
+		if (cr->rate_limit.interval_ns == 0 && cr->rate_limit.concurrency == 0)
 			continue;
 		/* A reload keeps the counts of an unchanged policy: a client
 		 * over its limit must not get a fresh burst by a reload. */
 		r->limit = &cr->rate_limit;
 		r->limiter = carry_limiter(prev, taken, r->name, r->limit);
 		if (r->limiter == NULL)
-			r->limiter = hp_ratelimit_create(cr->rate_limit.interval_ns,
+			r->limiter = hp_ratelimit_create(cr->rate_limit.interval_ns
+								 ? cr->rate_limit.interval_ns : 1,
 							 cr->rate_limit.burst,
 							 cr->rate_limit.max_keys);
 		else
