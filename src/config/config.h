@@ -117,6 +117,7 @@ struct hp_config_rate_limit {
 	struct hp_cidr *allow;         /* clients never limited; default none */
 	size_t nallow;
 	uint32_t max_keys;             /* default 100000: keys remembered (least recent dropped) */
+	uint32_t concurrency;          /* default 0 = off: requests in flight per key (429) */
 	/* derived by the loader */
 	uint64_t interval_ns;          /* 1 s / rate; 0 when off */
 	uint32_t quota;                /* the N of "N/unit" */
@@ -198,6 +199,8 @@ struct hp_config_limits {
 	uint64_t keepalive_timeout_ms; /* default 75 s: idle client connection */
 	uint64_t send_timeout_ms;      /* default 60 s: client not reading */
 	uint64_t drain_timeout_ms;     /* default 10 s: graceful stop */
+	uint32_t max_conns_per_client; /* default 0 = off: open connections per client */
+	uint32_t client_ipv6_prefix;   /* default 64: IPv6 bits that make one client for it */
 };
 
 struct hp_config_admin {

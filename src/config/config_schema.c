@@ -658,6 +658,10 @@ static const struct cfg_key rate_limit_keys[] = {
 	{.name = "max_keys", .type = CFG_U32, .off = RL(max_keys), .min = 1, .max = 100000000,
 	 .def = "100000", .help = "Keys remembered (32 bytes each); beyond it the key seen "
 				  "least recently is forgotten."},
+	{.name = "concurrency", .type = CFG_U32, .off = RL(concurrency), .max = 10000000,
+	 .def = "0",
+	 .help = "Requests of one key in flight at once (until the response is out); one "
+		 "more gets 429; 0 = no limit. Works with or without a rate."},
 };
 static const struct cfg_section rate_limit_section = {SECTION(rate_limit_keys)};
 
@@ -682,7 +686,8 @@ static const struct cfg_key route_keys[] = {
 	 .help = "Cache policy of the route."},
 	{.name = "rate_limit", .type = CFG_OBJECT, .off = R(rate_limit),
 	 .ext = &rate_limit_section,
-	 .help = "Rate limit of the route (docs/ratelimit.md); off unless \"rate\" is set."},
+	 .help = "Rate limit of the route (docs/ratelimit.md); off unless \"rate\" or "
+		 "\"concurrency\" is set."},
 	{.name = "name", .type = CFG_STRING, .off = R(name), .flags = CFG_NULLABLE,
 	 .check = check_route_name,
 	 .help = "Name of the route in metrics labels, /status and alert rules; null = its "
@@ -738,6 +743,14 @@ static const struct cfg_key limits_keys[] = {
 	 .max = DAY, .def = "60s", .help = "Limit for a client that stops reading."},
 	{.name = "drain_timeout", .type = CFG_DURATION, .off = L(drain_timeout_ms), .max = DAY,
 	 .def = "10s", .help = "On graceful stop, how long open requests may finish."},
+	{.name = "max_conns_per_client", .type = CFG_U32, .off = L(max_conns_per_client),
+	 .max = 10000000, .def = "0",
+	 .help = "Open connections one client address may hold (checked when accepted, by "
+		 "the peer: a new one beyond it is closed at once and counted); 0 = no limit."},
+	{.name = "client_ipv6_prefix", .type = CFG_U32, .off = L(client_ipv6_prefix), .min = 1,
+	 .max = 128, .def = "64",
+	 .help = "Leading bits of an IPv6 address that make one client for "
+		 "max_conns_per_client."},
 };
 static const struct cfg_section limits_section = {SECTION(limits_keys)};
 
@@ -912,7 +925,9 @@ static const struct cfg_key top_keys[] = {
 	 .ext = &access_log_section, .help = "Per-request log."},
 	{.name = "trusted_proxies", .type = CFG_CIDRLIST, .off = T(trusted_proxies),
 	 .count_off = T(ntrusted_proxies), .max = 1024, .def = "",
-	 .help = "Peers whose X-Forwarded-For is believed for the client address."},
+	 .help = "Peers whose X-Forwarded-For is believed: behind them the client is the "
+		 "right-most address of X-Forwarded-For that is not one of them (rate-limit "
+		 "keys, allow-lists, the access log)."},
 	{.name = "upstreams", .type = CFG_MAP, .off = T(upstreams), .count_off = T(nupstreams),
 	 .max = 1024, .ext = &upstream_section,
 	 .help = "Server groups by name; routes refer to them."},

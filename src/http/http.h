@@ -27,6 +27,9 @@
 
 #include "core/core.h"
 
+struct hp_cidr;
+struct sockaddr_storage;
+
 enum hp_http_method {
 	HP_METHOD_OTHER,
 	HP_METHOD_GET,
@@ -177,6 +180,17 @@ enum hp_http_bearer {
  */
 enum hp_http_bearer hp_http_check_bearer(const struct hp_http_header *h, size_t n,
 					 const char *token);
+
+/* The client address behind trusted proxies (nginx realip with
+ * real_ip_recursive on): when <*addr> (the connection's peer) is one of
+ * the <ntrusted> <trusted> ranges, the right-most address of the
+ * X-Forwarded-For fields of h[0..n) that is not trusted, or the left-most
+ * one when all are; an element that is not an address ends the walk at
+ * the address before it. Ports after an address are ignored. Replaces
+ * <*addr> and returns true when that gives another address. */
+bool hp_http_forwarded_client(const struct hp_http_header *h, size_t n,
+			      const struct hp_cidr *trusted, size_t ntrusted,
+			      struct sockaddr_storage *addr);
 
 /* The first field of h[0..n) named <name> (ASCII case-insensitive), or NULL. */
 const struct hp_http_header *hp_http_find_header(const struct hp_http_header *h, size_t n,

@@ -42,6 +42,9 @@ static const uint64_t le_us[] = {
 static const char *const method_names[HP_METRICS_NMETHODS] = {
 	"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OTHER",
 };
+static const char *const limit_names[HP_METRICS_NLIMIT] = {
+	NULL, "rejected", "delayed", "concurrency",
+};
 static const char *const cache_names[HP_METRICS_NCACHE] = {
 	"hit", "miss", "stale", "coalesced", "revalidated", "pass", "none",
 };
@@ -66,6 +69,7 @@ struct merged {
 #define HP_METRICS_MERGED_SCRAPE(field)
 #define HP_METRICS_MERGED_INFO(field)
 #define HP_METRICS_MERGED_ALERT(field)
+#define HP_METRICS_MERGED_ROUTE_LIMIT(field) uint64_t field[HP_METRICS_NLIMIT];
 #define HP_METRICS_MERGED_UPSTREAM(field)
 #define HP_METRICS_MERGED_UPSTREAM_GROUP(field)
 #include "metrics/metrics_tbl.h"
@@ -128,6 +132,9 @@ static void merge_slot(struct merge *m, const struct hp_metrics_slot *slot)
 #define HP_METRICS_MERGE_SCRAPE(field)
 #define HP_METRICS_MERGE_INFO(field)
 #define HP_METRICS_MERGE_ALERT(field)
+#define HP_METRICS_MERGE_ROUTE_LIMIT(field)                                          \
+	for (size_t k = 0; k < HP_METRICS_NLIMIT; k++)                               \
+		r->field[k] += atomic_load_explicit(&slot->field[k], memory_order_relaxed);
 #define HP_METRICS_MERGE_UPSTREAM(field)
 #define HP_METRICS_MERGE_UPSTREAM_GROUP(field)
 #include "metrics/metrics_tbl.h"
@@ -195,6 +202,24 @@ static void write_requests(struct hp_buf *out, const char *name, const struct me
 						method_names[a], b + 1, cache_names[c],
 						(unsigned long long)r->requests[a][b][c]);
 				}
+	}
+}
+
+/* As requests: only outcomes seen, so routes without a limit add nothing. */
+static void write_limits(struct hp_buf *out, const char *name, const struct merge *m,
+			 size_t offset)
+{
+	for (size_t i = 0; i < m->nroutes; i++) {
+		const struct merged *r = &m->routes[i];
+		const uint64_t *counts = (const void *)((const char *)r + offset);
+		for (size_t k = HP_METRICS_LIMIT_NONE + 1; k < HP_METRICS_NLIMIT; k++) {
+			if (counts[k] == 0)
+				continue;
+			appendf(out, "%s{route=\"", name);
+			append_label(out, r->name);
+			appendf(out, "\",outcome=\"%s\"} %llu\n", limit_names[k],
+				(unsigned long long)counts[k]);
+		}
 	}
 }
 
@@ -283,6 +308,8 @@ void hp_metrics_write(struct hp_metrics_shard *const *shards, size_t n,
 #define HP_METRICS_WRITE_UPSTREAM_GROUP(field, name) \
 	write_upstream(out, name, v, offsetof(struct hp_metrics_upstream, field), true);
 #define HP_METRICS_WRITE_ALERT(field, name) write_alerts(out, name, v);
+#define HP_METRICS_WRITE_ROUTE_LIMIT(field, name) \
+	write_limits(out, name, &m, offsetof(struct merged, field));
 #define HP_METRICS_WRITE_INFO(field, name)           \
 	appendf(out, "%s{version=\"", name);         \
 	append_label(out, v->version ? v->version : ""); \
@@ -291,6 +318,24 @@ void hp_metrics_write(struct hp_metrics_shard *const *shards, size_t n,
 #undef HP_METRIC
 	free(m.routes);
 	hp_hist_fini(&m.scratch);
+}
+
+void hp_metrics_route_limits(struct hp_metrics_shard *const *shards, size_t n, const char *name,
+			     uint64_t out[HP_METRICS_NLIMIT])
+{
+	for (size_t k = 0; k < HP_METRICS_NLIMIT; k++)
+		out[k] = 0;
+	for (size_t s = 0; s < n; s++) {
+		size_t nslots = atomic_load_explicit(&shards[s]->nslots, memory_order_acquire);
+		for (size_t i = 0; i < nslots; i++) {
+			const struct hp_metrics_slot *slot = shards[s]->slots[i];
+			if (strcmp(slot->name, name) != 0)
+				continue;
+			for (size_t k = 0; k < HP_METRICS_NLIMIT; k++)
+				out[k] += atomic_load_explicit(&slot->ratelimit[k],
+							       memory_order_relaxed);
+		}
+	}
 }
 
 /* ==== The reference table ==== */

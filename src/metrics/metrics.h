@@ -57,6 +57,16 @@ enum hp_metrics_cache {
 	HP_METRICS_NCACHE,
 };
 
+/* The outcome label: what a route's rate limit did to a request. NONE is
+ * 0 so that a zeroed request counts nowhere; its counter is never shown. */
+enum hp_metrics_limit {
+	HP_METRICS_LIMIT_NONE,         /* let through at once, or no limit */
+	HP_METRICS_LIMIT_REJECTED,     /* answered 429 over the rate */
+	HP_METRICS_LIMIT_DELAYED,      /* served after waiting until due (delay mode) */
+	HP_METRICS_LIMIT_CONCURRENCY,  /* answered 429: too many of its key in flight */
+	HP_METRICS_NLIMIT,
+};
+
 /* One finished request, as the proxy's log step describes it. */
 struct hp_metrics_request {
 	unsigned route;                /* slot from hp_metrics_route() */
@@ -69,6 +79,7 @@ struct hp_metrics_request {
 	uint64_t bytes_out;            /* response bytes given to the client */
 	uint64_t compress_in;          /* body bytes this response's compressor took */
 	uint64_t compress_out;         /* bytes it made of them */
+	enum hp_metrics_limit limit;   /* what the route's rate limit did (NONE: nothing) */
 };
 
 /* One upstream server's figures, read by the caller when a scrape starts:
@@ -84,6 +95,7 @@ struct hp_metrics_upstream {
 #define HP_METRICS_UP_SCRAPE(field)
 #define HP_METRICS_UP_INFO(field)
 #define HP_METRICS_UP_ALERT(field)
+#define HP_METRICS_UP_ROUTE_LIMIT(field)
 #define HP_METRICS_UP_UPSTREAM(field) double field;
 #define HP_METRICS_UP_UPSTREAM_GROUP(field) double field;
 #define HP_METRICS_UP_ALERT(field)
@@ -105,6 +117,7 @@ struct hp_metrics_values {
 #define HP_METRICS_VALUE_WORKER(field)
 #define HP_METRICS_VALUE_INFO(field)
 #define HP_METRICS_VALUE_ALERT(field)
+#define HP_METRICS_VALUE_ROUTE_LIMIT(field)
 #define HP_METRICS_VALUE_UPSTREAM(field)
 #define HP_METRICS_VALUE_UPSTREAM_GROUP(field)
 #define HP_METRICS_VALUE_SCRAPE(field) double field;
@@ -128,6 +141,10 @@ void hp_metrics_shard_destroy(struct hp_metrics_shard *s);
 unsigned hp_metrics_route(struct hp_metrics_shard *s, const char *name);
 /* Owner only. Count request <r>: no allocation, no lock. */
 void hp_metrics_record(struct hp_metrics_shard *s, const struct hp_metrics_request *r);
+
+/* Owner only. Count a connection closed at accept for its client's
+ * limits.max_conns_per_client. */
+void hp_metrics_count_conn_rejected(struct hp_metrics_shard *s);
 
 /* Owner only. Count <n> bytes read from a client: no allocation, no lock. */
 void hp_metrics_count_bytes_in(struct hp_metrics_shard *s, uint64_t n);
@@ -190,6 +207,11 @@ void hp_metrics_read_process(struct hp_metrics_values *v);
  * 0.0.4) of the <n> <shards>, merged by route name, and of <v>, to <out>. */
 void hp_metrics_write(struct hp_metrics_shard *const *shards, size_t n,
 		      const struct hp_metrics_values *v, struct hp_buf *out);
+/* Any thread, while the owners record: the rate-limit outcomes of route
+ * name <name> summed over the <n> <shards> into <out> (zeros when the name
+ * is unknown), for /status. */
+void hp_metrics_route_limits(struct hp_metrics_shard *const *shards, size_t n, const char *name,
+			     uint64_t out[HP_METRICS_NLIMIT]);
 /* The Markdown table of every metric, as docs/metrics.md holds it; free()
  * the result. */
 char *hp_metrics_doc(void);

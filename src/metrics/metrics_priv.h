@@ -44,6 +44,7 @@ struct hp_metrics_slot {
 #define HP_METRICS_SLOT_SCRAPE(field)
 #define HP_METRICS_SLOT_INFO(field)
 #define HP_METRICS_SLOT_ALERT(field)
+#define HP_METRICS_SLOT_ROUTE_LIMIT(field) _Atomic uint64_t field[HP_METRICS_NLIMIT];
 #define HP_METRICS_SLOT_UPSTREAM(field)
 #define HP_METRICS_SLOT_UPSTREAM_GROUP(field)
 #include "metrics/metrics_tbl.h"
@@ -61,6 +62,7 @@ struct hp_metrics_shard {
 #define HP_METRICS_SHARD_SCRAPE(field)
 #define HP_METRICS_SHARD_INFO(field)
 #define HP_METRICS_SHARD_ALERT(field)
+#define HP_METRICS_SHARD_ROUTE_LIMIT(field)
 #define HP_METRICS_SHARD_UPSTREAM(field)
 #define HP_METRICS_SHARD_UPSTREAM_GROUP(field)
 #include "metrics/metrics_tbl.h"

@@ -18,6 +18,8 @@
  *                     scraped (a double field of struct hp_metrics_upstream)
  *          UPSTREAM_GROUP  the same per group: the first server's value
  *          ALERT      per alert rule, its firing value (struct hp_metrics_alert)
+ *          ROUTE_LIMIT  requests a rate limit acted on, by route and outcome
+ *                     (a counter array of each route slot)
  *   labels: documentation of the series' labels
  */
 HP_METRIC(requests, "hotpath_requests_total", counter, ROUTE_REQ,
@@ -25,6 +27,12 @@ HP_METRIC(requests, "hotpath_requests_total", counter, ROUTE_REQ,
 	  "Requests answered, by route name, method (GET, HEAD, POST, PUT, DELETE, PATCH, OTHER), "
 	  "status class (1xx..5xx) and cache status (hit, miss, stale, coalesced, revalidated, "
 	  "pass, none).")
+HP_METRIC(ratelimit, "hotpath_ratelimit_requests_total", counter, ROUTE_LIMIT,
+	  "route, outcome",
+	  "Requests a route's rate limit acted on: outcome rejected (answered 429 over the "
+	  "rate), delayed (served late, rate_limit.mode delay), concurrency (answered 429: "
+	  "rate_limit.concurrency requests of its key in flight). Requests it let through at "
+	  "once are not counted here.")
 HP_METRIC(request_duration, "hotpath_request_duration_seconds", histogram, ROUTE_HIST, "route",
 	  "Time from a request's complete head to its last response byte handed to the kernel.")
 HP_METRIC(upstream_duration, "hotpath_upstream_duration_seconds", histogram, ROUTE_HIST, "route",
@@ -99,6 +107,9 @@ HP_METRIC(upstream_ejections, "hotpath_upstream_ejections_total", counter, SCRAP
 HP_METRIC(upstream_retries, "hotpath_upstream_retries_total", counter, SCRAPE, "",
 	  "Requests sent again to another server after a failure before any response byte, "
 	  "since the running configuration was applied.")
+HP_METRIC(client_conns_rejected, "hotpath_client_connections_rejected_total", counter, WORKER,
+	  "", "Client connections closed as soon as accepted because their client address "
+	  "(limits.client_ipv6_prefix for IPv6) held limits.max_conns_per_client already.")
 HP_METRIC(compress_input_bytes, "hotpath_compress_input_bytes_total", counter, WORKER, "",
 	  "Body bytes fed to a compressor (gzip, br, zstd); a cache hit on a stored compressed "
 	  "copy adds nothing.")

@@ -46,6 +46,7 @@ static size_t add_slot(struct hp_metrics_shard *s, const char *name)
 #define HP_METRICS_INIT_SCRAPE(field)
 #define HP_METRICS_INIT_INFO(field)
 #define HP_METRICS_INIT_ALERT(field)
+#define HP_METRICS_INIT_ROUTE_LIMIT(field)
 #define HP_METRICS_INIT_UPSTREAM(field)
 #define HP_METRICS_INIT_UPSTREAM_GROUP(field)
 #include "metrics/metrics_tbl.h"
@@ -79,6 +80,7 @@ void hp_metrics_shard_destroy(struct hp_metrics_shard *s)
 #define HP_METRICS_FREE_SCRAPE(field)
 #define HP_METRICS_FREE_INFO(field)
 #define HP_METRICS_FREE_ALERT(field)
+#define HP_METRICS_FREE_ROUTE_LIMIT(field)
 #define HP_METRICS_FREE_UPSTREAM(field)
 #define HP_METRICS_FREE_UPSTREAM_GROUP(field)
 #include "metrics/metrics_tbl.h"
@@ -119,6 +121,7 @@ void hp_metrics_record(struct hp_metrics_shard *s, const struct hp_metrics_reque
 {
 	HP_ASSERT(r->route < atomic_load_explicit(&s->nslots, memory_order_relaxed));
 	HP_ASSERT(r->method < HP_METRICS_NMETHODS && r->cache < HP_METRICS_NCACHE);
+	HP_ASSERT(r->limit < HP_METRICS_NLIMIT);
 	struct hp_metrics_slot *slot = s->slots[r->route];
 	bump(&slot->requests[r->method][status_class(r->status)][r->cache], 1);
 	hist_record(&slot->request_duration, &s->layout, r->duration_us);
@@ -127,10 +130,17 @@ void hp_metrics_record(struct hp_metrics_shard *s, const struct hp_metrics_reque
 	if (r->cache == HP_METRICS_HIT || r->cache == HP_METRICS_STALE)
 		hist_record(&slot->hit_duration, &s->layout, r->duration_us);
 	bump(&s->response_bytes, r->bytes_out);
+	if (r->limit != HP_METRICS_LIMIT_NONE)
+		bump(&slot->ratelimit[r->limit], 1);
 	if (r->compress_in > 0) {
 		bump(&s->compress_input_bytes, r->compress_in);
 		bump(&s->compress_output_bytes, r->compress_out);
 	}
+}
+
+void hp_metrics_count_conn_rejected(struct hp_metrics_shard *s)
+{
+	bump(&s->client_conns_rejected, 1);
 }
 
 void hp_metrics_count_bytes_in(struct hp_metrics_shard *s, uint64_t n)

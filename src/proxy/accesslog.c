@@ -220,11 +220,17 @@ static const char *format_now(enum time_format f)
 	return cached[f].text;
 }
 
+/* The request's client (trusted_proxies), else the connection's peer. */
+static const char *client_ip(const struct hp_client *c)
+{
+	return c->t->req.client_ip != NULL ? c->t->req.client_ip : c->peer_ip;
+}
+
 static void format_combined(struct hp_buf *b, const struct hp_client *c, uint64_t total_ns,
 			    uint64_t up_ns)
 {
 	const struct hp_txn *t = c->t;
-	hp_buf_append_str(b, c->peer_ip);
+	hp_buf_append_str(b, client_ip(c));
 	HP_BUF_APPEND_LIT(b, " - - [");
 	hp_buf_append_str(b, format_now(TIME_COMBINED));
 	HP_BUF_APPEND_LIT(b, "] \"");
@@ -273,7 +279,7 @@ static void format_json(struct hp_buf *b, const struct hp_client *c, uint64_t to
 	const struct hp_txn *t = c->t;
 	HP_BUF_APPEND_LIT(b, "{");
 	put_json_field(b, "time", format_now(TIME_ISO), false);
-	put_json_field(b, "client", c->peer_ip, true);
+	put_json_field(b, "client", client_ip(c), true);
 	put_json_field(b, "method", t->req.log_method, true);
 	put_json_field(b, "target", t->req.log_target, true);
 	put_json_field(b, "host", t->req.log_host, true);

@@ -52,6 +52,7 @@ static void link_to_worker(struct hp_worker *w, struct hp_client *c)
 static void unlink_from_worker(struct hp_worker *w, struct hp_client *c)
 {
 	hp_list_unlink(&c->link);
+	hp_ratelimit_leave(w->px->client_conns, c->conn_token);
 	w->nclients--;
 	atomic_fetch_sub(&w->px->nclients, 1);
 	/* A draining worker stops with its last connection. */
@@ -71,17 +72,18 @@ static struct hp_client *client_new(struct hp_worker *w, hp_client_fn *drive)
 
 /* The caller counted the connection in px->nclients. */
 void hp_client_accept(struct hp_worker *w, int fd, const struct sockaddr_storage *peer,
-		      hp_client_fn *drive)
+		      uint64_t conn_token, hp_client_fn *drive)
 {
 	struct hp_client *c = client_new(w, drive);
 	c->peer = *peer;
+	c->conn_token = conn_token;
 	hp_net_format_ip((const struct sockaddr *)peer, c->peer_ip, sizeof(c->peer_ip));
 	c->readable = true;
 	link_to_worker(w, c);
 	if (hp_io_start(w->loop, &c->io, fd, on_client_event) < 0) {
 		close(fd);
 		c->closed = true;
-		unlink_from_worker(w, c);
+		unlink_from_worker(w, c); /* gives back the counts */
 		free(c);
 		return;
 	}
@@ -99,10 +101,28 @@ static void refuse(int fd)
 	close(fd);
 }
 
+/* limits.max_conns_per_client: one more connection of <peer>'s address
+ * (an IPv6 one cut to client_ipv6_prefix bits), counted in <*token>, or
+ * false when it holds the most already. By the peer: no request has been
+ * read yet, so X-Forwarded-For cannot be known. */
+static bool enter_client(struct hp_worker *w, const struct hp_config_limits *lim,
+			 const struct sockaddr_storage *peer, uint64_t *token)
+{
+	*token = 0;
+	if (lim->max_conns_per_client == 0 ||
+	    (peer->ss_family != AF_INET && peer->ss_family != AF_INET6))
+		return true;
+	uint8_t key[HP_RATELIMIT_ADDR_KEY_MAX];
+	size_t n = hp_ratelimit_address_key((const struct sockaddr *)peer,
+					    lim->client_ipv6_prefix, key);
+	return hp_ratelimit_enter(w->px->client_conns, key, n, lim->max_conns_per_client, token);
+}
+
 void hp_client_accept_pending(struct hp_worker *w, int lfd, hp_client_fn *drive)
 {
 	HP_CHECK_OBJ(w, HP_WORKER_MAGIC);
-	uint32_t max = w->ws->snap->cfg->limits.max_connections;
+	const struct hp_config_limits *lim = &w->ws->snap->cfg->limits;
+	uint32_t max = lim->max_connections;
 	for (;;) {
 		struct sockaddr_storage peer;
 		socklen_t len;
@@ -119,7 +139,15 @@ void hp_client_accept_pending(struct hp_worker *w, int lfd, hp_client_fn *drive)
 		}
 		if (max == 0)
 			atomic_fetch_add(&w->px->nclients, 1);
-		hp_client_accept(w, fd, &peer, drive);
+		uint64_t token;
+		if (!enter_client(w, lim, &peer, &token)) {
+			/* Cheapest for a client opening too many: nothing to read. */
+			atomic_fetch_sub(&w->px->nclients, 1);
+			close(fd);
+			hp_metrics_count_conn_rejected(w->metrics);
+			continue;
+		}
+		hp_client_accept(w, fd, &peer, token, drive);
 	}
 }
 

@@ -62,6 +62,7 @@ static void record_metrics(struct hp_client *c, const struct hp_txn *t)
 		.bytes_out = t->resp.bytes_out,
 		.compress_in = t->compress.in,
 		.compress_out = t->compress.out,
+		.limit = t->limit.outcome,
 	};
 	hp_metrics_record(c->w->metrics, &r);
 }

@@ -150,6 +150,14 @@ static json_t *routes_json(struct hp_proxy *px)
 	for (size_t i = 0; i < n; i++) {
 		json_t *r = windows_json(px->window, names[i], false);
 		json_object_set_new(r, "name", json_string(names[i]));
+		/* Totals since start, as the counters of /metrics. */
+		uint64_t lim[HP_METRICS_NLIMIT];
+		hp_metrics_route_limits(px->shards, px->nworkers, names[i], lim);
+		json_object_set_new(r, "rate_limited",
+				    json_pack("{s:I, s:I, s:I}", "rejected",
+					      (json_int_t)lim[HP_METRICS_LIMIT_REJECTED], "delayed",
+					      (json_int_t)lim[HP_METRICS_LIMIT_DELAYED], "concurrency",
+					      (json_int_t)lim[HP_METRICS_LIMIT_CONCURRENCY]));
 		json_array_append_new(a, r);
 	}
 	return a;

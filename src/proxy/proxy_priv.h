@@ -64,6 +64,8 @@ struct hp_proxy {
 	struct hp_worker *workers;
 	unsigned nworkers;
 	atomic_uint nclients;          /* client connections, all workers */
+	struct hp_ratelimit *client_conns; /* open connections per client address, all
+					      workers (limits.max_conns_per_client) */
 	atomic_bool draining;          /* hp_proxy_drain() was called */
 	_Atomic(struct hp_cache *) cache; /* created with the first snapshot that caches */
 	atomic_uint_fast64_t startup_us; /* process start to workers started; 0 before */
@@ -187,6 +189,11 @@ struct hp_txn_req {
 					  bytes not yet written (freed with the txn) */
 	size_t body_sent;              /* BUFFERED: bytes written on this connection */
 	bool body_done;                /* the whole request is with the upstream */
+	/* The client: the connection's peer, or the address a trusted proxy
+	 * forwarded for (trusted_proxies); rate-limit keys and the access log
+	 * use it. Point at client->peer unless forwarded (then the arena). */
+	const struct sockaddr_storage *client;
+	const char *client_ip;
 	/* log fields, copied into the arena when an access log is on */
 	const char *log_method, *log_target, *log_ua, *log_referer, *log_host;
 };
@@ -280,6 +287,9 @@ struct hp_txn_limit {
 	const struct hp_config_rate_limit *conf; /* NULL: no limit applied */
 	struct hp_ratelimit_verdict verdict;
 	bool delaying;                 /* waiting on the client timer (CT_DELAY) */
+	enum hp_metrics_limit outcome; /* for the metrics: rejected, delayed or NONE */
+	struct hp_ratelimit *inflight_rl; /* concurrency: the table counting this request */
+	uint64_t inflight_token;       /* its hp_ratelimit_enter() token; 0: not counted */
 };
 
 /* The response's content coding (filter_compress.c). */
@@ -363,6 +373,7 @@ struct hp_client {
 	bool refresh;                  /* internal: refresh whatever is stored */
 	bool warm;                     /* internal: a cache warm-up request */
 	struct hp_deferred start_later;/* internal: first drive, outside the caller's stack */
+	uint64_t conn_token;           /* its count in px->client_conns; 0: not counted */
 	unsigned requests;             /* served on this connection */
 	int last_status;               /* status of the last finished transaction */
 	struct hp_txn *t;              /* the request running; NULL between requests */
@@ -404,10 +415,11 @@ void hp_txn_on_upstream_timer(struct hp_timer *tm);
 /* A new connection on <w>, run by <drive>; <on_close> (may be NULL) is
  * called when it closes. */
 void hp_client_accept(struct hp_worker *w, int fd, const struct sockaddr_storage *peer,
-		      hp_client_fn *drive);
+		      uint64_t conn_token, hp_client_fn *drive);
 /* Accept what is pending on listening socket <lfd> for <w>, on its thread,
  * each connection run by <drive>; past limits.max_connections (the whole
- * process) answer 503 and close. */
+ * process) answer 503 and close; a client address that holds
+ * limits.max_conns_per_client already is closed at once and counted. */
 void hp_client_accept_pending(struct hp_worker *w, int lfd, hp_client_fn *drive);
 /* A connection without a socket that runs the request <head> (copied):
  * a background refresh (<refresh>) or a warm-up. */

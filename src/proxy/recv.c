@@ -34,9 +34,33 @@ static void copy_log_fields(struct hp_client *c, const struct hp_http_request *r
 	r->log_referer = h ? hp_arena_strndup(a, h->value.ptr, h->value.len) : NULL;
 }
 
+/* The peer, unless it is a trusted proxy that says for whom it asks: then
+ * the address X-Forwarded-For gives (nginx realip, recursive). Costs
+ * nothing without trusted_proxies. */
+static void note_client(struct hp_client *c, const struct hp_http_request *req)
+{
+	struct hp_txn_req *r = &c->t->req;
+	const struct hp_config *cfg = hp_client_cfg(c);
+	r->client = &c->peer;
+	r->client_ip = c->peer_ip;
+	if (cfg->ntrusted_proxies == 0)
+		return;
+	struct sockaddr_storage a = c->peer;
+	if (!hp_http_forwarded_client(req->headers, req->num_headers, cfg->trusted_proxies,
+				      cfg->ntrusted_proxies, &a))
+		return;
+	struct sockaddr_storage *copy = hp_arena_alloc(&c->t->arena, sizeof(*copy));
+	*copy = a;
+	char *ip = hp_arena_alloc(&c->t->arena, INET6_ADDRSTRLEN);
+	hp_net_format_ip((const struct sockaddr *)copy, ip, INET6_ADDRSTRLEN);
+	r->client = copy;
+	r->client_ip = ip;
+}
+
 static void note_request(struct hp_client *c, const struct hp_http_request *req, size_t len)
 {
 	struct hp_txn_req *r = &c->t->req;
+	note_client(c, req);
 	r->start_ns = hp_clock_mono_ns();
 	r->head = *req;
 	r->head_len = len;
@@ -77,6 +101,8 @@ enum hp_step hp_step_recv(struct hp_client *c)
 		return HP_STEP_DONE;
 	}
 	hp_txn_begin(c);
+	c->t->req.client = &c->peer;
+	c->t->req.client_ip = c->peer_ip;
 	if (rc == HP_ERR) {
 		/* Nothing after a malformed head can be trusted. */
 		hp_buf_reset(&c->in);

@@ -81,7 +81,7 @@ static struct hp_str request_key(const struct hp_client *c, const struct hp_conf
 	}
 	if (v.len > 0)
 		return v;
-	size_t n = hp_ratelimit_address_key((const struct sockaddr *)&c->peer, rl->ipv6_prefix,
+	size_t n = hp_ratelimit_address_key((const struct sockaddr *)c->t->req.client, rl->ipv6_prefix,
 					    addr);
 	return (struct hp_str){(const char *)addr, n};
 }
@@ -106,6 +106,7 @@ static enum hp_step delay_request(struct hp_client *c)
 		memcpy(h, req->headers, bytes);
 		req->headers = h;
 		t->limit.delaying = true;
+		t->limit.outcome = HP_METRICS_LIMIT_DELAYED;
 		hp_client_arm_timer(c, CT_DELAY, ms);
 		return HP_STEP_WAIT;
 	}
@@ -116,28 +117,66 @@ static enum hp_step delay_request(struct hp_client *c)
 	return HP_STEP_lookup;
 }
 
+/* rate_limit.concurrency: one more request of this key in flight, until
+ * the transaction is released (txn.c). Over it: 429 at once, with the
+ * draft's fields for a quota of concurrent requests, and the rate left
+ * untouched. */
+static bool enter_concurrency(struct hp_txn *t, const struct hp_config_rate_limit *rl,
+			      struct hp_str key)
+{
+	struct hp_ratelimit *table = t->route->limiter;
+	if (!hp_ratelimit_enter(table, key.ptr, key.len, rl->concurrency, &t->limit.inflight_token))
+		return false;
+	t->limit.inflight_rl = table;
+	return true;
+}
+
+static enum hp_step refuse_concurrency(struct hp_client *c, const struct hp_config_rate_limit *rl)
+{
+	c->t->limit.outcome = HP_METRICS_LIMIT_CONCURRENCY;
+	char fields[256];
+	snprintf(fields, sizeof(fields),
+		 "RateLimit-Policy: \"%s-concurrency\";q=%u;qu=\"concurrent-requests\"\r\n"
+		 "RateLimit: \"%s-concurrency\";r=0\r\nRetry-After: 1\r\n",
+		 rl->name, rl->concurrency, rl->name);
+	return hp_respond_error_fields(c, 429, "too many requests in flight", fields);
+}
+
 enum hp_step hp_step_limit(struct hp_client *c)
 {
 	struct hp_txn *t = c->t;
 	const struct hp_config_rate_limit *rl = t->route->limit;
 	if (rl == NULL)
 		return HP_STEP_lookup;
-	if (c->after_wait) {
-		/* Counted on its first run, before it waited on a fill. */
-		if (c->waited_limit.conf == rl)
-			t->limit = c->waited_limit;
-		return HP_STEP_lookup;
-	}
 	if (t->limit.delaying)
 		return delay_request(c);
-	if (rl->nallow > 0 && hp_cidr_match(rl->allow, rl->nallow, (const struct sockaddr *)&c->peer))
+	if (rl->nallow > 0 &&
+	    hp_cidr_match(rl->allow, rl->nallow, (const struct sockaddr *)t->req.client))
 		return HP_STEP_lookup;
 	uint8_t addr[HP_RATELIMIT_ADDR_KEY_MAX];
 	struct hp_str key = request_key(c, rl, addr);
+	/* In flight again after waiting on a fill (its first run left when
+	 * its transaction was released). */
+	if (rl->concurrency > 0 && !enter_concurrency(t, rl, key))
+		return refuse_concurrency(c, rl);
+	if (c->after_wait) {
+		/* Its rate was counted on the first run, before the wait. */
+		if (c->waited_limit.conf == rl) {
+			struct hp_txn_limit now = t->limit;
+			t->limit = c->waited_limit;
+			t->limit.inflight_rl = now.inflight_rl;
+			t->limit.inflight_token = now.inflight_token;
+		}
+		return HP_STEP_lookup;
+	}
+	if (rl->interval_ns == 0)
+		return HP_STEP_lookup; /* a concurrency limit alone */
 	t->limit.conf = rl;
+	t->limit.outcome = HP_METRICS_LIMIT_NONE;
 	if (hp_ratelimit_take(t->route->limiter, key.ptr, key.len, hp_clock_mono_ns(),
 			      &t->limit.verdict))
 		return rl->delay ? delay_request(c) : HP_STEP_lookup;
+	t->limit.outcome = HP_METRICS_LIMIT_REJECTED;
 	char fields[HP_LIMIT_FIELDS_MAX + 64];
 	size_t n = hp_respond_limit_fields(t, fields, HP_LIMIT_FIELDS_MAX);
 	snprintf(fields + n, sizeof(fields) - n, "Retry-After: %llu\r\n",

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "config/config.h"
+#include "core/log.h"
 #include "metrics/metrics.h"
 #include "proxy/accesslog.h"
 #include "proxy/snap.h"
@@ -38,8 +39,45 @@ static void compile_route_cache(struct hp_route_cache *rc, const struct hp_confi
 	rc->key.nheaders = p->nkey_headers;
 }
 
-static void compile_routes(struct hp_snap *s, bool have_cache)
+static bool same_str(const char *a, const char *b)
 {
+	return (a == NULL || b == NULL) ? a == b : strcmp(a, b) == 0;
+}
+
+/* The settings a key table's contents depend on: the policy's name, its
+ * rate and burst (the meaning of a stored TAT), what a key is made of
+ * (key, ipv6_prefix) and the table's size. mode and allow may change and
+ * the counts still mean the same. */
+static bool same_limit_table(const struct hp_config_rate_limit *a,
+			     const struct hp_config_rate_limit *b)
+{
+	return same_str(a->name, b->name) && a->interval_ns == b->interval_ns &&
+	       a->burst == b->burst && a->key_kind == b->key_kind &&
+	       same_str(a->key_name, b->key_name) && a->ipv6_prefix == b->ipv6_prefix &&
+	       a->max_keys == b->max_keys;
+}
+
+/* The key table of <prev>'s route of the same name whose limit has the same
+ * policy as <cr>'s, with a reference for the caller; NULL if none. Each old
+ * table goes to one new route at most (<taken>, one flag per old route), so
+ * two routes never come to share one. */
+static struct hp_ratelimit *carry_limiter(const struct hp_snap *prev, bool *taken,
+					  const char *name, const struct hp_config_rate_limit *rl)
+{
+	for (size_t j = 0; prev != NULL && j < prev->nroutes; j++) {
+		const struct hp_route *o = &prev->routes[j];
+		if (taken[j] || o->limiter == NULL || strcmp(o->name, name) != 0 ||
+		    !same_limit_table(o->limit, rl))
+			continue;
+		taken[j] = true;
+		return hp_ratelimit_fetch(o->limiter);
+	}
+	return NULL;
+}
+
+static void compile_routes(struct hp_snap *s, bool have_cache, const struct hp_snap *prev)
+{
+	bool *taken = hp_xcalloc(prev != NULL && prev->nroutes ? prev->nroutes : 1, 1);
 	const struct hp_config *cfg = s->cfg;
 	s->nroutes = cfg->nroutes;
 	s->routes = hp_xcalloc(cfg->nroutes ? cfg->nroutes : 1, sizeof(*s->routes));
@@ -52,15 +90,21 @@ static void compile_routes(struct hp_snap *s, bool have_cache)
 		r->prefix_len = strlen(cr->path_prefix);
 		r->group = cr->upstream_index;
 		compile_route_cache(&r->cache, cfg, &cr->cache, have_cache);
-		/* XXX: a reload starts every key afresh; carrying the table
-		 * over when a route's limit is unchanged would keep counts. */
-		if (cr->rate_limit.interval_ns != 0) {
-			r->limit = &cr->rate_limit;
-			r->limiter = hp_ratelimit_create(cr->rate_limit.interval_ns,
+		if (cr->rate_limit.interval_ns == 0 && cr->rate_limit.concurrency == 0)
+			continue;
+		/* A reload keeps the counts of an unchanged policy: a client
+		 * over its limit must not get a fresh burst by a reload. */
+		r->limit = &cr->rate_limit;
+		r->limiter = carry_limiter(prev, taken, r->name, r->limit);
+		if (r->limiter == NULL)
+			r->limiter = hp_ratelimit_create(cr->rate_limit.interval_ns
+								 ? cr->rate_limit.interval_ns : 1,
 							 cr->rate_limit.burst,
 							 cr->rate_limit.max_keys);
-		}
+		else
+			hp_log_debug("reload: route %s keeps its rate-limit keys", r->name);
 	}
+	free(taken);
 }
 
 /* "example.com:8080" -> "example.com"; a bracketed IPv6 keeps its brackets. */
@@ -98,7 +142,7 @@ static void snap_free(struct hp_snap *s)
 		hp_upstream_group_destroy(s->groups[i]);
 	free(s->groups);
 	for (size_t i = 0; s->routes != NULL && i < s->nroutes; i++)
-		hp_ratelimit_destroy(s->routes[i].limiter);
+		hp_ratelimit_release(s->routes[i].limiter);
 	free(s->routes);
 	hp_accesslog_close(s->alog);
 	if (s->owns_cfg)
@@ -107,7 +151,8 @@ static void snap_free(struct hp_snap *s)
 }
 
 struct hp_snap *hp_snap_create(struct hp_config *cfg, bool take_cfg, struct hp_cache *cache,
-			       uint64_t generation, char *err, size_t errlen)
+			       const struct hp_snap *prev, uint64_t generation, char *err,
+			       size_t errlen)
 {
 	struct hp_snap *s = hp_xcalloc(1, sizeof(*s));
 	atomic_init(&s->_refs, 1);
@@ -122,7 +167,7 @@ struct hp_snap *hp_snap_create(struct hp_config *cfg, bool take_cfg, struct hp_c
 		if (s->groups[i] == NULL)
 			goto fail;
 	}
-	compile_routes(s, s->cache != NULL);
+	compile_routes(s, s->cache != NULL, prev);
 	/* Read here, off the workers: a reload picks up a new token. */
 	if (hp_config_admin_token(&cfg->admin, s->admin_token, sizeof(s->admin_token), err,
 				  errlen) < 0)

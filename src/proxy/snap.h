@@ -84,9 +84,14 @@ struct hp_wsnap {
  * <cache> is non-NULL) and opens the access log. With <take_cfg> the
  * snapshot owns <cfg> and frees it (on failure too); without, <cfg> is
  * borrowed and must outlive it (the start-up config, which the command
- * line owns). Returns NULL with a one-line reason in <err>. */
+ * line owns). A route whose name and rate-limit policy (name, rate,
+ * burst, key, ipv6_prefix, max_keys) are those of a route of <prev> (the
+ * snapshot it replaces; NULL: none) shares that route's key table, so a
+ * reload does not reset its clients' counts. Returns NULL with a one-line
+ * reason in <err>. */
 struct hp_snap *hp_snap_create(struct hp_config *cfg, bool take_cfg, struct hp_cache *cache,
-			       uint64_t generation, char *err, size_t errlen);
+			       const struct hp_snap *prev, uint64_t generation, char *err,
+			       size_t errlen);
 /* Take one more reference. Any thread. */
 struct hp_snap *hp_snap_fetch(struct hp_snap *s);
 /* Drop a reference; the last one frees the snapshot. NULL is allowed. */

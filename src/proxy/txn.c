@@ -185,6 +185,9 @@ void hp_txn_release(struct hp_client *c)
 	if (t == NULL)
 		return;
 	hp_txn_abort_work(c);
+	/* Before the snapshot goes: it may hold the last reference to the table. */
+	if (t->limit.inflight_token != 0)
+		hp_ratelimit_leave(t->limit.inflight_rl, t->limit.inflight_token);
 	hp_wsnap_release(t->ws);
 	t->ws = NULL;
 	hp_arena_reset(&t->arena);

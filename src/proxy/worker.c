@@ -256,8 +256,14 @@ struct hp_proxy *hp_proxy_create(const struct hp_config *cfg, char *err, size_t 
 	HP_AZ(pthread_mutex_init(&px->snap_lock, NULL));
 	HP_AZ(pthread_mutex_init(&px->reload_lock, NULL));
 	px->generation = 1;
+	/* Counts only keys with connections open, which never outnumber
+	 * max_connections: twice that leaves every shard room. Its pages are
+	 * touched only as clients come. */
+	size_t conn_keys = 2 * (size_t)cfg->limits.max_connections;
+	px->client_conns = hp_ratelimit_create(1, 0, conn_keys < 1024 ? 1024
+						: conn_keys > 4000000 ? 4000000 : conn_keys);
 	/* The start-up config stays the command line's: borrowed. */
-	px->snap = hp_snap_create((struct hp_config *)cfg, false, cache_for(px, cfg),
+	px->snap = hp_snap_create((struct hp_config *)cfg, false, cache_for(px, cfg), NULL,
 				  px->generation, err, errlen);
 	if (px->snap == NULL)
 		goto fail;
@@ -382,6 +388,7 @@ void hp_proxy_destroy(struct hp_proxy *px)
 		worker_fini(&px->workers[i]);
 	free(px->workers);
 	hp_snap_release(px->snap);
+	hp_ratelimit_release(px->client_conns);
 	struct hp_cache *cache = atomic_load(&px->cache);
 	if (cache != NULL)
 		hp_cache_destroy(cache);
@@ -537,8 +544,8 @@ int hp_proxy_reload(struct hp_proxy *px, struct hp_config *cfg, char *err, size_
 	HP_AZ(pthread_mutex_lock(&px->reload_lock));
 	struct hp_snap *old = current_snap(px);
 	warn_restart_only(px, cfg);
-	struct hp_snap *s = hp_snap_create(cfg, true, cache_for(px, cfg), px->generation + 1, err,
-					   errlen);
+	struct hp_snap *s = hp_snap_create(cfg, true, cache_for(px, cfg), old, px->generation + 1,
+					   err, errlen);
 	if (s == NULL) {
 		hp_snap_release(old);
 		HP_AZ(pthread_mutex_unlock(&px->reload_lock));

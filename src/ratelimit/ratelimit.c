@@ -14,6 +14,7 @@
 
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -67,11 +68,15 @@ struct entry {
 	uint64_t tat;                  /* theoretical arrival time, monotonic ns */
 	uint32_t chain;                /* next entry in the bucket, or NIL */
 	uint32_t newer, older;         /* least-recently-seen list, or NIL */
+	uint32_t inflight;             /* hp_ratelimit_enter() not yet left; while > 0
+					  the entry is never dropped for another key */
 };
 
 /*
  * Invariants: used <= cap; entries [0, used) are each in exactly one chain
- * and in the LRU list, whose ends are lru_new and lru_old.
+ * and in the LRU list, whose ends are lru_new and lru_old; an entry with
+ * inflight > 0 stays in the table (an in-flight count dropped with its key
+ * would let the key past its concurrency limit).
  */
 struct shard {
 	pthread_mutex_t lock;
@@ -84,6 +89,7 @@ struct shard {
 } __attribute__((aligned(64)));
 
 struct hp_ratelimit {
+	atomic_uint _refs;
 	uint64_t interval_ns;          /* emission interval T */
 	uint32_t burst;                /* requests beyond the first taken at once */
 	uint64_t seed;                 /* of the key hash, random per table */
@@ -127,29 +133,51 @@ static void chain_unlink(struct shard *s, uint32_t i)
 	*p = s->e[i].chain;
 }
 
-/* The entry of <hash>, made (from a free one or the least recently seen)
- * when absent; moved to the new end of the LRU list either way. */
-static struct entry *shard_get(struct shard *s, uint64_t hash)
+static uint32_t shard_find(const struct shard *s, uint64_t hash)
 {
-	uint32_t *head = &s->buckets[hash & s->mask];
 	uint32_t i;
-	for (i = *head; i != NIL; i = s->e[i].chain)
+	for (i = s->buckets[hash & s->mask]; i != NIL; i = s->e[i].chain)
 		if (s->e[i].hash == hash)
 			break;
+	return i;
+}
+
+/* The least recently seen entry with nothing in flight, unlinked; NIL when
+ * every entry has requests in flight. Busy entries passed over move to the
+ * new end, so the next search does not pass them again. */
+static uint32_t shard_evict(struct shard *s)
+{
+	for (uint32_t k = 0; k < s->used; k++) {
+		uint32_t i = s->lru_old;
+		lru_unlink(s, i);
+		if (s->e[i].inflight == 0) {
+			chain_unlink(s, i);
+			return i;
+		}
+		lru_push(s, i);
+	}
+	return NIL;
+}
+
+/* The entry of <hash>, made (from a free one or the least recently seen
+ * idle one) when absent; moved to the new end of the LRU list either way.
+ * NULL when the shard is full of keys with requests in flight. */
+static struct entry *shard_get(struct shard *s, uint64_t hash)
+{
+	uint32_t i = shard_find(s, hash);
 	if (i != NIL) {
 		lru_unlink(s, i);
 		lru_push(s, i);
 		return &s->e[i];
 	}
-	if (s->used < s->cap) {
+	if (s->used < s->cap)
 		i = s->used++;
-	} else {
-		i = s->lru_old;
-		lru_unlink(s, i);
-		chain_unlink(s, i);
-	}
+	else if ((i = shard_evict(s)) == NIL)
+		return NULL;
+	uint32_t *head = &s->buckets[hash & s->mask];
 	s->e[i].hash = hash;
 	s->e[i].tat = 0;
+	s->e[i].inflight = 0;
 	s->e[i].chain = *head;
 	*head = i;
 	lru_push(s, i);
@@ -160,6 +188,7 @@ struct hp_ratelimit *hp_ratelimit_create(uint64_t interval_ns, uint32_t burst, s
 {
 	HP_ASSERT(interval_ns >= 1 && max_keys >= 1 && max_keys <= (size_t)MAX_SHARDS * (NIL / 2));
 	struct hp_ratelimit *rl = hp_xcalloc(1, sizeof(*rl));
+	atomic_init(&rl->_refs, 1);
 	rl->interval_ns = interval_ns;
 	rl->burst = burst;
 	if (getrandom(&rl->seed, sizeof(rl->seed), GRND_NONBLOCK) != sizeof(rl->seed))
@@ -184,9 +213,18 @@ struct hp_ratelimit *hp_ratelimit_create(uint64_t interval_ns, uint32_t burst, s
 	return rl;
 }
 
-void hp_ratelimit_destroy(struct hp_ratelimit *rl)
+struct hp_ratelimit *hp_ratelimit_fetch(struct hp_ratelimit *rl)
+{
+	atomic_fetch_add_explicit(&rl->_refs, 1, memory_order_relaxed);
+	return rl;
+}
+
+void hp_ratelimit_release(struct hp_ratelimit *rl)
 {
 	if (rl == NULL)
+		return;
+	/* acq_rel: the freeing thread sees every other holder's last stores. */
+	if (atomic_fetch_sub_explicit(&rl->_refs, 1, memory_order_acq_rel) != 1)
 		return;
 	for (unsigned k = 0; k < rl->nshards; k++) {
 		pthread_mutex_destroy(&rl->shards[k].lock);
@@ -196,17 +234,80 @@ void hp_ratelimit_destroy(struct hp_ratelimit *rl)
 	free(rl);
 }
 
+void hp_ratelimit_destroy(struct hp_ratelimit *rl)
+{
+	hp_ratelimit_release(rl);
+}
+
+/* Never 0: a token of 0 means "not counted" (hp_ratelimit_enter). */
+static uint64_t key_hash(const struct hp_ratelimit *rl, const void *key, size_t len)
+{
+	uint64_t h = XXH3_64bits_withSeed(key, len, rl->seed);
+	return h != 0 ? h : 1;
+}
+
+/* The top bits pick the shard, the low bits the bucket. */
+static struct shard *shard_of(struct hp_ratelimit *rl, uint64_t hash)
+{
+	return &rl->shards[rl->nshards == 1 ? 0 : hash >> 60];
+}
+
 bool hp_ratelimit_take(struct hp_ratelimit *rl, const void *key, size_t len, uint64_t now_ns,
 		       struct hp_ratelimit_verdict *v)
 {
-	uint64_t hash = XXH3_64bits_withSeed(key, len, rl->seed);
-	/* The top bits pick the shard, the low bits the bucket. */
-	struct shard *s = &rl->shards[rl->nshards == 1 ? 0 : hash >> 60];
+	uint64_t hash = key_hash(rl, key, len);
+	struct shard *s = shard_of(rl, hash);
 	pthread_mutex_lock(&s->lock);
 	struct entry *e = shard_get(s, hash);
-	bool ok = hp_ratelimit_gcra(&e->tat, now_ns, rl->interval_ns, rl->burst, v);
+	/* A shard full of keys in flight (more than max_keys requests at
+	 * once): judged as a fresh key, not remembered. */
+	uint64_t fresh = 0;
+	bool ok = hp_ratelimit_gcra(e != NULL ? &e->tat : &fresh, now_ns, rl->interval_ns,
+				    rl->burst, v);
 	pthread_mutex_unlock(&s->lock);
 	return ok;
+}
+
+bool hp_ratelimit_enter(struct hp_ratelimit *rl, const void *key, size_t len, uint32_t max,
+			uint64_t *token)
+{
+	uint64_t hash = key_hash(rl, key, len);
+	struct shard *s = shard_of(rl, hash);
+	pthread_mutex_lock(&s->lock);
+	struct entry *e = shard_get(s, hash);
+	bool ok = true;
+	*token = 0;
+	if (e != NULL && e->inflight >= max) {
+		ok = false;
+	} else if (e != NULL) {
+		e->inflight++;
+		*token = hash;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return ok;
+}
+
+void hp_ratelimit_leave(struct hp_ratelimit *rl, uint64_t token)
+{
+	if (token == 0)
+		return;
+	struct shard *s = shard_of(rl, token);
+	pthread_mutex_lock(&s->lock);
+	uint32_t i = shard_find(s, token);
+	if (i != NIL && s->e[i].inflight > 0)
+		s->e[i].inflight--;
+	pthread_mutex_unlock(&s->lock);
+}
+
+uint32_t hp_ratelimit_inflight(struct hp_ratelimit *rl, const void *key, size_t len)
+{
+	uint64_t hash = key_hash(rl, key, len);
+	struct shard *s = shard_of(rl, hash);
+	pthread_mutex_lock(&s->lock);
+	uint32_t i = shard_find(s, hash);
+	uint32_t n = i != NIL ? s->e[i].inflight : 0;
+	pthread_mutex_unlock(&s->lock);
+	return n;
 }
 
 size_t hp_ratelimit_count(struct hp_ratelimit *rl)

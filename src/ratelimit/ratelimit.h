@@ -16,6 +16,17 @@
  * distinct (spoofed) keys costs bounded memory. Keys are stored as a
  * seeded 64-bit hash: two keys that collide share a limit.
  *
+ * A table is reference-counted so that a configuration reload can hand it
+ * to the new route table when the policy is unchanged: the keys and their
+ * counts carry over, and the old table is freed when its last holder
+ * lets go.
+ *
+ * The same table counts what is in flight per key (concurrent requests,
+ * or connections): hp_ratelimit_enter() admits one more while fewer than a
+ * maximum are, and hp_ratelimit_leave() ends it. A key with something in
+ * flight is never dropped to make room; if a whole shard is in flight, a
+ * new key passes uncounted rather than be refused for another's sake.
+ *
  * Times are monotonic nanoseconds given by the caller, so tests drive the
  * clock. A clock that steps backwards never locks a key out for longer
  * than one interval past a full burst.
@@ -48,14 +59,31 @@ bool hp_ratelimit_gcra(uint64_t *tat, uint64_t now_ns, uint64_t interval_ns, uin
 		       struct hp_ratelimit_verdict *v);
 
 /* A table of at most <max_keys> (>= 1) keys limited to one request per
- * <interval_ns> (>= 1) with <burst>. Never NULL (aborts on OOM). */
+ * <interval_ns> (>= 1) with <burst>, holding one reference (the caller's).
+ * Never NULL (aborts on OOM). */
 struct hp_ratelimit *hp_ratelimit_create(uint64_t interval_ns, uint32_t burst, size_t max_keys);
+/* Take one more reference to <rl>. Any thread. */
+struct hp_ratelimit *hp_ratelimit_fetch(struct hp_ratelimit *rl);
+/* Drop a reference; the last one frees the table. NULL is allowed. */
+void hp_ratelimit_release(struct hp_ratelimit *rl);
+/* The same as hp_ratelimit_release(): for a table only its creator holds. */
 void hp_ratelimit_destroy(struct hp_ratelimit *rl);
 
 /* Decide for the request of key <key> (<len> bytes, any bytes) at <now_ns>;
  * thread-safe. Fills <v> and returns v->allowed. */
 bool hp_ratelimit_take(struct hp_ratelimit *rl, const void *key, size_t len, uint64_t now_ns,
 		       struct hp_ratelimit_verdict *v);
+
+/* Admit one more in flight for <key> (<len> bytes) if fewer than <max>
+ * are; thread-safe. True: admitted, and <*token> is what
+ * hp_ratelimit_leave() takes when it ends (0 when the table had no room
+ * to count it: admitted uncounted). False: <max> are in flight already. */
+bool hp_ratelimit_enter(struct hp_ratelimit *rl, const void *key, size_t len, uint32_t max,
+			uint64_t *token);
+/* End what hp_ratelimit_enter() admitted with <token> (0: nothing). */
+void hp_ratelimit_leave(struct hp_ratelimit *rl, uint64_t token);
+/* In flight now for <key> (for tests). */
+uint32_t hp_ratelimit_inflight(struct hp_ratelimit *rl, const void *key, size_t len);
 
 /* The longest key hp_ratelimit_address_key() writes. */
 #define HP_RATELIMIT_ADDR_KEY_MAX 18

@@ -105,6 +105,42 @@ static void test_counters(void **state)
 	hp_metrics_shard_destroy(s);
 }
 
+/* Rate-limit outcomes by route, merged over shards; only outcomes seen are
+ * series, and /status's per-name totals agree with the exposition. */
+static void test_limits(void **state)
+{
+	(void)state;
+	struct hp_metrics_shard *sh[2] = {hp_metrics_shard_create(), hp_metrics_shard_create()};
+	unsigned a0 = hp_metrics_route(sh[0], "/a/");
+	unsigned b1 = hp_metrics_route(sh[1], "/b/");
+	unsigned a1 = hp_metrics_route(sh[1], "/a/");
+	struct hp_metrics_request r = {.route = a0, .method = HP_METRICS_GET, .status = 429,
+				       .cache = HP_METRICS_NONE, .limit = HP_METRICS_LIMIT_REJECTED};
+	hp_metrics_record(sh[0], &r);
+	r.route = a1;
+	hp_metrics_record(sh[1], &r);
+	r.limit = HP_METRICS_LIMIT_DELAYED;
+	r.status = 200;
+	hp_metrics_record(sh[1], &r);
+	r.route = b1;
+	r.limit = HP_METRICS_LIMIT_NONE;
+	hp_metrics_record(sh[1], &r);
+	char *text = scrape(sh, 2);
+	expect_line(text, "hotpath_ratelimit_requests_total{route=\"/a/\",outcome=\"rejected\"} 2");
+	expect_line(text, "hotpath_ratelimit_requests_total{route=\"/a/\",outcome=\"delayed\"} 1");
+	expect_no(text, "hotpath_ratelimit_requests_total{route=\"/b/\"");
+	expect_no(text, "outcome=\"none\"");
+	free(text);
+	uint64_t lim[HP_METRICS_NLIMIT];
+	hp_metrics_route_limits(sh, 2, "/a/", lim);
+	assert_int_equal(lim[HP_METRICS_LIMIT_REJECTED], 2);
+	assert_int_equal(lim[HP_METRICS_LIMIT_DELAYED], 1);
+	hp_metrics_route_limits(sh, 2, "/nowhere", lim);
+	assert_int_equal(lim[HP_METRICS_LIMIT_REJECTED] + lim[HP_METRICS_LIMIT_DELAYED], 0);
+	hp_metrics_shard_destroy(sh[0]);
+	hp_metrics_shard_destroy(sh[1]);
+}
+
 static void test_merge(void **state)
 {
 	(void)state;
@@ -228,7 +264,7 @@ static void test_format(void **state)
 		assert_true(*end == '\0' && end > sp + 1);
 	}
 	assert_int_equal(helps, types);
-	assert_int_equal(helps, 34); /* the rows of metrics_tbl.h */
+	assert_int_equal(helps, 36); /* the rows of metrics_tbl.h */
 	free(text);
 	hp_metrics_shard_destroy(s);
 }
@@ -297,7 +333,7 @@ static void test_process(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_counters),     cmocka_unit_test(test_merge),
+		cmocka_unit_test(test_counters),     cmocka_unit_test(test_merge), cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_hist_buckets), cmocka_unit_test(test_format),
 		cmocka_unit_test(test_route_bound),  cmocka_unit_test(test_reference_in_docs),
 		cmocka_unit_test(test_process),

@@ -970,7 +970,7 @@ static void wfix_init(struct wfix *x)
 	if (cfg == NULL)
 		fail_msg("load: %s", cerr.msg);
 	char err[256] = "";
-	x->snap = hp_snap_create(cfg, true, NULL, 1, err, sizeof(err));
+	x->snap = hp_snap_create(cfg, true, NULL, NULL, 1, err, sizeof(err));
 	if (x->snap == NULL)
 		fail_msg("snapshot: %s", err);
 	x->loop = hp_loop_create();

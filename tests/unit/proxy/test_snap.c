@@ -20,11 +20,13 @@
 #include "config/config.h"
 #include "net/net.h"
 #include "proxy/snap.h"
+#include "ratelimit/ratelimit.h"
 
 #define UP "\"upstreams\": {\"a\": {\"servers\": [\"http://127.0.0.1:9000\"]}, " \
 	   "\"b\": {\"servers\": [\"http://127.0.0.1:9001\"]}}"
 
-static struct hp_snap *snap_of(const char *json, struct hp_cache *cache)
+static struct hp_snap *snap_after(const char *json, struct hp_cache *cache,
+				  const struct hp_snap *prev)
 {
 	struct hp_config_error cerr;
 	struct hp_config *cfg = hp_config_load_buffer("t.json", json, strlen(json), NULL, NULL,
@@ -32,10 +34,15 @@ static struct hp_snap *snap_of(const char *json, struct hp_cache *cache)
 	if (cfg == NULL)
 		fail_msg("load: %s", cerr.msg);
 	char err[256] = "";
-	struct hp_snap *s = hp_snap_create(cfg, true, cache, 7, err, sizeof(err));
+	struct hp_snap *s = hp_snap_create(cfg, true, cache, prev, 7, err, sizeof(err));
 	if (s == NULL)
 		fail_msg("snapshot: %s", err);
 	return s;
+}
+
+static struct hp_snap *snap_of(const char *json, struct hp_cache *cache)
+{
+	return snap_after(json, cache, NULL);
 }
 
 static const char routes_json[] =
@@ -128,8 +135,32 @@ static void test_bad_snapshot_frees_config(void **state)
 						      &cerr);
 	assert_non_null(cfg);
 	char err[256] = "";
-	assert_null(hp_snap_create(cfg, true, NULL, 2, err, sizeof(err)));
+	assert_null(hp_snap_create(cfg, true, NULL, NULL, 2, err, sizeof(err)));
 	assert_non_null(strstr(err, "access_log: cannot open /nonexistent-dir/x/access.log"));
+}
+
+#define RL(name, rate) "{\"path_prefix\": \"/" name "/\", \"name\": \"" name "\", " \
+	"\"rate_limit\": {\"rate\": \"" rate "\", \"burst\": 2}}"
+
+/* A reload hands a route's key table to the new snapshot only when the
+ * route's name and policy are unchanged; it outlives the old snapshot. */
+static void test_limiter_carried_over(void **state)
+{
+	(void)state;
+	struct hp_snap *a = snap_of("{" UP ", \"routes\": [" RL("keep", "10/s") ", "
+				    RL("chg", "10/s") ", " RL("gone", "10/s") "]}", NULL);
+	struct hp_ratelimit_verdict v;
+	assert_true(hp_ratelimit_take(a->routes[0].limiter, "k", 1, 1, &v));
+	/* "chg" changes its rate; "new" takes the place of "gone"; "keep" moved. */
+	struct hp_snap *b = snap_after("{" UP ", \"routes\": [" RL("new", "10/s") ", "
+				       RL("chg", "20/s") ", " RL("keep", "10/s") "]}", NULL, a);
+	assert_ptr_equal(b->routes[2].limiter, a->routes[0].limiter);
+	assert_ptr_not_equal(b->routes[1].limiter, a->routes[1].limiter);
+	assert_ptr_not_equal(b->routes[0].limiter, a->routes[2].limiter);
+	hp_snap_release(a);
+	assert_int_equal(hp_ratelimit_count(b->routes[2].limiter), 1);
+	assert_int_equal(hp_ratelimit_count(b->routes[1].limiter), 0);
+	hp_snap_release(b);
 }
 
 static void test_wsnap_pools_per_group(void **state)
@@ -162,6 +193,7 @@ int main(void)
 	    cmocka_unit_test(test_references),
 	    cmocka_unit_test(test_bad_snapshot_frees_config),
 	    cmocka_unit_test(test_wsnap_pools_per_group),
+	    cmocka_unit_test(test_limiter_carried_over),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

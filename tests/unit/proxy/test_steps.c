@@ -409,7 +409,7 @@ static void connect_client(const char *req)
 	dup2(pipefd[1], 2);
 	close(pipefd[1]);
 	T.logpipe = pipefd[0];
-	hp_client_accept(T.w, sv[0], &peer, hp_pipeline_run);
+	hp_client_accept(T.w, sv[0], &peer, 0, hp_pipeline_run);
 	dup2(saved, 2);
 	close(saved);
 	log_service();

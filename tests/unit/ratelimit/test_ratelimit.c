@@ -133,6 +133,90 @@ static void clock_steps_back(void **state)
 	assert_true(hp_ratelimit_gcra(&tat, back + 10 * MS, 10 * MS, 2, &v));
 }
 
+/* A table handed to a second holder (a reload's new route table) keeps
+ * its keys after the first lets go, and is freed by the last (ASan). */
+static void shared_table_outlives_first_holder(void **state)
+{
+	(void)state;
+	struct hp_ratelimit *rl = hp_ratelimit_create(1 * SEC, 1, 64);
+	struct hp_ratelimit_verdict v;
+	assert_true(hp_ratelimit_take(rl, "k", 1, 1, &v));
+	assert_true(hp_ratelimit_take(rl, "k", 1, 2, &v));
+	struct hp_ratelimit *again = hp_ratelimit_fetch(rl);
+	assert_ptr_equal(again, rl);
+	hp_ratelimit_release(rl);
+	assert_false(hp_ratelimit_take(again, "k", 1, 3, &v));
+	assert_int_equal(hp_ratelimit_count(again), 1);
+	hp_ratelimit_release(again);
+	hp_ratelimit_release(NULL);
+}
+
+/* Concurrency: exactly <max> in flight per key, each leave makes room for
+ * one more, keys are independent. */
+static void inflight_counts_exactly(void **state)
+{
+	(void)state;
+	struct hp_ratelimit *rl = hp_ratelimit_create(1 * SEC, 0, 64);
+	uint64_t tok[4];
+	for (int i = 0; i < 3; i++) {
+		assert_true(hp_ratelimit_enter(rl, "a", 1, 3, &tok[i]));
+		assert_int_not_equal(tok[i], 0);
+	}
+	assert_false(hp_ratelimit_enter(rl, "a", 1, 3, &tok[3]));
+	assert_false(hp_ratelimit_enter(rl, "a", 1, 3, &tok[3]));
+	assert_int_equal(hp_ratelimit_inflight(rl, "a", 1), 3);
+	assert_true(hp_ratelimit_enter(rl, "b", 1, 3, &tok[3]));
+	hp_ratelimit_leave(rl, tok[3]);
+	hp_ratelimit_leave(rl, tok[0]);
+	assert_int_equal(hp_ratelimit_inflight(rl, "a", 1), 2);
+	assert_true(hp_ratelimit_enter(rl, "a", 1, 3, &tok[0]));
+	assert_false(hp_ratelimit_enter(rl, "a", 1, 3, &tok[3]));
+	for (int i = 0; i < 3; i++)
+		hp_ratelimit_leave(rl, tok[i]);
+	assert_int_equal(hp_ratelimit_inflight(rl, "a", 1), 0);
+	hp_ratelimit_leave(rl, 0); /* an uncounted admission: nothing */
+	hp_ratelimit_destroy(rl);
+}
+
+/* A key with requests in flight is never dropped to make room, however
+ * many other keys come; when every entry is in flight a new key passes
+ * uncounted (token 0) and the rate of such keys is judged afresh. */
+static void inflight_keys_are_not_evicted(void **state)
+{
+	(void)state;
+	struct hp_ratelimit *rl = hp_ratelimit_create(1 * SEC, 0, 4);
+	uint64_t busy;
+	assert_true(hp_ratelimit_enter(rl, "busy", 4, 1, &busy));
+	char key[32];
+	struct hp_ratelimit_verdict v;
+	for (unsigned i = 0; i < 1000; i++) {
+		int n = snprintf(key, sizeof(key), "k%u", i);
+		assert_true(hp_ratelimit_take(rl, key, (size_t)n, 1, &v));
+	}
+	assert_int_equal(hp_ratelimit_inflight(rl, "busy", 4), 1);
+	uint64_t t;
+	assert_false(hp_ratelimit_enter(rl, "busy", 4, 1, &t));
+	/* Fill the rest with keys in flight. */
+	uint64_t toks[3];
+	for (unsigned i = 0; i < 3; i++) {
+		int n = snprintf(key, sizeof(key), "f%u", i);
+		assert_true(hp_ratelimit_enter(rl, key, (size_t)n, 1, &toks[i]));
+		assert_int_not_equal(toks[i], 0);
+	}
+	assert_true(hp_ratelimit_enter(rl, "late", 4, 1, &t));
+	assert_int_equal(t, 0);
+	assert_true(hp_ratelimit_take(rl, "late", 4, 2, &v));
+	assert_true(hp_ratelimit_take(rl, "late", 4, 2, &v)); /* not remembered */
+	assert_int_equal(hp_ratelimit_count(rl), 4);
+	hp_ratelimit_leave(rl, toks[0]);
+	assert_true(hp_ratelimit_take(rl, "late", 4, 2, &v));
+	assert_false(hp_ratelimit_take(rl, "late", 4, 3, &v)); /* now it is */
+	hp_ratelimit_leave(rl, busy);
+	hp_ratelimit_leave(rl, toks[1]);
+	hp_ratelimit_leave(rl, toks[2]);
+	hp_ratelimit_destroy(rl);
+}
+
 /* A million distinct keys through a table of 1000: it never holds more,
  * and a key seen again and again is not the one dropped. */
 static void flood_stays_bounded(void **state)
@@ -233,6 +317,9 @@ int main(void)
 		cmocka_unit_test(delays_smooth_a_burst),
 		cmocka_unit_test(clock_steps_back),
 		cmocka_unit_test(flood_stays_bounded),
+		cmocka_unit_test(shared_table_outlives_first_holder),
+		cmocka_unit_test(inflight_counts_exactly),
+		cmocka_unit_test(inflight_keys_are_not_evicted),
 		cmocka_unit_test(keys_are_independent),
 		cmocka_unit_test(address_keys),
 	};
