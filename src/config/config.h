@@ -72,6 +72,9 @@ struct hp_config_upstream {
 	uint32_t max_connections;      /* default 100 per server (0 = unlimited) */
 	uint32_t retries;              /* default 1: idempotent retries on another server */
 	uint32_t retry_budget;         /* default 20: retries in % of recent requests */
+	char **retry_on;               /* default none: "5xx", or statuses "502" ... "599" */
+	size_t nretry_on;
+	uint64_t retry_status[2];      /* derived from retry_on: bit (status - 500) */
 	uint32_t max_fails;            /* default 3: failures in a row that eject; 0 = never */
 	uint64_t fail_timeout_ms;      /* default 5 s: first ejection, doubling after */
 	uint32_t max_queue;            /* default 1000: requests waiting for a slot, group-wide */

@@ -259,6 +259,33 @@ static bool check_hash_key(struct cfg_load *ld, const struct cfg_key *k, void *o
 	return true;
 }
 
+/* "5xx", or one status of 500-599; kept as a bitmap of (status - 500). */
+static bool check_retry_on(struct cfg_load *ld, const struct cfg_key *k, void *obj)
+{
+	struct hp_config_upstream *up = obj;
+	(void)k;
+	up->retry_status[0] = up->retry_status[1] = 0;
+	for (size_t i = 0; i < up->nretry_on; i++) {
+		const char *v = up->retry_on[i];
+		unsigned lo, hi, st;
+		int end = 0;
+		if (strcmp(v, "5xx") == 0) {
+			lo = 500;
+			hi = 599;
+		} else if (sscanf(v, "%3u%n", &st, &end) == 1 && v[end] == '\0' && end == 3 &&
+			   st >= 500 && st <= 599) {
+			lo = hi = st;
+		} else {
+			hp_config_path_push_index(ld, i);
+			return hp_config_fail(ld, false, "expected \"5xx\" or a status from 500 to "
+					      "599, got \"%s\"", v);
+		}
+		for (unsigned s = lo; s <= hi; s++)
+			up->retry_status[(s - 500) / 64] |= (uint64_t)1 << ((s - 500) % 64);
+	}
+	return true;
+}
+
 /* "200-399", or one status "200". */
 static bool check_health_status(struct cfg_load *ld, const struct cfg_key *k, void *obj)
 {
@@ -559,6 +586,10 @@ static const struct cfg_key upstream_keys[] = {
 		 "before any response byte."},
 	{.name = "retry_budget", .type = CFG_U32, .off = U(retry_budget), .max = 100, .def = "20",
 	 .help = "Retries allowed, in percent of the group's recent requests (plus 10)."},
+	{.name = "retry_on", .type = CFG_STRLIST, .off = U(retry_on), .count_off = U(nretry_on),
+	 .max = 100, .def = "", .check = check_retry_on,
+	 .help = "Response statuses that send an idempotent request to another server "
+		 "(within retries and retry_budget): \"5xx\", or codes like \"502\"."},
 	{.name = "max_fails", .type = CFG_U32, .off = U(max_fails), .max = 1000, .def = "3",
 	 .help = "Failures in a row that eject a server; 0 = never eject."},
 	{.name = "fail_timeout", .type = CFG_DURATION, .off = U(fail_timeout_ms), .min = 1,

@@ -12,7 +12,8 @@
  * reading the request body stops while the upstream is not writable:
  * memory per connection stays bounded whatever the sizes.
  *
- * Getting the connection (balancer, pool, queue, retry) is connect.c's;
+ * Getting the connection (balancer, pool, queue, retry, also on a
+ * response status of retry_on) is connect.c's;
  * a failure is a 502 (broken or refused) or 504 (timed out) while nothing
  * of the response has reached the client, and an abrupt close of the
  * client connection after, so a truncated response is never mistaken for
@@ -209,7 +210,7 @@ static void start_response(struct hp_client *c, const struct hp_http_response *r
 /* Parse response heads (forwarding 1xx) at the front of the upstream
  * buffer. Returns the next step: fetch (incomplete: WAIT is decided by
  * the caller), deliver, or a failure's. */
-static enum hp_step take_head(struct hp_client *c, bool *taken)
+static enum hp_step take_head(struct hp_client *c, bool *taken, bool *again)
 {
 	struct hp_txn *t = c->t;
 	struct hp_buf *in = &t->up.conn->in;
@@ -220,6 +221,7 @@ static enum hp_step take_head(struct hp_client *c, bool *taken)
 		.max_headers = cfg->limits.max_header_fields * 2,
 	};
 	*taken = false;
+	*again = false;
 	while (in->len > 0) {
 		struct hp_http_response r;
 		int rc = hp_http_parse_response(hp_buf_data(in), in->len, &r, c->w->resp_fields,
@@ -238,6 +240,12 @@ static enum hp_step take_head(struct hp_client *c, bool *taken)
 			hp_upstream_head_interim(c, &c->t->out, &r);
 			hp_buf_consume(in, (size_t)rc);
 			continue;
+		}
+		if (!t->resp.started && hp_connect_retry_status(c, r.status)) {
+			/* A status of retry_on: the connection is gone, another
+			 * server gets the request. */
+			*again = true;
+			return HP_STEP_fetch;
 		}
 		*taken = true;
 		hp_compress_on_response(c, &r);
@@ -367,8 +375,10 @@ static enum hp_step exchange(struct hp_client *c)
 	}
 	bool eof = false;
 	bool ok = read_up(c, &progress, &eof);
-	bool taken;
-	enum hp_step next = take_head(c, &taken);
+	bool taken, again;
+	enum hp_step next = take_head(c, &taken, &again);
+	if (again)
+		return hp_connect_upstream(c);
 	/* The close may have come with the head: the body's pump must see it,
 	 * and reading again gives it again (0 or the error). */
 	if ((eof || !ok) && u->conn != NULL)

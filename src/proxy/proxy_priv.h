@@ -541,6 +541,11 @@ enum hp_step hp_connect_check(struct hp_client *c);
  * pooled connection, if the request is idempotent and the tries and the
  * group's retry budget allow. */
 bool hp_connect_retry(struct hp_client *c, const char *reason);
+/* The response head with <status> came and nothing of it reached the
+ * client: if <status> is in the group's retry_on and the request is
+ * idempotent, within its tries and the retry budget, drop the response
+ * with its connection and return true (go to hp_connect_upstream). */
+bool hp_connect_retry_status(struct hp_client *c, int status);
 /* The connection's timer fired before any response byte: a retry on
  * another server as above, or the 504. */
 enum hp_step hp_connect_timed_out(struct hp_client *c);
