@@ -56,6 +56,15 @@ struct hp_config_health {
 	uint32_t fall;                 /* default 3: failures in a row that take it out */
 };
 
+/* Circuit breaking on a server's error rate (docs/upstreams.md). */
+struct hp_config_circuit {
+	char *error_rate;              /* default NULL = off; "50%" */
+	uint32_t error_rate_pct;       /* derived: 1..100, 0 = off */
+	uint32_t min_requests;         /* default 20: outcomes in the window before it may open */
+	uint64_t window_ms;            /* default 10 s: the outcomes counted */
+	uint64_t open_for_ms;          /* default 5 s: open, then half-open (one probe) */
+};
+
 struct hp_config_upstream {
 	char *name;                      /* the key in "upstreams" */
 	struct hp_config_server *servers; /* at least 1 */
@@ -83,6 +92,7 @@ struct hp_config_upstream {
 	uint32_t max_requests_per_conn; /* default 0 = unlimited: then it is closed */
 	uint64_t conn_lifetime_ms;     /* default 0 = unlimited: not reused past this age */
 	struct hp_config_health health;
+	struct hp_config_circuit circuit;
 };
 
 struct hp_config_cache_policy {

@@ -286,6 +286,25 @@ static bool check_retry_on(struct cfg_load *ld, const struct cfg_key *k, void *o
 	return true;
 }
 
+/* "50%" (or "50"): the error rate that opens a server's circuit. */
+static bool check_error_rate(struct cfg_load *ld, const struct cfg_key *k, void *obj)
+{
+	struct hp_config_circuit *cc = obj;
+	(void)k;
+	cc->error_rate_pct = 0;
+	if (cc->error_rate == NULL)
+		return true;
+	unsigned pct;
+	int end = 0;
+	const char *v = cc->error_rate;
+	if (sscanf(v, "%3u%n", &pct, &end) != 1 || (v[end] != '\0' && strcmp(v + end, "%") != 0) ||
+	    pct < 1 || pct > 100)
+		return hp_config_fail(ld, false, "expected a percentage from 1%% to 100%% like "
+				      "\"50%%\", got \"%s\"", v);
+	cc->error_rate_pct = pct;
+	return true;
+}
+
 /* "200-399", or one status "200". */
 static bool check_health_status(struct cfg_load *ld, const struct cfg_key *k, void *obj)
 {
@@ -553,6 +572,24 @@ static const struct cfg_key health_keys[] = {
 };
 static const struct cfg_section health_section = {SECTION(health_keys)};
 
+#define CB(f) offsetof(struct hp_config_circuit, f)
+static const struct cfg_key circuit_keys[] = {
+	{.name = "error_rate", .type = CFG_STRING, .off = CB(error_rate), .flags = CFG_NULLABLE,
+	 .check = check_error_rate,
+	 .help = "Share of errors (failures and 5xx) among a server's recent outcomes that "
+		 "opens its circuit, like \"50%\"; null = no circuit breaking."},
+	{.name = "min_requests", .type = CFG_U32, .off = CB(min_requests), .min = 1,
+	 .max = 1000000, .def = "20",
+	 .help = "Outcomes the window must hold before the circuit may open."},
+	{.name = "window", .type = CFG_DURATION, .off = CB(window_ms), .min = 10, .max = DAY,
+	 .def = "10s", .help = "How far back outcomes count."},
+	{.name = "open_for", .type = CFG_DURATION, .off = CB(open_for_ms), .min = 1, .max = DAY,
+	 .def = "5s",
+	 .help = "How long an open circuit takes no traffic; then one probe request decides "
+		 "(half-open)."},
+};
+static const struct cfg_section circuit_section = {SECTION(circuit_keys)};
+
 #define U(f) offsetof(struct hp_config_upstream, f)
 static const struct cfg_key upstream_keys[] = {
 	{.name = "servers", .type = CFG_ARRAY, .off = U(servers), .count_off = U(nservers),
@@ -614,6 +651,8 @@ static const struct cfg_key upstream_keys[] = {
 	 .help = "Age past which an upstream connection is not reused; 0 = no limit."},
 	{.name = "health", .type = CFG_OBJECT, .off = U(health), .ext = &health_section,
 	 .help = "Active health checks, run on a thread of the group's own (docs/upstreams.md)."},
+	{.name = "circuit", .type = CFG_OBJECT, .off = U(circuit), .ext = &circuit_section,
+	 .help = "Circuit breaking on each server's error rate (docs/upstreams.md)."},
 };
 static const struct cfg_section upstream_section = {
 	SECTION(upstream_keys), .size = sizeof(struct hp_config_upstream),

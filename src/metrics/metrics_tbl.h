@@ -85,6 +85,14 @@ HP_METRIC(upstream_timeouts, "hotpath_upstream_timeouts_total", counter, UPSTREA
 	  "group, server",
 	  "Exchanges with the server that timed out after the connection was made (send or "
 	  "read timeout); reset when a reload rebuilds the group.")
+HP_METRIC(upstream_circuit_state, "hotpath_upstream_circuit_state", gauge, UPSTREAM,
+	  "group, server",
+	  "The server's circuit breaker (circuit.error_rate): 0 closed, 1 open (no traffic), "
+	  "2 half-open (one probe at a time).")
+HP_METRIC(upstream_circuit_opens, "hotpath_upstream_circuit_opens_total", counter, UPSTREAM,
+	  "group, server",
+	  "Times the server's circuit opened (a half-open probe that failed included); reset "
+	  "when a reload rebuilds the group.")
 HP_METRIC(alert_firing, "hotpath_alert_firing", gauge, ALERT, "alert",
 	  "1 while the alert rule of that name is firing, else 0 (alerts.rules).")
 HP_METRIC(upstream_servers_out, "hotpath_upstream_servers_out", gauge, SCRAPE, "",

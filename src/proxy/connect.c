@@ -70,9 +70,9 @@ void hp_connect_prepare(struct hp_client *c)
 	}
 }
 
-void hp_connect_answered(struct hp_client *c)
+void hp_connect_answered(struct hp_client *c, int status)
 {
-	hp_upstream_report(group_of(c), c->t->up.server, true, "a response came");
+	hp_upstream_report_status(group_of(c), c->t->up.server, status);
 }
 /* ==== Failures ==== */
 
@@ -329,9 +329,10 @@ bool hp_connect_retry_status(struct hp_client *c, int status)
 {
 	struct hp_txn_up *u = &c->t->up;
 	if (!retry_on_status(group_conf(c), status) || !may_retry(c, true))
-		return false;
+		return false; /* the response goes on: hp_connect_answered reports it */
 	/* The server answered: its connection works, so passive health hears
 	 * a response; the status is the circuit breaker's business. */
+	hp_upstream_report_status(group_of(c), u->server, status);
 	hp_log_debug("upstream %s: status %d, retrying elsewhere", u->server->name, status);
 	mark_tried(c, u->server);
 	hp_txn_release_upstream(c, false);

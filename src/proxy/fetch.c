@@ -210,7 +210,7 @@ static void start_response(struct hp_client *c, const struct hp_http_response *r
 /* Parse response heads (forwarding 1xx) at the front of the upstream
  * buffer. Returns the next step: fetch (incomplete: WAIT is decided by
  * the caller), deliver, or a failure's. */
-static enum hp_step take_head(struct hp_client *c, bool *taken, bool *again)
+static enum hp_step take_head(struct hp_client *c, bool *taken, bool *again, int *status)
 {
 	struct hp_txn *t = c->t;
 	struct hp_buf *in = &t->up.conn->in;
@@ -248,6 +248,7 @@ static enum hp_step take_head(struct hp_client *c, bool *taken, bool *again)
 			return HP_STEP_fetch;
 		}
 		*taken = true;
+		*status = r.status;
 		hp_compress_on_response(c, &r);
 		if (hp_lookup_on_response(c, &r)) {
 			/* Answered from the cache (a 304 freshened it, or it is served
@@ -376,7 +377,8 @@ static enum hp_step exchange(struct hp_client *c)
 	bool eof = false;
 	bool ok = read_up(c, &progress, &eof);
 	bool taken, again;
-	enum hp_step next = take_head(c, &taken, &again);
+	int status = 0;
+	enum hp_step next = take_head(c, &taken, &again, &status);
 	if (again)
 		return hp_connect_upstream(c);
 	/* The close may have come with the head: the body's pump must see it,
@@ -384,7 +386,7 @@ static enum hp_step exchange(struct hp_client *c)
 	if ((eof || !ok) && u->conn != NULL)
 		u->conn->readable = true;
 	if (taken && u->server != NULL)
-		hp_connect_answered(c);
+		hp_connect_answered(c, status);
 	if (taken || next != HP_STEP_fetch)
 		return next;
 	if (c->t->out.len > 0 && (!hp_client_flush(c) || c->closed))

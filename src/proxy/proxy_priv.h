@@ -555,8 +555,9 @@ void hp_connect_prepare(struct hp_client *c);
 /* No connection slot for the request (queue full, or its wait timed out):
  * stale if allowed, or a 503 with Retry-After. */
 enum hp_step hp_connect_busy(struct hp_client *c, const char *reason);
-/* The response head came: the server answered (passive health). */
-void hp_connect_answered(struct hp_client *c);
+/* The response head with <status> came: the server answered (passive
+ * health; a 5xx is an error for the circuit breaker). */
+void hp_connect_answered(struct hp_client *c, int status);
 /* The upstream failed: a 502/504 (or stale) before the response started,
  * a close after. Returns the step to go on with. */
 enum hp_step hp_fetch_failed(struct hp_client *c, int status, const char *reason);

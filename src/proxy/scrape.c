@@ -41,6 +41,8 @@ static struct hp_metrics_upstream *read_upstreams(struct hp_snap *s, size_t *n)
 				.upstream_queued = queued,
 				.upstream_connect_failures = (double)st.connect_failures,
 				.upstream_timeouts = (double)st.timeouts,
+				.upstream_circuit_state = (double)st.circuit,
+				.upstream_circuit_opens = (double)st.circuit_opens,
 			};
 		}
 	}

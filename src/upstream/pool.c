@@ -480,6 +480,12 @@ void hp_upstream_server_stats(struct hp_upstream_group *g, size_t i,
 	st->active = atomic_load_explicit(&s->active, memory_order_relaxed);
 	st->connect_failures = atomic_load_explicit(&s->connect_failures, memory_order_relaxed);
 	st->timeouts = atomic_load_explicit(&s->timeouts, memory_order_relaxed);
+	uint64_t now = hp_clock_mono_ns();
+	st->down = hp_upstream_server_down(s, now);
+	st->circuit = hp_upstream_circuit_state(s, now);
+	st->circuit_opens = atomic_load_explicit(&s->circuit.opens, memory_order_relaxed);
+	st->ejections = atomic_load_explicit(&s->total_ejections, memory_order_relaxed);
+	st->retries = atomic_load_explicit(&s->total_retries, memory_order_relaxed);
 	st->idle = 0;
 	/* The lock only keeps pools from coming and going; workers take it
 	 * only when a freed slot must wake another worker's waiters. */
