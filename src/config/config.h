@@ -78,6 +78,7 @@ struct hp_config_upstream {
 	uint64_t read_timeout_ms;      /* default 60 s: between bytes of the response */
 	uint64_t idle_timeout_ms;      /* default 600 s: pooled keep-alive connection */
 	uint32_t max_idle;             /* default 100: idle keep-alive conns per worker per server */
+	uint32_t min_idle;             /* default 0: conns kept open per worker per server */
 	uint32_t max_connections;      /* default 100 per server (0 = unlimited) */
 	uint32_t retries;              /* default 1: idempotent retries on another server */
 	uint32_t retry_budget;         /* default 20: retries in % of recent requests */

@@ -615,6 +615,9 @@ static const struct cfg_key upstream_keys[] = {
 	 .help = "How long a pooled keep-alive connection may stay unused."},
 	{.name = "max_idle", .type = CFG_U32, .off = U(max_idle), .max = 100000, .def = "100",
 	 .help = "Idle keep-alive connections kept per worker per server."},
+	{.name = "min_idle", .type = CFG_U32, .off = U(min_idle), .max = 100000, .def = "0",
+	 .help = "Connections kept open per worker per server in service, opened in advance "
+		 "and topped up once a second (at most max_idle); 0 = none."},
 	{.name = "max_connections", .type = CFG_U32, .off = U(max_connections),
 	 .max = 1000000, .def = "100",
 	 .help = "Connections per server (0 = unlimited); requests queue beyond it."},

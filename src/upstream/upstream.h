@@ -258,6 +258,9 @@ size_t hp_upstream_pool_adopt_idle(struct hp_upstream_pool *to, struct hp_upstre
 
 /* Count of idle connections (for metrics and tests). */
 size_t hp_upstream_pool_idle(const struct hp_upstream_pool *p);
+/* Connections this pool has open to server index <i>: connecting, in use
+ * or idle (min_idle tops this up; for tests). */
+size_t hp_upstream_pool_open(const struct hp_upstream_pool *p, size_t i);
 
 /* ==== Figures for metrics ==== */
 
