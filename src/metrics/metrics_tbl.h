@@ -96,13 +96,19 @@ HP_METRIC(upstream_circuit_opens, "hotpath_upstream_circuit_opens_total", counte
 HP_METRIC(alert_firing, "hotpath_alert_firing", gauge, ALERT, "alert",
 	  "1 while the alert rule of that name is firing, else 0 (alerts.rules).")
 HP_METRIC(upstream_servers_out, "hotpath_upstream_servers_out", gauge, SCRAPE, "",
-	  "Upstream servers out of service now (ejected, or failing their health checks), all "
-	  "groups of the running configuration.")
-HP_METRIC(upstream_ejections, "hotpath_upstream_ejections_total", counter, SCRAPE, "",
-	  "Passive ejections of upstream servers since the running configuration was applied.")
-HP_METRIC(upstream_retries, "hotpath_upstream_retries_total", counter, SCRAPE, "",
-	  "Requests sent again to another server after a failure before any response byte, "
-	  "since the running configuration was applied.")
+	  "Upstream servers out of service now (ejected, failing their health checks, or their "
+	  "circuit open), all groups of the running configuration.")
+HP_METRIC(upstream_ejections, "hotpath_upstream_ejections_total", counter, UPSTREAM,
+	  "group, server",
+	  "Passive ejections of the server since the running configuration was applied.")
+HP_METRIC(upstream_retries, "hotpath_upstream_retries_total", counter, UPSTREAM,
+	  "group, server",
+	  "Requests sent again to another server after a failure of this one before any "
+	  "response byte (or a retry_on status), since the running configuration was applied.")
+HP_METRIC(upstream_in_service, "hotpath_upstream_in_service", gauge, UPSTREAM,
+	  "group, server",
+	  "1 while the server is in service, 0 while it is out (ejected, failing its health "
+	  "checks, or its circuit open).")
 HP_METRIC(compress_input_bytes, "hotpath_compress_input_bytes_total", counter, WORKER, "",
 	  "Body bytes fed to a compressor (gzip, br, zstd); a cache hit on a stored compressed "
 	  "copy adds nothing.")

@@ -492,10 +492,9 @@ bool hp_txn_saved_request(struct hp_client *c, struct hp_http_request *req);
 /* route.c */
 enum hp_step hp_step_route(struct hp_client *c);
 enum hp_step hp_step_limit(struct hp_client *c);
-/* Upstream figures of the running configuration for /metrics (worker.c):
- * servers out of service now, ejections and retries so far. */
-void hp_proxy_upstream_figures(struct hp_proxy *px, double *out, double *ejections,
-			       double *retries);
+/* Servers of the running configuration out of service now, for /metrics
+ * (worker.c). */
+double hp_proxy_upstream_servers_out(struct hp_proxy *px);
 /* The value of cookie <name> in <req>'s Cookie fields, or an empty view. */
 struct hp_str hp_route_find_cookie(const struct hp_http_request *req, const char *name);
 
