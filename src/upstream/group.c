@@ -276,9 +276,13 @@ void hp_upstream_report(struct hp_upstream_group *g, struct hp_upstream_server *
 void hp_upstream_report_status(struct hp_upstream_group *g, struct hp_upstream_server *s,
 			       int status)
 {
-	char reason[32];
-	snprintf(reason, sizeof(reason), "status %d", status);
-	hp_upstream_circuit_record(g, s, status >= 500, reason);
+	/* Every response comes here: nothing is formatted unless a circuit
+	 * may log it. */
+	if (g->conf->circuit.error_rate_pct != 0) {
+		char reason[32];
+		snprintf(reason, sizeof(reason), "status %d", status);
+		hp_upstream_circuit_record(g, s, status >= 500, reason);
+	}
 	passive_report(g, s, true, "a response came");
 }
 
