@@ -8,8 +8,8 @@
  * an idempotent request whose connection failed or timed out before any
  * response byte: on another server, within `retries` and the group's
  * retry budget, and after a response status listed in retry_on while
- * nothing of it reached the client; a dead pooled connection gets one free retry, as the
- * server may merely have closed it while idle. Every outcome goes to the
+ * nothing of it reached the client; a dead pooled connection gets one
+ * free retry, as the server may merely have closed it while idle. Every outcome goes to the
  * group's passive health. And what an upstream failure becomes for the
  * client (hp_fetch_failed): stale, 502/504, or a close once the response
  * has started.
