@@ -13,8 +13,11 @@
 #    nothing in flight) for 5 s. Every proxy has 1 s connect and read timeouts, one retry
 #    of idempotent requests on another server, and health checks (hotpath and HAProxy
 #    active ones on /health every 1 s; nginx open source has passive ones only:
-#    max_fails=1 fail_timeout=5s). Counted: client-visible errors (non-2xx, socket errors,
-#    client timeouts at 5 s) and the worst latency, per run; FAILOVER_REPS runs each.
+#    max_fails=1 fail_timeout=5s, and hotpath has the same passive setting: with its
+#    default max_fails 3, requests sent in the few ms between a hung server's first and
+#    third timeout wait out a second timeout). Counted: client-visible errors (non-2xx,
+#    socket errors, client timeouts at 5 s) and the worst latency, per run;
+#    FAILOVER_REPS runs each.
 # Origins are build/examples/demo_origin (no delay), pinned with the load generator.
 # Ports: BENCH_NEXT_PORT (default 22500) upwards. The whole run is bounded: about
 # (8 + 12 * reps) * duration plus the failover runs' (25 s each).
@@ -65,7 +68,8 @@ hotpath_conf() { # hotpath_conf FILE PORT BALANCE
    "http://127.0.0.1:$ORIGIN_2_PORT", "http://127.0.0.1:$ORIGIN_3_PORT",
    "http://127.0.0.1:$ORIGIN_4_PORT"],
    "balance": "$3", "hash_key": "ip", "connect_timeout": "1s", "read_timeout": "1s",
-   "retries": 1, "health": {"path": "/health", "interval": "1s", "timeout": "500ms"}}}}
+   "retries": 1, "max_fails": 1, "fail_timeout": "5s",
+   "health": {"path": "/health", "interval": "1s", "timeout": "500ms"}}}}
 EOF
 }
 

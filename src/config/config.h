@@ -56,6 +56,15 @@ struct hp_config_health {
 	uint32_t fall;                 /* default 3: failures in a row that take it out */
 };
 
+/* Circuit breaking on a server's error rate (docs/upstreams.md). */
+struct hp_config_circuit {
+	char *error_rate;              /* default NULL = off; "50%" */
+	uint32_t error_rate_pct;       /* derived: 1..100, 0 = off */
+	uint32_t min_requests;         /* default 20: outcomes in the window before it may open */
+	uint64_t window_ms;            /* default 10 s: the outcomes counted */
+	uint64_t open_for_ms;          /* default 5 s: open, then half-open (one probe) */
+};
+
 struct hp_config_upstream {
 	char *name;                      /* the key in "upstreams" */
 	struct hp_config_server *servers; /* at least 1 */
@@ -69,9 +78,13 @@ struct hp_config_upstream {
 	uint64_t read_timeout_ms;      /* default 60 s: between bytes of the response */
 	uint64_t idle_timeout_ms;      /* default 600 s: pooled keep-alive connection */
 	uint32_t max_idle;             /* default 100: idle keep-alive conns per worker per server */
+	uint32_t min_idle;             /* default 0: conns kept open per worker per server */
 	uint32_t max_connections;      /* default 100 per server (0 = unlimited) */
 	uint32_t retries;              /* default 1: idempotent retries on another server */
 	uint32_t retry_budget;         /* default 20: retries in % of recent requests */
+	char **retry_on;               /* default none: "5xx", or statuses "502" ... "599" */
+	size_t nretry_on;
+	uint64_t retry_status[2];      /* derived from retry_on: bit (status - 500) */
 	uint32_t max_fails;            /* default 3: failures in a row that eject; 0 = never */
 	uint64_t fail_timeout_ms;      /* default 5 s: first ejection, doubling after */
 	uint32_t max_queue;            /* default 1000: requests waiting for a slot, group-wide */
@@ -80,6 +93,7 @@ struct hp_config_upstream {
 	uint32_t max_requests_per_conn; /* default 0 = unlimited: then it is closed */
 	uint64_t conn_lifetime_ms;     /* default 0 = unlimited: not reused past this age */
 	struct hp_config_health health;
+	struct hp_config_circuit circuit;
 };
 
 struct hp_config_cache_policy {

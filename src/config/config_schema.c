@@ -271,6 +271,52 @@ static bool check_hash_key(struct cfg_load *ld, const struct cfg_key *k, void *o
 	return true;
 }
 
+/* "5xx", or one status of 500-599; kept as a bitmap of (status - 500). */
+static bool check_retry_on(struct cfg_load *ld, const struct cfg_key *k, void *obj)
+{
+	struct hp_config_upstream *up = obj;
+	(void)k;
+	up->retry_status[0] = up->retry_status[1] = 0;
+	for (size_t i = 0; i < up->nretry_on; i++) {
+		const char *v = up->retry_on[i];
+		unsigned lo, hi, st;
+		int end = 0;
+		if (strcmp(v, "5xx") == 0) {
+			lo = 500;
+			hi = 599;
+		} else if (sscanf(v, "%3u%n", &st, &end) == 1 && v[end] == '\0' && end == 3 &&
+			   st >= 500 && st <= 599) {
+			lo = hi = st;
+		} else {
+			hp_config_path_push_index(ld, i);
+			return hp_config_fail(ld, false, "expected \"5xx\" or a status from 500 to "
+					      "599, got \"%s\"", v);
+		}
+		for (unsigned s = lo; s <= hi; s++)
+			up->retry_status[(s - 500) / 64] |= (uint64_t)1 << ((s - 500) % 64);
+	}
+	return true;
+}
+
+/* "50%" (or "50"): the error rate that opens a server's circuit. */
+static bool check_error_rate(struct cfg_load *ld, const struct cfg_key *k, void *obj)
+{
+	struct hp_config_circuit *cc = obj;
+	(void)k;
+	cc->error_rate_pct = 0;
+	if (cc->error_rate == NULL)
+		return true;
+	unsigned pct;
+	int end = 0;
+	const char *v = cc->error_rate;
+	if (sscanf(v, "%3u%n", &pct, &end) != 1 || (v[end] != '\0' && strcmp(v + end, "%") != 0) ||
+	    pct < 1 || pct > 100)
+		return hp_config_fail(ld, false, "expected a percentage from 1%% to 100%% like "
+				      "\"50%%\", got \"%s\"", v);
+	cc->error_rate_pct = pct;
+	return true;
+}
+
 /* "200-399", or one status "200". */
 static bool check_health_status(struct cfg_load *ld, const struct cfg_key *k, void *obj)
 {
@@ -540,6 +586,24 @@ static const struct cfg_key health_keys[] = {
 };
 static const struct cfg_section health_section = {SECTION(health_keys)};
 
+#define CB(f) offsetof(struct hp_config_circuit, f)
+static const struct cfg_key circuit_keys[] = {
+	{.name = "error_rate", .type = CFG_STRING, .off = CB(error_rate), .flags = CFG_NULLABLE,
+	 .check = check_error_rate,
+	 .help = "Share of errors (failures and 5xx) among a server's recent outcomes that "
+		 "opens its circuit, like \"50%\"; null = no circuit breaking."},
+	{.name = "min_requests", .type = CFG_U32, .off = CB(min_requests), .min = 1,
+	 .max = 1000000, .def = "20",
+	 .help = "Outcomes the window must hold before the circuit may open."},
+	{.name = "window", .type = CFG_DURATION, .off = CB(window_ms), .min = 10, .max = DAY,
+	 .def = "10s", .help = "How far back outcomes count."},
+	{.name = "open_for", .type = CFG_DURATION, .off = CB(open_for_ms), .min = 1, .max = DAY,
+	 .def = "5s",
+	 .help = "How long an open circuit takes no traffic; then one probe request decides "
+		 "(half-open)."},
+};
+static const struct cfg_section circuit_section = {SECTION(circuit_keys)};
+
 #define U(f) offsetof(struct hp_config_upstream, f)
 static const struct cfg_key upstream_keys[] = {
 	{.name = "servers", .type = CFG_ARRAY, .off = U(servers), .count_off = U(nservers),
@@ -565,6 +629,9 @@ static const struct cfg_key upstream_keys[] = {
 	 .help = "How long a pooled keep-alive connection may stay unused."},
 	{.name = "max_idle", .type = CFG_U32, .off = U(max_idle), .max = 100000, .def = "100",
 	 .help = "Idle keep-alive connections kept per worker per server."},
+	{.name = "min_idle", .type = CFG_U32, .off = U(min_idle), .max = 100000, .def = "0",
+	 .help = "Connections kept open per worker per server in service, opened in advance "
+		 "and topped up once a second (at most max_idle); 0 = none."},
 	{.name = "max_connections", .type = CFG_U32, .off = U(max_connections),
 	 .max = 1000000, .def = "100",
 	 .help = "Connections per server (0 = unlimited); requests queue beyond it."},
@@ -573,6 +640,10 @@ static const struct cfg_key upstream_keys[] = {
 		 "before any response byte."},
 	{.name = "retry_budget", .type = CFG_U32, .off = U(retry_budget), .max = 100, .def = "20",
 	 .help = "Retries allowed, in percent of the group's recent requests (plus 10)."},
+	{.name = "retry_on", .type = CFG_STRLIST, .off = U(retry_on), .count_off = U(nretry_on),
+	 .max = 100, .def = "", .check = check_retry_on,
+	 .help = "Response statuses that send an idempotent request to another server "
+		 "(within retries and retry_budget): \"5xx\", or codes like \"502\"."},
 	{.name = "max_fails", .type = CFG_U32, .off = U(max_fails), .max = 1000, .def = "3",
 	 .help = "Failures in a row that eject a server; 0 = never eject."},
 	{.name = "fail_timeout", .type = CFG_DURATION, .off = U(fail_timeout_ms), .min = 1,
@@ -597,6 +668,8 @@ static const struct cfg_key upstream_keys[] = {
 	 .help = "Age past which an upstream connection is not reused; 0 = no limit."},
 	{.name = "health", .type = CFG_OBJECT, .off = U(health), .ext = &health_section,
 	 .help = "Active health checks, run on a thread of the group's own (docs/upstreams.md)."},
+	{.name = "circuit", .type = CFG_OBJECT, .off = U(circuit), .ext = &circuit_section,
+	 .help = "Circuit breaking on each server's error rate (docs/upstreams.md)."},
 };
 static const struct cfg_section upstream_section = {
 	SECTION(upstream_keys), .size = sizeof(struct hp_config_upstream),

@@ -97,16 +97,30 @@ HP_METRIC(upstream_timeouts, "hotpath_upstream_timeouts_total", counter, UPSTREA
 	  "group, server",
 	  "Exchanges with the server that timed out after the connection was made (send or "
 	  "read timeout); reset when a reload rebuilds the group.")
+HP_METRIC(upstream_circuit_state, "hotpath_upstream_circuit_state", gauge, UPSTREAM,
+	  "group, server",
+	  "The server's circuit breaker (circuit.error_rate): 0 closed, 1 open (no traffic), "
+	  "2 half-open (one probe at a time).")
+HP_METRIC(upstream_circuit_opens, "hotpath_upstream_circuit_opens_total", counter, UPSTREAM,
+	  "group, server",
+	  "Times the server's circuit opened (a half-open probe that failed included); reset "
+	  "when a reload rebuilds the group.")
 HP_METRIC(alert_firing, "hotpath_alert_firing", gauge, ALERT, "alert",
 	  "1 while the alert rule of that name is firing, else 0 (alerts.rules).")
 HP_METRIC(upstream_servers_out, "hotpath_upstream_servers_out", gauge, SCRAPE, "",
-	  "Upstream servers out of service now (ejected, or failing their health checks), all "
-	  "groups of the running configuration.")
-HP_METRIC(upstream_ejections, "hotpath_upstream_ejections_total", counter, SCRAPE, "",
-	  "Passive ejections of upstream servers since the running configuration was applied.")
-HP_METRIC(upstream_retries, "hotpath_upstream_retries_total", counter, SCRAPE, "",
-	  "Requests sent again to another server after a failure before any response byte, "
-	  "since the running configuration was applied.")
+	  "Upstream servers out of service now (ejected, failing their health checks, or their "
+	  "circuit open), all groups of the running configuration.")
+HP_METRIC(upstream_ejections, "hotpath_upstream_ejections_total", counter, UPSTREAM,
+	  "group, server",
+	  "Passive ejections of the server since the running configuration was applied.")
+HP_METRIC(upstream_retries, "hotpath_upstream_retries_total", counter, UPSTREAM,
+	  "group, server",
+	  "Requests sent again to another server after a failure of this one before any "
+	  "response byte (or a retry_on status), since the running configuration was applied.")
+HP_METRIC(upstream_in_service, "hotpath_upstream_in_service", gauge, UPSTREAM,
+	  "group, server",
+	  "1 while the server is in service, 0 while it is out (ejected, failing its health "
+	  "checks, or its circuit open).")
 HP_METRIC(client_conns_rejected, "hotpath_client_connections_rejected_total", counter, WORKER,
 	  "", "Client connections closed as soon as accepted because their client address "
 	  "(limits.client_ipv6_prefix for IPv6) held limits.max_conns_per_client already.")

@@ -7,8 +7,9 @@
  * connect_timeout), the check of a finished connect, and the retries of
  * an idempotent request whose connection failed or timed out before any
  * response byte: on another server, within `retries` and the group's
- * retry budget; a dead pooled connection gets one free retry, as the
- * server may merely have closed it while idle. Every outcome goes to the
+ * retry budget, and after a response status listed in retry_on while
+ * nothing of it reached the client; a dead pooled connection gets one
+ * free retry, as the server may merely have closed it while idle. Every outcome goes to the
  * group's passive health. And what an upstream failure becomes for the
  * client (hp_fetch_failed): stale, 502/504, or a close once the response
  * has started.
@@ -69,9 +70,9 @@ void hp_connect_prepare(struct hp_client *c)
 	}
 }
 
-void hp_connect_answered(struct hp_client *c)
+void hp_connect_answered(struct hp_client *c, int status)
 {
-	hp_upstream_report(group_of(c), c->t->up.server, true, "a response came");
+	hp_upstream_report_status(group_of(c), c->t->up.server, status);
 }
 /* ==== Failures ==== */
 
@@ -316,6 +317,28 @@ bool hp_connect_retry(struct hp_client *c, const char *reason)
 	if (!may_retry(c, true))
 		return false;
 	hp_log_debug("upstream %s: %s, retrying elsewhere", u->server->name, reason);
+	mark_tried(c, u->server);
+	hp_txn_release_upstream(c, false);
+	return true;
+}
+
+static bool retry_on_status(const struct hp_config_upstream *uc, int status)
+{
+	if (status < 500 || status > 599)
+		return false;
+	unsigned b = (unsigned)status - 500;
+	return (uc->retry_status[b / 64] >> (b % 64)) & 1;
+}
+
+bool hp_connect_retry_status(struct hp_client *c, int status)
+{
+	struct hp_txn_up *u = &c->t->up;
+	if (!retry_on_status(group_conf(c), status) || !may_retry(c, true))
+		return false; /* the response goes on: hp_connect_answered reports it */
+	/* The server answered: its connection works, so passive health hears
+	 * a response; the status is the circuit breaker's business. */
+	hp_upstream_report_status(group_of(c), u->server, status);
+	hp_log_debug("upstream %s: status %d, retrying elsewhere", u->server->name, status);
 	mark_tried(c, u->server);
 	hp_txn_release_upstream(c, false);
 	return true;

@@ -11,7 +11,8 @@
  * reading the request body stops while the upstream is not writable:
  * memory per connection stays bounded whatever the sizes.
  *
- * Getting the connection (balancer, pool, queue, retry) is connect.c's;
+ * Getting the connection (balancer, pool, queue, retry, also on a
+ * response status of retry_on) is connect.c's;
  * a failure is a 502 (broken or refused) or 504 (timed out) while nothing
  * of the response has reached the client, and an abrupt close of the
  * client connection after, so a truncated response is never mistaken for
@@ -115,7 +116,7 @@ static void start_response(struct hp_client *c, const struct hp_http_response *r
 /* Parse response heads (forwarding 1xx) at the front of the upstream
  * buffer. Returns the next step: fetch (incomplete: WAIT is decided by
  * the caller), deliver, or a failure's. */
-static enum hp_step take_head(struct hp_client *c, bool *taken)
+static enum hp_step take_head(struct hp_client *c, bool *taken, bool *again, int *status)
 {
 	struct hp_txn *t = c->t;
 	struct hp_buf *in = &t->up.conn->in;
@@ -126,6 +127,7 @@ static enum hp_step take_head(struct hp_client *c, bool *taken)
 		.max_headers = cfg->limits.max_header_fields * 2,
 	};
 	*taken = false;
+	*again = false;
 	while (in->len > 0) {
 		struct hp_http_response r;
 		int rc = hp_http_parse_response(hp_buf_data(in), in->len, &r, c->w->resp_fields,
@@ -145,7 +147,14 @@ static enum hp_step take_head(struct hp_client *c, bool *taken)
 			hp_buf_consume(in, (size_t)rc);
 			continue;
 		}
+		if (!t->resp.started && hp_connect_retry_status(c, r.status)) {
+			/* A status of retry_on: the connection is gone, another
+			 * server gets the request. */
+			*again = true;
+			return HP_STEP_fetch;
+		}
 		*taken = true;
+		*status = r.status;
 		hp_compress_on_response(c, &r);
 		if (hp_lookup_on_response(c, &r)) {
 			/* Answered from the cache (a 304 freshened it, or it is served
@@ -254,14 +263,17 @@ static enum hp_step exchange(struct hp_client *c)
 	}
 	bool eof = false;
 	bool ok = read_up(c, &progress, &eof);
-	bool taken;
-	enum hp_step next = take_head(c, &taken);
+	bool taken, again;
+	int status = 0;
+	enum hp_step next = take_head(c, &taken, &again, &status);
+	if (again)
+		return hp_connect_upstream(c);
 	/* The close may have come with the head: the body's pump must see it,
 	 * and reading again gives it again (0 or the error). */
 	if ((eof || !ok) && u->conn != NULL)
 		u->conn->readable = true;
 	if (taken && u->server != NULL)
-		hp_connect_answered(c);
+		hp_connect_answered(c, status);
 	if (taken || next != HP_STEP_fetch)
 		return next;
 	if (c->t->out.len > 0 && (!hp_client_flush(c) || c->closed))

@@ -177,11 +177,15 @@ static json_t *upstreams_json(struct hp_proxy *px)
 			hp_upstream_server_stats(grp, i, &st);
 			json_array_append_new(
 				servers,
-				json_pack("{s:s, s:I, s:I, s:I, s:I}", "server",
-					  hp_upstream_group_server(grp, i)->name, "active",
+				json_pack("{s:s, s:b, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+					  "server", hp_upstream_group_server(grp, i)->name,
+					  "in_service", !st.down, "circuit",
+					  hp_upstream_circuit_name(st.circuit), "active",
 					  (json_int_t)st.active, "idle", (json_int_t)st.idle,
 					  "connect_failures", (json_int_t)st.connect_failures,
-					  "timeouts", (json_int_t)st.timeouts));
+					  "timeouts", (json_int_t)st.timeouts, "ejections",
+					  (json_int_t)st.ejections, "retries", (json_int_t)st.retries,
+					  "circuit_opens", (json_int_t)st.circuit_opens));
 		}
 		json_array_append_new(a, json_pack("{s:s, s:I, s:o}", "group",
 						   s->cfg->upstreams[g].name, "queued",

@@ -517,10 +517,9 @@ bool hp_txn_saved_request(struct hp_client *c, struct hp_http_request *req);
 /* route.c */
 enum hp_step hp_step_route(struct hp_client *c);
 enum hp_step hp_step_limit(struct hp_client *c);
-/* Upstream figures of the running configuration for /metrics (worker.c):
- * servers out of service now, ejections and retries so far. */
-void hp_proxy_upstream_figures(struct hp_proxy *px, double *out, double *ejections,
-			       double *retries);
+/* Servers of the running configuration out of service now, for /metrics
+ * (worker.c). */
+double hp_proxy_upstream_servers_out(struct hp_proxy *px);
 /* The value of cookie <name> in <req>'s Cookie fields, or an empty view. */
 struct hp_str hp_route_find_cookie(const struct hp_http_request *req, const char *name);
 
@@ -567,6 +566,11 @@ enum hp_step hp_connect_check(struct hp_client *c);
  * pooled connection, if the request is idempotent and the tries and the
  * group's retry budget allow. */
 bool hp_connect_retry(struct hp_client *c, const char *reason);
+/* The response head with <status> came and nothing of it reached the
+ * client: if <status> is in the group's retry_on and the request is
+ * idempotent, within its tries and the retry budget, drop the response
+ * with its connection and return true (go to hp_connect_upstream). */
+bool hp_connect_retry_status(struct hp_client *c, int status);
 /* The connection's timer fired before any response byte: a retry on
  * another server as above, or the 504. */
 enum hp_step hp_connect_timed_out(struct hp_client *c);
@@ -576,8 +580,9 @@ void hp_connect_prepare(struct hp_client *c);
 /* No connection slot for the request (queue full, or its wait timed out):
  * stale if allowed, or a 503 with Retry-After. */
 enum hp_step hp_connect_busy(struct hp_client *c, const char *reason);
-/* The response head came: the server answered (passive health). */
-void hp_connect_answered(struct hp_client *c);
+/* The response head with <status> came: the server answered (passive
+ * health; a 5xx is an error for the circuit breaker). */
+void hp_connect_answered(struct hp_client *c, int status);
 /* The upstream failed: a 502/504 (or stale) before the response started,
  * a close after. Returns the step to go on with. */
 enum hp_step hp_fetch_failed(struct hp_client *c, int status, const char *reason);

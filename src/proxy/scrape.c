@@ -41,6 +41,11 @@ static struct hp_metrics_upstream *read_upstreams(struct hp_snap *s, size_t *n)
 				.upstream_queued = queued,
 				.upstream_connect_failures = (double)st.connect_failures,
 				.upstream_timeouts = (double)st.timeouts,
+				.upstream_circuit_state = (double)st.circuit,
+				.upstream_circuit_opens = (double)st.circuit_opens,
+				.upstream_ejections = (double)st.ejections,
+				.upstream_retries = (double)st.retries,
+				.upstream_in_service = st.down ? 0 : 1,
 			};
 		}
 	}
@@ -74,8 +79,7 @@ void hp_proxy_metrics(struct hp_proxy *px, struct hp_buf *out)
 	struct hp_metrics_alert *alerts;
 	v.nalerts = hp_alerts_firing(px->alerts, &alerts);
 	v.alerts = alerts;
-	hp_proxy_upstream_figures(px, &v.upstream_servers_out, &v.upstream_ejections,
-				  &v.upstream_retries);
+	v.upstream_servers_out = hp_proxy_upstream_servers_out(px);
 	hp_metrics_read_process(&v);
 	struct hp_metrics_shard **all = hp_xcalloc(px->nworkers + 1, sizeof(*all));
 	for (unsigned i = 0; i < px->nworkers; i++)

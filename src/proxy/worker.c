@@ -444,22 +444,18 @@ bool hp_proxy_group_unavailable(const struct hp_proxy *cpx, char *name, size_t l
 	return found;
 }
 
-void hp_proxy_upstream_figures(struct hp_proxy *px, double *out, double *ejections,
-			       double *retries)
+double hp_proxy_upstream_servers_out(struct hp_proxy *px)
 {
 	struct hp_snap *s = current_snap(px);
 	uint64_t now = hp_clock_mono_ns();
-	*out = *ejections = *retries = 0;
+	double out = 0;
 	for (size_t i = 0; i < s->ngroups; i++) {
 		struct hp_upstream_group *g = s->groups[i];
-		for (size_t j = 0; j < hp_upstream_group_size(g); j++) {
-			const struct hp_upstream_server *srv = hp_upstream_group_server(g, j);
-			*out += hp_upstream_server_down(srv, now);
-			*ejections += (double)atomic_load(&srv->total_ejections);
-			*retries += (double)atomic_load(&srv->total_retries);
-		}
+		for (size_t j = 0; j < hp_upstream_group_size(g); j++)
+			out += hp_upstream_server_down(hp_upstream_group_server(g, j), now);
 	}
 	hp_snap_release(s);
+	return out;
 }
 
 /* ==== Reload ==== */

@@ -3,7 +3,8 @@
  * group.c - upstream server groups: built once from the configuration,
  * with addresses resolved at start-up so no worker ever waits on DNS;
  * the choice among primaries, backups and ejected servers around the
- * balancer's pick; passive health (ejection with a doubling back-off);
+ * balancer's pick (a half-open circuit's one probe); passive health
+ * (ejection with a doubling back-off; circuit breaking is circuit.c's);
  * the retry budget.
  */
 #include <stdio.h>
@@ -176,9 +177,14 @@ struct hp_upstream_server *hp_upstream_pick_except(struct hp_upstream_group *g,
 	uint64_t now = hp_clock_mono_ns();
 	for (int pass = 0; pass < 3; pass++) {
 		exclusions(g, tried, pass, now, ex, words);
-		struct hp_upstream_server *s = g->ops->pick(g->balancer, g, ex, key);
-		if (s != NULL)
-			return s;
+		struct hp_upstream_server *s;
+		/* A half-open circuit takes one probe at a time: a server
+		 * whose probe is out is left out, and the pick tried again. */
+		while ((s = g->ops->pick(g->balancer, g, ex, key)) != NULL) {
+			if (pass == 2 || hp_upstream_circuit_admit(g, s, now))
+				return s;
+			hp_upstream_set_add(ex, s->index);
+		}
 	}
 	return NULL;
 }
@@ -190,7 +196,9 @@ bool hp_upstream_server_down(const struct hp_upstream_server *s, uint64_t now_ns
 	if (atomic_load_explicit(&s->check_down, memory_order_relaxed))
 		return true;
 	uint64_t until = atomic_load_explicit(&s->down_until_ns, memory_order_relaxed);
-	return until != 0 && now_ns < until;
+	if (until != 0 && now_ns < until)
+		return true;
+	return hp_upstream_circuit_state(s, now_ns) == HP_CIRCUIT_OPEN;
 }
 
 bool hp_upstream_group_available(const struct hp_upstream_group *g)
@@ -231,8 +239,9 @@ static void eject(struct hp_upstream_group *g, struct hp_upstream_server *s, con
 		    g->conf->name, s->name, (unsigned long long)ms, g->conf->max_fails, reason);
 }
 
-void hp_upstream_report(struct hp_upstream_group *g, struct hp_upstream_server *s, bool ok,
-			const char *reason)
+/* Consecutive failures and ejection. */
+static void passive_report(struct hp_upstream_group *g, struct hp_upstream_server *s, bool ok,
+			   const char *reason)
 {
 	if (ok) {
 		if (atomic_load_explicit(&s->fails, memory_order_relaxed) != 0)
@@ -255,6 +264,26 @@ void hp_upstream_report(struct hp_upstream_group *g, struct hp_upstream_server *
 		atomic_store(&s->fails, 0);
 		eject(g, s, reason);
 	}
+}
+
+void hp_upstream_report(struct hp_upstream_group *g, struct hp_upstream_server *s, bool ok,
+			const char *reason)
+{
+	hp_upstream_circuit_record(g, s, !ok, reason);
+	passive_report(g, s, ok, reason);
+}
+
+void hp_upstream_report_status(struct hp_upstream_group *g, struct hp_upstream_server *s,
+			       int status)
+{
+	/* Every response comes here: nothing is formatted unless a circuit
+	 * may log it. */
+	if (g->conf->circuit.error_rate_pct != 0) {
+		char reason[32];
+		snprintf(reason, sizeof(reason), "status %d", status);
+		hp_upstream_circuit_record(g, s, status >= 500, reason);
+	}
+	passive_report(g, s, true, "a response came");
 }
 
 /* ==== The retry budget ==== */

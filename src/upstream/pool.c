@@ -24,6 +24,13 @@
  * worker with no waiter that can use it posts a kick to the other pools of
  * the group that have waiters. Kicks come only from releases, never from a
  * run, so two workers cannot kick each other forever.
+ *
+ * With min_idle, the pool keeps at least that many connections open to
+ * each server in service (idle, busy or connecting, this worker's): at
+ * creation and then once a second a timer opens the missing ones, off any
+ * request's path; a connection opened so goes idle once connected, like a
+ * released one. Once a second at most, so a server that takes connections
+ * and drops them costs min_idle connects a second, not a loop.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -51,7 +58,15 @@ struct hp_upstream_pool {
 	struct hp_deferred wake; /* the pending run */
 	struct hp_post kick;    /* a slot freed on another worker */
 	struct hp_list glink;   /* in group->pools, under its pools_lock */
+	/* min_idle */
+	size_t *open;           /* per server: connections this pool has open */
+	struct hp_list warming; /* connects started for min_idle, by _link */
+	struct hp_timer topup;  /* the next top-up */
 };
+
+#define TOPUP_INTERVAL_MS 1000
+
+static void on_topup(struct hp_timer *t);
 
 static void slot_freed(struct hp_upstream_pool *p, const struct hp_upstream_server *s);
 
@@ -77,6 +92,8 @@ struct hp_upstream_pool *hp_upstream_pool_create(struct hp_loop *loop,
 	p->group = g;
 	p->idle = hp_xcalloc(g->nservers, sizeof(*p->idle));
 	p->nidle = hp_xcalloc(g->nservers, sizeof(*p->nidle));
+	p->open = hp_xcalloc(g->nservers, sizeof(*p->open));
+	hp_list_init(&p->warming);
 	for (size_t i = 0; i < g->nservers; i++)
 		atomic_init(&p->nidle[i], 0);
 	for (size_t i = 0; i < g->nservers; i++)
@@ -86,6 +103,8 @@ struct hp_upstream_pool *hp_upstream_pool_create(struct hp_loop *loop,
 	pthread_mutex_lock(&g->pools_lock);
 	hp_list_link_tail(&g->pools, &p->glink);
 	pthread_mutex_unlock(&g->pools_lock);
+	if (g->conf->min_idle > 0)
+		hp_timer_start(loop, &p->topup, 0, on_topup);
 	return p;
 }
 
@@ -122,6 +141,7 @@ static void destroy_conn(struct hp_upstream_conn *c, bool in_use)
 	struct hp_loop *loop = c->pool->loop;
 	hp_timer_stop(loop, &c->timer);
 	hp_io_close(&c->io);
+	c->pool->open[c->server->index]--;
 	if (in_use) {
 		atomic_fetch_sub(&c->server->active, 1);
 		slot_freed(c->pool, c->server);
@@ -229,8 +249,72 @@ int hp_upstream_connect(struct hp_upstream_pool *p, struct hp_upstream_server *s
 		free(c);
 		return rc;
 	}
+	p->open[s->index]++;
 	*out = c;
 	return 0;
+}
+
+/* ==== min_idle: connections opened in advance ==== */
+
+/* A connect started by the top-up finished or failed. */
+static void on_warm_event(struct hp_io *io, unsigned events)
+{
+	(void)events;
+	struct hp_upstream_conn *c = HP_CONTAINER_OF(io, struct hp_upstream_conn, io);
+	HP_CHECK_OBJ(c, HP_UPSTREAM_CONN_MAGIC);
+	hp_list_unlink(&c->_link);
+	if (hp_upstream_conn_check_connected(c) < 0) {
+		hp_upstream_count_failure(c->server, HP_UPSTREAM_CONNECT_FAILED);
+		destroy_conn(c, true);
+		return;
+	}
+	hp_log_debug("upstream %s: connection to %s opened in advance", c->pool->group->conf->name,
+		     c->server->name);
+	hp_upstream_release(c, true);
+}
+
+static void on_warm_timeout(struct hp_timer *t)
+{
+	struct hp_upstream_conn *c = HP_CONTAINER_OF(t, struct hp_upstream_conn, timer);
+	HP_CHECK_OBJ(c, HP_UPSTREAM_CONN_MAGIC);
+	hp_list_unlink(&c->_link);
+	hp_upstream_count_failure(c->server, HP_UPSTREAM_CONNECT_FAILED);
+	destroy_conn(c, true);
+}
+
+/* Open what server <s> lacks of min_idle; stop at the first refusal
+ * (max_connections reached, or no socket). */
+static void top_up_server(struct hp_upstream_pool *p, struct hp_upstream_server *s)
+{
+	const struct hp_config_upstream *conf = p->group->conf;
+	uint32_t want = conf->min_idle < conf->max_idle ? conf->min_idle : conf->max_idle;
+	while (p->open[s->index] < want) {
+		struct hp_upstream_conn *c;
+		if (hp_upstream_connect(p, s, NULL, on_warm_event, &c) < 0)
+			return;
+		hp_list_link_tail(&p->warming, &c->_link);
+		hp_timer_start(p->loop, &c->timer, conf->connect_timeout_ms, on_warm_timeout);
+	}
+}
+
+static void on_topup(struct hp_timer *t)
+{
+	struct hp_upstream_pool *p = HP_CONTAINER_OF(t, struct hp_upstream_pool, topup);
+	uint64_t now = hp_clock_mono_ns();
+	for (size_t i = 0; i < p->group->nservers; i++) {
+		struct hp_upstream_server *s = &p->group->servers[i];
+		/* A server out of service would only fail them, or must not get
+		 * traffic; it is topped up once it is back. */
+		if (!hp_upstream_server_down(s, now))
+			top_up_server(p, s);
+	}
+	hp_timer_start(p->loop, &p->topup, TOPUP_INTERVAL_MS, on_topup);
+}
+
+size_t hp_upstream_pool_open(const struct hp_upstream_pool *p, size_t i)
+{
+	HP_ASSERT(i < p->group->nservers);
+	return p->open[i];
 }
 
 int hp_upstream_conn_check_connected(struct hp_upstream_conn *c)
@@ -292,6 +376,8 @@ size_t hp_upstream_pool_adopt_idle(struct hp_upstream_pool *to, struct hp_upstre
 				continue;
 			}
 			/* Oldest first, linked at the head: the MRU order survives. */
+			from->open[i]--;
+			to->open[s->index]++;
 			c->server = s;
 			c->pool = to;
 			hp_timer_start(to->loop, &c->timer, conf->idle_timeout_ms, on_idle_timeout);
@@ -315,6 +401,18 @@ void hp_upstream_pool_destroy(struct hp_upstream_pool *p)
 	pthread_mutex_unlock(&p->group->pools_lock);
 	(void)hp_loop_post_cancel(p->loop, &p->kick);
 	hp_loop_cancel_defer(&p->wake);
+	hp_timer_stop(p->loop, &p->topup);
+	while (!hp_list_empty(&p->warming)) {
+		struct hp_upstream_conn *c =
+			HP_LIST_FIRST(&p->warming, struct hp_upstream_conn, _link);
+		hp_list_unlink(&c->_link);
+		hp_timer_stop(p->loop, &c->timer);
+		hp_io_close(&c->io);
+		atomic_fetch_sub(&c->server->active, 1);
+		hp_buf_fini(&c->in);
+		c->magic = 0;
+		free(c);
+	}
 	for (size_t i = 0; i < p->group->nservers; i++) {
 		while (!hp_list_empty(&p->idle[i])) {
 			struct hp_upstream_conn *c =
@@ -329,6 +427,7 @@ void hp_upstream_pool_destroy(struct hp_upstream_pool *p)
 	}
 	free(p->idle);
 	free(p->nidle);
+	free(p->open);
 	free(p);
 }
 
@@ -480,6 +579,12 @@ void hp_upstream_server_stats(struct hp_upstream_group *g, size_t i,
 	st->active = atomic_load_explicit(&s->active, memory_order_relaxed);
 	st->connect_failures = atomic_load_explicit(&s->connect_failures, memory_order_relaxed);
 	st->timeouts = atomic_load_explicit(&s->timeouts, memory_order_relaxed);
+	uint64_t now = hp_clock_mono_ns();
+	st->down = hp_upstream_server_down(s, now);
+	st->circuit = hp_upstream_circuit_state(s, now);
+	st->circuit_opens = atomic_load_explicit(&s->circuit.opens, memory_order_relaxed);
+	st->ejections = atomic_load_explicit(&s->total_ejections, memory_order_relaxed);
+	st->retries = atomic_load_explicit(&s->total_retries, memory_order_relaxed);
 	st->idle = 0;
 	/* The lock only keeps pools from coming and going; workers take it
 	 * only when a freed slot must wake another worker's waiters. */

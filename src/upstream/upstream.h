@@ -49,6 +49,27 @@ typedef void hp_upstream_waiter_fn(struct hp_upstream_waiter *w);
 
 #define HP_UPSTREAM_CONN_MAGIC 0x7570636eu
 
+/* Buckets of a circuit breaker's window: it slides by a tenth. */
+#define HP_CIRCUIT_BUCKETS 10
+
+/* A server's circuit breaker (circuit.c), shared by all workers. */
+struct hp_upstream_circuit {
+	_Atomic uint64_t epoch[HP_CIRCUIT_BUCKETS]; /* which slice of time each bucket holds */
+	atomic_uint requests[HP_CIRCUIT_BUCKETS];   /* outcomes in it */
+	atomic_uint errors[HP_CIRCUIT_BUCKETS];     /* errors among them */
+	atomic_bool open;               /* opened and not closed by a probe since */
+	_Atomic uint64_t open_until_ns; /* no traffic until then; half-open after */
+	_Atomic uint64_t probe_ns;      /* when the half-open probe left; 0 = none */
+	atomic_ullong opens;            /* times it opened, for metrics */
+};
+
+/* What a circuit is doing (hp_upstream_circuit_state). */
+enum hp_circuit_state {
+	HP_CIRCUIT_CLOSED,              /* traffic flows, outcomes are counted */
+	HP_CIRCUIT_OPEN,                /* no traffic until open_for passed */
+	HP_CIRCUIT_HALF_OPEN,           /* one probe at a time decides */
+};
+
 struct hp_upstream_server {
 	char *name;                     /* "127.0.0.1:9000", for logs and headers */
 	struct sockaddr_storage addr;   /* resolved at start-up */
@@ -69,6 +90,7 @@ struct hp_upstream_server {
 	/* active health (health.c's thread writes, workers read) */
 	atomic_bool check_down;         /* failed `fall` checks in a row, not risen since */
 	_Atomic uint64_t up_since_ns;   /* back in service at (slow start); 0 = always was */
+	struct hp_upstream_circuit circuit; /* on the error rate, when configured */
 };
 
 /* A connection to one upstream server. */
@@ -142,7 +164,12 @@ uint64_t hp_upstream_hash(const void *data, size_t len);
  * most 16 times). Every change of state is logged with <reason>. */
 void hp_upstream_report(struct hp_upstream_group *g, struct hp_upstream_server *s, bool ok,
 			const char *reason);
-/* Whether <s> is out of service now: ejected, or failing its checks. */
+/* A response with <status> came from <s>: in passive health a success;
+ * for the circuit breaker an error when it is a 5xx. */
+void hp_upstream_report_status(struct hp_upstream_group *g, struct hp_upstream_server *s,
+			       int status);
+/* Whether <s> is out of service now: ejected, failing its checks, or its
+ * circuit open (not half-open: that one takes a probe). */
 bool hp_upstream_server_down(const struct hp_upstream_server *s, uint64_t now_ns);
 /* Whether some server of <g> is in service (for readiness). */
 bool hp_upstream_group_available(const struct hp_upstream_group *g);
@@ -157,6 +184,25 @@ void hp_upstream_count_request(struct hp_upstream_group *g);
  * seconds stay under retry_budget percent of the requests in them (plus
  * a floor of 10, so a quiet group can still retry). Counts it if so. */
 bool hp_upstream_retry_take(struct hp_upstream_group *g);
+
+/* ==== Circuit breaking on the error rate (circuit.c) ==== */
+
+/* Count an outcome of <s> (<error>: a failure or a 5xx) when the group
+ * has circuit.error_rate. Closed: the circuit opens when the window holds
+ * min_requests outcomes and the share of errors reaches error_rate.
+ * Half-open: the outcome (the probe's) closes it, or opens it again.
+ * Every change is logged with <reason>. Any thread. */
+void hp_upstream_circuit_record(struct hp_upstream_group *g, struct hp_upstream_server *s,
+				bool error, const char *reason);
+enum hp_circuit_state hp_upstream_circuit_state(const struct hp_upstream_server *s,
+						uint64_t now_ns);
+/* Half-open: whether a request may go to <s> as its probe (one at a time;
+ * a probe that never reports frees its turn after open_for). Takes the
+ * turn if so. Closed: always true. */
+bool hp_upstream_circuit_admit(struct hp_upstream_group *g, struct hp_upstream_server *s,
+			       uint64_t now_ns);
+/* "closed", "open" or "half-open". */
+const char *hp_upstream_circuit_name(enum hp_circuit_state st);
 
 /* ==== Balancers: a const table per strategy, one file each ==== */
 
@@ -212,6 +258,9 @@ size_t hp_upstream_pool_adopt_idle(struct hp_upstream_pool *to, struct hp_upstre
 
 /* Count of idle connections (for metrics and tests). */
 size_t hp_upstream_pool_idle(const struct hp_upstream_pool *p);
+/* Connections this pool has open to server index <i>: connecting, in use
+ * or idle (min_idle tops this up; for tests). */
+size_t hp_upstream_pool_open(const struct hp_upstream_pool *p, size_t i);
 
 /* ==== Figures for metrics ==== */
 
@@ -227,6 +276,11 @@ struct hp_upstream_server_stats {
 	size_t idle;                    /* keep-alive connections waiting in pools */
 	uint64_t connect_failures;
 	uint64_t timeouts;
+	bool down;                      /* out of service now (hp_upstream_server_down) */
+	enum hp_circuit_state circuit;
+	uint64_t circuit_opens;
+	uint64_t ejections;             /* passive ejections */
+	uint64_t retries;               /* requests retried away from it */
 };
 
 /* Count a failure of <s>. Any worker; off the fast path. */

@@ -26,7 +26,8 @@ static char *scrape(struct hp_metrics_shard *const *shards, size_t n)
 	static const struct hp_metrics_upstream ups[] = {
 		{.group = "a", .server = "10.0.0.1:80", .upstream_active = 2, .upstream_queued = 4},
 		{.group = "a", .server = "10.0.0.2:80", .upstream_idle = 5, .upstream_queued = 4},
-		{.group = "b\"", .server = "h:1", .upstream_timeouts = 7},
+		{.group = "b\"", .server = "h:1", .upstream_timeouts = 7, .upstream_ejections = 2,
+		 .upstream_retries = 9, .upstream_in_service = 1},
 	};
 	static const struct hp_metrics_alert alerts[] = {{"api-p95", true}, {"cpu", false}};
 	struct hp_metrics_values v = {.client_connections = 3, .config_reloads = 2,
@@ -238,6 +239,10 @@ static void test_format(void **state)
 	expect_line(text, "hotpath_upstream_idle_connections{group=\"a\",server=\"10.0.0.2:80\"} 5");
 	expect_line(text, "hotpath_upstream_timeouts_total{group=\"b\\\"\",server=\"h:1\"} 7");
 	expect_line(text, "hotpath_upstream_queued_requests{group=\"a\"} 4");
+	expect_line(text, "hotpath_upstream_ejections_total{group=\"b\\\"\",server=\"h:1\"} 2");
+	expect_line(text, "hotpath_upstream_retries_total{group=\"b\\\"\",server=\"h:1\"} 9");
+	expect_line(text, "hotpath_upstream_in_service{group=\"a\",server=\"10.0.0.1:80\"} 0");
+	expect_line(text, "hotpath_upstream_in_service{group=\"b\\\"\",server=\"h:1\"} 1");
 	expect_line(text, "hotpath_alert_firing{alert=\"api-p95\"} 1");
 	expect_line(text, "hotpath_alert_firing{alert=\"cpu\"} 0");
 	expect_line(text, "hotpath_upstream_queued_requests{group=\"b\\\"\"} 0");
@@ -264,7 +269,7 @@ static void test_format(void **state)
 		assert_true(*end == '\0' && end > sp + 1);
 	}
 	assert_int_equal(helps, types);
-	assert_int_equal(helps, 36); /* the rows of metrics_tbl.h */
+	assert_int_equal(helps, 39); /* the rows of metrics_tbl.h */
 	free(text);
 	hp_metrics_shard_destroy(s);
 }
