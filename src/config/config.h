@@ -197,6 +197,17 @@ struct hp_config_admin {
 	size_t nallow;
 };
 
+/* The shared L2 tier in Redis (docs/l2.md); absent or with no server, none. */
+struct hp_config_l2 {
+	char **redis;                  /* "host:port" of the Redis server; none = no L2 */
+	size_t nredis;
+	bool cluster;                  /* default false: a Redis Cluster (not implemented yet) */
+	uint64_t max_ttl_ms;           /* default 1 h: cap of an object's TTL in Redis */
+	uint64_t max_object_size;      /* bytes, default 1MB: larger objects stay L1-only */
+	uint64_t timeout_ms;           /* default 20 ms: limit of one Redis command */
+	char *prefix;                  /* default "hp:": prefix of every Redis key and channel */
+};
+
 struct hp_config_access_log {
 	char *path;                    /* NULL = off, "-" = stdout */
 	char *format;                  /* "combined" (default) or "json" */
@@ -245,6 +256,7 @@ struct hp_config {
 	struct hp_config_alerts alerts;
 	bool metrics_enabled;          /* default true: count requests for /metrics, /status */
 	struct hp_config_compression compression;
+	struct hp_config_l2 l2;
 };
 
 /* From the command line; these win over the file and the environment. */

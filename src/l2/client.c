@@ -1,0 +1,462 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * client.c - one worker's connection to Redis, driven by the worker's own
+ * epoll loop through hiredis's adapter hooks, and the shared counters.
+ *
+ * The loop is edge-triggered and registers a descriptor once for reading
+ * and writing, while hiredis reads and writes once per call and asks for
+ * interest with addRead/addWrite. The adapter bridges the two: on a read
+ * edge it calls hiredis until the socket has no bytes left (FIONREAD),
+ * since no second edge will come for bytes already there; addWrite queues
+ * a deferred flush, which also batches every command issued during one
+ * round of events into one write (pipelining for free).
+ *
+ * hiredis 0.14 has no command timeouts, so each GET carries a timer of the
+ * worker's loop. Replies come in order, so when the oldest command times
+ * out the connection is useless for everything queued behind it: a
+ * timeout, like an error, counts towards the circuit breaker, which after
+ * BREAKER_ERRORS consecutive failures closes the connection (failing what
+ * is pending at once) and reconnects after a back-off that doubles from
+ * BACKOFF_MIN_MS to BACKOFF_MAX_MS. The back-off resets on the first good
+ * reply, not on connect: a stopped server still accepts connections.
+ *
+ * hiredis frees its context inside its own calls (a lost connection), so
+ * every call into it is followed by a check of cl->ac, which the cleanup
+ * hook clears.
+ */
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+
+#include "core/log.h"
+#include "l2/l2.h"
+#include "net/net.h"
+
+#define BREAKER_ERRORS 3        /* consecutive failures that open the circuit */
+#define BACKOFF_MIN_MS 50
+#define BACKOFF_MAX_MS 2000
+#define MAX_PENDING 4096        /* GETs in flight on one worker beyond which we skip */
+
+struct hp_l2 {
+	char *ip;
+	int port;
+	uint64_t timeout_ms;
+	char *prefix;
+	size_t prefix_len;
+	atomic_uint_fast64_t hits, misses, errors, timeouts, writes, skipped, connects;
+	atomic_uint connected, workers;
+};
+
+enum state {
+	ST_DOWN,        /* no connection; the reconnect timer is armed */
+	ST_CONNECTING,  /* connect in progress */
+	ST_UP,          /* connected, circuit closed */
+};
+
+struct hp_l2_client {
+	struct hp_l2 *l2;
+	struct hp_loop *loop;
+	redisAsyncContext *ac;         /* NULL when there is no connection */
+	enum state state;
+	struct hp_io io;               /* ac's socket on the loop */
+	bool want_read, want_write;    /* hiredis's interest (its ev hooks) */
+	struct hp_deferred flush;      /* writes what commands queued this round */
+	struct hp_deferred trip;       /* closes a failing connection outside hiredis */
+	struct hp_timer retry;         /* reconnect after back-off */
+	uint64_t backoff_ms;
+	unsigned failures;             /* consecutive failed or timed-out commands */
+	unsigned pending;              /* GETs in flight */
+	struct hp_buf key;             /* scratch for prefixed keys */
+	bool destroying;
+};
+
+struct hp_l2_op {
+	struct hp_l2_client *cl;
+	hp_l2_get_fn *cb;              /* NULL once answered, timed out or cancelled */
+	void *data;
+	struct hp_timer timer;         /* the command's timeout */
+};
+
+static void connect_now(struct hp_l2_client *cl);
+
+static void on_retry(struct hp_timer *t)
+{
+	connect_now(HP_CONTAINER_OF(t, struct hp_l2_client, retry));
+}
+
+/* ==== Shared state ==== */
+
+struct hp_l2 *hp_l2_create(const struct hp_l2_conf *conf)
+{
+	struct hp_l2 *l2 = hp_xcalloc(1, sizeof(*l2));
+	l2->ip = hp_xstrdup(conf->ip);
+	l2->port = conf->port;
+	l2->timeout_ms = conf->timeout_ms ? conf->timeout_ms : 20;
+	l2->prefix = hp_xstrdup(conf->prefix ? conf->prefix : "");
+	l2->prefix_len = strlen(l2->prefix);
+	return l2;
+}
+
+void hp_l2_destroy(struct hp_l2 *l2)
+{
+	if (l2 == NULL)
+		return;
+	free(l2->ip);
+	free(l2->prefix);
+	free(l2);
+}
+
+static uint64_t load(const atomic_uint_fast64_t *a)
+{
+	return atomic_load_explicit(a, memory_order_relaxed);
+}
+
+static void bump(atomic_uint_fast64_t *a)
+{
+	atomic_fetch_add_explicit(a, 1, memory_order_relaxed);
+}
+
+void hp_l2_get_stats(const struct hp_l2 *l2, struct hp_l2_stats *out)
+{
+	*out = (struct hp_l2_stats){
+		.hits = load(&l2->hits),
+		.misses = load(&l2->misses),
+		.errors = load(&l2->errors),
+		.timeouts = load(&l2->timeouts),
+		.writes = load(&l2->writes),
+		.skipped = load(&l2->skipped),
+		.connects = load(&l2->connects),
+		.connected = atomic_load_explicit(&l2->connected, memory_order_relaxed),
+		.workers = atomic_load_explicit(&l2->workers, memory_order_relaxed),
+	};
+}
+
+void hp_l2_note_miss(struct hp_l2 *l2)
+{
+	bump(&l2->misses);
+}
+
+/* ==== The adapter: hiredis on the worker's loop ==== */
+
+static void flush_writes(struct hp_deferred *d)
+{
+	struct hp_l2_client *cl = HP_CONTAINER_OF(d, struct hp_l2_client, flush);
+	/* One write per call: go on while it makes progress, since the edge
+	 * that would call us again came long ago. */
+	while (cl->ac != NULL && cl->want_write) {
+		size_t before = cl->ac->c.obuf != NULL ? sdslen(cl->ac->c.obuf) : 0;
+		redisAsyncHandleWrite(cl->ac);
+		if (cl->ac == NULL || cl->ac->c.obuf == NULL || sdslen(cl->ac->c.obuf) == before ||
+		    sdslen(cl->ac->c.obuf) == 0)
+			break;
+	}
+}
+
+static size_t bytes_waiting(int fd)
+{
+	int n = 0;
+	return ioctl(fd, FIONREAD, &n) == 0 && n > 0 ? (size_t)n : 0;
+}
+
+static void on_io(struct hp_io *io, unsigned events)
+{
+	struct hp_l2_client *cl = HP_CONTAINER_OF(io, struct hp_l2_client, io);
+	if ((events & HP_IO_WRITE) && cl->ac != NULL && cl->want_write)
+		flush_writes(&cl->flush);
+	if (!(events & (HP_IO_READ | HP_IO_ERROR | HP_IO_HUP)) || cl->ac == NULL)
+		return;
+	/* Until the socket is empty; and once more after a hang-up, so that
+	 * hiredis sees the end of the stream and lets go of the connection. */
+	do {
+		redisAsyncHandleRead(cl->ac);
+	} while (cl->ac != NULL && bytes_waiting(cl->ac->c.fd) > 0);
+	if (cl->ac != NULL && (events & (HP_IO_ERROR | HP_IO_HUP)))
+		redisAsyncHandleRead(cl->ac);
+}
+
+static void ev_add_read(void *p)
+{
+	((struct hp_l2_client *)p)->want_read = true;
+}
+
+static void ev_del_read(void *p)
+{
+	((struct hp_l2_client *)p)->want_read = false;
+}
+
+static void ev_add_write(void *p)
+{
+	struct hp_l2_client *cl = p;
+	cl->want_write = true;
+	hp_loop_defer(cl->loop, &cl->flush, flush_writes);
+}
+
+static void ev_del_write(void *p)
+{
+	((struct hp_l2_client *)p)->want_write = false;
+}
+
+/* hiredis is about to free the context (and close its socket). */
+static void ev_cleanup(void *p)
+{
+	struct hp_l2_client *cl = p;
+	hp_io_stop(&cl->io);
+	hp_loop_cancel_defer(&cl->flush);
+	cl->want_read = cl->want_write = false;
+	cl->ac = NULL;
+}
+
+/* ==== Connection and circuit ==== */
+
+static void schedule_reconnect(struct hp_l2_client *cl)
+{
+	if (cl->state == ST_UP)
+		atomic_fetch_sub_explicit(&cl->l2->connected, 1, memory_order_relaxed);
+	cl->state = ST_DOWN;
+	if (cl->destroying)
+		return;
+	cl->backoff_ms = cl->backoff_ms == 0 ? BACKOFF_MIN_MS
+					     : HP_MIN(cl->backoff_ms * 2, (uint64_t)BACKOFF_MAX_MS);
+	hp_timer_start(cl->loop, &cl->retry, cl->backoff_ms, on_retry);
+}
+
+static void on_connect(const redisAsyncContext *ac, int status)
+{
+	struct hp_l2_client *cl = ac->data;
+	if (status != REDIS_OK) {
+		/* hiredis frees the context after this returns. */
+		hp_log_debug("l2: connect to %s:%d failed: %s", cl->l2->ip, cl->l2->port,
+			     ac->errstr);
+		schedule_reconnect(cl);
+		return;
+	}
+	cl->state = ST_UP;
+	cl->failures = 0;
+	bump(&cl->l2->connects);
+	atomic_fetch_add_explicit(&cl->l2->connected, 1, memory_order_relaxed);
+}
+
+static void on_disconnect(const redisAsyncContext *ac, int status)
+{
+	struct hp_l2_client *cl = ac->data;
+	(void)status;
+	if (cl->state == ST_UP && !cl->destroying)
+		hp_log_info("l2: lost the connection to Redis %s:%d; L1 only until it is back",
+			    cl->l2->ip, cl->l2->port);
+	schedule_reconnect(cl);
+}
+
+static void connect_now(struct hp_l2_client *cl)
+{
+	cl->state = ST_CONNECTING;
+	redisAsyncContext *ac = redisAsyncConnect(cl->l2->ip, cl->l2->port);
+	if (ac == NULL || ac->err) {
+		if (ac != NULL)
+			redisAsyncFree(ac);
+		schedule_reconnect(cl);
+		return;
+	}
+	ac->data = cl;
+	ac->ev.data = cl;
+	ac->ev.addRead = ev_add_read;
+	ac->ev.delRead = ev_del_read;
+	ac->ev.addWrite = ev_add_write;
+	ac->ev.delWrite = ev_del_write;
+	ac->ev.cleanup = ev_cleanup;
+	cl->ac = ac;
+	if (hp_io_start(cl->loop, &cl->io, ac->c.fd, on_io) < 0) {
+		redisAsyncFree(ac); /* cleanup clears cl->ac; no callback was connected */
+		schedule_reconnect(cl);
+		return;
+	}
+	redisAsyncSetConnectCallback(ac, on_connect);
+	redisAsyncSetDisconnectCallback(ac, on_disconnect);
+	/* hiredis learns that the connect finished on the first write event:
+	 * the edge epoll reports when the connect completes (or at once, on
+	 * registration, if it already has). A flush now would be too early. */
+	cl->want_write = true;
+}
+
+/* Close a connection that keeps failing; outside any hiredis call. */
+static void trip_circuit(struct hp_deferred *d)
+{
+	struct hp_l2_client *cl = HP_CONTAINER_OF(d, struct hp_l2_client, trip);
+	if (cl->ac == NULL || cl->state != ST_UP)
+		return;
+	hp_log_info("l2: Redis %s:%d failed %u commands in a row; circuit open, L1 only",
+		    cl->l2->ip, cl->l2->port, cl->failures);
+	/* Fails every pending command (their callbacks run now), then the
+	 * disconnect callback schedules the reconnect. */
+	redisAsyncFree(cl->ac);
+	if (cl->state == ST_UP)
+		schedule_reconnect(cl); /* not connected as hiredis saw it: no callback */
+}
+
+static void count_failure(struct hp_l2_client *cl)
+{
+	bump(&cl->l2->errors);
+	if (++cl->failures >= BREAKER_ERRORS && cl->state == ST_UP)
+		hp_loop_defer(cl->loop, &cl->trip, trip_circuit);
+}
+
+static void count_success(struct hp_l2_client *cl)
+{
+	cl->failures = 0;
+	cl->backoff_ms = 0;
+}
+
+struct hp_l2_client *hp_l2_client_create(struct hp_l2 *l2, struct hp_loop *loop)
+{
+	struct hp_l2_client *cl = hp_xcalloc(1, sizeof(*cl));
+	cl->l2 = l2;
+	cl->loop = loop;
+	cl->io.fd = -1;
+	atomic_fetch_add_explicit(&l2->workers, 1, memory_order_relaxed);
+	connect_now(cl);
+	return cl;
+}
+
+void hp_l2_client_destroy(struct hp_l2_client *cl)
+{
+	if (cl == NULL)
+		return;
+	cl->destroying = true;
+	hp_timer_stop(cl->loop, &cl->retry);
+	hp_loop_cancel_defer(&cl->trip);
+	if (cl->ac != NULL)
+		redisAsyncFree(cl->ac);
+	if (cl->state == ST_UP)
+		atomic_fetch_sub_explicit(&cl->l2->connected, 1, memory_order_relaxed);
+	atomic_fetch_sub_explicit(&cl->l2->workers, 1, memory_order_relaxed);
+	hp_buf_fini(&cl->key);
+	free(cl);
+}
+
+bool hp_l2_client_ready(const struct hp_l2_client *cl)
+{
+	return cl != NULL && cl->ac != NULL && cl->state == ST_UP;
+}
+
+/* ==== Commands ==== */
+
+static const char *prefixed(struct hp_l2_client *cl, const void *key, size_t keylen,
+			    size_t *len)
+{
+	hp_buf_reset(&cl->key);
+	hp_buf_append(&cl->key, cl->l2->prefix, cl->l2->prefix_len);
+	HP_BUF_APPEND_LIT(&cl->key, "o:");
+	hp_buf_append(&cl->key, key, keylen);
+	*len = cl->key.len;
+	return hp_buf_data(&cl->key);
+}
+
+static void answer(struct hp_l2_op *op, enum hp_l2_result r, const char *v, size_t len)
+{
+	hp_l2_get_fn *cb = op->cb;
+	op->cb = NULL;
+	if (cb != NULL)
+		cb(op->data, r, v, len);
+}
+
+static void on_get_timeout(struct hp_timer *t)
+{
+	struct hp_l2_op *op = HP_CONTAINER_OF(t, struct hp_l2_op, timer);
+	bump(&op->cl->l2->timeouts);
+	count_failure(op->cl);
+	/* The op stays with hiredis until its reply (or the connection's end). */
+	answer(op, HP_L2_ERROR, NULL, 0);
+}
+
+static void on_get_reply(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct hp_l2_op *op = privdata;
+	struct hp_l2_client *cl = op->cl;
+	redisReply *reply = r;
+	(void)ac;
+	hp_timer_stop(cl->loop, &op->timer);
+	cl->pending--;
+	bool answered = op->cb == NULL;
+	if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
+		if (!answered)
+			count_failure(cl);
+		answer(op, HP_L2_ERROR, NULL, 0);
+	} else if (reply->type == REDIS_REPLY_STRING) {
+		count_success(cl);
+		if (!answered)
+			bump(&cl->l2->hits);
+		answer(op, HP_L2_FOUND, reply->str, (size_t)reply->len);
+	} else {
+		count_success(cl);
+		if (!answered)
+			bump(&cl->l2->misses);
+		answer(op, HP_L2_NOT_FOUND, NULL, 0);
+	}
+	free(op);
+}
+
+struct hp_l2_op *hp_l2_get(struct hp_l2_client *cl, const void *key, size_t keylen,
+			   hp_l2_get_fn *cb, void *data)
+{
+	if (!hp_l2_client_ready(cl) || cl->pending >= MAX_PENDING) {
+		bump(&cl->l2->skipped);
+		return NULL;
+	}
+	struct hp_l2_op *op = hp_xcalloc(1, sizeof(*op));
+	*op = (struct hp_l2_op){.cl = cl, .cb = cb, .data = data};
+	size_t len;
+	const char *k = prefixed(cl, key, keylen, &len);
+	if (redisAsyncCommand(cl->ac, on_get_reply, op, "GET %b", k, len) != REDIS_OK) {
+		free(op);
+		bump(&cl->l2->skipped);
+		return NULL;
+	}
+	cl->pending++;
+	hp_timer_start(cl->loop, &op->timer, cl->l2->timeout_ms, on_get_timeout);
+	return op;
+}
+
+void hp_l2_cancel(struct hp_l2_op *op)
+{
+	if (op == NULL)
+		return;
+	/* hiredis still holds it: freed with its reply. */
+	op->cb = NULL;
+	hp_timer_stop(op->cl->loop, &op->timer);
+}
+
+static void on_set_reply(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct hp_l2_client *cl = ac->data;
+	redisReply *reply = r;
+	(void)privdata;
+	if (cl == NULL)
+		return;
+	if (reply == NULL || reply->type == REDIS_REPLY_ERROR)
+		bump(&cl->l2->errors);
+	else
+		count_success(cl);
+}
+
+bool hp_l2_set(struct hp_l2_client *cl, const void *key, size_t keylen, const void *value,
+	       size_t len, uint64_t ttl_ms)
+{
+	if (!hp_l2_client_ready(cl) || ttl_ms == 0) {
+		if (cl != NULL)
+			bump(&cl->l2->skipped);
+		return false;
+	}
+	size_t klen;
+	const char *k = prefixed(cl, key, keylen, &klen);
+	if (redisAsyncCommand(cl->ac, on_set_reply, NULL, "SET %b %b PX %llu", k, klen, value,
+			      len, (unsigned long long)ttl_ms) != REDIS_OK) {
+		bump(&cl->l2->skipped);
+		return false;
+	}
+	bump(&cl->l2->writes);
+	return true;
+}
