@@ -205,6 +205,10 @@ bool hp_cache_fill_append(struct hp_cache_fill *f, const void *data, size_t len)
  * stay under budget, wake waiters and free <f>. Dropped silently if the key
  * was purged during the fill. */
 void hp_cache_fill_commit(struct hp_cache_fill *f);
+/* hp_cache_fill_commit(), returning the published object with a reference
+ * taken (release it), or NULL when it was dropped (purged meanwhile, or
+ * larger than a shard's budget). For a copy to another tier. */
+struct hp_cache_obj *hp_cache_fill_commit_fetch(struct hp_cache_fill *f);
 /* Drop the fill, wake waiters and free <f>; if <hit_for_pass>, remember the
  * key as uncacheable for hit_for_pass_s so later requests do not wait. */
 void hp_cache_fill_abort(struct hp_cache_fill *f, bool hit_for_pass);
@@ -292,6 +296,17 @@ enum hp_cache_state hp_cache_obj_evaluate(const struct hp_cache_obj *obj,
 bool hp_cache_obj_stale_if_error_ok(const struct hp_cache_obj *obj,
 				    const struct hp_http_cache_control *req_cc, time_t now,
 				    const struct hp_cache_policy *pol);
+/* What rebuilding <obj> elsewhere (the L2 tier) needs besides its fields
+ * and body: handing response_time, and response_time - initial_age_s as
+ * the request time, to hp_cache_fill_head() gives the same age. */
+struct hp_cache_obj_times {
+	time_t response_time;          /* wall s */
+	int64_t initial_age_s;         /* corrected initial age (§4.2.3) */
+	int64_t lifetime_s;            /* freshness lifetime */
+	int64_t swr_s;                 /* stale-while-revalidate, -1 absent */
+	int64_t sie_s;                 /* stale-if-error, -1 absent */
+};
+void hp_cache_obj_get_times(const struct hp_cache_obj *obj, struct hp_cache_obj_times *out);
 /* Validators for a conditional revalidation request: the stored ETag and
  * Last-Modified values (len 0 if none). */
 struct hp_str hp_cache_obj_etag(const struct hp_cache_obj *obj);

@@ -17,6 +17,8 @@
  *   nothing                     -> l2, fetch as the filler (MISS); or wait
  *                                  for the request already fetching it
  *                                  (COALESCED); or pass (hit-for-pass)
+ * Step l2 asks Redis (l2.c, docs/l2.md) before the origin: an object found
+ * there goes into L1 through the fill, and the lookup runs again on it.
  * A waiter keeps its request head in the client's input buffer and runs
  * from step recv again when the fill's head is accepted with a
  * Content-Length (it then streams the body as the filler appends it), or
@@ -25,6 +27,7 @@
  */
 #include <string.h>
 
+#include "core/log.h"
 #include "proxy/proxy_priv.h"
 
 static struct hp_cache *cache_of(const struct hp_client *c)
@@ -233,12 +236,127 @@ enum hp_step hp_step_lookup(struct hp_client *c)
 	return begin_fill(c, now, refresh);
 }
 
-/* ==== Step l2: the shared tier (none yet) ==== */
+/* ==== Step l2: the shared tier ==== */
+
+static void on_l2_answer(void *data, enum hp_l2_result r, const char *value, size_t len)
+{
+	struct hp_client *c = data;
+	HP_CHECK_OBJ(c, HP_CLIENT_MAGIC);
+	struct hp_txn_l2 *l2 = &c->t->l2;
+	l2->op = NULL;
+	l2->ask = HP_L2_ASK_ANSWERED;
+	l2->result = r;
+	if (r == HP_L2_FOUND) {
+		/* Valid only during this call. */
+		l2->value = hp_arena_alloc(&c->t->arena, len ? len : 1);
+		memcpy(l2->value, value, len);
+		l2->len = len;
+	}
+	c->drive(c);
+}
+
+/* The parsed fields live in the worker's scratch array, which the next
+ * request parsed on this worker overwrites while we wait (route.c does
+ * the same for a delay); their views into client->in stay valid. */
+static void keep_parsed_fields(struct hp_client *c)
+{
+	struct hp_http_request *req = &c->t->req.head;
+	size_t bytes = req->num_headers * sizeof(*req->headers);
+	struct hp_http_header *h = hp_arena_alloc(&c->t->arena, bytes ? bytes : 1);
+	memcpy(h, req->headers, bytes);
+	req->headers = h;
+}
+
+static enum hp_step ask_l2(struct hp_client *c)
+{
+	struct hp_txn *t = c->t;
+	struct hp_txn_cache *tc = &t->cache;
+	struct hp_txn_l2 *l2 = &t->l2;
+	l2->ask = HP_L2_ASK_ANSWERED;
+	l2->result = HP_L2_ERROR;
+	if (c->w->l2 == NULL)
+		return HP_STEP_fetch;
+	/* Kept for the copy to L2 of what the origin sends (l2.c). */
+	l2->nreq = saved_request_fields(c, &l2->req);
+	/* A refresh or a revalidation asks the origin: L2 holds no newer copy
+	 * than the one it was made from, in all likelihood. */
+	if (tc->role != HP_ROLE_FILLER || tc->obj != NULL || l2->req == NULL)
+		return HP_STEP_fetch;
+	l2->op = hp_l2_get(c->w->l2, tc->key, tc->keylen, on_l2_answer, c);
+	if (l2->op == NULL)
+		return HP_STEP_fetch;
+	l2->ask = HP_L2_ASK_WAITING;
+	keep_parsed_fields(c);
+	return HP_STEP_WAIT;
+}
+
+/* Is the object from L2 the variant this request selects? */
+static bool same_variant(const struct hp_l2_object *o, const struct hp_txn_l2 *l2)
+{
+	struct hp_buf b = {0};
+	bool same = hp_l2_variant_key(&b, o->fields, o->nfields, l2->req, l2->nreq) &&
+		    b.len == o->variant.len &&
+		    (b.len == 0 || memcmp(hp_buf_data(&b), o->variant.ptr, b.len) == 0);
+	hp_buf_fini(&b);
+	return same;
+}
+
+/* Store the object from L2 in L1 through our fill; false if L1 would not
+ * take it (the fill is then given up). */
+static bool fill_from_l2(struct hp_client *c, const struct hp_l2_object *o)
+{
+	struct hp_txn_cache *tc = &c->t->cache;
+	const struct hp_txn_l2 *l2 = &c->t->l2;
+	/* The same request and response times give the same age (cache.h). */
+	bool ok = hp_cache_fill_head(tc->fill, o->status, o->fields, o->nfields, l2->req, l2->nreq,
+				     (time_t)(o->response_time - o->initial_age_s),
+				     (time_t)o->response_time, &tc->rc->policy) &&
+		  (o->body_len == 0 || hp_cache_fill_append(tc->fill, o->body, (size_t)o->body_len));
+	if (ok)
+		hp_cache_fill_commit(tc->fill);
+	else
+		hp_cache_fill_abort(tc->fill, false);
+	tc->fill = NULL;
+	return ok;
+}
+
+static enum hp_step use_l2_answer(struct hp_client *c)
+{
+	struct hp_txn *t = c->t;
+	struct hp_txn_l2 *l2 = &t->l2;
+	if (l2->result != HP_L2_FOUND || l2->hit)
+		return HP_STEP_fetch;
+	size_t max = hp_client_cfg(c)->limits.max_header_fields * 2;
+	struct hp_http_header *fields = hp_arena_alloc(&t->arena, max * sizeof(*fields));
+	struct hp_l2_object o;
+	enum hp_l2_decode r = hp_l2_decode(l2->value, l2->len, &o, fields, max);
+	if (r != HP_L2_DECODE_OK || !same_variant(&o, l2)) {
+		if (r != HP_L2_DECODE_OK)
+			hp_log_debug("l2: object ignored: %s", hp_l2_decode_strerror(r));
+		hp_l2_note_miss(c->w->px->l2);
+		return HP_STEP_fetch;
+	}
+	l2->hit = true;
+	fill_from_l2(c, &o);
+	/* Decide again on what L1 now holds: fresh (a hit), stale within its
+	 * windows (served while refreshed), or not taken (this step, now
+	 * answered, sends the next filler to the origin). */
+	t->cache.fwd = NULL;
+	t->cache.x_cache = NULL;
+	return HP_STEP_lookup;
+}
 
 enum hp_step hp_step_l2(struct hp_client *c)
 {
-	(void)c;
-	return HP_STEP_fetch;
+	switch (c->t->l2.ask) {
+	case HP_L2_ASK_NONE:
+		return ask_l2(c);
+	case HP_L2_ASK_WAITING:
+		return HP_STEP_WAIT;
+	case HP_L2_ASK_ANSWERED:
+		break;
+	}
+	return use_l2_answer(c);
 }
 
 /* ==== Step wait ==== */

@@ -30,6 +30,7 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "http/http.h"
+#include "l2/l2.h"
 #include "metrics/metrics.h"
 #include "net/net.h"
 #include "proxy/filter.h"
@@ -66,6 +67,7 @@ struct hp_proxy {
 	atomic_uint nclients;          /* client connections, all workers */
 	atomic_bool draining;          /* hp_proxy_drain() was called */
 	_Atomic(struct hp_cache *) cache; /* created with the first snapshot that caches */
+	struct hp_l2 *l2;              /* the Redis tier (l2.redis at start-up), or NULL */
 	atomic_uint_fast64_t startup_us; /* process start to workers started; 0 before */
 	atomic_uint_fast64_t reload_failures; /* reloads refused (hp_proxy_note_reload) */
 	atomic_bool last_reload_ok;    /* the last reload tried was applied (true if none) */
@@ -128,6 +130,7 @@ struct hp_worker {
 	time_t date_s;                 /* second of the cached Date value */
 	char date[HP_HTTP_DATE_LEN + 1];
 	struct hp_compress_pool *compress; /* idle compression streams, reused (filter_compress.c) */
+	struct hp_l2_client *l2;       /* this worker's Redis connection, or NULL (l2.c) */
 	struct hp_buf logbuf;          /* access log lines waiting to be written */
 	struct hp_timer log_timer;     /* flushes logbuf once a second */
 	uint64_t uplog_next_ms;        /* monotonic: when an upstream failure may be logged again */
@@ -216,6 +219,25 @@ struct hp_txn_cache {
 	time_t request_time;           /* wall clock when the upstream request started */
 };
 
+/* The L2 tier's part (l2.c). */
+enum hp_l2_ask {
+	HP_L2_ASK_NONE,      /* not asked (yet) */
+	HP_L2_ASK_WAITING,   /* a GET is in flight: <op> */
+	HP_L2_ASK_ANSWERED,  /* its answer is in <result>, <value> */
+};
+
+struct hp_txn_l2 {
+	enum hp_l2_ask ask;
+	struct hp_l2_op *op;           /* while WAITING */
+	enum hp_l2_result result;
+	char *value;                   /* FOUND: the stored bytes, in the arena */
+	size_t len;
+	bool hit;                      /* answered from L2 (Cache-Status detail) */
+	struct hp_http_header *req;    /* the request's fields as the cache saw them, kept
+					  by step l2 for the copy's variant key; NULL: no copy */
+	size_t nreq;
+};
+
 /* The exchange with an upstream server (fetch.c). */
 struct hp_txn_up {
 	struct hp_upstream_pool *pool; /* the route's group, on this worker */
@@ -297,6 +319,7 @@ struct hp_txn {
 	const struct hp_route *route;
 	struct hp_txn_req req;
 	struct hp_txn_cache cache;
+	struct hp_txn_l2 l2;
 	struct hp_txn_up up;
 	struct hp_txn_resp resp;
 	struct hp_txn_limit limit;
@@ -449,6 +472,15 @@ enum hp_step hp_respond_error_fields(struct hp_client *c, int status, const char
  * length (< <size>, which should be at least HP_LIMIT_FIELDS_MAX). */
 #define HP_LIMIT_FIELDS_MAX 256
 size_t hp_respond_limit_fields(const struct hp_txn *t, char *out, size_t size);
+
+/* ==== l2.c: the shared tier (and step l2, below) ==== */
+
+/* Copy <obj>, just filled from the origin by <c>, into Redis behind the
+ * response; a no-op without L2, for an object over l2.max_object_size or
+ * one with no freshness or stale window left. */
+void hp_l2_tier_write(struct hp_client *c, struct hp_cache_obj *obj);
+/* Whether <c>'s fill should be copied to L2 (hp_cache_fill_commit_fetch). */
+bool hp_l2_tier_wants_copy(const struct hp_client *c);
 
 /* ==== body.c: the chain a response needs ==== */
 

@@ -156,6 +156,12 @@ void hp_txn_abort_work(struct hp_client *c)
 	if (t->resp.source != HP_SRC_DONE)
 		t->resp.source = HP_SRC_NONE;
 	cancel_waits(c);
+	if (t->l2.ask == HP_L2_ASK_WAITING) {
+		/* Its answer would come to a transaction that is gone. */
+		hp_l2_cancel(t->l2.op);
+		t->l2.op = NULL;
+		t->l2.ask = HP_L2_ASK_NONE;
+	}
 	if (t->cache.fill != NULL) {
 		hp_cache_fill_abort(t->cache.fill, false);
 		t->cache.fill = NULL;
