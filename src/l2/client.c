@@ -17,8 +17,9 @@
  * timeout, like an error, counts towards the circuit breaker, which after
  * BREAKER_ERRORS consecutive failures closes the connection (failing what
  * is pending at once) and reconnects after a back-off that doubles from
- * BACKOFF_MIN_MS to BACKOFF_MAX_MS. The back-off resets on the first good
- * reply, not on connect: a stopped server still accepts connections.
+ * BACKOFF_MIN_MS to BACKOFF_MAX_MS. A new connection is half-open: no
+ * request uses it until a PING comes back (a stopped server still accepts
+ * connections), and only then does the back-off reset.
  *
  * hiredis frees its context inside its own calls (a lost connection), so
  * every call into it is followed by a check of cl->ac, which the cleanup
@@ -41,6 +42,7 @@
 #define BACKOFF_MIN_MS 50
 #define BACKOFF_MAX_MS 2000
 #define MAX_PENDING 4096        /* GETs in flight on one worker beyond which we skip */
+#define PROBE_MS 1000           /* limit of the PING that closes the circuit again */
 
 struct hp_l2 {
 	char *ip;
@@ -55,6 +57,8 @@ struct hp_l2 {
 enum state {
 	ST_DOWN,        /* no connection; the reconnect timer is armed */
 	ST_CONNECTING,  /* connect in progress */
+	ST_PROBING,     /* connected, a PING must come back before any request uses it
+			   (half-open: a stopped server still accepts connections) */
 	ST_UP,          /* connected, circuit closed */
 };
 
@@ -67,7 +71,7 @@ struct hp_l2_client {
 	bool want_read, want_write;    /* hiredis's interest (its ev hooks) */
 	struct hp_deferred flush;      /* writes what commands queued this round */
 	struct hp_deferred trip;       /* closes a failing connection outside hiredis */
-	struct hp_timer retry;         /* reconnect after back-off */
+	struct hp_timer retry;         /* reconnect after back-off; the PING's limit */
 	uint64_t backoff_ms;
 	unsigned failures;             /* consecutive failed or timed-out commands */
 	unsigned pending;              /* GETs in flight */
@@ -225,6 +229,31 @@ static void schedule_reconnect(struct hp_l2_client *cl)
 	hp_timer_start(cl->loop, &cl->retry, cl->backoff_ms, on_retry);
 }
 
+static void on_ping_reply(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct hp_l2_client *cl = ac->data;
+	redisReply *reply = r;
+	(void)privdata;
+	if (cl == NULL || cl->state != ST_PROBING || reply == NULL ||
+	    reply->type == REDIS_REPLY_ERROR)
+		return;
+	hp_timer_stop(cl->loop, &cl->retry);
+	cl->state = ST_UP;
+	cl->backoff_ms = 0;
+	bump(&cl->l2->connects);
+	atomic_fetch_add_explicit(&cl->l2->connected, 1, memory_order_relaxed);
+}
+
+static void trip_circuit(struct hp_deferred *d);
+
+/* Connected but silent: close and try again later, longer. */
+static void on_probe_timeout(struct hp_timer *t)
+{
+	struct hp_l2_client *cl = HP_CONTAINER_OF(t, struct hp_l2_client, retry);
+	if (cl->state == ST_PROBING)
+		hp_loop_defer(cl->loop, &cl->trip, trip_circuit);
+}
+
 static void on_connect(const redisAsyncContext *ac, int status)
 {
 	struct hp_l2_client *cl = ac->data;
@@ -235,10 +264,11 @@ static void on_connect(const redisAsyncContext *ac, int status)
 		schedule_reconnect(cl);
 		return;
 	}
-	cl->state = ST_UP;
+	cl->state = ST_PROBING;
 	cl->failures = 0;
-	bump(&cl->l2->connects);
-	atomic_fetch_add_explicit(&cl->l2->connected, 1, memory_order_relaxed);
+	if (redisAsyncCommand(cl->ac, on_ping_reply, NULL, "PING") == REDIS_OK)
+		hp_timer_start(cl->loop, &cl->retry, HP_MAX(cl->l2->timeout_ms, (uint64_t)PROBE_MS),
+			       on_probe_timeout);
 }
 
 static void on_disconnect(const redisAsyncContext *ac, int status)
@@ -286,14 +316,15 @@ static void connect_now(struct hp_l2_client *cl)
 static void trip_circuit(struct hp_deferred *d)
 {
 	struct hp_l2_client *cl = HP_CONTAINER_OF(d, struct hp_l2_client, trip);
-	if (cl->ac == NULL || cl->state != ST_UP)
+	if (cl->ac == NULL || (cl->state != ST_UP && cl->state != ST_PROBING))
 		return;
-	hp_log_info("l2: Redis %s:%d failed %u commands in a row; circuit open, L1 only",
-		    cl->l2->ip, cl->l2->port, cl->failures);
+	if (cl->state == ST_UP)
+		hp_log_info("l2: Redis %s:%d failed %u commands in a row; circuit open, L1 only",
+			    cl->l2->ip, cl->l2->port, cl->failures);
 	/* Fails every pending command (their callbacks run now), then the
 	 * disconnect callback schedules the reconnect. */
 	redisAsyncFree(cl->ac);
-	if (cl->state == ST_UP)
+	if (cl->state != ST_DOWN)
 		schedule_reconnect(cl); /* not connected as hiredis saw it: no callback */
 }
 
@@ -307,7 +338,6 @@ static void count_failure(struct hp_l2_client *cl)
 static void count_success(struct hp_l2_client *cl)
 {
 	cl->failures = 0;
-	cl->backoff_ms = 0;
 }
 
 struct hp_l2_client *hp_l2_client_create(struct hp_l2 *l2, struct hp_loop *loop)
