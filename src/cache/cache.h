@@ -87,6 +87,10 @@ uint64_t hp_cache_key_build(struct hp_buf *out, const struct hp_cache_key_spec *
 			    struct hp_str host, struct hp_str path, struct hp_str query,
 			    const struct hp_http_header *req_headers, size_t nreq);
 
+/* The hash hp_cache_key_build() returned for the key <key> (a key received
+ * from elsewhere, such as another instance's purge). */
+uint64_t hp_cache_key_hash(const void *key, size_t keylen);
+
 /* ==== Lookup and object references ==== */
 
 /*
@@ -331,6 +335,9 @@ size_t hp_cache_purge_key(struct hp_cache *c, const void *key, size_t keylen, ui
  * <host> is normalized like hp_cache_key_build does. */
 size_t hp_cache_purge_prefix(struct hp_cache *c, struct hp_str host, struct hp_str path_prefix,
 			     bool soft);
+/* Would hp_cache_purge_prefix(<host>, <path_prefix>) take the key <key>? */
+bool hp_cache_key_matches_prefix(const void *key, size_t keylen, struct hp_str host,
+				 struct hp_str path_prefix);
 /* Every object tagged <tag> (exact bytes) by the tag header (comma-separated)
  * or by Surrogate-Key (space-separated). Costs O(objects carrying <tag>), not
  * O(cache): a tag index is kept as objects are linked and unlinked. */

@@ -27,6 +27,7 @@
  */
 #include <errno.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -51,7 +52,10 @@ struct hp_l2 {
 	char *prefix;
 	size_t prefix_len;
 	atomic_uint_fast64_t hits, misses, errors, timeouts, writes, skipped, connects;
+	atomic_uint_fast64_t bus_published, bus_received, bus_resyncs;
 	atomic_uint connected, workers;
+	atomic_bool bus_up;
+	char *channel;                 /* prefix + "inv" */
 };
 
 enum state {
@@ -77,6 +81,10 @@ struct hp_l2_client {
 	unsigned pending;              /* GETs in flight */
 	struct hp_buf key;             /* scratch for prefixed keys */
 	bool destroying;
+	/* a subscriber (hp_l2_subscriber_create) */
+	hp_l2_message_fn *on_message;  /* NULL for a command client */
+	void *message_data;
+	bool subscribed_once;          /* a later subscription is a resync */
 };
 
 struct hp_l2_op {
@@ -103,6 +111,9 @@ struct hp_l2 *hp_l2_create(const struct hp_l2_conf *conf)
 	l2->timeout_ms = conf->timeout_ms ? conf->timeout_ms : 20;
 	l2->prefix = hp_xstrdup(conf->prefix ? conf->prefix : "");
 	l2->prefix_len = strlen(l2->prefix);
+	size_t n = l2->prefix_len + 4;
+	l2->channel = hp_xmalloc(n);
+	snprintf(l2->channel, n, "%sinv", l2->prefix);
 	return l2;
 }
 
@@ -112,6 +123,7 @@ void hp_l2_destroy(struct hp_l2 *l2)
 		return;
 	free(l2->ip);
 	free(l2->prefix);
+	free(l2->channel);
 	free(l2);
 }
 
@@ -137,12 +149,21 @@ void hp_l2_get_stats(const struct hp_l2 *l2, struct hp_l2_stats *out)
 		.connects = load(&l2->connects),
 		.connected = atomic_load_explicit(&l2->connected, memory_order_relaxed),
 		.workers = atomic_load_explicit(&l2->workers, memory_order_relaxed),
+		.bus_up = atomic_load_explicit(&l2->bus_up, memory_order_relaxed),
+		.bus_published = load(&l2->bus_published),
+		.bus_received = load(&l2->bus_received),
+		.bus_resyncs = load(&l2->bus_resyncs),
 	};
 }
 
 void hp_l2_note_miss(struct hp_l2 *l2)
 {
 	bump(&l2->misses);
+}
+
+void hp_l2_note_received(struct hp_l2 *l2)
+{
+	bump(&l2->bus_received);
 }
 
 /* ==== The adapter: hiredis on the worker's loop ==== */
@@ -217,10 +238,21 @@ static void ev_cleanup(void *p)
 
 /* ==== Connection and circuit ==== */
 
+/* The gauges: workers connected, and whether the bus is up. */
+static void note_up(struct hp_l2_client *cl, bool up)
+{
+	if (cl->on_message != NULL)
+		atomic_store_explicit(&cl->l2->bus_up, up, memory_order_relaxed);
+	else if (up)
+		atomic_fetch_add_explicit(&cl->l2->connected, 1, memory_order_relaxed);
+	else
+		atomic_fetch_sub_explicit(&cl->l2->connected, 1, memory_order_relaxed);
+}
+
 static void schedule_reconnect(struct hp_l2_client *cl)
 {
 	if (cl->state == ST_UP)
-		atomic_fetch_sub_explicit(&cl->l2->connected, 1, memory_order_relaxed);
+		note_up(cl, false);
 	cl->state = ST_DOWN;
 	if (cl->destroying)
 		return;
@@ -241,7 +273,35 @@ static void on_ping_reply(redisAsyncContext *ac, void *r, void *privdata)
 	cl->state = ST_UP;
 	cl->backoff_ms = 0;
 	bump(&cl->l2->connects);
-	atomic_fetch_add_explicit(&cl->l2->connected, 1, memory_order_relaxed);
+	note_up(cl, true);
+}
+
+/* Subscriber: the subscription's confirmation closes the circuit (as the
+ * PING does for a client), then every message of the channel. */
+static void on_sub_reply(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct hp_l2_client *cl = ac->data;
+	redisReply *reply = r;
+	(void)privdata;
+	if (cl == NULL || reply == NULL || reply->type != REDIS_REPLY_ARRAY ||
+	    reply->elements < 3 || reply->element[0]->type != REDIS_REPLY_STRING)
+		return;
+	const char *what = reply->element[0]->str;
+	if (strcmp(what, "subscribe") == 0 && cl->state == ST_PROBING) {
+		hp_timer_stop(cl->loop, &cl->retry);
+		cl->state = ST_UP;
+		cl->backoff_ms = 0;
+		note_up(cl, true);
+		if (cl->subscribed_once) {
+			bump(&cl->l2->bus_resyncs);
+			cl->on_message(cl->message_data, HP_L2_BUS_RESYNC, NULL, 0);
+		}
+		cl->subscribed_once = true;
+	} else if (strcmp(what, "message") == 0 &&
+		   reply->element[2]->type == REDIS_REPLY_STRING) {
+		cl->on_message(cl->message_data, HP_L2_BUS_MESSAGE, reply->element[2]->str,
+			       (size_t)reply->element[2]->len);
+	}
 }
 
 static void trip_circuit(struct hp_deferred *d);
@@ -266,7 +326,10 @@ static void on_connect(const redisAsyncContext *ac, int status)
 	}
 	cl->state = ST_PROBING;
 	cl->failures = 0;
-	if (redisAsyncCommand(cl->ac, on_ping_reply, NULL, "PING") == REDIS_OK)
+	int rc = cl->on_message != NULL
+		 ? redisAsyncCommand(cl->ac, on_sub_reply, NULL, "SUBSCRIBE %s", cl->l2->channel)
+		 : redisAsyncCommand(cl->ac, on_ping_reply, NULL, "PING");
+	if (rc == REDIS_OK)
 		hp_timer_start(cl->loop, &cl->retry, HP_MAX(cl->l2->timeout_ms, (uint64_t)PROBE_MS),
 			       on_probe_timeout);
 }
@@ -340,15 +403,31 @@ static void count_success(struct hp_l2_client *cl)
 	cl->failures = 0;
 }
 
-struct hp_l2_client *hp_l2_client_create(struct hp_l2 *l2, struct hp_loop *loop)
+static struct hp_l2_client *client_new(struct hp_l2 *l2, struct hp_loop *loop,
+				       hp_l2_message_fn *cb, void *data)
 {
 	struct hp_l2_client *cl = hp_xcalloc(1, sizeof(*cl));
 	cl->l2 = l2;
 	cl->loop = loop;
 	cl->io.fd = -1;
-	atomic_fetch_add_explicit(&l2->workers, 1, memory_order_relaxed);
+	cl->on_message = cb;
+	cl->message_data = data;
+	if (cb == NULL)
+		atomic_fetch_add_explicit(&l2->workers, 1, memory_order_relaxed);
 	connect_now(cl);
 	return cl;
+}
+
+struct hp_l2_client *hp_l2_client_create(struct hp_l2 *l2, struct hp_loop *loop)
+{
+	return client_new(l2, loop, NULL, NULL);
+}
+
+struct hp_l2_client *hp_l2_subscriber_create(struct hp_l2 *l2, struct hp_loop *loop,
+					     hp_l2_message_fn *cb, void *data)
+{
+	HP_AN(cb);
+	return client_new(l2, loop, cb, data);
 }
 
 void hp_l2_client_destroy(struct hp_l2_client *cl)
@@ -361,15 +440,16 @@ void hp_l2_client_destroy(struct hp_l2_client *cl)
 	if (cl->ac != NULL)
 		redisAsyncFree(cl->ac);
 	if (cl->state == ST_UP)
-		atomic_fetch_sub_explicit(&cl->l2->connected, 1, memory_order_relaxed);
-	atomic_fetch_sub_explicit(&cl->l2->workers, 1, memory_order_relaxed);
+		note_up(cl, false);
+	if (cl->on_message == NULL)
+		atomic_fetch_sub_explicit(&cl->l2->workers, 1, memory_order_relaxed);
 	hp_buf_fini(&cl->key);
 	free(cl);
 }
 
 bool hp_l2_client_ready(const struct hp_l2_client *cl)
 {
-	return cl != NULL && cl->ac != NULL && cl->state == ST_UP;
+	return cl != NULL && cl->ac != NULL && cl->state == ST_UP && cl->on_message == NULL;
 }
 
 /* ==== Commands ==== */
@@ -488,5 +568,34 @@ bool hp_l2_set(struct hp_l2_client *cl, const void *key, size_t keylen, const vo
 		return false;
 	}
 	bump(&cl->l2->writes);
+	return true;
+}
+
+static void on_write_reply(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct hp_l2_client *cl = ac->data;
+	redisReply *reply = r;
+	(void)privdata;
+	if (cl != NULL && (reply == NULL || reply->type == REDIS_REPLY_ERROR))
+		bump(&cl->l2->errors);
+}
+
+bool hp_l2_del(struct hp_l2_client *cl, const void *key, size_t keylen)
+{
+	if (!hp_l2_client_ready(cl))
+		return false;
+	size_t klen;
+	const char *k = prefixed(cl, key, keylen, &klen);
+	return redisAsyncCommand(cl->ac, on_write_reply, NULL, "DEL %b", k, klen) == REDIS_OK;
+}
+
+bool hp_l2_publish(struct hp_l2_client *cl, const void *msg, size_t len)
+{
+	if (!hp_l2_client_ready(cl))
+		return false;
+	if (redisAsyncCommand(cl->ac, on_write_reply, NULL, "PUBLISH %s %b", cl->l2->channel, msg,
+			      len) != REDIS_OK)
+		return false;
+	bump(&cl->l2->bus_published);
 	return true;
 }

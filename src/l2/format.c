@@ -204,3 +204,43 @@ bool hp_l2_variant_key(struct hp_buf *out, const struct hp_http_header *resp, si
 	}
 	return true;
 }
+
+/* ==== Invalidation messages ==== */
+
+/* "HP1 " instance " " kind soft " " u32 length of a, a, b. */
+void hp_l2_purge_encode(struct hp_buf *out, const struct hp_l2_purge *p)
+{
+	HP_BUF_APPEND_LIT(out, "HP1 ");
+	hp_buf_append(out, p->instance.ptr, p->instance.len);
+	hp_buf_append_byte(out, ' ');
+	hp_buf_append_byte(out, p->kind);
+	hp_buf_append_byte(out, p->soft ? '1' : '0');
+	hp_buf_append_byte(out, ' ');
+	put_u(out, p->a.len, 4);
+	hp_buf_append(out, p->a.ptr, p->a.len);
+	hp_buf_append(out, p->b.ptr, p->b.len);
+}
+
+bool hp_l2_purge_decode(const char *msg, size_t len, struct hp_l2_purge *p)
+{
+	*p = (struct hp_l2_purge){0};
+	if (len < 4 || memcmp(msg, "HP1 ", 4) != 0)
+		return false;
+	const char *at = msg + 4, *end = msg + len;
+	const char *sp = memchr(at, ' ', (size_t)(end - at));
+	if (sp == NULL || end - sp < 4 + 4 || sp[3] != ' ')
+		return false;
+	p->instance = (struct hp_str){at, (size_t)(sp - at)};
+	p->kind = sp[1];
+	p->soft = sp[2] == '1';
+	if (strchr("kpta", p->kind) == NULL || p->kind == '\0')
+		return false;
+	struct reader r = {(const unsigned char *)sp + 4, (size_t)(end - sp - 4), false};
+	uint64_t alen = get_u(&r, 4);
+	const char *a = get_bytes(&r, alen);
+	if (r.short_read)
+		return false;
+	p->a = (struct hp_str){a, (size_t)alen};
+	p->b = (struct hp_str){(const char *)r.p, r.left};
+	return true;
+}

@@ -86,6 +86,23 @@ const char *hp_l2_decode_strerror(enum hp_l2_decode r);
 bool hp_l2_variant_key(struct hp_buf *out, const struct hp_http_header *resp, size_t nresp,
 		       const struct hp_http_header *req, size_t nreq);
 
+/* ==== Invalidation messages (the bus) ==== */
+
+/* One purge, as published on the channel <prefix>inv for the other
+ * instances. <a>, <b> by kind: 'k' a cache key (an URL purge or an unsafe
+ * method's invalidation), 'p' a host (a) and a path prefix (b), 't' a tag
+ * (a), 'a' everything. */
+struct hp_l2_purge {
+	char kind;                     /* 'k', 'p', 't' or 'a' */
+	bool soft;                     /* mark stale instead of removing */
+	struct hp_str instance;        /* who purged: its own messages an instance ignores */
+	struct hp_str a, b;
+};
+/* Append the message to <out>. */
+void hp_l2_purge_encode(struct hp_buf *out, const struct hp_l2_purge *p);
+/* Parse <len> bytes at <msg>; views point into it. False if malformed. */
+bool hp_l2_purge_decode(const char *msg, size_t len, struct hp_l2_purge *p);
+
 /* ==== The shared state ==== */
 
 struct hp_l2_conf {
@@ -107,6 +124,10 @@ struct hp_l2_stats {
 	uint64_t connects;             /* connections made, all workers */
 	unsigned connected;            /* workers connected now */
 	unsigned workers;              /* workers with a client */
+	bool bus_up;                   /* the subscriber is subscribed now */
+	uint64_t bus_published;        /* purges published */
+	uint64_t bus_received;         /* purges of other instances received */
+	uint64_t bus_resyncs;          /* resubscriptions after losing the bus */
 };
 
 /* Create the shared state; <conf>'s strings are copied. Makes no connection. */
@@ -142,6 +163,27 @@ struct hp_l2_op *hp_l2_get(struct hp_l2_client *cl, const void *key, size_t keyl
 			   hp_l2_get_fn *cb, void *data);
 /* The callback of <op> will not be called; <op> is gone for the caller. */
 void hp_l2_cancel(struct hp_l2_op *op);
+/* DEL the cache key <key>, without waiting. False when not sent. */
+bool hp_l2_del(struct hp_l2_client *cl, const void *key, size_t keylen);
+/* PUBLISH <msg> on the invalidation channel, without waiting. False when
+ * not sent. */
+bool hp_l2_publish(struct hp_l2_client *cl, const void *msg, size_t len);
+/* A purge received (the subscriber counts it). */
+void hp_l2_note_received(struct hp_l2 *l2);
+
+enum hp_l2_bus_event {
+	HP_L2_BUS_MESSAGE,             /* a message: msg, len */
+	HP_L2_BUS_RESYNC,              /* subscribed again after losing the connection:
+					  messages may have been missed */
+};
+typedef void hp_l2_message_fn(void *data, enum hp_l2_bus_event ev, const char *msg,
+			      size_t len);
+/* A connection on <loop> subscribed to the invalidation channel, which
+ * calls <cb> for each message and after each resubscription; it
+ * reconnects by itself like a client. Destroy with hp_l2_client_destroy(). */
+struct hp_l2_client *hp_l2_subscriber_create(struct hp_l2 *l2, struct hp_loop *loop,
+					     hp_l2_message_fn *cb, void *data);
+
 /* SET the cache key <key> to <value> with a TTL of <ttl_ms> (PX), without
  * waiting for the answer. False when not sent (not ready). */
 bool hp_l2_set(struct hp_l2_client *cl, const void *key, size_t keylen, const void *value,

@@ -330,7 +330,9 @@ static enum hp_step use_l2_answer(struct hp_client *c)
 	struct hp_http_header *fields = hp_arena_alloc(&t->arena, max * sizeof(*fields));
 	struct hp_l2_object o;
 	enum hp_l2_decode r = hp_l2_decode(l2->value, l2->len, &o, fields, max);
-	if (r != HP_L2_DECODE_OK || !same_variant(&o, l2)) {
+	if (r != HP_L2_DECODE_OK || !same_variant(&o, l2) ||
+	    hp_bus_purged(c->w->px, t->cache.key, t->cache.keylen, &o,
+			  hp_client_cfg(c)->cache.tag_header)) {
 		if (r != HP_L2_DECODE_OK)
 			hp_log_debug("l2: object ignored: %s", hp_l2_decode_strerror(r));
 		hp_l2_note_miss(c->w->px->l2);

@@ -47,6 +47,7 @@
 #define HP_OUT_HIGH_WATER (256 * 1024)
 
 struct hp_listeners;
+struct hp_bus;
 
 /*
  * The proxy. Its configuration is the current snapshot (snap.h): read by
@@ -68,6 +69,7 @@ struct hp_proxy {
 	atomic_bool draining;          /* hp_proxy_drain() was called */
 	_Atomic(struct hp_cache *) cache; /* created with the first snapshot that caches */
 	struct hp_l2 *l2;              /* the Redis tier (l2.redis at start-up), or NULL */
+	struct hp_bus *bus;            /* the invalidation bus (bus.c), with l2 */
 	atomic_uint_fast64_t startup_us; /* process start to workers started; 0 before */
 	atomic_uint_fast64_t reload_failures; /* reloads refused (hp_proxy_note_reload) */
 	atomic_bool last_reload_ok;    /* the last reload tried was applied (true if none) */
@@ -481,6 +483,18 @@ size_t hp_respond_limit_fields(const struct hp_txn *t, char *out, size_t size);
 void hp_l2_tier_write(struct hp_client *c, struct hp_cache_obj *obj);
 /* Whether <c>'s fill should be copied to L2 (hp_cache_fill_commit_fetch). */
 bool hp_l2_tier_wants_copy(const struct hp_client *c);
+
+/* ==== bus.c: the invalidation bus between instances (docs/l2.md) ==== */
+
+/* Set up the bus when l2 is configured: the instance id, the subscriber on
+ * worker 0's loop. Before the workers start. */
+void hp_bus_create(struct hp_proxy *px);
+/* After the workers stopped. */
+void hp_bus_destroy(struct hp_proxy *px);
+/* Was the L2 object <o> under the key <key> purged after it came from the
+ * origin, by a purge this instance made or heard of? Any thread. */
+bool hp_bus_purged(struct hp_proxy *px, const void *key, size_t keylen,
+		   const struct hp_l2_object *o, const char *tag_header);
 
 /* ==== body.c: the chain a response needs ==== */
 

@@ -304,6 +304,7 @@ struct hp_proxy *hp_proxy_create(const struct hp_config *cfg, char *err, size_t 
 	px->workers = hp_xcalloc(px->nworkers, sizeof(*px->workers));
 	for (unsigned i = 0; i < px->nworkers; i++)
 		worker_init(px, &px->workers[i], i);
+	hp_bus_create(px);
 	hp_observe_init(px);
 	px->listeners = hp_listeners_create(px, err, errlen);
 	if (px->listeners == NULL)
@@ -417,6 +418,8 @@ void hp_proxy_destroy(struct hp_proxy *px)
 	hp_listeners_destroy(px->listeners);
 	/* The sampler reads the shards that worker_fini frees. */
 	hp_observe_fini(px);
+	/* Its subscriber is on worker 0's loop. */
+	hp_bus_destroy(px);
 	for (unsigned i = 0; px->workers != NULL && i < px->nworkers; i++)
 		worker_fini(&px->workers[i]);
 	free(px->workers);
