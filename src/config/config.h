@@ -205,6 +205,7 @@ struct hp_config_l2 {
 	uint64_t max_ttl_ms;           /* default 1 h: cap of an object's TTL in Redis */
 	uint64_t max_object_size;      /* bytes, default 1MB: larger objects stay L1-only */
 	uint64_t timeout_ms;           /* default 20 ms: limit of one Redis command */
+	uint64_t lock_ms;              /* default 5 s: cross-instance fill lock; 0 = none */
 	char *prefix;                  /* default "hp:": prefix of every Redis key and channel */
 };
 

@@ -787,6 +787,11 @@ static const struct cfg_key l2_keys[] = {
 	{.name = "timeout", .type = CFG_DURATION, .off = L2(timeout_ms), .min = 1,
 	 .max = MINUTE, .def = "20ms",
 	 .help = "Limit of one Redis command; past it the request goes on without L2."},
+	{.name = "lock", .type = CFG_DURATION, .off = L2(lock_ms), .max = 10 * MINUTE,
+	 .def = "5s",
+	 .help = "Instances missing one key at once make one origin request: the first holds "
+		 "a lock in Redis this long at most while the others wait for its object; 0 = "
+		 "off."},
 	{.name = "prefix", .type = CFG_STRING, .off = L2(prefix), .def = "hp:",
 	 .help = "Prefix of every Redis key hotpath writes."},
 };

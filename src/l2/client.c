@@ -87,8 +87,15 @@ struct hp_l2_client {
 	bool subscribed_once;          /* a later subscription is a resync */
 };
 
+enum op_kind {
+	OP_GET,
+	OP_LOCK,
+	OP_POLL,
+};
+
 struct hp_l2_op {
 	struct hp_l2_client *cl;
+	enum op_kind kind;
 	hp_l2_get_fn *cb;              /* NULL once answered, timed out or cancelled */
 	void *data;
 	struct hp_timer timer;         /* the command's timeout */
@@ -454,15 +461,21 @@ bool hp_l2_client_ready(const struct hp_l2_client *cl)
 
 /* ==== Commands ==== */
 
-static const char *prefixed(struct hp_l2_client *cl, const void *key, size_t keylen,
-			    size_t *len)
+static const char *prefixed_as(struct hp_l2_client *cl, const char *kind, const void *key,
+			       size_t keylen, size_t *len)
 {
 	hp_buf_reset(&cl->key);
 	hp_buf_append(&cl->key, cl->l2->prefix, cl->l2->prefix_len);
-	HP_BUF_APPEND_LIT(&cl->key, "o:");
+	hp_buf_append_str(&cl->key, kind);
 	hp_buf_append(&cl->key, key, keylen);
 	*len = cl->key.len;
 	return hp_buf_data(&cl->key);
+}
+
+static const char *prefixed(struct hp_l2_client *cl, const void *key, size_t keylen,
+			    size_t *len)
+{
+	return prefixed_as(cl, "o:", key, keylen, len);
 }
 
 static void answer(struct hp_l2_op *op, enum hp_l2_result r, const char *v, size_t len)
@@ -495,6 +508,23 @@ static void on_get_reply(redisAsyncContext *ac, void *r, void *privdata)
 		if (!answered)
 			count_failure(cl);
 		answer(op, HP_L2_ERROR, NULL, 0);
+	} else if (op->kind == OP_LOCK) {
+		count_success(cl);
+		/* "OK" when set, nil when the key existed. */
+		answer(op, reply->type == REDIS_REPLY_STATUS ? HP_L2_FOUND : HP_L2_NOT_FOUND, NULL, 0);
+	} else if (op->kind == OP_POLL) {
+		count_success(cl);
+		redisReply *obj = reply->elements == 2 ? reply->element[0] : NULL;
+		redisReply *lock = reply->elements == 2 ? reply->element[1] : NULL;
+		if (obj != NULL && obj->type == REDIS_REPLY_STRING) {
+			if (!answered)
+				bump(&cl->l2->hits);
+			answer(op, HP_L2_FOUND, obj->str, (size_t)obj->len);
+		} else {
+			answer(op, lock != NULL && lock->type == REDIS_REPLY_STRING ? HP_L2_LOCKED
+										  : HP_L2_NOT_FOUND,
+			       NULL, 0);
+		}
 	} else if (reply->type == REDIS_REPLY_STRING) {
 		count_success(cl);
 		if (!answered)
@@ -509,18 +539,32 @@ static void on_get_reply(redisAsyncContext *ac, void *r, void *privdata)
 	free(op);
 }
 
-struct hp_l2_op *hp_l2_get(struct hp_l2_client *cl, const void *key, size_t keylen,
-			   hp_l2_get_fn *cb, void *data)
+static void on_write_reply(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct hp_l2_client *cl = ac->data;
+	redisReply *reply = r;
+	(void)privdata;
+	if (cl != NULL && (reply == NULL || reply->type == REDIS_REPLY_ERROR))
+		bump(&cl->l2->errors);
+}
+
+static struct hp_l2_op *new_op(struct hp_l2_client *cl, enum op_kind kind, hp_l2_get_fn *cb,
+			       void *data)
 {
 	if (!hp_l2_client_ready(cl) || cl->pending >= MAX_PENDING) {
 		bump(&cl->l2->skipped);
 		return NULL;
 	}
 	struct hp_l2_op *op = hp_xcalloc(1, sizeof(*op));
-	*op = (struct hp_l2_op){.cl = cl, .cb = cb, .data = data};
-	size_t len;
-	const char *k = prefixed(cl, key, keylen, &len);
-	if (redisAsyncCommand(cl->ac, on_get_reply, op, "GET %b", k, len) != REDIS_OK) {
+	*op = (struct hp_l2_op){.cl = cl, .kind = kind, .cb = cb, .data = data};
+	return op;
+}
+
+/* <rc> is redisAsyncCommand's: the op is in flight, or freed. */
+static struct hp_l2_op *sent(struct hp_l2_op *op, int rc)
+{
+	struct hp_l2_client *cl = op->cl;
+	if (rc != REDIS_OK) {
 		free(op);
 		bump(&cl->l2->skipped);
 		return NULL;
@@ -528,6 +572,62 @@ struct hp_l2_op *hp_l2_get(struct hp_l2_client *cl, const void *key, size_t keyl
 	cl->pending++;
 	hp_timer_start(cl->loop, &op->timer, cl->l2->timeout_ms, on_get_timeout);
 	return op;
+}
+
+struct hp_l2_op *hp_l2_get(struct hp_l2_client *cl, const void *key, size_t keylen,
+			   hp_l2_get_fn *cb, void *data)
+{
+	struct hp_l2_op *op = new_op(cl, OP_GET, cb, data);
+	if (op == NULL)
+		return NULL;
+	size_t len;
+	const char *k = prefixed(cl, key, keylen, &len);
+	return sent(op, redisAsyncCommand(cl->ac, on_get_reply, op, "GET %b", k, len));
+}
+
+struct hp_l2_op *hp_l2_lock(struct hp_l2_client *cl, const void *key, size_t keylen,
+			    const char *token, uint64_t ttl_ms, hp_l2_get_fn *cb, void *data)
+{
+	struct hp_l2_op *op = new_op(cl, OP_LOCK, cb, data);
+	if (op == NULL)
+		return NULL;
+	size_t len;
+	const char *k = prefixed_as(cl, "l:", key, keylen, &len);
+	return sent(op, redisAsyncCommand(cl->ac, on_get_reply, op, "SET %b %s NX PX %llu", k, len,
+					  token, (unsigned long long)ttl_ms));
+}
+
+struct hp_l2_op *hp_l2_poll(struct hp_l2_client *cl, const void *key, size_t keylen,
+			    hp_l2_get_fn *cb, void *data)
+{
+	struct hp_l2_op *op = new_op(cl, OP_POLL, cb, data);
+	if (op == NULL)
+		return NULL;
+	/* Both names in one buffer: prefixed() reuses its scratch. */
+	struct hp_buf both = {0};
+	size_t olen, llen;
+	const char *k = prefixed(cl, key, keylen, &olen);
+	hp_buf_append(&both, k, olen);
+	k = prefixed_as(cl, "l:", key, keylen, &llen);
+	hp_buf_append(&both, k, llen);
+	const char *o = hp_buf_data(&both);
+	int rc = redisAsyncCommand(cl->ac, on_get_reply, op, "MGET %b %b", o, olen, o + olen,
+				   llen);
+	hp_buf_fini(&both);
+	return sent(op, rc);
+}
+
+bool hp_l2_unlock(struct hp_l2_client *cl, const void *key, size_t keylen, const char *token)
+{
+	static const char script[] =
+		"if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) "
+		"end return 0";
+	if (!hp_l2_client_ready(cl))
+		return false;
+	size_t len;
+	const char *k = prefixed_as(cl, "l:", key, keylen, &len);
+	return redisAsyncCommand(cl->ac, on_write_reply, NULL, "EVAL %s 1 %b %s", script, k, len,
+				 token) == REDIS_OK;
 }
 
 void hp_l2_cancel(struct hp_l2_op *op)
@@ -571,14 +671,6 @@ bool hp_l2_set(struct hp_l2_client *cl, const void *key, size_t keylen, const vo
 	return true;
 }
 
-static void on_write_reply(redisAsyncContext *ac, void *r, void *privdata)
-{
-	struct hp_l2_client *cl = ac->data;
-	redisReply *reply = r;
-	(void)privdata;
-	if (cl != NULL && (reply == NULL || reply->type == REDIS_REPLY_ERROR))
-		bump(&cl->l2->errors);
-}
 
 bool hp_l2_del(struct hp_l2_client *cl, const void *key, size_t keylen)
 {

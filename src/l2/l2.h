@@ -148,8 +148,12 @@ void hp_l2_client_destroy(struct hp_l2_client *cl);
 bool hp_l2_client_ready(const struct hp_l2_client *cl);
 
 enum hp_l2_result {
-	HP_L2_FOUND,                   /* value and len are the stored bytes */
-	HP_L2_NOT_FOUND,
+	HP_L2_FOUND,                   /* value and len are the stored bytes; for
+					  hp_l2_lock(): the lock is ours */
+	HP_L2_NOT_FOUND,               /* no object; for hp_l2_lock(): another instance
+					  holds the lock; for hp_l2_poll(): no object and
+					  no lock (fetch it yourself) */
+	HP_L2_LOCKED,                  /* hp_l2_poll(): no object yet, the lock is held */
 	HP_L2_ERROR,                   /* failed, timed out or the connection was lost */
 };
 
@@ -161,6 +165,21 @@ typedef void hp_l2_get_fn(void *data, enum hp_l2_result r, const char *value, si
  * the client is not ready (counted as skipped): then <cb> is never called. */
 struct hp_l2_op *hp_l2_get(struct hp_l2_client *cl, const void *key, size_t keylen,
 			   hp_l2_get_fn *cb, void *data);
+/*
+ * Cross-instance coalescing: try to take the fill lock of the cache key
+ * <key> (SET <prefix>l:<key> <token> NX PX <ttl_ms>). FOUND: ours; fetch,
+ * then hp_l2_unlock(). NOT_FOUND: another instance fetches it: poll.
+ */
+struct hp_l2_op *hp_l2_lock(struct hp_l2_client *cl, const void *key, size_t keylen,
+			    const char *token, uint64_t ttl_ms, hp_l2_get_fn *cb, void *data);
+/* The object and the lock of <key> at once (MGET): FOUND with the object,
+ * LOCKED, or NOT_FOUND (neither: the holder finished without storing, or
+ * died and its lock expired). */
+struct hp_l2_op *hp_l2_poll(struct hp_l2_client *cl, const void *key, size_t keylen,
+			    hp_l2_get_fn *cb, void *data);
+/* Release the lock of <key> if it still holds <token> (a script: a lock
+ * that expired and was taken by another instance stays). No answer. */
+bool hp_l2_unlock(struct hp_l2_client *cl, const void *key, size_t keylen, const char *token);
 /* The callback of <op> will not be called; <op> is gone for the caller. */
 void hp_l2_cancel(struct hp_l2_op *op);
 /* DEL the cache key <key>, without waiting. False when not sent. */

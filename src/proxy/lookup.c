@@ -19,12 +19,16 @@
  *                                  (COALESCED); or pass (hit-for-pass)
  * Step l2 asks Redis (l2.c, docs/l2.md) before the origin: an object found
  * there goes into L1 through the fill, and the lookup runs again on it.
+ * Not there: it takes the key's fill lock in Redis and fetches, or, when
+ * another instance holds it, polls Redis for that instance's object.
  * A waiter keeps its request head in the client's input buffer and runs
  * from step recv again when the fill's head is accepted with a
  * Content-Length (it then streams the body as the filler appends it), or
  * when the filler commits or aborts; a woken waiter never waits twice, so
  * a response that turns out uncacheable releases everyone at once.
  */
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/log.h"
@@ -320,12 +324,11 @@ static bool fill_from_l2(struct hp_client *c, const struct hp_l2_object *o)
 	return ok;
 }
 
-static enum hp_step use_l2_answer(struct hp_client *c)
+/* The object came (from a GET or a poll): into L1, then decide again. */
+static enum hp_step take_l2_object(struct hp_client *c)
 {
 	struct hp_txn *t = c->t;
 	struct hp_txn_l2 *l2 = &t->l2;
-	if (l2->result != HP_L2_FOUND || l2->hit)
-		return HP_STEP_fetch;
 	size_t max = hp_client_cfg(c)->limits.max_header_fields * 2;
 	struct hp_http_header *fields = hp_arena_alloc(&t->arena, max * sizeof(*fields));
 	struct hp_l2_object o;
@@ -346,6 +349,86 @@ static enum hp_step use_l2_answer(struct hp_client *c)
 	t->cache.fwd = NULL;
 	t->cache.x_cache = NULL;
 	return HP_STEP_lookup;
+}
+
+/* ==== Cross-instance coalescing: the fill lock ==== */
+
+static enum hp_step try_lock(struct hp_client *c)
+{
+	struct hp_txn_l2 *l2 = &c->t->l2;
+	uint64_t lock_ms = hp_client_cfg(c)->l2.lock_ms;
+	if (lock_ms == 0)
+		return HP_STEP_fetch;
+	snprintf(l2->token, sizeof(l2->token), "%u-%llx-%llx", c->w->id,
+		 (unsigned long long)hp_clock_mono_ns(), (unsigned long long)(uintptr_t)c);
+	l2->op = hp_l2_lock(c->w->l2, c->t->cache.key, c->t->cache.keylen, l2->token, lock_ms,
+			    on_l2_answer, c);
+	if (l2->op == NULL)
+		return HP_STEP_fetch;
+	l2->phase = HP_L2_PHASE_LOCK;
+	l2->ask = HP_L2_ASK_WAITING;
+	return HP_STEP_WAIT;
+}
+
+#define POLL_MS 10
+
+static void on_poll_timer(struct hp_timer *tm)
+{
+	struct hp_txn *t = HP_CONTAINER_OF(tm, struct hp_txn, l2.poll_timer);
+	struct hp_client *c = t->client;
+	HP_CHECK_OBJ(c, HP_CLIENT_MAGIC);
+	t->l2.op = hp_l2_poll(c->w->l2, t->cache.key, t->cache.keylen, on_l2_answer, c);
+	if (t->l2.op != NULL)
+		return;
+	/* Redis unavailable: fetch ourselves. */
+	t->l2.ask = HP_L2_ASK_ANSWERED;
+	t->l2.result = HP_L2_ERROR;
+	c->drive(c);
+}
+
+/* Another instance holds the lock: look for its object every POLL_MS,
+ * until the lock's life (and a little) has gone by. */
+static enum hp_step poll_later(struct hp_client *c)
+{
+	struct hp_txn_l2 *l2 = &c->t->l2;
+	uint64_t now = hp_loop_now_ms(c->w->loop);
+	if (l2->phase != HP_L2_PHASE_POLL) {
+		l2->phase = HP_L2_PHASE_POLL;
+		l2->poll_deadline_ms = now + hp_client_cfg(c)->l2.lock_ms + 100;
+	}
+	if (now >= l2->poll_deadline_ms)
+		return HP_STEP_fetch;
+	l2->ask = HP_L2_ASK_WAITING;
+	hp_timer_start(c->w->loop, &l2->poll_timer, POLL_MS, on_poll_timer);
+	return HP_STEP_WAIT;
+}
+
+/*
+ * The answers, by phase:
+ *   GET   found: the object; not found: try the lock; error: fetch
+ *   LOCK  found (ours): fetch for everyone; not found (theirs): poll; error: fetch
+ *   POLL  found: the object; locked: poll again; not found (no lock, no
+ *         object: its holder stored nothing, or died): fetch; error: fetch
+ */
+static enum hp_step use_l2_answer(struct hp_client *c)
+{
+	struct hp_txn_l2 *l2 = &c->t->l2;
+	if (l2->hit || l2->result == HP_L2_ERROR)
+		return HP_STEP_fetch;
+	switch (l2->phase) {
+	case HP_L2_PHASE_GET:
+		return l2->result == HP_L2_FOUND ? take_l2_object(c) : try_lock(c);
+	case HP_L2_PHASE_LOCK:
+		if (l2->result != HP_L2_FOUND)
+			return poll_later(c);
+		l2->lock_held = true;
+		return HP_STEP_fetch;
+	case HP_L2_PHASE_POLL:
+		if (l2->result == HP_L2_FOUND)
+			return take_l2_object(c);
+		return l2->result == HP_L2_LOCKED ? poll_later(c) : HP_STEP_fetch;
+	}
+	return HP_STEP_fetch;
 }
 
 enum hp_step hp_step_l2(struct hp_client *c)

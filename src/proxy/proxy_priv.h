@@ -228,9 +228,20 @@ enum hp_l2_ask {
 	HP_L2_ASK_ANSWERED,  /* its answer is in <result>, <value> */
 };
 
+enum hp_l2_phase {
+	HP_L2_PHASE_GET,     /* is the object in Redis? */
+	HP_L2_PHASE_LOCK,    /* no: may we fetch it (the fill lock)? */
+	HP_L2_PHASE_POLL,    /* another instance fetches it: wait for its object */
+};
+
 struct hp_txn_l2 {
 	enum hp_l2_ask ask;
-	struct hp_l2_op *op;           /* while WAITING */
+	enum hp_l2_phase phase;
+	struct hp_l2_op *op;           /* while WAITING, unless the poll timer is armed */
+	struct hp_timer poll_timer;    /* POLL: the next look */
+	uint64_t poll_deadline_ms;     /* POLL: fetch ourselves after this (loop clock) */
+	bool lock_held;                /* we fetch for every instance: unlock at the end */
+	char token[40];                /* the lock's value, ours */
 	enum hp_l2_result result;
 	char *value;                   /* FOUND: the stored bytes, in the arena */
 	size_t len;

@@ -159,8 +159,15 @@ void hp_txn_abort_work(struct hp_client *c)
 	if (t->l2.ask == HP_L2_ASK_WAITING) {
 		/* Its answer would come to a transaction that is gone. */
 		hp_l2_cancel(t->l2.op);
+		hp_timer_stop(c->w->loop, &t->l2.poll_timer);
 		t->l2.op = NULL;
 		t->l2.ask = HP_L2_ASK_NONE;
+	}
+	if (t->l2.lock_held) {
+		/* After the object's SET, on the same connection: a poller sees
+		 * the object, or neither (not stored: it fetches itself). */
+		(void)hp_l2_unlock(c->w->l2, t->cache.key, t->cache.keylen, t->l2.token);
+		t->l2.lock_held = false;
 	}
 	if (t->cache.fill != NULL) {
 		hp_cache_fill_abort(t->cache.fill, false);
