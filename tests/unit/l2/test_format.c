@@ -4,7 +4,8 @@
  * (status, times, stale windows, variant key, fields, body, an empty body
  * too); every truncation of a valid encoding is refused, never read past
  * its end; another version byte, too many fields and trailing bytes are
- * refused; and the variant key follows Vary (case, several fields, "*").
+ * refused; the variant key follows Vary (case, several fields, "*"); and
+ * the invalidation bus's messages round-trip and refuse what is malformed.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -194,6 +195,43 @@ static void test_variant_key(void **state)
 	check_variant(star, 1, req, 3, NULL);
 }
 
+/* The bus's purge messages: every kind round-trips, binary keys included;
+ * anything else is refused. */
+static void test_purge_messages(void **state)
+{
+	(void)state;
+	static const char key[] = "ns\0example.com\0/a?b=1\0";
+	const struct hp_l2_purge cases[] = {
+		{'k', false, S("0123456789abcdef"), {key, sizeof(key) - 1}, {"", 0}},
+		{'p', true, S("0123456789abcdef"), S("example.com"), S("/api/")},
+		{'t', true, S("x"), S("product-7"), {"", 0}},
+		{'a', false, S("x"), {"", 0}, {"", 0}},
+	};
+	for (size_t i = 0; i < HP_ARRAY_SIZE(cases); i++) {
+		struct hp_buf b = {0};
+		hp_l2_purge_encode(&b, &cases[i]);
+		struct hp_l2_purge p;
+		assert_true(hp_l2_purge_decode(hp_buf_data(&b), b.len, &p));
+		assert_int_equal(p.kind, cases[i].kind);
+		assert_int_equal(p.soft, cases[i].soft);
+		assert_true(str_eq(p.instance, cases[i].instance));
+		assert_true(str_eq(p.a, cases[i].a));
+		assert_true(str_eq(p.b, cases[i].b));
+		/* Every truncation that cuts into the fixed part or a is refused. */
+		for (size_t len = 0; len < b.len - cases[i].b.len; len++) {
+			char *copy = malloc(len ? len : 1);
+			memcpy(copy, hp_buf_data(&b), len);
+			assert_false(hp_l2_purge_decode(copy, len, &p));
+			free(copy);
+		}
+		hp_buf_fini(&b);
+	}
+	struct hp_l2_purge p;
+	assert_false(hp_l2_purge_decode("HP2 x k0 \0\0\0\0", 13, &p));
+	assert_false(hp_l2_purge_decode("HP1 x z0 \0\0\0\0", 13, &p));
+	assert_true(hp_l2_purge_decode("HP1 x a0 \0\0\0\0", 13, &p));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -203,6 +241,7 @@ int main(void)
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_huge_length),
 		cmocka_unit_test(test_variant_key),
+		cmocka_unit_test(test_purge_messages),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
