@@ -250,8 +250,8 @@ static void on_l2_answer(void *data, enum hp_l2_result r, const char *value, siz
 	l2->op = NULL;
 	l2->ask = HP_L2_ASK_ANSWERED;
 	l2->result = r;
-	if (r == HP_L2_FOUND) {
-		/* Valid only during this call. */
+	if (r == HP_L2_FOUND && value != NULL) {
+		/* Valid only during this call (a lock taken has none). */
 		l2->value = hp_arena_alloc(&c->t->arena, len ? len : 1);
 		memcpy(l2->value, value, len);
 		l2->len = len;
