@@ -6,7 +6,9 @@
 #    against an L1 hit and against a direct fetch from the origin (demo_origin, no delay):
 #    L2_REQUESTS requests over L2_PROCS keep-alive connections with bench/l2_driver.py,
 #    the same client for all three; req/s, p50, p99, and the server's CPU per request.
-#    Every L2-hit request is for a key another instance wrote to Redis, asked once.
+#    Every L2-hit request is for a key another instance wrote to Redis, asked once. A
+#    fourth row is a miss through an instance with L2 on (GET, lock, origin, SET), for
+#    the server's CPU per request.
 # 2. Purge propagation: L2_PURGE_ROUNDS times a key in the L1 of instances A, B and C,
 #    PURGE on A, then B and C asked until they stop answering HIT: median, p99, max.
 # 3. Stampede: L2_STAMPEDE concurrent misses for one key on each of 3 instances, the
@@ -118,6 +120,8 @@ wait_keys "$N"
 h0=$(curl -sS "http://127.0.0.1:$B_ADMIN/metrics" | sed -n 's/^hotpath_l2_hits_total //p')
 row "L2 hit (instance B, L1 cold)" "$PID_B" "$B" "/api/products/2?l2={i}"
 h1=$(curl -sS "http://127.0.0.1:$B_ADMIN/metrics" | sed -n 's/^hotpath_l2_hits_total //p')
+# What a miss costs hotpath with L2 on: GET (none), the lock, the origin, the write.
+row "miss through instance C (L2 GET, lock, origin, SET)" "$PID_C" "$C" "/api/products/3?miss={i}"
 
 # ==== 2. Purge propagation ====
 purge=$($DRIVER purge "$A" "$B" "$C" "$ROUNDS")
@@ -160,7 +164,7 @@ bench_log "origin saw $origin_hp requests for $((KEYS * 2)) stampedes (hotpath t
 cat >"$BENCH_T/report.md" <<EOF
 # L2 tier in Redis: hits, purge propagation, stampede
 
-$(bench_machine_md 2>/dev/null | grep -v pinning | grep -v generator)
+$(bench_machine_md 2>/dev/null | grep -v -e pinning -e generator -e interleaved)
 - client: bench/l2_driver.py, $N requests over $PROCS keep-alive connections per row
   (one Python process each: its own cost bounds req/s for every row alike)
 - Redis: $(redis-server --version | cut -d' ' -f3), loopback; hotpath: 1 worker per instance, l2.timeout 50 ms
