@@ -117,6 +117,7 @@ struct hp_config_rate_limit {
 	struct hp_cidr *allow;         /* clients never limited; default none */
 	size_t nallow;
 	uint32_t max_keys;             /* default 100000: keys remembered (least recent dropped) */
+	bool shared;                   /* default false: with l2, the state lives in Redis */
 	/* derived by the loader */
 	uint64_t interval_ns;          /* 1 s / rate; 0 when off */
 	uint32_t quota;                /* the N of "N/unit" */

@@ -642,6 +642,10 @@ static const struct cfg_key rate_limit_keys[] = {
 	{.name = "max_keys", .type = CFG_U32, .off = RL(max_keys), .min = 1, .max = 100000000,
 	 .def = "100000", .help = "Keys remembered (32 bytes each); beyond it the key seen "
 				  "least recently is forgotten."},
+	{.name = "shared", .type = CFG_BOOL, .off = RL(shared), .def = "false",
+	 .help = "With l2: the limit's state lives in Redis, shared by every instance (one "
+		 "script call per decision); the local limit decides when Redis does not answer "
+		 "(docs/l2.md)."},
 };
 static const struct cfg_section rate_limit_section = {SECTION(rate_limit_keys)};
 

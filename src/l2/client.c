@@ -85,13 +85,33 @@ struct hp_l2_client {
 	hp_l2_message_fn *on_message;  /* NULL for a command client */
 	void *message_data;
 	bool subscribed_once;          /* a later subscription is a resync */
+	char gcra_sha[48];             /* SHA1 of gcra_script once loaded on this connection */
 };
 
 enum op_kind {
 	OP_GET,
 	OP_LOCK,
 	OP_POLL,
+	OP_GCRA,
 };
+
+/* GCRA (ratelimit.h) in Redis, on Redis's clock in microseconds, so that
+ * instances with different clocks share one timeline. Lua numbers are
+ * doubles: microseconds since 1970 stay exact (below 2^53). Returns
+ * {allowed, remaining, retry_us, reset_us, delay_us}. */
+static const char gcra_script[] =
+	"local now = redis.call('TIME') "
+	"now = tonumber(now[1]) * 1000000 + tonumber(now[2]) "
+	"local T = tonumber(ARGV[1]) "
+	"local tau = tonumber(ARGV[2]) * T "
+	"local t = tonumber(redis.call('GET', KEYS[1]) or 0) "
+	"if t > now + tau + T then t = now + tau + T end "
+	"if t < now then t = now end "
+	"if t - now > tau then return {0, 0, t - now - tau, t - now, 0} end "
+	"local delay = t - now "
+	"t = t + T "
+	"redis.call('SET', KEYS[1], string.format('%.0f', t), 'PX', math.ceil((t - now) / 1000) + 1) "
+	"return {1, math.floor((now + tau + T - t) / T), 0, t - now, delay}";
 
 struct hp_l2_op {
 	struct hp_l2_client *cl;
@@ -313,6 +333,18 @@ static void on_sub_reply(redisAsyncContext *ac, void *r, void *privdata)
 
 static void trip_circuit(struct hp_deferred *d);
 
+static void on_script_loaded(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct hp_l2_client *cl = ac->data;
+	redisReply *reply = r;
+	(void)privdata;
+	if (cl != NULL && reply != NULL && reply->type == REDIS_REPLY_STRING &&
+	    (size_t)reply->len < sizeof(cl->gcra_sha)) {
+		memcpy(cl->gcra_sha, reply->str, (size_t)reply->len);
+		cl->gcra_sha[reply->len] = '\0';
+	}
+}
+
 /* Connected but silent: close and try again later, longer. */
 static void on_probe_timeout(struct hp_timer *t)
 {
@@ -333,6 +365,9 @@ static void on_connect(const redisAsyncContext *ac, int status)
 	}
 	cl->state = ST_PROBING;
 	cl->failures = 0;
+	cl->gcra_sha[0] = '\0';
+	if (cl->on_message == NULL)
+		(void)redisAsyncCommand(cl->ac, on_script_loaded, NULL, "SCRIPT LOAD %s", gcra_script);
 	int rc = cl->on_message != NULL
 		 ? redisAsyncCommand(cl->ac, on_sub_reply, NULL, "SUBSCRIBE %s", cl->l2->channel)
 		 : redisAsyncCommand(cl->ac, on_ping_reply, NULL, "PING");
@@ -512,6 +547,19 @@ static void on_get_reply(redisAsyncContext *ac, void *r, void *privdata)
 		count_success(cl);
 		/* "OK" when set, nil when the key existed. */
 		answer(op, reply->type == REDIS_REPLY_STATUS ? HP_L2_FOUND : HP_L2_NOT_FOUND, NULL, 0);
+	} else if (op->kind == OP_GCRA) {
+		int64_t out[HP_L2_GCRA_FIELDS];
+		bool ok = reply->type == REDIS_REPLY_ARRAY && reply->elements == HP_L2_GCRA_FIELDS;
+		for (size_t i = 0; ok && i < HP_L2_GCRA_FIELDS; i++) {
+			ok = reply->element[i]->type == REDIS_REPLY_INTEGER;
+			out[i] = ok ? (int64_t)reply->element[i]->integer : 0;
+		}
+		if (ok)
+			count_success(cl);
+		else if (!answered)
+			count_failure(cl);
+		answer(op, ok ? HP_L2_FOUND : HP_L2_ERROR, ok ? (const char *)out : NULL,
+		       ok ? sizeof(out) : 0);
 	} else if (op->kind == OP_POLL) {
 		count_success(cl);
 		redisReply *obj = reply->elements == 2 ? reply->element[0] : NULL;
@@ -615,6 +663,21 @@ struct hp_l2_op *hp_l2_poll(struct hp_l2_client *cl, const void *key, size_t key
 				   llen);
 	hp_buf_fini(&both);
 	return sent(op, rc);
+}
+
+struct hp_l2_op *hp_l2_gcra(struct hp_l2_client *cl, const void *key, size_t keylen,
+			    uint64_t interval_us, uint32_t burst, hp_l2_get_fn *cb, void *data)
+{
+	if (cl == NULL || cl->gcra_sha[0] == '\0')
+		return NULL;
+	struct hp_l2_op *op = new_op(cl, OP_GCRA, cb, data);
+	if (op == NULL)
+		return NULL;
+	size_t len;
+	const char *k = prefixed_as(cl, "rl:", key, keylen, &len);
+	return sent(op, redisAsyncCommand(cl->ac, on_get_reply, op, "EVALSHA %s 1 %b %llu %u",
+					  cl->gcra_sha, k, len, (unsigned long long)interval_us,
+					  burst));
 }
 
 bool hp_l2_unlock(struct hp_l2_client *cl, const void *key, size_t keylen, const char *token)

@@ -180,6 +180,16 @@ struct hp_l2_op *hp_l2_poll(struct hp_l2_client *cl, const void *key, size_t key
 /* Release the lock of <key> if it still holds <token> (a script: a lock
  * that expired and was taken by another instance stays). No answer. */
 bool hp_l2_unlock(struct hp_l2_client *cl, const void *key, size_t keylen, const char *token);
+/*
+ * Shared rate limits: one GCRA decision for <key> in Redis (EVALSHA of a
+ * script loaded on connect; Redis's clock), <interval_us> per request,
+ * <burst>. FOUND: <value> holds HP_L2_GCRA_FIELDS int64_t in host order:
+ * allowed (0/1), remaining, retry_us, reset_us, delay_us. NULL (not ready,
+ * script not loaded) or ERROR: decide locally.
+ */
+#define HP_L2_GCRA_FIELDS 5
+struct hp_l2_op *hp_l2_gcra(struct hp_l2_client *cl, const void *key, size_t keylen,
+			    uint64_t interval_us, uint32_t burst, hp_l2_get_fn *cb, void *data);
 /* The callback of <op> will not be called; <op> is gone for the caller. */
 void hp_l2_cancel(struct hp_l2_op *op);
 /* DEL the cache key <key>, without waiting. False when not sent. */

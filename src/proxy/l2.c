@@ -18,8 +18,10 @@
 
 bool hp_l2_tier_wants_copy(const struct hp_client *c)
 {
-	return c->w->l2 != NULL && c->t != NULL && c->t->l2.req != NULL &&
-	       c->t->cache.rc != NULL && hp_l2_client_ready(c->w->l2);
+	/* Only a transaction that went through step l2 kept its fields: the
+	 * others (and a client without a worker, in unit tests) never copy. */
+	return c->t != NULL && c->t->l2.req != NULL && c->t->cache.rc != NULL &&
+	       c->w != NULL && hp_l2_client_ready(c->w->l2);
 }
 
 static int64_t stale_window_s(const struct hp_cache_obj_times *tm, const struct hp_cache_policy *pol)

@@ -298,10 +298,20 @@ struct hp_txn_resp {
 };
 
 /* The rate limit's decision (route.c), for the RateLimit fields. */
+enum hp_limit_shared {
+	HP_LIMIT_SHARED_NONE,     /* not asked (a local limit, or not yet) */
+	HP_LIMIT_SHARED_WAITING,  /* Redis decides: shared_op in flight */
+	HP_LIMIT_SHARED_DONE,     /* its verdict is in <verdict> */
+	HP_LIMIT_SHARED_FAILED,   /* Redis did not answer: the local table decides */
+	HP_LIMIT_SHARED_USED,     /* the verdict was applied (a delay may follow) */
+};
+
 struct hp_txn_limit {
 	const struct hp_config_rate_limit *conf; /* NULL: no limit applied */
 	struct hp_ratelimit_verdict verdict;
 	bool delaying;                 /* waiting on the client timer (CT_DELAY) */
+	enum hp_limit_shared shared;   /* rate_limit.shared: Redis's part */
+	struct hp_l2_op *shared_op;    /* while WAITING */
 };
 
 /* The response's content coding (filter_compress.c). */

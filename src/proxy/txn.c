@@ -182,6 +182,11 @@ void hp_txn_abort_work(struct hp_client *c)
 	if (c->timer_kind == CT_QUEUE || c->timer_kind == CT_DELAY)
 		hp_client_disarm_timer(c);
 	t->limit.delaying = false;
+	if (t->limit.shared == HP_LIMIT_SHARED_WAITING) {
+		hp_l2_cancel(t->limit.shared_op);
+		t->limit.shared_op = NULL;
+		t->limit.shared = HP_LIMIT_SHARED_FAILED;
+	}
 }
 
 void hp_txn_release(struct hp_client *c)
