@@ -118,3 +118,11 @@ HP_METRIC(l2_skipped, "hotpath_l2_skipped_total", counter, SCRAPE, "",
 HP_METRIC(l2_connected, "hotpath_l2_connected_workers", gauge, SCRAPE, "",
 	  "Workers connected to Redis now (equal to the worker count when the L2 tier is "
 	  "healthy; 0 without l2).")
+HP_METRIC(l2_bus_up, "hotpath_l2_bus_up", gauge, SCRAPE, "",
+	  "1 while this instance is subscribed to the invalidation bus in Redis, else 0.")
+HP_METRIC(l2_bus_published, "hotpath_l2_bus_published_total", counter, SCRAPE, "",
+	  "Purges of this instance published for the others.")
+HP_METRIC(l2_bus_received, "hotpath_l2_bus_received_total", counter, SCRAPE, "",
+	  "Purges of other instances received and applied.")
+HP_METRIC(l2_bus_resyncs, "hotpath_l2_bus_resyncs_total", counter, SCRAPE, "",
+	  "Resubscriptions after losing the bus; each emptied the memory cache (docs/l2.md).")

@@ -214,12 +214,18 @@ static json_t *l2_json(struct hp_proxy *px)
 	hp_l2_get_stats(px->l2, &st);
 	const char *state = st.connected == 0 ? "down"
 			    : st.connected >= st.workers ? "up" : "partial";
-	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "state", state,
-			 "connected_workers", (json_int_t)st.connected, "workers",
-			 (json_int_t)st.workers, "hits", (json_int_t)st.hits, "misses",
-			 (json_int_t)st.misses, "errors", (json_int_t)st.errors, "timeouts",
-			 (json_int_t)st.timeouts, "writes", (json_int_t)st.writes, "skipped",
-			 (json_int_t)st.skipped);
+	json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "state", state,
+			      "connected_workers", (json_int_t)st.connected, "workers",
+			      (json_int_t)st.workers, "hits", (json_int_t)st.hits, "misses",
+			      (json_int_t)st.misses, "errors", (json_int_t)st.errors, "timeouts",
+			      (json_int_t)st.timeouts, "writes", (json_int_t)st.writes, "skipped",
+			      (json_int_t)st.skipped);
+	HP_AN(o);
+	json_object_set_new(o, "bus", json_pack("{s:b, s:I, s:I, s:I}", "up", st.bus_up,
+						"published", (json_int_t)st.bus_published,
+						"received", (json_int_t)st.bus_received,
+						"resyncs", (json_int_t)st.bus_resyncs));
+	return o;
 }
 
 void hp_proxy_status(struct hp_proxy *px, struct hp_buf *out)

@@ -76,6 +76,10 @@ void hp_proxy_metrics(struct hp_proxy *px, struct hp_buf *out)
 		v.l2_writes = (double)l2.writes;
 		v.l2_skipped = (double)l2.skipped;
 		v.l2_connected = (double)l2.connected;
+		v.l2_bus_up = l2.bus_up ? 1 : 0;
+		v.l2_bus_published = (double)l2.bus_published;
+		v.l2_bus_received = (double)l2.bus_received;
+		v.l2_bus_resyncs = (double)l2.bus_resyncs;
 	}
 	v.startup_duration = (double)atomic_load(&px->startup_us) / 1e6;
 	v.config_reload_failures = (double)atomic_load(&px->reload_failures);
