@@ -754,3 +754,39 @@ bool hp_l2_publish(struct hp_l2_client *cl, const void *msg, size_t len)
 	bump(&cl->l2->bus_published);
 	return true;
 }
+
+/* ==== Tag index ==== */
+
+/* The set <prefix>t:<tag> holds the Redis names of the objects carrying
+ * the tag, so that a tag purge deletes them wherever they were filled. */
+bool hp_l2_tag_add(struct hp_l2_client *cl, struct hp_str tag, const void *key, size_t keylen,
+		   uint64_t ttl_ms)
+{
+	if (!hp_l2_client_ready(cl))
+		return false;
+	size_t olen;
+	const char *o = prefixed(cl, key, keylen, &olen);
+	struct hp_buf obj = {0};
+	hp_buf_append(&obj, o, olen);
+	size_t tlen;
+	const char *t = prefixed_as(cl, "t:", tag.ptr, tag.len, &tlen);
+	bool ok = redisAsyncCommand(cl->ac, on_write_reply, NULL, "SADD %b %b", t, tlen,
+				    hp_buf_data(&obj), obj.len) == REDIS_OK &&
+		  redisAsyncCommand(cl->ac, on_write_reply, NULL, "PEXPIRE %b %llu", t, tlen,
+				    (unsigned long long)ttl_ms) == REDIS_OK;
+	hp_buf_fini(&obj);
+	return ok;
+}
+
+bool hp_l2_tag_purge(struct hp_l2_client *cl, struct hp_str tag)
+{
+	static const char script[] =
+		"for _, k in ipairs(redis.call('SMEMBERS', KEYS[1])) do redis.call('DEL', k) end "
+		"return redis.call('DEL', KEYS[1])";
+	if (!hp_l2_client_ready(cl))
+		return false;
+	size_t tlen;
+	const char *t = prefixed_as(cl, "t:", tag.ptr, tag.len, &tlen);
+	return redisAsyncCommand(cl->ac, on_write_reply, NULL, "EVAL %s 1 %b", script, t, tlen) ==
+	       REDIS_OK;
+}

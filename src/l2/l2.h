@@ -197,6 +197,12 @@ bool hp_l2_del(struct hp_l2_client *cl, const void *key, size_t keylen);
 /* PUBLISH <msg> on the invalidation channel, without waiting. False when
  * not sent. */
 bool hp_l2_publish(struct hp_l2_client *cl, const void *msg, size_t len);
+/* Tag index: add the object under cache key <key> to the set of tag
+ * <tag> (SADD), which lives <ttl_ms> from now at most. No answer. */
+bool hp_l2_tag_add(struct hp_l2_client *cl, struct hp_str tag, const void *key, size_t keylen,
+		   uint64_t ttl_ms);
+/* Delete every object of tag <tag>, and the set (one script). No answer. */
+bool hp_l2_tag_purge(struct hp_l2_client *cl, struct hp_str tag);
 /* A purge received (the subscriber counts it). */
 void hp_l2_note_received(struct hp_l2 *l2);
 

@@ -7,7 +7,8 @@
  * instance's id; every instance subscribes (one connection, on worker 0's
  * loop) and applies the purges of the others to its L1, ignoring its own.
  * Publishing goes through a queue drained on worker 0, since the admin
- * thread has no Redis connection; an URL purge also deletes the L2 copy.
+ * thread has no Redis connection; an URL purge also deletes the L2 copy,
+ * and a tag purge the L2 objects of the tag (the tag sets of l2.c).
  *
  * L2 objects cannot all be found again for a prefix or tag purge, so each
  * instance keeps a log of the purges it made or heard of (newest
@@ -37,7 +38,8 @@ struct logged {
 
 struct queued {
 	struct hp_list link;
-	size_t keylen;                 /* 'k': the key to DEL, at the front of data */
+	char kind;                     /* 'k': DEL the key; 't': purge the tag's set */
+	size_t keylen;                 /* 'k', 't': the key or tag, at the front of data */
 	size_t len;                    /* the message, after the key */
 	char data[];
 };
@@ -156,8 +158,10 @@ static void drain_queue(struct hp_post *post)
 	while (!hp_list_empty(&todo)) {
 		struct queued *q = HP_LIST_FIRST(&todo, struct queued, link);
 		hp_list_unlink(&q->link);
-		if (q->keylen > 0)
+		if (q->kind == 'k')
 			(void)hp_l2_del(cl, q->data, q->keylen);
+		else if (q->kind == 't')
+			(void)hp_l2_tag_purge(cl, (struct hp_str){q->data, q->keylen});
 		if (!hp_l2_publish(cl, q->data + q->keylen, q->len))
 			hp_log_info("l2: purge not published (Redis unavailable); other "
 				    "instances keep their copies until they expire");
@@ -181,8 +185,9 @@ void hp_proxy_publish_purge(struct hp_proxy *px, char kind, struct hp_str a, str
 	log_purge(b, &p, hp_clock_wall_s());
 	struct hp_buf msg = {0};
 	hp_l2_purge_encode(&msg, &p);
-	size_t keylen = kind == 'k' ? a.len : 0;
+	size_t keylen = kind == 'k' || kind == 't' ? a.len : 0;
 	struct queued *q = hp_xmalloc(sizeof(*q) + keylen + msg.len);
+	q->kind = kind;
 	q->keylen = keylen;
 	q->len = msg.len;
 	memcpy(q->data, a.ptr, keylen);

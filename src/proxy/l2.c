@@ -7,6 +7,9 @@
  * connection and written after the current round of events. Step l2 (the
  * GET before the origin) is lookup.c's.
  *
+ * Its tags go into a set per tag in Redis, so that a tag purge deletes the
+ * L2 objects of the tag, whichever instance filled them (bus.c).
+ *
  * The TTL in Redis is the object's remaining freshness plus its longest
  * stale window (stale-while-revalidate, stale-if-error, the route's
  * grace), so that what another instance can still serve stale survives
@@ -39,6 +42,32 @@ static void append_body(struct hp_buf *out, const struct hp_cache_obj *obj)
 		for (int i = 0; i < n; i++) {
 			hp_buf_append(out, iov[i].iov_base, iov[i].iov_len);
 			off += iov[i].iov_len;
+		}
+	}
+}
+
+/* Each tag of the object into Redis's tag index (hp_l2_tag_add): the tag
+ * field's comma-separated list and Surrogate-Key's space-separated one,
+ * as the cache reads them. */
+static void index_tags(struct hp_client *c, const struct hp_http_header *f, size_t n,
+		       uint64_t ttl_ms)
+{
+	const char *tag_header = hp_client_cfg(c)->cache.tag_header;
+	for (size_t i = 0; i < n; i++) {
+		bool comma = hp_str_ieq(f[i].name, tag_header);
+		if (!comma && !hp_str_ieq(f[i].name, "surrogate-key"))
+			continue;
+		struct hp_str v = f[i].value;
+		size_t k = 0;
+		while (k < v.len) {
+			size_t j = k;
+			while (j < v.len && v.ptr[j] != (comma ? ',' : ' '))
+				j++;
+			struct hp_str one = hp_str_trim((struct hp_str){v.ptr + k, j - k});
+			if (one.len > 0)
+				(void)hp_l2_tag_add(c->w->l2, one, c->t->cache.key, c->t->cache.keylen,
+						    ttl_ms);
+			k = j + 1;
 		}
 	}
 }
@@ -82,8 +111,9 @@ void hp_l2_tier_write(struct hp_client *c, struct hp_cache_obj *obj)
 	hp_buf_fini(&variant);
 	if (enc.len <= conf->max_object_size + 4096) {
 		uint64_t px = HP_MIN((uint64_t)keep_s * 1000, conf->max_ttl_ms);
-		(void)hp_l2_set(c->w->l2, t->cache.key, t->cache.keylen, hp_buf_data(&enc), enc.len,
-				px);
+		if (hp_l2_set(c->w->l2, t->cache.key, t->cache.keylen, hp_buf_data(&enc), enc.len,
+			      px))
+			index_tags(c, fields, nfields, conf->max_ttl_ms);
 	}
 	hp_buf_fini(&enc);
 }
