@@ -36,7 +36,7 @@ WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wpointer-arith -Wformat=2 -Wno-format-nonliteral -Wvla -Werror
 CFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) -g $(WARN) -Isrc -pthread $(SANFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS := -pthread $(SANFLAGS) $(EXTRA_LDFLAGS)
-LDLIBS := -ljansson -lxxhash -lz -lbrotlienc -lbrotlidec -lzstd -lm
+LDLIBS := -ljansson -lxxhash -lz -lbrotlienc -lbrotlidec -lzstd -lhiredis -lm
 
 # Module layering: a module's tests link these archives, in this order.
 DEPS_core     := core
@@ -48,10 +48,11 @@ DEPS_cache    := cache http core
 DEPS_upstream := upstream net http config core
 DEPS_ratelimit:= ratelimit core
 DEPS_compress := compress http core
+DEPS_l2       := l2 net http core
 DEPS_bench    := bench net http metrics config core
-DEPS_proxy    := proxy cache upstream ratelimit compress metrics net http config core
-DEPS_admin    := admin proxy cache upstream ratelimit compress metrics net http config core
-ALL_LIBS      := admin bench proxy cache upstream ratelimit compress metrics net http config core
+DEPS_proxy    := proxy l2 cache upstream ratelimit compress metrics net http config core
+DEPS_admin    := admin proxy l2 cache upstream ratelimit compress metrics net http config core
+ALL_LIBS      := admin bench proxy l2 cache upstream ratelimit compress metrics net http config core
 
 MODULES := $(patsubst src/%/,%,$(filter-out src/cli/,$(sort $(dir $(wildcard src/*/*.c)))))
 EXAMPLE_BINS := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))

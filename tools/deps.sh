@@ -38,6 +38,7 @@ build_set() {
 	need libbrotli-dev hdr brotli/encode.h
 	need libzstd-dev hdr zstd.h
 	need libxxhash-dev hdr xxhash.h
+	need libhiredis-dev hdr hiredis/async.h
 }
 
 # Only what tests/run.sh and the tests it runs use: cmocka (unit), clang
@@ -58,6 +59,8 @@ test_set() {
 	need brotli command -v brotli
 	need zstd command -v zstd
 	need curl command -v curl
+	# The L2 scenarios start their own Redis servers (docs/l2.md).
+	need redis-server command -v redis-server
 	# Headless-browser checks of the HTML report, once a test uses them.
 	if grep -qs chromium tests/run.sh tests/scenario/*.vtc tests/*/*.sh; then
 		need chromium sh -c 'command -v chromium || command -v chromium-browser'

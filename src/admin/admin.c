@@ -181,30 +181,38 @@ static void answer_status(struct admin_conn *c, bool head_only)
 
 /* Returns the number of objects purged, or -1 if the URL is not cached by
  * any route (nothing to purge there). */
-static long long run_purge(struct hp_cache *cache, const struct hp_proxy *px,
+static long long run_purge(struct hp_cache *cache, struct hp_proxy *px,
 			   const struct hp_admin_request *r)
 {
 	size_t n = 0;
+	const struct hp_str none = {"", 0};
 	switch (r->purge) {
 	case HP_ADMIN_PURGE_URL: {
 		struct hp_buf key = {0};
 		uint64_t hash;
 		bool ok = hp_proxy_cache_key(px, r->host, r->path, r->query, &key, &hash);
-		if (ok)
+		if (ok) {
 			n = hp_cache_purge_key(cache, hp_buf_data(&key), key.len, hash, r->soft);
+			hp_proxy_publish_purge(px, 'k', (struct hp_str){hp_buf_data(&key), key.len},
+					       none, r->soft);
+		}
 		hp_buf_fini(&key);
 		return ok ? (long long)n : -1;
 	}
 	case HP_ADMIN_PURGE_PREFIX:
+		hp_proxy_publish_purge(px, 'p', r->host, r->path, r->soft);
 		return (long long)hp_cache_purge_prefix(cache, r->host, r->path, r->soft);
 	case HP_ADMIN_PURGE_TAG: {
 		size_t pos = 0;
 		struct hp_str tag;
-		while (hp_str_next_token(r->tags, &pos, &tag))
+		while (hp_str_next_token(r->tags, &pos, &tag)) {
 			n += hp_cache_purge_tag(cache, tag, r->soft);
+			hp_proxy_publish_purge(px, 't', tag, none, r->soft);
+		}
 		return (long long)n;
 	}
 	case HP_ADMIN_PURGE_ALL:
+		hp_proxy_publish_purge(px, 'a', none, none, false);
 		return (long long)hp_cache_purge_all(cache);
 	}
 	return 0;

@@ -87,6 +87,10 @@ uint64_t hp_cache_key_build(struct hp_buf *out, const struct hp_cache_key_spec *
 			    struct hp_str host, struct hp_str path, struct hp_str query,
 			    const struct hp_http_header *req_headers, size_t nreq);
 
+/* The hash hp_cache_key_build() returned for the key <key> (a key received
+ * from elsewhere, such as another instance's purge). */
+uint64_t hp_cache_key_hash(const void *key, size_t keylen);
+
 /* ==== Lookup and object references ==== */
 
 /*
@@ -209,6 +213,10 @@ bool hp_cache_fill_append(struct hp_cache_fill *f, const void *data, size_t len)
  * stay under budget, wake waiters and free <f>. Dropped silently if the key
  * was purged during the fill. */
 void hp_cache_fill_commit(struct hp_cache_fill *f);
+/* hp_cache_fill_commit(), returning the published object with a reference
+ * taken (release it), or NULL when it was dropped (purged meanwhile, or
+ * larger than a shard's budget). For a copy to another tier. */
+struct hp_cache_obj *hp_cache_fill_commit_fetch(struct hp_cache_fill *f);
 /* Drop the fill, wake waiters and free <f>; if <hit_for_pass>, remember the
  * key as uncacheable for hit_for_pass_s so later requests do not wait. */
 void hp_cache_fill_abort(struct hp_cache_fill *f, bool hit_for_pass);
@@ -296,6 +304,17 @@ enum hp_cache_state hp_cache_obj_evaluate(const struct hp_cache_obj *obj,
 bool hp_cache_obj_stale_if_error_ok(const struct hp_cache_obj *obj,
 				    const struct hp_http_cache_control *req_cc, time_t now,
 				    const struct hp_cache_policy *pol);
+/* What rebuilding <obj> elsewhere (the L2 tier) needs besides its fields
+ * and body: handing response_time, and response_time - initial_age_s as
+ * the request time, to hp_cache_fill_head() gives the same age. */
+struct hp_cache_obj_times {
+	time_t response_time;          /* wall s */
+	int64_t initial_age_s;         /* corrected initial age (§4.2.3) */
+	int64_t lifetime_s;            /* freshness lifetime */
+	int64_t swr_s;                 /* stale-while-revalidate, -1 absent */
+	int64_t sie_s;                 /* stale-if-error, -1 absent */
+};
+void hp_cache_obj_get_times(const struct hp_cache_obj *obj, struct hp_cache_obj_times *out);
 /* Validators for a conditional revalidation request: the stored ETag and
  * Last-Modified values (len 0 if none). */
 struct hp_str hp_cache_obj_etag(const struct hp_cache_obj *obj);
@@ -320,6 +339,9 @@ size_t hp_cache_purge_key(struct hp_cache *c, const void *key, size_t keylen, ui
  * <host> is normalized like hp_cache_key_build does. */
 size_t hp_cache_purge_prefix(struct hp_cache *c, struct hp_str host, struct hp_str path_prefix,
 			     bool soft);
+/* Would hp_cache_purge_prefix(<host>, <path_prefix>) take the key <key>? */
+bool hp_cache_key_matches_prefix(const void *key, size_t keylen, struct hp_str host,
+				 struct hp_str path_prefix);
 /* Every object tagged <tag> (exact bytes) by the tag header (comma-separated)
  * or by Surrogate-Key (space-separated). Costs O(objects carrying <tag>), not
  * O(cache): a tag index is kept as objects are linked and unlinked. */

@@ -209,3 +209,8 @@ bool hp_cache_key_split(const char *key, size_t keylen, struct hp_str *host, str
 	*path = (struct hp_str){p + 1, (size_t)(e - p - 1)};
 	return true;
 }
+
+uint64_t hp_cache_key_hash(const void *key, size_t keylen)
+{
+	return XXH3_64bits(key, keylen);
+}

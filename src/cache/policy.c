@@ -170,6 +170,17 @@ uint64_t hp_cache_obj_age(const struct hp_cache_obj *obj, time_t now)
 	return (uint64_t)(obj->corrected_initial_age + resident);
 }
 
+void hp_cache_obj_get_times(const struct hp_cache_obj *obj, struct hp_cache_obj_times *out)
+{
+	*out = (struct hp_cache_obj_times){
+		.response_time = obj->response_time,
+		.initial_age_s = obj->corrected_initial_age,
+		.lifetime_s = obj->lifetime_s,
+		.swr_s = obj->swr_s,
+		.sie_s = obj->sie_s,
+	};
+}
+
 int64_t hp_cache_obj_ttl(const struct hp_cache_obj *obj, time_t now)
 {
 	int64_t ttl = obj->lifetime_s - (int64_t)hp_cache_obj_age(obj, now);

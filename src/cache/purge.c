@@ -101,19 +101,32 @@ struct prefix {
 	struct hp_str path;
 };
 
-static size_t purge_if_prefix(struct hp_cache *c, struct shard *sh, struct kentry *ke,
-			      const void *arg, bool soft)
+static bool key_under(const char *key, size_t keylen, const struct prefix *p)
 {
-	const struct prefix *p = arg;
 	struct hp_str host;
 	struct hp_str path;
 
-	if (!hp_cache_key_split(ke->key, ke->keylen, &host, &path))
-		return 0;
-	if (!hp_str_ieq_str(host, p->host) || path.len < p->path.len ||
-	    memcmp(path.ptr, p->path.ptr, p->path.len) != 0)
+	if (!hp_cache_key_split(key, keylen, &host, &path))
+		return false;
+	return hp_str_ieq_str(host, p->host) && path.len >= p->path.len &&
+	       memcmp(path.ptr, p->path.ptr, p->path.len) == 0;
+}
+
+static size_t purge_if_prefix(struct hp_cache *c, struct shard *sh, struct kentry *ke,
+			      const void *arg, bool soft)
+{
+	if (!key_under(ke->key, ke->keylen, arg))
 		return 0;
 	return purge_entry(c, sh, ke, soft);
+}
+
+bool hp_cache_key_matches_prefix(const void *key, size_t keylen, struct hp_str host,
+				 struct hp_str path_prefix)
+{
+	struct prefix p = {host, path_prefix};
+
+	hp_cache_host_drop_default_port(&p.host);
+	return key_under(key, keylen, &p);
 }
 
 size_t hp_cache_purge_prefix(struct hp_cache *c, struct hp_str host, struct hp_str path_prefix,

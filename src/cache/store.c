@@ -488,15 +488,20 @@ static void publish(struct hp_cache *c, struct shard *sh, struct kentry *ke,
 	evict(c, sh);
 }
 
-void hp_cache_fill_commit(struct hp_cache_fill *f)
+/* With <fetch>, a reference on the object is taken before it is published
+ * (eviction may unlink it at once) and returned if it was. */
+static struct hp_cache_obj *commit(struct hp_cache_fill *f, bool fetch)
 {
 	HP_CHECK_OBJ(f, HP_CACHE_FILL_MAGIC);
 	struct hp_cache *c = f->cache;
 	struct shard *sh = &c->shards[f->shard_idx];
 	struct hp_cache_obj *obj = f->obj;
 	struct hp_list woken;
+	bool published = false;
 
 	HP_AN(obj);
+	if (fetch)
+		hp_cache_obj_fetch(obj);
 	struct hp_list readers;
 	hp_list_init(&readers);
 	hp_cache_body_finish(obj->body, &readers);
@@ -509,6 +514,7 @@ void hp_cache_fill_commit(struct hp_cache_fill *f)
 		 * touch the key after this. */
 		publish(c, sh, f->ke, obj);
 		f->obj = NULL;
+		published = true;
 	} else {
 		hp_cache_kentry_settle(c, sh, f->ke);
 	}
@@ -516,6 +522,21 @@ void hp_cache_fill_commit(struct hp_cache_fill *f)
 	pthread_mutex_unlock(&sh->mtx);
 	hp_cache_wake(&woken);
 	fill_free(f);
+	if (fetch && !published) {
+		hp_cache_obj_release(obj);
+		obj = NULL;
+	}
+	return fetch ? obj : NULL;
+}
+
+void hp_cache_fill_commit(struct hp_cache_fill *f)
+{
+	(void)commit(f, false);
+}
+
+struct hp_cache_obj *hp_cache_fill_commit_fetch(struct hp_cache_fill *f)
+{
+	return commit(f, true);
 }
 
 void hp_cache_fill_abort(struct hp_cache_fill *f, bool hit_for_pass)

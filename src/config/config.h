@@ -132,6 +132,7 @@ struct hp_config_rate_limit {
 	size_t nallow;
 	uint32_t max_keys;             /* default 100000: keys remembered (least recent dropped) */
 	uint32_t concurrency;          /* default 0 = off: requests in flight per key (429) */
+	bool shared;                   /* default false: with l2, the state lives in Redis */
 	/* derived by the loader */
 	uint64_t interval_ns;          /* 1 s / rate; 0 when off */
 	uint32_t quota;                /* the N of "N/unit" */
@@ -241,6 +242,18 @@ struct hp_config_admin {
 int hp_config_admin_token(const struct hp_config_admin *a, char *out, size_t n, char *err,
 			  size_t errlen);
 
+/* The shared L2 tier in Redis (docs/l2.md); absent or with no server, none. */
+struct hp_config_l2 {
+	char **redis;                  /* "host:port" of the Redis server; none = no L2 */
+	size_t nredis;
+	bool cluster;                  /* default false: a Redis Cluster (not implemented yet) */
+	uint64_t max_ttl_ms;           /* default 1 h: cap of an object's TTL in Redis */
+	uint64_t max_object_size;      /* bytes, default 1MB: larger objects stay L1-only */
+	uint64_t timeout_ms;           /* default 20 ms: limit of one Redis command */
+	uint64_t lock_ms;              /* default 5 s: cross-instance fill lock; 0 = none */
+	char *prefix;                  /* default "hp:": prefix of every Redis key and channel */
+};
+
 struct hp_config_access_log {
 	char *path;                    /* NULL = off, "-" = stdout */
 	char *format;                  /* "combined" (default) or "json" */
@@ -289,6 +302,7 @@ struct hp_config {
 	struct hp_config_alerts alerts;
 	bool metrics_enabled;          /* default true: count requests for /metrics, /status */
 	struct hp_config_compression compression;
+	struct hp_config_l2 l2;
 };
 
 /* From the command line; these win over the file and the environment. */

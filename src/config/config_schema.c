@@ -735,6 +735,10 @@ static const struct cfg_key rate_limit_keys[] = {
 	 .def = "0",
 	 .help = "Requests of one key in flight at once (until the response is out); one "
 		 "more gets 429; 0 = no limit. Works with or without a rate."},
+	{.name = "shared", .type = CFG_BOOL, .off = RL(shared), .def = "false",
+	 .help = "With l2: the limit's state lives in Redis, shared by every instance (one "
+		 "script call per decision); the local limit decides when Redis does not answer "
+		 "(docs/l2.md)."},
 };
 static const struct cfg_section rate_limit_section = {SECTION(rate_limit_keys)};
 
@@ -872,6 +876,52 @@ static const struct cfg_key cache_keys[] = {
 	 .help = "Add the cache key to Cache-Status (key=..., RFC 9211), for debugging."},
 };
 static const struct cfg_section cache_section = {SECTION(cache_keys)};
+
+static bool check_l2_redis(struct cfg_load *ld, const struct cfg_key *k, void *obj)
+{
+	struct hp_config_l2 *l2 = obj;
+	(void)k;
+	return check_addresses(ld, l2->redis, l2->nredis);
+}
+
+static bool check_l2_cluster(struct cfg_load *ld, const struct cfg_key *k, void *obj)
+{
+	struct hp_config_l2 *l2 = obj;
+	(void)k;
+	/* XXX: slot routing is not written yet; refusing is honest, silently
+	 * sending every key to one node of a cluster is not. */
+	if (l2->cluster)
+		return hp_config_fail(ld, false, "Redis Cluster routing is not implemented yet "
+				      "(docs/l2.md); use one Redis server");
+	return true;
+}
+
+#define L2(f) offsetof(struct hp_config_l2, f)
+static const struct cfg_key l2_keys[] = {
+	{.name = "redis", .type = CFG_STRLIST, .off = L2(redis), .count_off = L2(nredis),
+	 .max = 1, .def = "", .check = check_l2_redis,
+	 .help = "The Redis server (\"host:port\") shared by the instances; none = no L2."},
+	{.name = "cluster", .type = CFG_BOOL, .off = L2(cluster), .def = "false",
+	 .check = check_l2_cluster,
+	 .help = "The servers are a Redis Cluster (not implemented yet: must be false)."},
+	{.name = "max_ttl", .type = CFG_DURATION, .off = L2(max_ttl_ms), .min = 1000,
+	 .max = 30 * DAY, .def = "1h",
+	 .help = "An object lives in Redis for its remaining freshness and stale windows, "
+		 "at most this."},
+	{.name = "max_object_size", .type = CFG_SIZE, .off = L2(max_object_size), .max = 512 * MB,
+	 .def = "1MB", .help = "Larger objects stay in the L1 cache only."},
+	{.name = "timeout", .type = CFG_DURATION, .off = L2(timeout_ms), .min = 1,
+	 .max = MINUTE, .def = "20ms",
+	 .help = "Limit of one Redis command; past it the request goes on without L2."},
+	{.name = "lock", .type = CFG_DURATION, .off = L2(lock_ms), .max = 10 * MINUTE,
+	 .def = "5s",
+	 .help = "Instances missing one key at once make one origin request: the first holds "
+		 "a lock in Redis this long at most while the others wait for its object; 0 = "
+		 "off."},
+	{.name = "prefix", .type = CFG_STRING, .off = L2(prefix), .def = "hp:",
+	 .help = "Prefix of every Redis key hotpath writes."},
+};
+static const struct cfg_section l2_section = {SECTION(l2_keys)};
 
 #define AD(f) offsetof(struct hp_config_admin, f)
 static const struct cfg_key admin_keys[] = {
@@ -1020,5 +1070,7 @@ static const struct cfg_key top_keys[] = {
 	 .help = "Request metrics."},
 	{.name = "compression", .type = CFG_OBJECT, .off = T(compression),
 	 .ext = &compression_section, .help = "Response compression (docs/compression.md)."},
+	{.name = "l2", .type = CFG_OBJECT, .off = T(l2), .ext = &l2_section,
+	 .help = "A second cache tier in Redis shared by every instance (docs/l2.md)."},
 };
 const struct cfg_section hp_config_schema = {SECTION(top_keys), .size = sizeof(struct hp_config)};

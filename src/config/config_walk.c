@@ -53,7 +53,9 @@ static bool fail_unknown(struct cfg_load *ld, const struct cfg_section *sec, con
 
 	for (size_t i = 0; i < sec->nkeys; i++) {
 		unsigned d = distance(name, sec->keys[i].name);
-		if (d < best_d) {
+		/* Rewriting every character of <name> is no suggestion: without
+		 * this, "" or "x" would be told about a two-letter key ("l2"). */
+		if (d < best_d && d < strlen(name)) {
 			best_d = d;
 			best = sec->keys[i].name;
 		}

@@ -129,3 +129,29 @@ HP_METRIC(compress_input_bytes, "hotpath_compress_input_bytes_total", counter, W
 	  "copy adds nothing.")
 HP_METRIC(compress_output_bytes, "hotpath_compress_output_bytes_total", counter, WORKER, "",
 	  "Compressed bytes the compressors made from them.")
+HP_METRIC(l2_hits, "hotpath_l2_hits_total", counter, SCRAPE, "",
+	  "L1 misses answered from the L2 tier in Redis (docs/l2.md); 0 without l2.")
+HP_METRIC(l2_misses, "hotpath_l2_misses_total", counter, SCRAPE, "",
+	  "L2 lookups that found nothing usable (absent, another format version, another "
+	  "Vary variant).")
+HP_METRIC(l2_errors, "hotpath_l2_errors_total", counter, SCRAPE, "",
+	  "Redis commands that failed or timed out (l2.timeout); the request went on without "
+	  "L2.")
+HP_METRIC(l2_timeouts, "hotpath_l2_timeouts_total", counter, SCRAPE, "",
+	  "Of those, the commands that timed out.")
+HP_METRIC(l2_writes, "hotpath_l2_writes_total", counter, SCRAPE, "",
+	  "Objects written to Redis behind their response.")
+HP_METRIC(l2_skipped, "hotpath_l2_skipped_total", counter, SCRAPE, "",
+	  "L2 lookups and writes skipped because the worker's Redis connection was down or "
+	  "its circuit open.")
+HP_METRIC(l2_connected, "hotpath_l2_connected_workers", gauge, SCRAPE, "",
+	  "Workers connected to Redis now (equal to the worker count when the L2 tier is "
+	  "healthy; 0 without l2).")
+HP_METRIC(l2_bus_up, "hotpath_l2_bus_up", gauge, SCRAPE, "",
+	  "1 while this instance is subscribed to the invalidation bus in Redis, else 0.")
+HP_METRIC(l2_bus_published, "hotpath_l2_bus_published_total", counter, SCRAPE, "",
+	  "Purges of this instance published for the others.")
+HP_METRIC(l2_bus_received, "hotpath_l2_bus_received_total", counter, SCRAPE, "",
+	  "Purges of other instances received and applied.")
+HP_METRIC(l2_bus_resyncs, "hotpath_l2_bus_resyncs_total", counter, SCRAPE, "",
+	  "Resubscriptions after losing the bus; each emptied the memory cache (docs/l2.md).")

@@ -6,7 +6,7 @@
  * dropped when it is not. A body that outgrows max_object_size stops being
  * copied and its key is remembered as uncacheable for a while (hit-for-
  * pass), so the requests after it do not queue behind a fill that cannot
- * succeed.
+ * succeed. A committed object is also copied to the L2 tier (l2.c).
  */
 #include "core/arena.h"
 #include "core/core.h"
@@ -56,10 +56,20 @@ static ssize_t fill_data(struct hp_filter *f, const struct hp_bvec *v, size_t n)
 static int fill_end(struct hp_filter *f)
 {
 	struct fill *ff = (struct fill *)f;
-	if (ff->fill != NULL) {
+	if (ff->fill == NULL)
+		return 0;
+	if (hp_l2_tier_wants_copy(f->c)) {
+		/* The last bytes went on to the writer already: the copy to
+		 * Redis is behind the response. */
+		struct hp_cache_obj *obj = hp_cache_fill_commit_fetch(ff->fill);
+		if (obj != NULL) {
+			hp_l2_tier_write(f->c, obj);
+			hp_cache_obj_release(obj);
+		}
+	} else {
 		hp_cache_fill_commit(ff->fill);
-		ff->fill = NULL;
 	}
+	ff->fill = NULL;
 	return 0;
 }
 

@@ -289,8 +289,9 @@ void hp_hit_put_fields(struct hp_client *c, struct hp_buf *b)
 		hp_buf_append(b, line, (size_t)k);
 	}
 	if (t->fwd == NULL && t->obj != NULL) {
-		k = snprintf(line, sizeof(line), "Cache-Status: hotpath; hit; ttl=%lld",
-			     (long long)hp_cache_obj_ttl(t->obj, hp_clock_wall_s()));
+		k = snprintf(line, sizeof(line), "Cache-Status: hotpath; hit; ttl=%lld%s",
+			     (long long)hp_cache_obj_ttl(t->obj, hp_clock_wall_s()),
+			     c->t->l2.hit ? "; detail=l2" : "");
 	} else {
 		k = snprintf(line, sizeof(line), "Cache-Status: hotpath; fwd=%s; fwd-status=%d%s%s",
 			     t->fwd ? t->fwd : "uri-miss",

@@ -5,6 +5,7 @@
  * everything; soft or hard; only from cache.purge_allow), and what a
  * successful unsafe request invalidates: its target, and the same-host URIs
  * its response names in Location and Content-Location (RFC 9111 §4.4).
+ * With l2, each purge is also published for the other instances (bus.c).
  */
 #include <stdio.h>
 #include <string.h>
@@ -65,17 +66,25 @@ void hp_invalidate_purge(struct hp_client *c, const struct hp_http_request *req)
 	size_t n = 0;
 	const struct hp_http_header *tag = hp_http_find_header(req->headers, req->num_headers,
 							       "x-purge-tag");
+	struct hp_proxy *px = c->w->px;
+	const struct hp_str none = {"", 0};
 	if (header_set(req, "x-purge-all")) {
 		n = hp_cache_purge_all(cache);
+		hp_proxy_publish_purge(px, 'a', none, none, false);
 	} else if (tag != NULL) {
 		size_t pos = 0;
 		struct hp_str one;
-		while (hp_str_next_token(tag->value, &pos, &one))
+		while (hp_str_next_token(tag->value, &pos, &one)) {
 			n += hp_cache_purge_tag(cache, one, soft);
+			hp_proxy_publish_purge(px, 't', one, none, soft);
+		}
 	} else if (header_set(req, "x-purge-prefix")) {
 		n = hp_cache_purge_prefix(cache, req->host, req->path, soft);
+		hp_proxy_publish_purge(px, 'p', req->host, req->path, soft);
 	} else {
 		n = hp_cache_purge_key(cache, c->t->cache.key, c->t->cache.keylen, c->t->cache.hash, soft);
+		hp_proxy_publish_purge(px, 'k', (struct hp_str){c->t->cache.key, c->t->cache.keylen},
+				       none, soft);
 	}
 	char msg[64];
 	snprintf(msg, sizeof(msg), "%s %zu", soft ? "soft-purged" : "purged", n);
@@ -154,6 +163,8 @@ static void purge_reference(struct hp_client *c, const struct hp_http_request *r
 	uint64_t hash = hp_cache_key_build(&kb, &c->t->cache.rc->key, req->host, path, query,
 					   req->headers, req->num_headers);
 	hp_cache_purge_key(c->t->ws->snap->cache, hp_buf_data(&kb), kb.len, hash, false);
+	hp_proxy_publish_purge(c->w->px, 'k', (struct hp_str){hp_buf_data(&kb), kb.len},
+			       (struct hp_str){"", 0}, false);
 	hp_buf_fini(&kb);
 }
 
@@ -165,6 +176,8 @@ void hp_invalidate_unsafe(struct hp_client *c, const struct hp_http_response *r)
 	if (r->status < 200 || r->status >= 400)
 		return;
 	hp_cache_purge_key(c->t->ws->snap->cache, t->key, t->keylen, t->hash, false);
+	hp_proxy_publish_purge(c->w->px, 'k', (struct hp_str){t->key, t->keylen},
+			       (struct hp_str){"", 0}, false);
 	struct hp_http_request req;
 	if (!hp_txn_saved_request(c, &req))
 		return;

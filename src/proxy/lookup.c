@@ -17,14 +17,21 @@
  *   nothing                     -> l2, fetch as the filler (MISS); or wait
  *                                  for the request already fetching it
  *                                  (COALESCED); or pass (hit-for-pass)
+ * Step l2 asks Redis (l2.c, docs/l2.md) before the origin: an object found
+ * there goes into L1 through the fill, and the lookup runs again on it.
+ * Not there: it takes the key's fill lock in Redis and fetches, or, when
+ * another instance holds it, polls Redis for that instance's object.
  * A waiter keeps its request head in the client's input buffer and runs
  * from step recv again when the fill's head is accepted with a
  * Content-Length (it then streams the body as the filler appends it), or
  * when the filler commits or aborts; a woken waiter never waits twice, so
  * a response that turns out uncacheable releases everyone at once.
  */
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "core/log.h"
 #include "proxy/proxy_priv.h"
 
 static struct hp_cache *cache_of(const struct hp_client *c)
@@ -233,12 +240,208 @@ enum hp_step hp_step_lookup(struct hp_client *c)
 	return begin_fill(c, now, refresh);
 }
 
-/* ==== Step l2: the shared tier (none yet) ==== */
+/* ==== Step l2: the shared tier ==== */
+
+static void on_l2_answer(void *data, enum hp_l2_result r, const char *value, size_t len)
+{
+	struct hp_client *c = data;
+	HP_CHECK_OBJ(c, HP_CLIENT_MAGIC);
+	struct hp_txn_l2 *l2 = &c->t->l2;
+	l2->op = NULL;
+	l2->ask = HP_L2_ASK_ANSWERED;
+	l2->result = r;
+	if (r == HP_L2_FOUND && value != NULL) {
+		/* Valid only during this call (a lock taken has none). */
+		l2->value = hp_arena_alloc(&c->t->arena, len ? len : 1);
+		memcpy(l2->value, value, len);
+		l2->len = len;
+	}
+	c->drive(c);
+}
+
+/* The parsed fields live in the worker's scratch array, which the next
+ * request parsed on this worker overwrites while we wait (route.c does
+ * the same for a delay); their views into client->in stay valid. */
+static void keep_parsed_fields(struct hp_client *c)
+{
+	struct hp_http_request *req = &c->t->req.head;
+	size_t bytes = req->num_headers * sizeof(*req->headers);
+	struct hp_http_header *h = hp_arena_alloc(&c->t->arena, bytes ? bytes : 1);
+	memcpy(h, req->headers, bytes);
+	req->headers = h;
+}
+
+static enum hp_step ask_l2(struct hp_client *c)
+{
+	struct hp_txn *t = c->t;
+	struct hp_txn_cache *tc = &t->cache;
+	struct hp_txn_l2 *l2 = &t->l2;
+	l2->ask = HP_L2_ASK_ANSWERED;
+	l2->result = HP_L2_ERROR;
+	if (c->w->l2 == NULL)
+		return HP_STEP_body;
+	/* Kept for the copy to L2 of what the origin sends (l2.c). */
+	l2->nreq = saved_request_fields(c, &l2->req);
+	/* A refresh or a revalidation asks the origin: L2 holds no newer copy
+	 * than the one it was made from, in all likelihood. */
+	if (tc->role != HP_ROLE_FILLER || tc->obj != NULL || l2->req == NULL)
+		return HP_STEP_body;
+	l2->op = hp_l2_get(c->w->l2, tc->key, tc->keylen, on_l2_answer, c);
+	if (l2->op == NULL)
+		return HP_STEP_body;
+	l2->ask = HP_L2_ASK_WAITING;
+	keep_parsed_fields(c);
+	return HP_STEP_WAIT;
+}
+
+/* Is the object from L2 the variant this request selects? */
+static bool same_variant(const struct hp_l2_object *o, const struct hp_txn_l2 *l2)
+{
+	struct hp_buf b = {0};
+	bool same = hp_l2_variant_key(&b, o->fields, o->nfields, l2->req, l2->nreq) &&
+		    b.len == o->variant.len &&
+		    (b.len == 0 || memcmp(hp_buf_data(&b), o->variant.ptr, b.len) == 0);
+	hp_buf_fini(&b);
+	return same;
+}
+
+/* Store the object from L2 in L1 through our fill; false if L1 would not
+ * take it (the fill is then given up). */
+static bool fill_from_l2(struct hp_client *c, const struct hp_l2_object *o)
+{
+	struct hp_txn_cache *tc = &c->t->cache;
+	const struct hp_txn_l2 *l2 = &c->t->l2;
+	/* The same request and response times give the same age (cache.h). */
+	bool ok = hp_cache_fill_head(tc->fill, o->status, o->fields, o->nfields, l2->req, l2->nreq,
+				     (time_t)(o->response_time - o->initial_age_s),
+				     (time_t)o->response_time, &tc->rc->policy) &&
+		  (o->body_len == 0 || hp_cache_fill_append(tc->fill, o->body, (size_t)o->body_len));
+	if (ok)
+		hp_cache_fill_commit(tc->fill);
+	else
+		hp_cache_fill_abort(tc->fill, false);
+	tc->fill = NULL;
+	return ok;
+}
+
+/* The object came (from a GET or a poll): into L1, then decide again. */
+static enum hp_step take_l2_object(struct hp_client *c)
+{
+	struct hp_txn *t = c->t;
+	struct hp_txn_l2 *l2 = &t->l2;
+	size_t max = hp_client_cfg(c)->limits.max_header_fields * 2;
+	struct hp_http_header *fields = hp_arena_alloc(&t->arena, max * sizeof(*fields));
+	struct hp_l2_object o;
+	enum hp_l2_decode r = hp_l2_decode(l2->value, l2->len, &o, fields, max);
+	if (r != HP_L2_DECODE_OK || !same_variant(&o, l2) ||
+	    hp_bus_purged(c->w->px, t->cache.key, t->cache.keylen, &o,
+			  hp_client_cfg(c)->cache.tag_header)) {
+		if (r != HP_L2_DECODE_OK)
+			hp_log_debug("l2: object ignored: %s", hp_l2_decode_strerror(r));
+		hp_l2_note_miss(c->w->px->l2);
+		return HP_STEP_body;
+	}
+	l2->hit = true;
+	fill_from_l2(c, &o);
+	/* Decide again on what L1 now holds: fresh (a hit), stale within its
+	 * windows (served while refreshed), or not taken (this step, now
+	 * answered, sends the next filler to the origin). */
+	t->cache.fwd = NULL;
+	t->cache.x_cache = NULL;
+	return HP_STEP_lookup;
+}
+
+/* ==== Cross-instance coalescing: the fill lock ==== */
+
+static enum hp_step try_lock(struct hp_client *c)
+{
+	struct hp_txn_l2 *l2 = &c->t->l2;
+	uint64_t lock_ms = hp_client_cfg(c)->l2.lock_ms;
+	if (lock_ms == 0)
+		return HP_STEP_body;
+	snprintf(l2->token, sizeof(l2->token), "%u-%llx-%llx", c->w->id,
+		 (unsigned long long)hp_clock_mono_ns(), (unsigned long long)(uintptr_t)c);
+	l2->op = hp_l2_lock(c->w->l2, c->t->cache.key, c->t->cache.keylen, l2->token, lock_ms,
+			    on_l2_answer, c);
+	if (l2->op == NULL)
+		return HP_STEP_body;
+	l2->phase = HP_L2_PHASE_LOCK;
+	l2->ask = HP_L2_ASK_WAITING;
+	return HP_STEP_WAIT;
+}
+
+#define POLL_MS 10
+
+static void on_poll_timer(struct hp_timer *tm)
+{
+	struct hp_txn *t = HP_CONTAINER_OF(tm, struct hp_txn, l2.poll_timer);
+	struct hp_client *c = t->client;
+	HP_CHECK_OBJ(c, HP_CLIENT_MAGIC);
+	t->l2.op = hp_l2_poll(c->w->l2, t->cache.key, t->cache.keylen, on_l2_answer, c);
+	if (t->l2.op != NULL)
+		return;
+	/* Redis unavailable: fetch ourselves. */
+	t->l2.ask = HP_L2_ASK_ANSWERED;
+	t->l2.result = HP_L2_ERROR;
+	c->drive(c);
+}
+
+/* Another instance holds the lock: look for its object every POLL_MS,
+ * until the lock's life (and a little) has gone by. */
+static enum hp_step poll_later(struct hp_client *c)
+{
+	struct hp_txn_l2 *l2 = &c->t->l2;
+	uint64_t now = hp_loop_now_ms(c->w->loop);
+	if (l2->phase != HP_L2_PHASE_POLL) {
+		l2->phase = HP_L2_PHASE_POLL;
+		l2->poll_deadline_ms = now + hp_client_cfg(c)->l2.lock_ms + 100;
+	}
+	if (now >= l2->poll_deadline_ms)
+		return HP_STEP_body;
+	l2->ask = HP_L2_ASK_WAITING;
+	hp_timer_start(c->w->loop, &l2->poll_timer, POLL_MS, on_poll_timer);
+	return HP_STEP_WAIT;
+}
+
+/*
+ * The answers, by phase:
+ *   GET   found: the object; not found: try the lock; error: fetch
+ *   LOCK  found (ours): fetch for everyone; not found (theirs): poll; error: fetch
+ *   POLL  found: the object; locked: poll again; not found (no lock, no
+ *         object: its holder stored nothing, or died): fetch; error: fetch
+ */
+static enum hp_step use_l2_answer(struct hp_client *c)
+{
+	struct hp_txn_l2 *l2 = &c->t->l2;
+	if (l2->hit || l2->result == HP_L2_ERROR)
+		return HP_STEP_body;
+	switch (l2->phase) {
+	case HP_L2_PHASE_GET:
+		return l2->result == HP_L2_FOUND ? take_l2_object(c) : try_lock(c);
+	case HP_L2_PHASE_LOCK:
+		if (l2->result != HP_L2_FOUND)
+			return poll_later(c);
+		l2->lock_held = true;
+		return HP_STEP_body;
+	case HP_L2_PHASE_POLL:
+		if (l2->result == HP_L2_FOUND)
+			return take_l2_object(c);
+		return l2->result == HP_L2_LOCKED ? poll_later(c) : HP_STEP_body;
+	}
+	return HP_STEP_body;
+}
 
 enum hp_step hp_step_l2(struct hp_client *c)
 {
-	(void)c;
-	return HP_STEP_body;
+	switch (c->t->l2.ask) {
+	case HP_L2_ASK_NONE:
+		return ask_l2(c);
+	case HP_L2_ASK_WAITING:
+		return HP_STEP_WAIT;
+	case HP_L2_ASK_ANSWERED:
+		break;
+	}
+	return use_l2_answer(c);
 }
 
 /* ==== Step wait ==== */

@@ -217,6 +217,30 @@ static json_t *cache_json(struct hp_proxy *px)
 			 (json_int_t)st.bytes, "max_bytes", (json_int_t)st.max_bytes);
 }
 
+/* "up" when every worker is connected, "down" when none is, else
+ * "partial"; null without l2. */
+static json_t *l2_json(struct hp_proxy *px)
+{
+	if (px->l2 == NULL)
+		return json_null();
+	struct hp_l2_stats st;
+	hp_l2_get_stats(px->l2, &st);
+	const char *state = st.connected == 0 ? "down"
+			    : st.connected >= st.workers ? "up" : "partial";
+	json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "state", state,
+			      "connected_workers", (json_int_t)st.connected, "workers",
+			      (json_int_t)st.workers, "hits", (json_int_t)st.hits, "misses",
+			      (json_int_t)st.misses, "errors", (json_int_t)st.errors, "timeouts",
+			      (json_int_t)st.timeouts, "writes", (json_int_t)st.writes, "skipped",
+			      (json_int_t)st.skipped);
+	HP_AN(o);
+	json_object_set_new(o, "bus", json_pack("{s:b, s:I, s:I, s:I}", "up", st.bus_up,
+						"published", (json_int_t)st.bus_published,
+						"received", (json_int_t)st.bus_received,
+						"resyncs", (json_int_t)st.bus_resyncs));
+	return o;
+}
+
 void hp_proxy_status(struct hp_proxy *px, struct hp_buf *out)
 {
 	json_t *o = json_pack("{s:s, s:I}", "version", HOTPATH_VERSION, "generation",
@@ -226,6 +250,7 @@ void hp_proxy_status(struct hp_proxy *px, struct hp_buf *out)
 	json_object_set_new(o, "routes", routes_json(px));
 	json_object_set_new(o, "process", process_json(px));
 	json_object_set_new(o, "cache", cache_json(px));
+	json_object_set_new(o, "l2", l2_json(px));
 	json_object_set_new(o, "upstreams", upstreams_json(px));
 	json_object_set_new(o, "alerts", hp_alerts_json(px->alerts));
 	char *text = json_dumps(o, JSON_INDENT(1) | JSON_REAL_PRECISION(10));

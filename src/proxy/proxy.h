@@ -86,6 +86,14 @@ bool hp_proxy_draining(const struct hp_proxy *px);
  * service (all ejected or failing their checks); its name into <name>
  * (<len> bytes) if so. For /ready. */
 bool hp_proxy_group_unavailable(const struct hp_proxy *px, char *name, size_t len);
+/*
+ * Tell the other instances sharing Redis about a purge just made here (the
+ * invalidation bus, docs/l2.md); a no-op without l2. <kind>: 'k' the cache
+ * key <a> (an URL), 'p' host <a> and path prefix <b>, 't' the tag <a>, 'a'
+ * everything. Never blocks: published soon by worker 0. Any thread.
+ */
+void hp_proxy_publish_purge(struct hp_proxy *px, char kind, struct hp_str a, struct hp_str b,
+			    bool soft);
 /* The shared cache, or NULL when cache.enabled is false. */
 struct hp_cache *hp_proxy_cache(const struct hp_proxy *px);
 /* The cache key of a GET for host/path?query, as the route that would serve

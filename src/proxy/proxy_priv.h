@@ -30,6 +30,7 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "http/http.h"
+#include "l2/l2.h"
 #include "metrics/metrics.h"
 #include "net/net.h"
 #include "proxy/filter.h"
@@ -46,6 +47,7 @@
 #define HP_OUT_HIGH_WATER (256 * 1024)
 
 struct hp_listeners;
+struct hp_bus;
 
 /*
  * The proxy. Its configuration is the current snapshot (snap.h): read by
@@ -68,6 +70,8 @@ struct hp_proxy {
 					      workers (limits.max_conns_per_client) */
 	atomic_bool draining;          /* hp_proxy_drain() was called */
 	_Atomic(struct hp_cache *) cache; /* created with the first snapshot that caches */
+	struct hp_l2 *l2;              /* the Redis tier (l2.redis at start-up), or NULL */
+	struct hp_bus *bus;            /* the invalidation bus (bus.c), with l2 */
 	atomic_uint_fast64_t startup_us; /* process start to workers started; 0 before */
 	atomic_uint_fast64_t reload_failures; /* reloads refused (hp_proxy_note_reload) */
 	atomic_bool last_reload_ok;    /* the last reload tried was applied (true if none) */
@@ -130,6 +134,7 @@ struct hp_worker {
 	time_t date_s;                 /* second of the cached Date value */
 	char date[HP_HTTP_DATE_LEN + 1];
 	struct hp_compress_pool *compress; /* idle compression streams, reused (filter_compress.c) */
+	struct hp_l2_client *l2;       /* this worker's Redis connection, or NULL (l2.c) */
 	struct hp_buf logbuf;          /* access log lines waiting to be written */
 	struct hp_timer log_timer;     /* flushes logbuf once a second */
 	uint64_t uplog_next_ms;        /* monotonic: when an upstream failure may be logged again */
@@ -236,6 +241,36 @@ struct hp_txn_cache {
 	time_t request_time;           /* wall clock when the upstream request started */
 };
 
+/* The L2 tier's part (l2.c). */
+enum hp_l2_ask {
+	HP_L2_ASK_NONE,      /* not asked (yet) */
+	HP_L2_ASK_WAITING,   /* a GET is in flight: <op> */
+	HP_L2_ASK_ANSWERED,  /* its answer is in <result>, <value> */
+};
+
+enum hp_l2_phase {
+	HP_L2_PHASE_GET,     /* is the object in Redis? */
+	HP_L2_PHASE_LOCK,    /* no: may we fetch it (the fill lock)? */
+	HP_L2_PHASE_POLL,    /* another instance fetches it: wait for its object */
+};
+
+struct hp_txn_l2 {
+	enum hp_l2_ask ask;
+	enum hp_l2_phase phase;
+	struct hp_l2_op *op;           /* while WAITING, unless the poll timer is armed */
+	struct hp_timer poll_timer;    /* POLL: the next look */
+	uint64_t poll_deadline_ms;     /* POLL: fetch ourselves after this (loop clock) */
+	bool lock_held;                /* we fetch for every instance: unlock at the end */
+	char token[40];                /* the lock's value, ours */
+	enum hp_l2_result result;
+	char *value;                   /* FOUND: the stored bytes, in the arena */
+	size_t len;
+	bool hit;                      /* answered from L2 (Cache-Status detail) */
+	struct hp_http_header *req;    /* the request's fields as the cache saw them, kept
+					  by step l2 for the copy's variant key; NULL: no copy */
+	size_t nreq;
+};
+
 /* The exchange with an upstream server (fetch.c). */
 struct hp_txn_up {
 	struct hp_upstream_pool *pool; /* the route's group, on this worker */
@@ -283,6 +318,14 @@ struct hp_txn_resp {
 };
 
 /* The rate limit's decision (route.c), for the RateLimit fields. */
+enum hp_limit_shared {
+	HP_LIMIT_SHARED_NONE,     /* not asked (a local limit, or not yet) */
+	HP_LIMIT_SHARED_WAITING,  /* Redis decides: shared_op in flight */
+	HP_LIMIT_SHARED_DONE,     /* its verdict is in <verdict> */
+	HP_LIMIT_SHARED_FAILED,   /* Redis did not answer: the local table decides */
+	HP_LIMIT_SHARED_USED,     /* the verdict was applied (a delay may follow) */
+};
+
 struct hp_txn_limit {
 	const struct hp_config_rate_limit *conf; /* NULL: no limit applied */
 	struct hp_ratelimit_verdict verdict;
@@ -290,6 +333,8 @@ struct hp_txn_limit {
 	enum hp_metrics_limit outcome; /* for the metrics: rejected, delayed or NONE */
 	struct hp_ratelimit *inflight_rl; /* concurrency: the table counting this request */
 	uint64_t inflight_token;       /* its hp_ratelimit_enter() token; 0: not counted */
+	enum hp_limit_shared shared;   /* rate_limit.shared: Redis's part */
+	struct hp_l2_op *shared_op;    /* while WAITING */
 };
 
 /* The response's content coding (filter_compress.c). */
@@ -320,6 +365,7 @@ struct hp_txn {
 	const struct hp_route *route;
 	struct hp_txn_req req;
 	struct hp_txn_cache cache;
+	struct hp_txn_l2 l2;
 	struct hp_txn_up up;
 	struct hp_txn_resp resp;
 	struct hp_txn_limit limit;
@@ -474,6 +520,27 @@ enum hp_step hp_respond_error_fields(struct hp_client *c, int status, const char
  * length (< <size>, which should be at least HP_LIMIT_FIELDS_MAX). */
 #define HP_LIMIT_FIELDS_MAX 256
 size_t hp_respond_limit_fields(const struct hp_txn *t, char *out, size_t size);
+
+/* ==== l2.c: the shared tier (and step l2, below) ==== */
+
+/* Copy <obj>, just filled from the origin by <c>, into Redis behind the
+ * response; a no-op without L2, for an object over l2.max_object_size or
+ * one with no freshness or stale window left. */
+void hp_l2_tier_write(struct hp_client *c, struct hp_cache_obj *obj);
+/* Whether <c>'s fill should be copied to L2 (hp_cache_fill_commit_fetch). */
+bool hp_l2_tier_wants_copy(const struct hp_client *c);
+
+/* ==== bus.c: the invalidation bus between instances (docs/l2.md) ==== */
+
+/* Set up the bus when l2 is configured: the instance id, the subscriber on
+ * worker 0's loop. Before the workers start. */
+void hp_bus_create(struct hp_proxy *px);
+/* After the workers stopped. */
+void hp_bus_destroy(struct hp_proxy *px);
+/* Was the L2 object <o> under the key <key> purged after it came from the
+ * origin, by a purge this instance made or heard of? Any thread. */
+bool hp_bus_purged(struct hp_proxy *px, const void *key, size_t keylen,
+		   const struct hp_l2_object *o, const char *tag_header);
 
 /* ==== body.c: the chain a response needs ==== */
 

@@ -142,12 +142,106 @@ static enum hp_step refuse_concurrency(struct hp_client *c, const struct hp_conf
 	return hp_respond_error_fields(c, 429, "too many requests in flight", fields);
 }
 
+/* The verdict is in (local or shared): go on, delay, or 429. */
+static enum hp_step apply_verdict(struct hp_client *c, const struct hp_config_rate_limit *rl)
+{
+	struct hp_txn *t = c->t;
+	if (t->limit.verdict.allowed)
+		return rl->delay ? delay_request(c) : HP_STEP_lookup;
+	t->limit.outcome = HP_METRICS_LIMIT_REJECTED;
+	char fields[HP_LIMIT_FIELDS_MAX + 64];
+	size_t n = hp_respond_limit_fields(t, fields, HP_LIMIT_FIELDS_MAX);
+	snprintf(fields + n, sizeof(fields) - n, "Retry-After: %llu\r\n",
+		 (unsigned long long)((t->limit.verdict.retry_ns + 999999999) / 1000000000));
+	return hp_respond_error_fields(c, 429, "rate limit exceeded", fields);
+}
+
+/* The local table's verdict on <key>. */
+static enum hp_step take_locally(struct hp_client *c, const struct hp_config_rate_limit *rl,
+				 struct hp_str key)
+{
+	(void)hp_ratelimit_take(c->t->route->limiter, key.ptr, key.len, hp_clock_mono_ns(),
+				&c->t->limit.verdict);
+	return apply_verdict(c, rl);
+}
+
+/* ==== Shared limits (rate_limit.shared, with l2): the state in Redis ==== */
+
+static void on_shared_verdict(void *data, enum hp_l2_result r, const char *value, size_t len)
+{
+	struct hp_client *c = data;
+	HP_CHECK_OBJ(c, HP_CLIENT_MAGIC);
+	struct hp_txn_limit *l = &c->t->limit;
+	l->shared_op = NULL;
+	l->shared = HP_LIMIT_SHARED_FAILED;
+	if (r == HP_L2_FOUND && value != NULL && len == HP_L2_GCRA_FIELDS * sizeof(int64_t)) {
+		int64_t v[HP_L2_GCRA_FIELDS];
+		memcpy(v, value, sizeof(v));
+		l->verdict = (struct hp_ratelimit_verdict){
+			.allowed = v[0] != 0,
+			.remaining = (uint32_t)v[1],
+			.retry_ns = (uint64_t)v[2] * 1000,
+			.reset_ns = (uint64_t)v[3] * 1000,
+			.delay_ns = (uint64_t)v[4] * 1000,
+		};
+		l->shared = HP_LIMIT_SHARED_DONE;
+	}
+	c->drive(c);
+}
+
+/* Ask Redis; false when it cannot be asked (the local table decides). The
+ * Redis key: the policy name and its rate, then the request's key. */
+static bool ask_shared(struct hp_client *c, const struct hp_config_rate_limit *rl,
+		       struct hp_str key)
+{
+	struct hp_txn *t = c->t;
+	char head[160];
+	int k = snprintf(head, sizeof(head), "%s:%u/%u:", rl->name, rl->quota, rl->window_s);
+	if (k < 0 || (size_t)k >= sizeof(head))
+		return false;
+	char *full = hp_arena_alloc(&t->arena, (size_t)k + key.len + 1);
+	memcpy(full, head, (size_t)k);
+	memcpy(full + k, key.ptr, key.len);
+	t->limit.shared_op = hp_l2_gcra(c->w->l2, full, (size_t)k + key.len,
+					(rl->interval_ns + 999) / 1000, rl->burst, on_shared_verdict,
+					c);
+	if (t->limit.shared_op == NULL)
+		return false;
+	/* The fields live in the worker's scratch array, which the next request
+	 * parsed on this worker overwrites while we wait (as in delay_request). */
+	struct hp_http_request *req = &t->req.head;
+	size_t bytes = req->num_headers * sizeof(*req->headers);
+	struct hp_http_header *h = hp_arena_alloc(&t->arena, bytes ? bytes : 1);
+	memcpy(h, req->headers, bytes);
+	req->headers = h;
+	t->limit.shared = HP_LIMIT_SHARED_WAITING;
+	return true;
+}
+
 enum hp_step hp_step_limit(struct hp_client *c)
 {
 	struct hp_txn *t = c->t;
 	const struct hp_config_rate_limit *rl = t->route->limit;
 	if (rl == NULL)
 		return HP_STEP_lookup;
+	switch (t->limit.shared) {
+	case HP_LIMIT_SHARED_NONE:
+		break;
+	case HP_LIMIT_SHARED_WAITING:
+		return HP_STEP_WAIT;
+	case HP_LIMIT_SHARED_DONE:
+		t->limit.shared = HP_LIMIT_SHARED_USED;
+		return apply_verdict(c, rl);
+	case HP_LIMIT_SHARED_FAILED: {
+		/* Redis did not answer: the local table decides. Not from the
+		 * top: the key's concurrency was counted on the first run. */
+		t->limit.shared = HP_LIMIT_SHARED_USED;
+		uint8_t addr[HP_RATELIMIT_ADDR_KEY_MAX];
+		return take_locally(c, rl, request_key(c, rl, addr));
+	}
+	case HP_LIMIT_SHARED_USED:
+		return delay_request(c); /* only a delayed request runs the step again */
+	}
 	if (t->limit.delaying)
 		return delay_request(c);
 	if (rl->nallow > 0 &&
@@ -173,13 +267,7 @@ enum hp_step hp_step_limit(struct hp_client *c)
 		return HP_STEP_lookup; /* a concurrency limit alone */
 	t->limit.conf = rl;
 	t->limit.outcome = HP_METRICS_LIMIT_NONE;
-	if (hp_ratelimit_take(t->route->limiter, key.ptr, key.len, hp_clock_mono_ns(),
-			      &t->limit.verdict))
-		return rl->delay ? delay_request(c) : HP_STEP_lookup;
-	t->limit.outcome = HP_METRICS_LIMIT_REJECTED;
-	char fields[HP_LIMIT_FIELDS_MAX + 64];
-	size_t n = hp_respond_limit_fields(t, fields, HP_LIMIT_FIELDS_MAX);
-	snprintf(fields + n, sizeof(fields) - n, "Retry-After: %llu\r\n",
-		 (unsigned long long)((t->limit.verdict.retry_ns + 999999999) / 1000000000));
-	return hp_respond_error_fields(c, 429, "rate limit exceeded", fields);
+	if (rl->shared && t->limit.shared == HP_LIMIT_SHARED_NONE && ask_shared(c, rl, key))
+		return HP_STEP_WAIT;
+	return take_locally(c, rl, key);
 }

@@ -71,6 +71,21 @@ void hp_proxy_metrics(struct hp_proxy *px, struct hp_buf *out)
 		v.cache_purges = (double)st.purges;
 		v.cache_hit_for_pass = (double)st.hit_for_pass;
 	}
+	if (px->l2 != NULL) {
+		struct hp_l2_stats l2;
+		hp_l2_get_stats(px->l2, &l2);
+		v.l2_hits = (double)l2.hits;
+		v.l2_misses = (double)l2.misses;
+		v.l2_errors = (double)l2.errors;
+		v.l2_timeouts = (double)l2.timeouts;
+		v.l2_writes = (double)l2.writes;
+		v.l2_skipped = (double)l2.skipped;
+		v.l2_connected = (double)l2.connected;
+		v.l2_bus_up = l2.bus_up ? 1 : 0;
+		v.l2_bus_published = (double)l2.bus_published;
+		v.l2_bus_received = (double)l2.bus_received;
+		v.l2_bus_resyncs = (double)l2.bus_resyncs;
+	}
 	v.startup_duration = (double)atomic_load(&px->startup_us) / 1e6;
 	v.config_reload_failures = (double)atomic_load(&px->reload_failures);
 	v.config_last_reload_ok = atomic_load(&px->last_reload_ok) ? 1 : 0;

@@ -10,6 +10,7 @@
  *   a coalesced miss:     recv, route, limit, lookup, wait, recv, ..., lookup, hit, deliver, log
  *                         (or, once the fill's head is known, streams it: lookup, hit, deliver)
  *   a miss that fills:    recv, route, limit, lookup, l2, body, fetch, deliver, log
+ *   a hit in L2:          recv, route, limit, lookup, l2, lookup, hit, deliver, log
  *   a pass-through:       recv, route, limit, lookup, pass, body, fetch, deliver, log
  *   an error of ours:     recv (or route), deliver, log
  *
@@ -19,7 +20,7 @@ HP_STEP(recv,    "recv.c",    "read the request head and check its framing")
 HP_STEP(route,   "route.c",   "choose the route; method and body-size limits")
 HP_STEP(limit,   "route.c",   "the route's rate limit: go on, or 429")
 HP_STEP(lookup,  "lookup.c",  "cache lookup: hit, stale, coalesce, fill, or pass")
-HP_STEP(l2,      "lookup.c",  "shared cache tier before the origin (nothing yet)")
+HP_STEP(l2,      "lookup.c",  "shared cache tier (Redis) before the origin: a hit fills L1")
 HP_STEP(wait,    "lookup.c",  "coalesced: wait for the request filling this key")
 HP_STEP(hit,     "hit.c",     "answer from a stored object (or one still filling)")
 HP_STEP(pass,    "fetch.c",   "forward without the cache")

@@ -164,6 +164,19 @@ void hp_txn_abort_work(struct hp_client *c)
 	if (t->resp.source != HP_SRC_DONE)
 		t->resp.source = HP_SRC_NONE;
 	cancel_waits(c);
+	if (t->l2.ask == HP_L2_ASK_WAITING) {
+		/* Its answer would come to a transaction that is gone. */
+		hp_l2_cancel(t->l2.op);
+		hp_timer_stop(c->w->loop, &t->l2.poll_timer);
+		t->l2.op = NULL;
+		t->l2.ask = HP_L2_ASK_NONE;
+	}
+	if (t->l2.lock_held) {
+		/* After the object's SET, on the same connection: a poller sees
+		 * the object, or neither (not stored: it fetches itself). */
+		(void)hp_l2_unlock(c->w->l2, t->cache.key, t->cache.keylen, t->l2.token);
+		t->l2.lock_held = false;
+	}
 	if (t->cache.fill != NULL) {
 		hp_cache_fill_abort(t->cache.fill, false);
 		t->cache.fill = NULL;
@@ -177,6 +190,11 @@ void hp_txn_abort_work(struct hp_client *c)
 	if (c->timer_kind == CT_QUEUE || c->timer_kind == CT_DELAY)
 		hp_client_disarm_timer(c);
 	t->limit.delaying = false;
+	if (t->limit.shared == HP_LIMIT_SHARED_WAITING) {
+		hp_l2_cancel(t->limit.shared_op);
+		t->limit.shared_op = NULL;
+		t->limit.shared = HP_LIMIT_SHARED_FAILED;
+	}
 }
 
 void hp_txn_release(struct hp_client *c)

@@ -162,6 +162,9 @@ static void worker_init(struct hp_proxy *px, struct hp_worker *w, unsigned id)
 	w->compress = hp_compress_pool_create(16);
 	w->ws = hp_wsnap_create(px->snap, w->loop, NULL, w->metrics);
 	size_field_arrays(w, px->snap->cfg);
+	/* Before the thread starts: the loop is not running yet. */
+	if (px->l2 != NULL)
+		w->l2 = hp_l2_client_create(px->l2, w->loop);
 }
 
 static void worker_fini(struct hp_worker *w)
@@ -177,6 +180,9 @@ static void worker_fini(struct hp_worker *w)
 	w->ws = NULL;
 	hp_loop_flush(w->loop);
 	hp_txn_free_spares(w);
+	hp_l2_client_destroy(w->l2);
+	w->l2 = NULL;
+	hp_loop_flush(w->loop);
 	hp_compress_pool_destroy(w->compress);
 	w->compress = NULL;
 	hp_loop_destroy(w->loop);
@@ -243,6 +249,37 @@ static struct hp_cache *cache_for(struct hp_proxy *px, const struct hp_config *c
 	return cache;
 }
 
+/* The Redis tier of the start-up config, its address resolved here (a
+ * worker never resolves). NULL without l2.redis; false on failure. */
+static bool l2_create(struct hp_proxy *px, const struct hp_config *cfg, char *err,
+		      size_t errlen)
+{
+	if (cfg->l2.nredis == 0)
+		return true;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char why[256];
+	if (hp_net_resolve(cfg->l2.redis[0], &ss, &len, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "l2.redis: %s: %s", cfg->l2.redis[0], why);
+		return false;
+	}
+	char ip[INET6_ADDRSTRLEN];
+	hp_net_format_ip((const struct sockaddr *)&ss, ip, sizeof(ip));
+	int port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+						  : ((struct sockaddr_in *)&ss)->sin_port);
+	struct hp_l2_conf conf = {
+		.ip = ip,
+		.port = port,
+		.timeout_ms = cfg->l2.timeout_ms,
+		.prefix = cfg->l2.prefix,
+	};
+	px->l2 = hp_l2_create(&conf);
+	hp_log_info("l2: Redis at %s:%d, objects up to %llu bytes for at most %llu s", ip, port,
+		    (unsigned long long)cfg->l2.max_object_size,
+		    (unsigned long long)(cfg->l2.max_ttl_ms / 1000));
+	return true;
+}
+
 struct hp_proxy *hp_proxy_create(const struct hp_config *cfg, char *err, size_t errlen)
 {
 	struct hp_proxy *px = hp_xcalloc(1, sizeof(*px));
@@ -267,10 +304,13 @@ struct hp_proxy *hp_proxy_create(const struct hp_config *cfg, char *err, size_t 
 				  px->generation, err, errlen);
 	if (px->snap == NULL)
 		goto fail;
+	if (!l2_create(px, cfg, err, errlen))
+		goto fail;
 	px->nworkers = worker_count(cfg);
 	px->workers = hp_xcalloc(px->nworkers, sizeof(*px->workers));
 	for (unsigned i = 0; i < px->nworkers; i++)
 		worker_init(px, &px->workers[i], i);
+	hp_bus_create(px);
 	hp_observe_init(px);
 	px->listeners = hp_listeners_create(px, err, errlen);
 	if (px->listeners == NULL)
@@ -384,9 +424,12 @@ void hp_proxy_destroy(struct hp_proxy *px)
 	hp_listeners_destroy(px->listeners);
 	/* The sampler reads the shards that worker_fini frees. */
 	hp_observe_fini(px);
+	/* Its subscriber is on worker 0's loop. */
+	hp_bus_destroy(px);
 	for (unsigned i = 0; px->workers != NULL && i < px->nworkers; i++)
 		worker_fini(&px->workers[i]);
 	free(px->workers);
+	hp_l2_destroy(px->l2);
 	hp_snap_release(px->snap);
 	hp_ratelimit_release(px->client_conns);
 	struct hp_cache *cache = atomic_load(&px->cache);
@@ -533,6 +576,10 @@ static void warn_restart_only(const struct hp_proxy *px, const struct hp_config 
 		hp_log_warn("reload: admin.listen changes apply after a restart");
 	if (cfg->cache.max_object_size != boot->cache.max_object_size)
 		hp_log_warn("reload: cache.max_object_size changes apply after a restart");
+	if (!same_strings(boot->l2.redis, boot->l2.nredis, cfg->l2.redis, cfg->l2.nredis) ||
+	    cfg->l2.timeout_ms != boot->l2.timeout_ms || strcmp(cfg->l2.prefix, boot->l2.prefix))
+		hp_log_warn("reload: l2.redis, l2.timeout and l2.prefix changes apply after a "
+			    "restart");
 }
 
 int hp_proxy_reload(struct hp_proxy *px, struct hp_config *cfg, char *err, size_t errlen)

@@ -1,0 +1,792 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * client.c - one worker's connection to Redis, driven by the worker's own
+ * epoll loop through hiredis's adapter hooks, and the shared counters.
+ *
+ * The loop is edge-triggered and registers a descriptor once for reading
+ * and writing, while hiredis reads and writes once per call and asks for
+ * interest with addRead/addWrite. The adapter bridges the two: on a read
+ * edge it calls hiredis until the socket has no bytes left (FIONREAD),
+ * since no second edge will come for bytes already there; addWrite queues
+ * a deferred flush, which also batches every command issued during one
+ * round of events into one write (pipelining for free).
+ *
+ * hiredis 0.14 has no command timeouts, so each GET carries a timer of the
+ * worker's loop. Replies come in order, so when the oldest command times
+ * out the connection is useless for everything queued behind it: a
+ * timeout, like an error, counts towards the circuit breaker, which after
+ * BREAKER_ERRORS consecutive failures closes the connection (failing what
+ * is pending at once) and reconnects after a back-off that doubles from
+ * BACKOFF_MIN_MS to BACKOFF_MAX_MS. A new connection is half-open: no
+ * request uses it until a PING comes back (a stopped server still accepts
+ * connections), and only then does the back-off reset.
+ *
+ * hiredis frees its context inside its own calls (a lost connection), so
+ * every call into it is followed by a check of cl->ac, which the cleanup
+ * hook clears.
+ */
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+
+#include "core/log.h"
+#include "l2/l2.h"
+#include "net/net.h"
+
+#define BREAKER_ERRORS 3        /* consecutive failures that open the circuit */
+#define BACKOFF_MIN_MS 50
+#define BACKOFF_MAX_MS 2000
+#define MAX_PENDING 4096        /* GETs in flight on one worker beyond which we skip */
+#define PROBE_MS 1000           /* limit of the PING that closes the circuit again */
+
+struct hp_l2 {
+	char *ip;
+	int port;
+	uint64_t timeout_ms;
+	char *prefix;
+	size_t prefix_len;
+	atomic_uint_fast64_t hits, misses, errors, timeouts, writes, skipped, connects;
+	atomic_uint_fast64_t bus_published, bus_received, bus_resyncs;
+	atomic_uint connected, workers;
+	atomic_bool bus_up;
+	char *channel;                 /* prefix + "inv" */
+};
+
+enum state {
+	ST_DOWN,        /* no connection; the reconnect timer is armed */
+	ST_CONNECTING,  /* connect in progress */
+	ST_PROBING,     /* connected, a PING must come back before any request uses it
+			   (half-open: a stopped server still accepts connections) */
+	ST_UP,          /* connected, circuit closed */
+};
+
+struct hp_l2_client {
+	struct hp_l2 *l2;
+	struct hp_loop *loop;
+	redisAsyncContext *ac;         /* NULL when there is no connection */
+	enum state state;
+	struct hp_io io;               /* ac's socket on the loop */
+	bool want_read, want_write;    /* hiredis's interest (its ev hooks) */
+	struct hp_deferred flush;      /* writes what commands queued this round */
+	struct hp_deferred trip;       /* closes a failing connection outside hiredis */
+	struct hp_timer retry;         /* reconnect after back-off; the PING's limit */
+	uint64_t backoff_ms;
+	unsigned failures;             /* consecutive failed or timed-out commands */
+	unsigned pending;              /* GETs in flight */
+	struct hp_buf key;             /* scratch for prefixed keys */
+	bool destroying;
+	/* a subscriber (hp_l2_subscriber_create) */
+	hp_l2_message_fn *on_message;  /* NULL for a command client */
+	void *message_data;
+	bool subscribed_once;          /* a later subscription is a resync */
+	char gcra_sha[48];             /* SHA1 of gcra_script once loaded on this connection */
+};
+
+enum op_kind {
+	OP_GET,
+	OP_LOCK,
+	OP_POLL,
+	OP_GCRA,
+};
+
+/* GCRA (ratelimit.h) in Redis, on Redis's clock in microseconds, so that
+ * instances with different clocks share one timeline. Lua numbers are
+ * doubles: microseconds since 1970 stay exact (below 2^53). Returns
+ * {allowed, remaining, retry_us, reset_us, delay_us}. */
+static const char gcra_script[] =
+	"local now = redis.call('TIME') "
+	"now = tonumber(now[1]) * 1000000 + tonumber(now[2]) "
+	"local T = tonumber(ARGV[1]) "
+	"local tau = tonumber(ARGV[2]) * T "
+	"local t = tonumber(redis.call('GET', KEYS[1]) or 0) "
+	"if t > now + tau + T then t = now + tau + T end "
+	"if t < now then t = now end "
+	"if t - now > tau then return {0, 0, t - now - tau, t - now, 0} end "
+	"local delay = t - now "
+	"t = t + T "
+	"redis.call('SET', KEYS[1], string.format('%.0f', t), 'PX', math.ceil((t - now) / 1000) + 1) "
+	"return {1, math.floor((now + tau + T - t) / T), 0, t - now, delay}";
+
+struct hp_l2_op {
+	struct hp_l2_client *cl;
+	enum op_kind kind;
+	hp_l2_get_fn *cb;              /* NULL once answered, timed out or cancelled */
+	void *data;
+	struct hp_timer timer;         /* the command's timeout */
+};
+
+static void connect_now(struct hp_l2_client *cl);
+
+static void on_retry(struct hp_timer *t)
+{
+	connect_now(HP_CONTAINER_OF(t, struct hp_l2_client, retry));
+}
+
+/* ==== Shared state ==== */
+
+struct hp_l2 *hp_l2_create(const struct hp_l2_conf *conf)
+{
+	struct hp_l2 *l2 = hp_xcalloc(1, sizeof(*l2));
+	l2->ip = hp_xstrdup(conf->ip);
+	l2->port = conf->port;
+	l2->timeout_ms = conf->timeout_ms ? conf->timeout_ms : 20;
+	l2->prefix = hp_xstrdup(conf->prefix ? conf->prefix : "");
+	l2->prefix_len = strlen(l2->prefix);
+	size_t n = l2->prefix_len + 4;
+	l2->channel = hp_xmalloc(n);
+	snprintf(l2->channel, n, "%sinv", l2->prefix);
+	return l2;
+}
+
+void hp_l2_destroy(struct hp_l2 *l2)
+{
+	if (l2 == NULL)
+		return;
+	free(l2->ip);
+	free(l2->prefix);
+	free(l2->channel);
+	free(l2);
+}
+
+static uint64_t load(const atomic_uint_fast64_t *a)
+{
+	return atomic_load_explicit(a, memory_order_relaxed);
+}
+
+static void bump(atomic_uint_fast64_t *a)
+{
+	atomic_fetch_add_explicit(a, 1, memory_order_relaxed);
+}
+
+void hp_l2_get_stats(const struct hp_l2 *l2, struct hp_l2_stats *out)
+{
+	*out = (struct hp_l2_stats){
+		.hits = load(&l2->hits),
+		.misses = load(&l2->misses),
+		.errors = load(&l2->errors),
+		.timeouts = load(&l2->timeouts),
+		.writes = load(&l2->writes),
+		.skipped = load(&l2->skipped),
+		.connects = load(&l2->connects),
+		.connected = atomic_load_explicit(&l2->connected, memory_order_relaxed),
+		.workers = atomic_load_explicit(&l2->workers, memory_order_relaxed),
+		.bus_up = atomic_load_explicit(&l2->bus_up, memory_order_relaxed),
+		.bus_published = load(&l2->bus_published),
+		.bus_received = load(&l2->bus_received),
+		.bus_resyncs = load(&l2->bus_resyncs),
+	};
+}
+
+void hp_l2_note_miss(struct hp_l2 *l2)
+{
+	bump(&l2->misses);
+}
+
+void hp_l2_note_received(struct hp_l2 *l2)
+{
+	bump(&l2->bus_received);
+}
+
+/* ==== The adapter: hiredis on the worker's loop ==== */
+
+static void flush_writes(struct hp_deferred *d)
+{
+	struct hp_l2_client *cl = HP_CONTAINER_OF(d, struct hp_l2_client, flush);
+	/* One write per call: go on while it makes progress, since the edge
+	 * that would call us again came long ago. */
+	while (cl->ac != NULL && cl->want_write) {
+		size_t before = cl->ac->c.obuf != NULL ? sdslen(cl->ac->c.obuf) : 0;
+		redisAsyncHandleWrite(cl->ac);
+		if (cl->ac == NULL || cl->ac->c.obuf == NULL || sdslen(cl->ac->c.obuf) == before ||
+		    sdslen(cl->ac->c.obuf) == 0)
+			break;
+	}
+}
+
+static size_t bytes_waiting(int fd)
+{
+	int n = 0;
+	return ioctl(fd, FIONREAD, &n) == 0 && n > 0 ? (size_t)n : 0;
+}
+
+static void on_io(struct hp_io *io, unsigned events)
+{
+	struct hp_l2_client *cl = HP_CONTAINER_OF(io, struct hp_l2_client, io);
+	if ((events & HP_IO_WRITE) && cl->ac != NULL && cl->want_write)
+		flush_writes(&cl->flush);
+	if (!(events & (HP_IO_READ | HP_IO_ERROR | HP_IO_HUP)) || cl->ac == NULL)
+		return;
+	/* Until the socket is empty; and once more after a hang-up, so that
+	 * hiredis sees the end of the stream and lets go of the connection. */
+	do {
+		redisAsyncHandleRead(cl->ac);
+	} while (cl->ac != NULL && bytes_waiting(cl->ac->c.fd) > 0);
+	if (cl->ac != NULL && (events & (HP_IO_ERROR | HP_IO_HUP)))
+		redisAsyncHandleRead(cl->ac);
+}
+
+static void ev_add_read(void *p)
+{
+	((struct hp_l2_client *)p)->want_read = true;
+}
+
+static void ev_del_read(void *p)
+{
+	((struct hp_l2_client *)p)->want_read = false;
+}
+
+static void ev_add_write(void *p)
+{
+	struct hp_l2_client *cl = p;
+	cl->want_write = true;
+	hp_loop_defer(cl->loop, &cl->flush, flush_writes);
+}
+
+static void ev_del_write(void *p)
+{
+	((struct hp_l2_client *)p)->want_write = false;
+}
+
+/* hiredis is about to free the context (and close its socket). */
+static void ev_cleanup(void *p)
+{
+	struct hp_l2_client *cl = p;
+	hp_io_stop(&cl->io);
+	hp_loop_cancel_defer(&cl->flush);
+	cl->want_read = cl->want_write = false;
+	cl->ac = NULL;
+}
+
+/* ==== Connection and circuit ==== */
+
+/* The gauges: workers connected, and whether the bus is up. */
+static void note_up(struct hp_l2_client *cl, bool up)
+{
+	if (cl->on_message != NULL)
+		atomic_store_explicit(&cl->l2->bus_up, up, memory_order_relaxed);
+	else if (up)
+		atomic_fetch_add_explicit(&cl->l2->connected, 1, memory_order_relaxed);
+	else
+		atomic_fetch_sub_explicit(&cl->l2->connected, 1, memory_order_relaxed);
+}
+
+static void schedule_reconnect(struct hp_l2_client *cl)
+{
+	if (cl->state == ST_UP)
+		note_up(cl, false);
+	cl->state = ST_DOWN;
+	if (cl->destroying)
+		return;
+	cl->backoff_ms = cl->backoff_ms == 0 ? BACKOFF_MIN_MS
+					     : HP_MIN(cl->backoff_ms * 2, (uint64_t)BACKOFF_MAX_MS);
+	hp_timer_start(cl->loop, &cl->retry, cl->backoff_ms, on_retry);
+}
+
+static void on_ping_reply(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct hp_l2_client *cl = ac->data;
+	redisReply *reply = r;
+	(void)privdata;
+	if (cl == NULL || cl->state != ST_PROBING || reply == NULL ||
+	    reply->type == REDIS_REPLY_ERROR)
+		return;
+	hp_timer_stop(cl->loop, &cl->retry);
+	cl->state = ST_UP;
+	cl->backoff_ms = 0;
+	bump(&cl->l2->connects);
+	note_up(cl, true);
+}
+
+/* Subscriber: the subscription's confirmation closes the circuit (as the
+ * PING does for a client), then every message of the channel. */
+static void on_sub_reply(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct hp_l2_client *cl = ac->data;
+	redisReply *reply = r;
+	(void)privdata;
+	if (cl == NULL || reply == NULL || reply->type != REDIS_REPLY_ARRAY ||
+	    reply->elements < 3 || reply->element[0]->type != REDIS_REPLY_STRING)
+		return;
+	const char *what = reply->element[0]->str;
+	if (strcmp(what, "subscribe") == 0 && cl->state == ST_PROBING) {
+		hp_timer_stop(cl->loop, &cl->retry);
+		cl->state = ST_UP;
+		cl->backoff_ms = 0;
+		note_up(cl, true);
+		if (cl->subscribed_once) {
+			bump(&cl->l2->bus_resyncs);
+			cl->on_message(cl->message_data, HP_L2_BUS_RESYNC, NULL, 0);
+		}
+		cl->subscribed_once = true;
+	} else if (strcmp(what, "message") == 0 &&
+		   reply->element[2]->type == REDIS_REPLY_STRING) {
+		cl->on_message(cl->message_data, HP_L2_BUS_MESSAGE, reply->element[2]->str,
+			       (size_t)reply->element[2]->len);
+	}
+}
+
+static void trip_circuit(struct hp_deferred *d);
+
+static void on_script_loaded(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct hp_l2_client *cl = ac->data;
+	redisReply *reply = r;
+	(void)privdata;
+	if (cl != NULL && reply != NULL && reply->type == REDIS_REPLY_STRING &&
+	    (size_t)reply->len < sizeof(cl->gcra_sha)) {
+		memcpy(cl->gcra_sha, reply->str, (size_t)reply->len);
+		cl->gcra_sha[reply->len] = '\0';
+	}
+}
+
+/* Connected but silent: close and try again later, longer. */
+static void on_probe_timeout(struct hp_timer *t)
+{
+	struct hp_l2_client *cl = HP_CONTAINER_OF(t, struct hp_l2_client, retry);
+	if (cl->state == ST_PROBING)
+		hp_loop_defer(cl->loop, &cl->trip, trip_circuit);
+}
+
+static void on_connect(const redisAsyncContext *ac, int status)
+{
+	struct hp_l2_client *cl = ac->data;
+	if (status != REDIS_OK) {
+		/* hiredis frees the context after this returns. */
+		hp_log_debug("l2: connect to %s:%d failed: %s", cl->l2->ip, cl->l2->port,
+			     ac->errstr);
+		schedule_reconnect(cl);
+		return;
+	}
+	cl->state = ST_PROBING;
+	cl->failures = 0;
+	cl->gcra_sha[0] = '\0';
+	if (cl->on_message == NULL)
+		(void)redisAsyncCommand(cl->ac, on_script_loaded, NULL, "SCRIPT LOAD %s", gcra_script);
+	int rc = cl->on_message != NULL
+		 ? redisAsyncCommand(cl->ac, on_sub_reply, NULL, "SUBSCRIBE %s", cl->l2->channel)
+		 : redisAsyncCommand(cl->ac, on_ping_reply, NULL, "PING");
+	if (rc == REDIS_OK)
+		hp_timer_start(cl->loop, &cl->retry, HP_MAX(cl->l2->timeout_ms, (uint64_t)PROBE_MS),
+			       on_probe_timeout);
+}
+
+static void on_disconnect(const redisAsyncContext *ac, int status)
+{
+	struct hp_l2_client *cl = ac->data;
+	(void)status;
+	if (cl->state == ST_UP && !cl->destroying)
+		hp_log_info("l2: lost the connection to Redis %s:%d; L1 only until it is back",
+			    cl->l2->ip, cl->l2->port);
+	schedule_reconnect(cl);
+}
+
+static void connect_now(struct hp_l2_client *cl)
+{
+	cl->state = ST_CONNECTING;
+	redisAsyncContext *ac = redisAsyncConnect(cl->l2->ip, cl->l2->port);
+	if (ac == NULL || ac->err) {
+		if (ac != NULL)
+			redisAsyncFree(ac);
+		schedule_reconnect(cl);
+		return;
+	}
+	ac->data = cl;
+	ac->ev.data = cl;
+	ac->ev.addRead = ev_add_read;
+	ac->ev.delRead = ev_del_read;
+	ac->ev.addWrite = ev_add_write;
+	ac->ev.delWrite = ev_del_write;
+	ac->ev.cleanup = ev_cleanup;
+	cl->ac = ac;
+	if (hp_io_start(cl->loop, &cl->io, ac->c.fd, on_io) < 0) {
+		redisAsyncFree(ac); /* cleanup clears cl->ac; no callback was connected */
+		schedule_reconnect(cl);
+		return;
+	}
+	redisAsyncSetConnectCallback(ac, on_connect);
+	redisAsyncSetDisconnectCallback(ac, on_disconnect);
+	/* hiredis learns that the connect finished on the first write event:
+	 * the edge epoll reports when the connect completes (or at once, on
+	 * registration, if it already has). A flush now would be too early. */
+	cl->want_write = true;
+}
+
+/* Close a connection that keeps failing; outside any hiredis call. */
+static void trip_circuit(struct hp_deferred *d)
+{
+	struct hp_l2_client *cl = HP_CONTAINER_OF(d, struct hp_l2_client, trip);
+	if (cl->ac == NULL || (cl->state != ST_UP && cl->state != ST_PROBING))
+		return;
+	if (cl->state == ST_UP)
+		hp_log_info("l2: Redis %s:%d failed %u commands in a row; circuit open, L1 only",
+			    cl->l2->ip, cl->l2->port, cl->failures);
+	/* Fails every pending command (their callbacks run now), then the
+	 * disconnect callback schedules the reconnect. */
+	redisAsyncFree(cl->ac);
+	if (cl->state != ST_DOWN)
+		schedule_reconnect(cl); /* not connected as hiredis saw it: no callback */
+}
+
+static void count_failure(struct hp_l2_client *cl)
+{
+	bump(&cl->l2->errors);
+	if (++cl->failures >= BREAKER_ERRORS && cl->state == ST_UP)
+		hp_loop_defer(cl->loop, &cl->trip, trip_circuit);
+}
+
+static void count_success(struct hp_l2_client *cl)
+{
+	cl->failures = 0;
+}
+
+static struct hp_l2_client *client_new(struct hp_l2 *l2, struct hp_loop *loop,
+				       hp_l2_message_fn *cb, void *data)
+{
+	struct hp_l2_client *cl = hp_xcalloc(1, sizeof(*cl));
+	cl->l2 = l2;
+	cl->loop = loop;
+	cl->io.fd = -1;
+	cl->on_message = cb;
+	cl->message_data = data;
+	if (cb == NULL)
+		atomic_fetch_add_explicit(&l2->workers, 1, memory_order_relaxed);
+	connect_now(cl);
+	return cl;
+}
+
+struct hp_l2_client *hp_l2_client_create(struct hp_l2 *l2, struct hp_loop *loop)
+{
+	return client_new(l2, loop, NULL, NULL);
+}
+
+struct hp_l2_client *hp_l2_subscriber_create(struct hp_l2 *l2, struct hp_loop *loop,
+					     hp_l2_message_fn *cb, void *data)
+{
+	HP_AN(cb);
+	return client_new(l2, loop, cb, data);
+}
+
+void hp_l2_client_destroy(struct hp_l2_client *cl)
+{
+	if (cl == NULL)
+		return;
+	cl->destroying = true;
+	hp_timer_stop(cl->loop, &cl->retry);
+	hp_loop_cancel_defer(&cl->trip);
+	if (cl->ac != NULL)
+		redisAsyncFree(cl->ac);
+	if (cl->state == ST_UP)
+		note_up(cl, false);
+	if (cl->on_message == NULL)
+		atomic_fetch_sub_explicit(&cl->l2->workers, 1, memory_order_relaxed);
+	hp_buf_fini(&cl->key);
+	free(cl);
+}
+
+bool hp_l2_client_ready(const struct hp_l2_client *cl)
+{
+	return cl != NULL && cl->ac != NULL && cl->state == ST_UP && cl->on_message == NULL;
+}
+
+/* ==== Commands ==== */
+
+static const char *prefixed_as(struct hp_l2_client *cl, const char *kind, const void *key,
+			       size_t keylen, size_t *len)
+{
+	hp_buf_reset(&cl->key);
+	hp_buf_append(&cl->key, cl->l2->prefix, cl->l2->prefix_len);
+	hp_buf_append_str(&cl->key, kind);
+	hp_buf_append(&cl->key, key, keylen);
+	*len = cl->key.len;
+	return hp_buf_data(&cl->key);
+}
+
+static const char *prefixed(struct hp_l2_client *cl, const void *key, size_t keylen,
+			    size_t *len)
+{
+	return prefixed_as(cl, "o:", key, keylen, len);
+}
+
+static void answer(struct hp_l2_op *op, enum hp_l2_result r, const char *v, size_t len)
+{
+	hp_l2_get_fn *cb = op->cb;
+	op->cb = NULL;
+	if (cb != NULL)
+		cb(op->data, r, v, len);
+}
+
+static void on_get_timeout(struct hp_timer *t)
+{
+	struct hp_l2_op *op = HP_CONTAINER_OF(t, struct hp_l2_op, timer);
+	bump(&op->cl->l2->timeouts);
+	count_failure(op->cl);
+	/* The op stays with hiredis until its reply (or the connection's end). */
+	answer(op, HP_L2_ERROR, NULL, 0);
+}
+
+static void on_get_reply(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct hp_l2_op *op = privdata;
+	struct hp_l2_client *cl = op->cl;
+	redisReply *reply = r;
+	(void)ac;
+	hp_timer_stop(cl->loop, &op->timer);
+	cl->pending--;
+	bool answered = op->cb == NULL;
+	if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
+		if (!answered)
+			count_failure(cl);
+		answer(op, HP_L2_ERROR, NULL, 0);
+	} else if (op->kind == OP_LOCK) {
+		count_success(cl);
+		/* "OK" when set, nil when the key existed. */
+		answer(op, reply->type == REDIS_REPLY_STATUS ? HP_L2_FOUND : HP_L2_NOT_FOUND, NULL, 0);
+	} else if (op->kind == OP_GCRA) {
+		int64_t out[HP_L2_GCRA_FIELDS];
+		bool ok = reply->type == REDIS_REPLY_ARRAY && reply->elements == HP_L2_GCRA_FIELDS;
+		for (size_t i = 0; ok && i < HP_L2_GCRA_FIELDS; i++) {
+			ok = reply->element[i]->type == REDIS_REPLY_INTEGER;
+			out[i] = ok ? (int64_t)reply->element[i]->integer : 0;
+		}
+		if (ok)
+			count_success(cl);
+		else if (!answered)
+			count_failure(cl);
+		answer(op, ok ? HP_L2_FOUND : HP_L2_ERROR, ok ? (const char *)out : NULL,
+		       ok ? sizeof(out) : 0);
+	} else if (op->kind == OP_POLL) {
+		count_success(cl);
+		redisReply *obj = reply->elements == 2 ? reply->element[0] : NULL;
+		redisReply *lock = reply->elements == 2 ? reply->element[1] : NULL;
+		if (obj != NULL && obj->type == REDIS_REPLY_STRING) {
+			if (!answered)
+				bump(&cl->l2->hits);
+			answer(op, HP_L2_FOUND, obj->str, (size_t)obj->len);
+		} else {
+			answer(op, lock != NULL && lock->type == REDIS_REPLY_STRING ? HP_L2_LOCKED
+										  : HP_L2_NOT_FOUND,
+			       NULL, 0);
+		}
+	} else if (reply->type == REDIS_REPLY_STRING) {
+		count_success(cl);
+		if (!answered)
+			bump(&cl->l2->hits);
+		answer(op, HP_L2_FOUND, reply->str, (size_t)reply->len);
+	} else {
+		count_success(cl);
+		if (!answered)
+			bump(&cl->l2->misses);
+		answer(op, HP_L2_NOT_FOUND, NULL, 0);
+	}
+	free(op);
+}
+
+static void on_write_reply(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct hp_l2_client *cl = ac->data;
+	redisReply *reply = r;
+	(void)privdata;
+	if (cl != NULL && (reply == NULL || reply->type == REDIS_REPLY_ERROR))
+		bump(&cl->l2->errors);
+}
+
+static struct hp_l2_op *new_op(struct hp_l2_client *cl, enum op_kind kind, hp_l2_get_fn *cb,
+			       void *data)
+{
+	if (!hp_l2_client_ready(cl) || cl->pending >= MAX_PENDING) {
+		bump(&cl->l2->skipped);
+		return NULL;
+	}
+	struct hp_l2_op *op = hp_xcalloc(1, sizeof(*op));
+	*op = (struct hp_l2_op){.cl = cl, .kind = kind, .cb = cb, .data = data};
+	return op;
+}
+
+/* <rc> is redisAsyncCommand's: the op is in flight, or freed. */
+static struct hp_l2_op *sent(struct hp_l2_op *op, int rc)
+{
+	struct hp_l2_client *cl = op->cl;
+	if (rc != REDIS_OK) {
+		free(op);
+		bump(&cl->l2->skipped);
+		return NULL;
+	}
+	cl->pending++;
+	hp_timer_start(cl->loop, &op->timer, cl->l2->timeout_ms, on_get_timeout);
+	return op;
+}
+
+struct hp_l2_op *hp_l2_get(struct hp_l2_client *cl, const void *key, size_t keylen,
+			   hp_l2_get_fn *cb, void *data)
+{
+	struct hp_l2_op *op = new_op(cl, OP_GET, cb, data);
+	if (op == NULL)
+		return NULL;
+	size_t len;
+	const char *k = prefixed(cl, key, keylen, &len);
+	return sent(op, redisAsyncCommand(cl->ac, on_get_reply, op, "GET %b", k, len));
+}
+
+struct hp_l2_op *hp_l2_lock(struct hp_l2_client *cl, const void *key, size_t keylen,
+			    const char *token, uint64_t ttl_ms, hp_l2_get_fn *cb, void *data)
+{
+	struct hp_l2_op *op = new_op(cl, OP_LOCK, cb, data);
+	if (op == NULL)
+		return NULL;
+	size_t len;
+	const char *k = prefixed_as(cl, "l:", key, keylen, &len);
+	return sent(op, redisAsyncCommand(cl->ac, on_get_reply, op, "SET %b %s NX PX %llu", k, len,
+					  token, (unsigned long long)ttl_ms));
+}
+
+struct hp_l2_op *hp_l2_poll(struct hp_l2_client *cl, const void *key, size_t keylen,
+			    hp_l2_get_fn *cb, void *data)
+{
+	struct hp_l2_op *op = new_op(cl, OP_POLL, cb, data);
+	if (op == NULL)
+		return NULL;
+	/* Both names in one buffer: prefixed() reuses its scratch. */
+	struct hp_buf both = {0};
+	size_t olen, llen;
+	const char *k = prefixed(cl, key, keylen, &olen);
+	hp_buf_append(&both, k, olen);
+	k = prefixed_as(cl, "l:", key, keylen, &llen);
+	hp_buf_append(&both, k, llen);
+	const char *o = hp_buf_data(&both);
+	int rc = redisAsyncCommand(cl->ac, on_get_reply, op, "MGET %b %b", o, olen, o + olen,
+				   llen);
+	hp_buf_fini(&both);
+	return sent(op, rc);
+}
+
+struct hp_l2_op *hp_l2_gcra(struct hp_l2_client *cl, const void *key, size_t keylen,
+			    uint64_t interval_us, uint32_t burst, hp_l2_get_fn *cb, void *data)
+{
+	if (cl == NULL || cl->gcra_sha[0] == '\0')
+		return NULL;
+	struct hp_l2_op *op = new_op(cl, OP_GCRA, cb, data);
+	if (op == NULL)
+		return NULL;
+	size_t len;
+	const char *k = prefixed_as(cl, "rl:", key, keylen, &len);
+	return sent(op, redisAsyncCommand(cl->ac, on_get_reply, op, "EVALSHA %s 1 %b %llu %u",
+					  cl->gcra_sha, k, len, (unsigned long long)interval_us,
+					  burst));
+}
+
+bool hp_l2_unlock(struct hp_l2_client *cl, const void *key, size_t keylen, const char *token)
+{
+	static const char script[] =
+		"if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) "
+		"end return 0";
+	if (!hp_l2_client_ready(cl))
+		return false;
+	size_t len;
+	const char *k = prefixed_as(cl, "l:", key, keylen, &len);
+	return redisAsyncCommand(cl->ac, on_write_reply, NULL, "EVAL %s 1 %b %s", script, k, len,
+				 token) == REDIS_OK;
+}
+
+void hp_l2_cancel(struct hp_l2_op *op)
+{
+	if (op == NULL)
+		return;
+	/* hiredis still holds it: freed with its reply. */
+	op->cb = NULL;
+	hp_timer_stop(op->cl->loop, &op->timer);
+}
+
+static void on_set_reply(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct hp_l2_client *cl = ac->data;
+	redisReply *reply = r;
+	(void)privdata;
+	if (cl == NULL)
+		return;
+	if (reply == NULL || reply->type == REDIS_REPLY_ERROR)
+		bump(&cl->l2->errors);
+	else
+		count_success(cl);
+}
+
+bool hp_l2_set(struct hp_l2_client *cl, const void *key, size_t keylen, const void *value,
+	       size_t len, uint64_t ttl_ms)
+{
+	if (!hp_l2_client_ready(cl) || ttl_ms == 0) {
+		if (cl != NULL)
+			bump(&cl->l2->skipped);
+		return false;
+	}
+	size_t klen;
+	const char *k = prefixed(cl, key, keylen, &klen);
+	if (redisAsyncCommand(cl->ac, on_set_reply, NULL, "SET %b %b PX %llu", k, klen, value,
+			      len, (unsigned long long)ttl_ms) != REDIS_OK) {
+		bump(&cl->l2->skipped);
+		return false;
+	}
+	bump(&cl->l2->writes);
+	return true;
+}
+
+
+bool hp_l2_del(struct hp_l2_client *cl, const void *key, size_t keylen)
+{
+	if (!hp_l2_client_ready(cl))
+		return false;
+	size_t klen;
+	const char *k = prefixed(cl, key, keylen, &klen);
+	return redisAsyncCommand(cl->ac, on_write_reply, NULL, "DEL %b", k, klen) == REDIS_OK;
+}
+
+bool hp_l2_publish(struct hp_l2_client *cl, const void *msg, size_t len)
+{
+	if (!hp_l2_client_ready(cl))
+		return false;
+	if (redisAsyncCommand(cl->ac, on_write_reply, NULL, "PUBLISH %s %b", cl->l2->channel, msg,
+			      len) != REDIS_OK)
+		return false;
+	bump(&cl->l2->bus_published);
+	return true;
+}
+
+/* ==== Tag index ==== */
+
+/* The set <prefix>t:<tag> holds the Redis names of the objects carrying
+ * the tag, so that a tag purge deletes them wherever they were filled. */
+bool hp_l2_tag_add(struct hp_l2_client *cl, struct hp_str tag, const void *key, size_t keylen,
+		   uint64_t ttl_ms)
+{
+	if (!hp_l2_client_ready(cl))
+		return false;
+	size_t olen;
+	const char *o = prefixed(cl, key, keylen, &olen);
+	struct hp_buf obj = {0};
+	hp_buf_append(&obj, o, olen);
+	size_t tlen;
+	const char *t = prefixed_as(cl, "t:", tag.ptr, tag.len, &tlen);
+	bool ok = redisAsyncCommand(cl->ac, on_write_reply, NULL, "SADD %b %b", t, tlen,
+				    hp_buf_data(&obj), obj.len) == REDIS_OK &&
+		  redisAsyncCommand(cl->ac, on_write_reply, NULL, "PEXPIRE %b %llu", t, tlen,
+				    (unsigned long long)ttl_ms) == REDIS_OK;
+	hp_buf_fini(&obj);
+	return ok;
+}
+
+bool hp_l2_tag_purge(struct hp_l2_client *cl, struct hp_str tag)
+{
+	static const char script[] =
+		"for _, k in ipairs(redis.call('SMEMBERS', KEYS[1])) do redis.call('DEL', k) end "
+		"return redis.call('DEL', KEYS[1])";
+	if (!hp_l2_client_ready(cl))
+		return false;
+	size_t tlen;
+	const char *t = prefixed_as(cl, "t:", tag.ptr, tag.len, &tlen);
+	return redisAsyncCommand(cl->ac, on_write_reply, NULL, "EVAL %s 1 %b", script, t, tlen) ==
+	       REDIS_OK;
+}
