@@ -1,11 +1,11 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # compress.sh - compressed cache hits (issue 12): a 64 KiB JSON document (bench/
-# compress_docs.sh) asked for with Accept-Encoding gzip and br, served by hotpath from its
+# compress_docs.sh) asked for with Accept-Encoding gzip, br and zstd, served by hotpath from its
 # stored compressed copy (1 worker), nginx compressing every response (gzip on, level 6),
 # nginx sending a pre-compressed file (gzip_static) and Varnish serving the gzip copy it
-# stores (do_gzip). nginx and Varnish have no brotli here (no module in Debian's builds),
-# so br is hotpath's alone. Every candidate must first answer in the coding asked for,
+# stores (do_gzip). nginx and Varnish have no brotli or zstd here (no module in Debian's
+# builds), so br and zstd are hotpath's alone. Every candidate must first answer in the coding asked for,
 # decoding to the document byte for byte. One run: reps interleaved, medians of req/s and
 # of CPU per request (the candidate's own user+system time, its children included, over
 # the requests wrk completed). Also writes the coding/level table of bench/compress_levels.
@@ -15,14 +15,14 @@ BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 . "$BENCH_DIR/lib.sh"
 BENCH_DURATION=${BENCH_DURATION:-5s}
 BENCH_REPS=${BENCH_REPS:-3}
-ENCODINGS="gzip br"
+ENCODINGS="gzip br zstd"
 
 origin_count() {
 	if [ -f "$BENCH_T/origin/access.log" ]; then wc -l <"$BENCH_T/origin/access.log"; else echo 0; fi
 }
 
 decode() { # decode ENC < raw > plain
-	case $1 in gzip) gzip -dc ;; br) brotli -dc ;; esac
+	case $1 in gzip) gzip -dc ;; br) brotli -dc ;; zstd) zstd -dc ;; esac
 }
 
 # serves ENC CAND PORT: answers in ENC, decoding to the document; from its cache after the
@@ -89,7 +89,7 @@ report() {
 	echo "# Compressed cache hits: hotpath vs nginx gzip on, nginx gzip_static, Varnish"
 	echo
 	bench_machine_md
-	echo "- document: 64 KiB JSON (bench/compress_docs.sh), asked for with Accept-Encoding gzip or br"
+	echo "- document: 64 KiB JSON (bench/compress_docs.sh), asked for with Accept-Encoding gzip, br or zstd"
 	echo "- wrk -t1 -c$BENCH_CONNS -d$BENCH_DURATION, $BENCH_REPS runs each, interleaved; medians"
 	echo "- CPU per request: the candidate's user+system time (children included) / requests done"
 	for e in $ENCODINGS; do
@@ -113,7 +113,7 @@ report() {
 
 main() {
 	bench_parse_opts "$@"
-	bench_need nginx curl python3 taskset wrk gzip brotli
+	bench_need nginx curl python3 taskset wrk gzip brotli zstd
 	[ -x "$BENCH_ROOT/build/bench/compress_levels" ] ||
 		bench_die "build/bench/compress_levels not built (make build/bench/compress_levels)"
 	bench_setup
