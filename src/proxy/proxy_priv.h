@@ -86,6 +86,10 @@ struct hp_proxy {
 	struct hp_alerts *alerts;      /* alert.c: rules evaluated after each tick */
 };
 
+/* snap.c: a reference to the current snapshot (release it with
+ * hp_snap_release()); any thread. */
+struct hp_snap *hp_proxy_current_snap(struct hp_proxy *px);
+
 /* observe.c: set up the window over the workers' shards (after they
  * exist), start its sampler thread (0 or -errno), stop and free both. */
 void hp_observe_init(struct hp_proxy *px);

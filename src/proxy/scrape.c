@@ -10,14 +10,6 @@
 
 #include "proxy/proxy_priv.h"
 
-static struct hp_snap *current_snap_ref(struct hp_proxy *px)
-{
-	HP_AZ(pthread_mutex_lock(&px->snap_lock));
-	struct hp_snap *s = hp_snap_fetch(px->snap);
-	HP_AZ(pthread_mutex_unlock(&px->snap_lock));
-	return s;
-}
-
 /* Every server of the current snapshot's groups, in configuration order;
  * the names point into <s>, which the caller keeps until written. */
 static struct hp_metrics_upstream *read_upstreams(struct hp_snap *s, size_t *n)
@@ -89,7 +81,7 @@ void hp_proxy_metrics(struct hp_proxy *px, struct hp_buf *out)
 	v.startup_duration = (double)atomic_load(&px->startup_us) / 1e6;
 	v.config_reload_failures = (double)atomic_load(&px->reload_failures);
 	v.config_last_reload_ok = atomic_load(&px->last_reload_ok) ? 1 : 0;
-	struct hp_snap *snap = current_snap_ref(px);
+	struct hp_snap *snap = hp_proxy_current_snap(px);
 	v.upstreams = read_upstreams(snap, &v.nupstreams);
 	struct hp_metrics_alert *alerts;
 	v.nalerts = hp_alerts_firing(px->alerts, &alerts);

@@ -2,7 +2,8 @@
 /*
  * snap.c - building, sharing and retiring configuration snapshots, and the
  * route table: routing lives here, in the proxy, not in the config loader,
- * so a reload compiles new routes beside the old ones and swaps them whole.
+ * so a reload compiles new routes beside the old ones and swaps them whole;
+ * and the proxy's current snapshot, as every thread reads it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "core/log.h"
 #include "metrics/metrics.h"
 #include "proxy/accesslog.h"
+#include "proxy/proxy_priv.h"
 #include "proxy/snap.h"
 #include "ratelimit/ratelimit.h"
 #include "upstream/upstream.h"
@@ -195,6 +197,29 @@ void hp_snap_release(struct hp_snap *s)
 		return;
 	if (atomic_fetch_sub_explicit(&s->_refs, 1, memory_order_acq_rel) == 1)
 		snap_free(s);
+}
+
+/* ==== The proxy's current snapshot ==== */
+
+struct hp_snap *hp_proxy_current_snap(struct hp_proxy *px)
+{
+	HP_AZ(pthread_mutex_lock(&px->snap_lock));
+	struct hp_snap *s = hp_snap_fetch(px->snap);
+	HP_AZ(pthread_mutex_unlock(&px->snap_lock));
+	return s;
+}
+
+struct hp_cache *hp_proxy_cache(const struct hp_proxy *px)
+{
+	return atomic_load(&((struct hp_proxy *)px)->cache);
+}
+
+uint64_t hp_proxy_generation(struct hp_proxy *px)
+{
+	struct hp_snap *s = hp_proxy_current_snap(px);
+	uint64_t g = s->generation;
+	hp_snap_release(s);
+	return g;
 }
 
 /* ==== Per-worker pools ==== */

@@ -447,23 +447,10 @@ bool hp_proxy_draining(const struct hp_proxy *px)
 	return atomic_load(&px->draining);
 }
 
-struct hp_cache *hp_proxy_cache(const struct hp_proxy *px)
-{
-	return atomic_load(&((struct hp_proxy *)px)->cache);
-}
-
-static struct hp_snap *current_snap(struct hp_proxy *px)
-{
-	HP_AZ(pthread_mutex_lock(&px->snap_lock));
-	struct hp_snap *s = hp_snap_fetch(px->snap);
-	HP_AZ(pthread_mutex_unlock(&px->snap_lock));
-	return s;
-}
-
 bool hp_proxy_cache_key(const struct hp_proxy *cpx, struct hp_str host, struct hp_str path,
 			struct hp_str query, struct hp_buf *out, uint64_t *hash)
 {
-	struct hp_snap *s = current_snap((struct hp_proxy *)cpx);
+	struct hp_snap *s = hp_proxy_current_snap((struct hp_proxy *)cpx);
 	const struct hp_route *route = hp_snap_match(s, host, path);
 	bool ok = s->cache != NULL && route != NULL && route->cache.enabled;
 	if (ok)
@@ -474,7 +461,7 @@ bool hp_proxy_cache_key(const struct hp_proxy *cpx, struct hp_str host, struct h
 
 bool hp_proxy_group_unavailable(const struct hp_proxy *cpx, char *name, size_t len)
 {
-	struct hp_snap *s = current_snap((struct hp_proxy *)cpx);
+	struct hp_snap *s = hp_proxy_current_snap((struct hp_proxy *)cpx);
 	bool found = false;
 	for (size_t i = 0; i < s->nroutes && !found; i++) {
 		const struct hp_upstream_group *g = s->groups[s->routes[i].group];
@@ -489,7 +476,7 @@ bool hp_proxy_group_unavailable(const struct hp_proxy *cpx, char *name, size_t l
 
 double hp_proxy_upstream_servers_out(struct hp_proxy *px)
 {
-	struct hp_snap *s = current_snap(px);
+	struct hp_snap *s = hp_proxy_current_snap(px);
 	uint64_t now = hp_clock_mono_ns();
 	double out = 0;
 	for (size_t i = 0; i < s->ngroups; i++) {
@@ -585,7 +572,7 @@ static void warn_restart_only(const struct hp_proxy *px, const struct hp_config 
 int hp_proxy_reload(struct hp_proxy *px, struct hp_config *cfg, char *err, size_t errlen)
 {
 	HP_AZ(pthread_mutex_lock(&px->reload_lock));
-	struct hp_snap *old = current_snap(px);
+	struct hp_snap *old = hp_proxy_current_snap(px);
 	warn_restart_only(px, cfg);
 	struct hp_snap *s = hp_snap_create(cfg, true, cache_for(px, cfg), old, px->generation + 1,
 					   err, errlen);
@@ -617,7 +604,7 @@ int hp_proxy_reload(struct hp_proxy *px, struct hp_config *cfg, char *err, size_
 
 void hp_proxy_reopen_logs(struct hp_proxy *px)
 {
-	struct hp_snap *s = current_snap(px);
+	struct hp_snap *s = hp_proxy_current_snap(px);
 	if (s->alog != NULL) {
 		int rc = hp_accesslog_reopen(s->alog);
 		if (rc < 0)
@@ -627,10 +614,3 @@ void hp_proxy_reopen_logs(struct hp_proxy *px)
 	hp_snap_release(s);
 }
 
-uint64_t hp_proxy_generation(struct hp_proxy *px)
-{
-	struct hp_snap *s = current_snap(px);
-	uint64_t g = s->generation;
-	hp_snap_release(s);
-	return g;
-}
