@@ -103,6 +103,15 @@ void hp_l2_purge_encode(struct hp_buf *out, const struct hp_l2_purge *p);
 /* Parse <len> bytes at <msg>; views point into it. False if malformed. */
 bool hp_l2_purge_decode(const char *msg, size_t len, struct hp_l2_purge *p);
 
+/* ==== Redis Cluster slots (slot.c) ==== */
+
+#define HP_L2_SLOTS 16384
+/* CRC16-CCITT (XMODEM), the cluster's key hash: "123456789" gives 0x31C3. */
+uint16_t hp_l2_crc16(const void *data, size_t len);
+/* The cluster slot of the Redis key <key>: of its {hash tag} if it has a
+ * non-empty one, else of the whole key. */
+unsigned hp_l2_key_slot(const void *key, size_t len);
+
 /* ==== The shared state ==== */
 
 struct hp_l2_conf {
