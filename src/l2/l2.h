@@ -114,9 +114,20 @@ unsigned hp_l2_key_slot(const void *key, size_t len);
 
 /* ==== The shared state ==== */
 
+/* A Redis server's numeric address. */
+struct hp_l2_addr {
+	const char *ip;
+	int port;
+};
+
 struct hp_l2_conf {
 	const char *ip;                /* numeric address of the Redis server (resolved) */
 	int port;
+	/* A Redis Cluster: <seeds> (ip, port above first) are nodes asked for
+	 * the slot map; keys go to the node owning their slot. */
+	bool cluster;
+	const struct hp_l2_addr *seeds;
+	size_t nseeds;
 	uint64_t timeout_ms;           /* limit of one command */
 	const char *prefix;            /* of every key */
 };
@@ -137,6 +148,9 @@ struct hp_l2_stats {
 	uint64_t bus_published;        /* purges published */
 	uint64_t bus_received;         /* purges of other instances received */
 	uint64_t bus_resyncs;          /* resubscriptions after losing the bus */
+	bool cluster;                  /* a Redis Cluster */
+	uint64_t redirects;            /* cluster: MOVED and ASK answers followed */
+	uint64_t slot_refreshes;       /* cluster: slot maps fetched (CLUSTER SLOTS) */
 };
 
 /* Create the shared state; <conf>'s strings are copied. Makes no connection. */
@@ -149,7 +163,11 @@ void hp_l2_note_miss(struct hp_l2 *l2);
 /* ==== One worker's client ==== */
 
 /* A client on <loop> (the calling thread's); it connects at once, in the
- * background. */
+ * background. For a cluster it is a router: one connection per node, a
+ * slot map fetched from the first node up (CLUSTER SLOTS) and fetched
+ * again after each MOVED; MOVED and ASK are followed (ASKING first for
+ * ASK). Keys are named <prefix><kind>{<cache key>} there, so an object
+ * and its fill lock share a slot. */
 struct hp_l2_client *hp_l2_client_create(struct hp_l2 *l2, struct hp_loop *loop);
 /* Close the connection; pending callbacks are called with an error first. */
 void hp_l2_client_destroy(struct hp_l2_client *cl);
