@@ -238,6 +238,10 @@ static json_t *l2_json(struct hp_proxy *px)
 						"published", (json_int_t)st.bus_published,
 						"received", (json_int_t)st.bus_received,
 						"resyncs", (json_int_t)st.bus_resyncs));
+	if (st.cluster)
+		json_object_set_new(o, "cluster",
+				    json_pack("{s:I, s:I}", "redirects", (json_int_t)st.redirects,
+					      "slot_refreshes", (json_int_t)st.slot_refreshes));
 	return o;
 }
 
