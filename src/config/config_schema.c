@@ -885,16 +885,16 @@ static bool check_l2_redis(struct cfg_load *ld, const struct cfg_key *k, void *o
 }
 
 /* Several servers are the seed nodes of a cluster; without l2.cluster
- * they would be ignored but one, silently. Checked once the section is
- * read, since the two keys may come in either order. */
+ * they would be ignored but one, silently. Checked on the l2 key once its
+ * object is read, since the two keys may come in either order (<obj> is
+ * the whole config). */
 static bool check_l2_section(struct cfg_load *ld, const struct cfg_key *k, void *obj)
 {
-	struct hp_config_l2 *l2 = obj;
-	(void)k;
+	const struct hp_config_l2 *l2 = (const struct hp_config_l2 *)((char *)obj + k->off);
 	if (l2->nredis > 1 && !l2->cluster)
-		return hp_config_fail(ld, false, "l2.redis lists %zu servers: several are the "
-				      "nodes of a Redis Cluster (set \"cluster\": true) ; "
-				      "one server otherwise", l2->nredis);
+		return hp_config_fail(ld, false, "redis lists %zu servers: several are only for "
+				      "the nodes of a Redis Cluster (\"cluster\": true)",
+				      l2->nredis);
 	return true;
 }
 
@@ -924,7 +924,7 @@ static const struct cfg_key l2_keys[] = {
 	{.name = "prefix", .type = CFG_STRING, .off = L2(prefix), .def = "hp:",
 	 .help = "Prefix of every Redis key hotpath writes."},
 };
-static const struct cfg_section l2_section = {SECTION(l2_keys), .check = check_l2_section};
+static const struct cfg_section l2_section = {SECTION(l2_keys)};
 
 #define AD(f) offsetof(struct hp_config_admin, f)
 static const struct cfg_key admin_keys[] = {
@@ -1074,6 +1074,7 @@ static const struct cfg_key top_keys[] = {
 	{.name = "compression", .type = CFG_OBJECT, .off = T(compression),
 	 .ext = &compression_section, .help = "Response compression (docs/compression.md)."},
 	{.name = "l2", .type = CFG_OBJECT, .off = T(l2), .ext = &l2_section,
+	 .check = check_l2_section,
 	 .help = "A second cache tier in Redis shared by every instance (docs/l2.md)."},
 };
 const struct cfg_section hp_config_schema = {SECTION(top_keys), .size = sizeof(struct hp_config)};

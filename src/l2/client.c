@@ -570,8 +570,17 @@ static void on_slots_reply(redisAsyncContext *ac, void *r, void *privdata)
 	if (router == NULL)
 		return;
 	router->refreshing = false;
-	if (router->destroying || reply == NULL || reply->type != REDIS_REPLY_ARRAY)
+	if (router->destroying || reply == NULL)
 		return;
+	if (reply->type != REDIS_REPLY_ARRAY) {
+		/* Say it once: the lookups stay skipped (L1 only) until a map comes. */
+		if (!router->map_loaded && atomic_load_explicit(&router->l2->slot_refreshes,
+								memory_order_relaxed) == 0)
+			hp_log_warn("l2: CLUSTER SLOTS on %s:%d failed (%s): is it a Redis Cluster? "
+				    "L1 only", node->ip, node->port,
+				    reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+		return;
+	}
 	memset(router->slots, NO_NODE, HP_L2_SLOTS);
 	for (size_t i = 0; i < reply->elements; i++) {
 		redisReply *e = reply->element[i];
