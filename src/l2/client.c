@@ -1052,14 +1052,65 @@ bool hp_l2_set(struct hp_l2_client *cl, const void *key, size_t keylen, const vo
 }
 
 
+/* The object's name and its variant hash's in <both> (prefixed() reuses
+ * its scratch); *olen is the first's length, *vlen the second's. In a
+ * cluster they share a slot. */
+static void object_and_variants(struct hp_l2_client *cl, const void *key, size_t keylen,
+				struct hp_buf *both, size_t *olen, size_t *vlen)
+{
+	const char *k = prefixed(cl, key, keylen, olen);
+	hp_buf_append(both, k, *olen);
+	k = prefixed_as(cl, "v:", key, keylen, vlen);
+	hp_buf_append(both, k, *vlen);
+}
+
 bool hp_l2_del(struct hp_l2_client *cl, const void *key, size_t keylen)
 {
 	if (cl == NULL)
 		return false;
-	size_t klen;
-	const char *k = prefixed(cl, key, keylen, &klen);
-	struct hp_l2_client *n = ready_node_for(cl, k, klen);
-	return n != NULL && command(n, NULL, on_write_reply, NULL, "DEL %b", k, klen) == REDIS_OK;
+	struct hp_buf both = {0};
+	size_t olen, vlen;
+	object_and_variants(cl, key, keylen, &both, &olen, &vlen);
+	const char *o = hp_buf_data(&both);
+	struct hp_l2_client *n = ready_node_for(cl, o, olen);
+	bool ok = n != NULL && command(n, NULL, on_write_reply, NULL, "DEL %b %b", o, olen,
+				       o + olen, vlen) == REDIS_OK;
+	hp_buf_fini(&both);
+	return ok;
+}
+
+bool hp_l2_set_variant(struct hp_l2_client *cl, const void *key, size_t keylen,
+		       const void *variant, size_t vlen, const void *value, size_t len,
+		       uint64_t ttl_ms)
+{
+	if (cl == NULL || ttl_ms == 0)
+		return false;
+	size_t hlen;
+	const char *h = prefixed_as(cl, "v:", key, keylen, &hlen);
+	struct hp_l2_client *n = ready_node_for(cl, h, hlen);
+	unsigned long long px = (unsigned long long)ttl_ms;
+	/* The hash lives as long as its latest variant: older ones may go
+	 * sooner than their own TTL (a miss), never stay forever. (PEXPIRE's
+	 * NX and GT would keep the longest, but need Redis 7.) */
+	return n != NULL &&
+	       command(n, NULL, on_set_reply, NULL, "HSET %b %b %b", h, hlen, variant, vlen, value,
+		       len) == REDIS_OK &&
+	       command(n, NULL, on_write_reply, NULL, "PEXPIRE %b %llu", h, hlen, px) == REDIS_OK;
+}
+
+struct hp_l2_op *hp_l2_get_variant(struct hp_l2_client *cl, const void *key, size_t keylen,
+				   const void *variant, size_t vlen, hp_l2_get_fn *cb,
+				   void *data)
+{
+	if (cl == NULL)
+		return NULL;
+	size_t hlen;
+	const char *h = prefixed_as(cl, "v:", key, keylen, &hlen);
+	struct hp_l2_client *n = node_for(cl, h, hlen);
+	struct hp_l2_op *op = new_op(n, OP_GET, cb, data);
+	if (op == NULL)
+		return NULL;
+	return sent(op, command(n, op, on_get_reply, op, "HGET %b %b", h, hlen, variant, vlen));
 }
 
 bool hp_l2_publish(struct hp_l2_client *cl, const void *msg, size_t len)
@@ -1085,16 +1136,17 @@ bool hp_l2_tag_add(struct hp_l2_client *cl, struct hp_str tag, const void *key, 
 {
 	if (cl == NULL)
 		return false;
-	size_t olen;
-	const char *o = prefixed(cl, key, keylen, &olen);
+	/* The object and its variant hash: a tag purge deletes both. */
 	struct hp_buf obj = {0};
-	hp_buf_append(&obj, o, olen);
+	size_t olen, vlen;
+	object_and_variants(cl, key, keylen, &obj, &olen, &vlen);
+	const char *o = hp_buf_data(&obj);
 	size_t tlen;
 	const char *t = prefixed_as(cl, "t:", tag.ptr, tag.len, &tlen);
 	struct hp_l2_client *n = ready_node_for(cl, t, tlen);
 	bool ok = n != NULL &&
-		  command(n, NULL, on_write_reply, NULL, "SADD %b %b", t, tlen, hp_buf_data(&obj),
-			  obj.len) == REDIS_OK &&
+		  command(n, NULL, on_write_reply, NULL, "SADD %b %b %b", t, tlen, o, olen,
+			  o + olen, vlen) == REDIS_OK &&
 		  command(n, NULL, on_write_reply, NULL, "PEXPIRE %b %llu", t, tlen,
 			  (unsigned long long)ttl_ms) == REDIS_OK;
 	hp_buf_fini(&obj);

@@ -219,7 +219,8 @@ struct hp_l2_op *hp_l2_gcra(struct hp_l2_client *cl, const void *key, size_t key
 			    uint64_t interval_us, uint32_t burst, hp_l2_get_fn *cb, void *data);
 /* The callback of <op> will not be called; <op> is gone for the caller. */
 void hp_l2_cancel(struct hp_l2_op *op);
-/* DEL the cache key <key>, without waiting. False when not sent. */
+/* DEL the cache key <key> (and its variants), without waiting. False when
+ * not sent. */
 bool hp_l2_del(struct hp_l2_client *cl, const void *key, size_t keylen);
 /* PUBLISH <msg> on the invalidation channel, without waiting. False when
  * not sent. */
@@ -245,6 +246,20 @@ typedef void hp_l2_message_fn(void *data, enum hp_l2_bus_event ev, const char *m
  * reconnects by itself like a client. Destroy with hp_l2_client_destroy(). */
 struct hp_l2_client *hp_l2_subscriber_create(struct hp_l2 *l2, struct hp_loop *loop,
 					     hp_l2_message_fn *cb, void *data);
+
+/*
+ * Vary variants: every variant of a URL also goes into the hash
+ * <prefix>v:<key>, under its variant key (hp_l2_variant_key()); the hash
+ * lives as long as the variant written last.
+ * hp_l2_set_variant() without waiting; hp_l2_get_variant() as hp_l2_get().
+ * hp_l2_del() deletes the hash with the object.
+ */
+bool hp_l2_set_variant(struct hp_l2_client *cl, const void *key, size_t keylen,
+		       const void *variant, size_t vlen, const void *value, size_t len,
+		       uint64_t ttl_ms);
+struct hp_l2_op *hp_l2_get_variant(struct hp_l2_client *cl, const void *key, size_t keylen,
+				   const void *variant, size_t vlen, hp_l2_get_fn *cb,
+				   void *data);
 
 /* SET the cache key <key> to <value> with a TTL of <ttl_ms> (PX), without
  * waiting for the answer. False when not sent (not ready). */
