@@ -59,6 +59,7 @@ struct hp_l2 {
 	atomic_uint_fast64_t bus_published, bus_received, bus_resyncs;
 	atomic_uint_fast64_t redirects, slot_refreshes;
 	atomic_uint connected, workers;
+	atomic_uint nodes;             /* cluster: the most nodes one router knows */
 	atomic_bool bus_up;
 	char *channel;                 /* prefix + "inv" */
 	bool cluster;
@@ -211,6 +212,7 @@ void hp_l2_get_stats(const struct hp_l2 *l2, struct hp_l2_stats *out)
 		.bus_received = load(&l2->bus_received),
 		.bus_resyncs = load(&l2->bus_resyncs),
 		.cluster = l2->cluster,
+		.nodes = l2->cluster ? atomic_load_explicit(&l2->nodes, memory_order_relaxed) : 1,
 		.redirects = load(&l2->redirects),
 		.slot_refreshes = load(&l2->slot_refreshes),
 	};
@@ -532,7 +534,13 @@ static unsigned node_at(struct hp_l2_client *r, const char *ip, int port)
 	struct hp_l2_client *n = connection_new(r->l2, r->loop, ip, port, r);
 	r->nodes[r->nnodes] = n;
 	connect_now(n);
-	return (unsigned)r->nnodes++;
+	unsigned known = (unsigned)++r->nnodes;
+	unsigned seen = atomic_load_explicit(&r->l2->nodes, memory_order_relaxed);
+	while (seen < known && !atomic_compare_exchange_weak_explicit(
+				       &r->l2->nodes, &seen, known, memory_order_relaxed,
+				       memory_order_relaxed))
+		;
+	return known - 1;
 }
 
 /* A node that can take a command now, NULL if none. */

@@ -149,6 +149,7 @@ struct hp_l2_stats {
 	uint64_t bus_received;         /* purges of other instances received */
 	uint64_t bus_resyncs;          /* resubscriptions after losing the bus */
 	bool cluster;                  /* a Redis Cluster */
+	unsigned nodes;                /* cluster: the most nodes a worker knows; else 1 */
 	uint64_t redirects;            /* cluster: MOVED and ASK answers followed */
 	uint64_t slot_refreshes;       /* cluster: slot maps fetched (CLUSTER SLOTS) */
 };
