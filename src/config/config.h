@@ -244,9 +244,10 @@ int hp_config_admin_token(const struct hp_config_admin *a, char *out, size_t n, 
 
 /* The shared L2 tier in Redis (docs/l2.md); absent or with no server, none. */
 struct hp_config_l2 {
-	char **redis;                  /* "host:port" of the Redis server; none = no L2 */
+	char **redis;                  /* "host:port" of the Redis server (of some nodes of a
+					  cluster); none = no L2 */
 	size_t nredis;
-	bool cluster;                  /* default false: a Redis Cluster (not implemented yet) */
+	bool cluster;                  /* default false: a Redis Cluster */
 	uint64_t max_ttl_ms;           /* default 1 h: cap of an object's TTL in Redis */
 	uint64_t max_object_size;      /* bytes, default 1MB: larger objects stay L1-only */
 	uint64_t timeout_ms;           /* default 20 ms: limit of one Redis command */

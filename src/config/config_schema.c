@@ -884,26 +884,29 @@ static bool check_l2_redis(struct cfg_load *ld, const struct cfg_key *k, void *o
 	return check_addresses(ld, l2->redis, l2->nredis);
 }
 
-static bool check_l2_cluster(struct cfg_load *ld, const struct cfg_key *k, void *obj)
+/* Several servers are the seed nodes of a cluster; without l2.cluster
+ * they would be ignored but one, silently. Checked on the l2 key once its
+ * object is read, since the two keys may come in either order (<obj> is
+ * the whole config). */
+static bool check_l2_section(struct cfg_load *ld, const struct cfg_key *k, void *obj)
 {
-	struct hp_config_l2 *l2 = obj;
-	(void)k;
-	/* XXX: slot routing is not written yet; refusing is honest, silently
-	 * sending every key to one node of a cluster is not. */
-	if (l2->cluster)
-		return hp_config_fail(ld, false, "Redis Cluster routing is not implemented yet "
-				      "(docs/l2.md); use one Redis server");
+	const struct hp_config_l2 *l2 = (const struct hp_config_l2 *)((char *)obj + k->off);
+	if (l2->nredis > 1 && !l2->cluster)
+		return hp_config_fail(ld, false, "redis lists %zu servers: several are only for "
+				      "the nodes of a Redis Cluster (\"cluster\": true)",
+				      l2->nredis);
 	return true;
 }
 
 #define L2(f) offsetof(struct hp_config_l2, f)
 static const struct cfg_key l2_keys[] = {
 	{.name = "redis", .type = CFG_STRLIST, .off = L2(redis), .count_off = L2(nredis),
-	 .max = 1, .def = "", .check = check_l2_redis,
-	 .help = "The Redis server (\"host:port\") shared by the instances; none = no L2."},
+	 .max = 16, .def = "", .check = check_l2_redis,
+	 .help = "The Redis server (\"host:port\") shared by the instances; none = no L2. "
+		 "With cluster: some nodes of the cluster (any one up is enough)."},
 	{.name = "cluster", .type = CFG_BOOL, .off = L2(cluster), .def = "false",
-	 .check = check_l2_cluster,
-	 .help = "The servers are a Redis Cluster (not implemented yet: must be false)."},
+	 .help = "The servers are nodes of a Redis Cluster: keys go to the node of their "
+		 "hash slot, MOVED and ASK are followed."},
 	{.name = "max_ttl", .type = CFG_DURATION, .off = L2(max_ttl_ms), .min = 1000,
 	 .max = 30 * DAY, .def = "1h",
 	 .help = "An object lives in Redis for its remaining freshness and stale windows, "
@@ -1071,6 +1074,7 @@ static const struct cfg_key top_keys[] = {
 	{.name = "compression", .type = CFG_OBJECT, .off = T(compression),
 	 .ext = &compression_section, .help = "Response compression (docs/compression.md)."},
 	{.name = "l2", .type = CFG_OBJECT, .off = T(l2), .ext = &l2_section,
+	 .check = check_l2_section,
 	 .help = "A second cache tier in Redis shared by every instance (docs/l2.md)."},
 };
 const struct cfg_section hp_config_schema = {SECTION(top_keys), .size = sizeof(struct hp_config)};

@@ -26,6 +26,7 @@
  * hook clears.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +45,9 @@
 #define BACKOFF_MAX_MS 2000
 #define MAX_PENDING 4096        /* GETs in flight on one worker beyond which we skip */
 #define PROBE_MS 1000           /* limit of the PING that closes the circuit again */
+#define MAX_NODES 255           /* cluster nodes one router knows (a byte per slot) */
+#define NO_NODE 0xff
+#define MAX_REDIRECTS 5         /* MOVED/ASK hops of one command */
 
 struct hp_l2 {
 	char *ip;
@@ -53,9 +57,14 @@ struct hp_l2 {
 	size_t prefix_len;
 	atomic_uint_fast64_t hits, misses, errors, timeouts, writes, skipped, connects;
 	atomic_uint_fast64_t bus_published, bus_received, bus_resyncs;
+	atomic_uint_fast64_t redirects, slot_refreshes;
 	atomic_uint connected, workers;
+	atomic_uint nodes;             /* cluster: the most nodes one router knows */
 	atomic_bool bus_up;
 	char *channel;                 /* prefix + "inv" */
+	bool cluster;
+	struct hp_l2_addr *seeds;      /* cluster: where to ask for the slot map */
+	size_t nseeds;
 };
 
 enum state {
@@ -86,6 +95,17 @@ struct hp_l2_client {
 	void *message_data;
 	bool subscribed_once;          /* a later subscription is a resync */
 	char gcra_sha[48];             /* SHA1 of gcra_script once loaded on this connection */
+	char *ip;                      /* where this connection goes */
+	int port;
+	size_t seed;                   /* a cluster's subscriber: the seed it tries now */
+	/* a cluster node's connection: the worker's router */
+	struct hp_l2_client *router;
+	/* a cluster router (hp_l2_client_create with l2->cluster): no
+	 * connection of its own */
+	struct hp_l2_client **nodes;
+	size_t nnodes;
+	uint8_t *slots;                /* HP_L2_SLOTS node indexes, NO_NODE unknown */
+	bool map_loaded, refreshing;
 };
 
 enum op_kind {
@@ -138,6 +158,14 @@ struct hp_l2 *hp_l2_create(const struct hp_l2_conf *conf)
 	l2->timeout_ms = conf->timeout_ms ? conf->timeout_ms : 20;
 	l2->prefix = hp_xstrdup(conf->prefix ? conf->prefix : "");
 	l2->prefix_len = strlen(l2->prefix);
+	l2->cluster = conf->cluster;
+	l2->nseeds = conf->nseeds > 0 ? conf->nseeds : 1;
+	l2->seeds = hp_xcalloc(l2->nseeds, sizeof(*l2->seeds));
+	for (size_t i = 0; i < l2->nseeds; i++) {
+		const struct hp_l2_addr *a = conf->nseeds > 0 ? &conf->seeds[i]
+							       : &(struct hp_l2_addr){conf->ip, conf->port};
+		l2->seeds[i] = (struct hp_l2_addr){hp_xstrdup(a->ip), a->port};
+	}
 	size_t n = l2->prefix_len + 4;
 	l2->channel = hp_xmalloc(n);
 	snprintf(l2->channel, n, "%sinv", l2->prefix);
@@ -149,6 +177,9 @@ void hp_l2_destroy(struct hp_l2 *l2)
 	if (l2 == NULL)
 		return;
 	free(l2->ip);
+	for (size_t i = 0; i < l2->nseeds; i++)
+		free((char *)l2->seeds[i].ip);
+	free(l2->seeds);
 	free(l2->prefix);
 	free(l2->channel);
 	free(l2);
@@ -180,6 +211,10 @@ void hp_l2_get_stats(const struct hp_l2 *l2, struct hp_l2_stats *out)
 		.bus_published = load(&l2->bus_published),
 		.bus_received = load(&l2->bus_received),
 		.bus_resyncs = load(&l2->bus_resyncs),
+		.cluster = l2->cluster,
+		.nodes = l2->cluster ? atomic_load_explicit(&l2->nodes, memory_order_relaxed) : 1,
+		.redirects = load(&l2->redirects),
+		.slot_refreshes = load(&l2->slot_refreshes),
 	};
 }
 
@@ -276,6 +311,8 @@ static void note_up(struct hp_l2_client *cl, bool up)
 		atomic_fetch_sub_explicit(&cl->l2->connected, 1, memory_order_relaxed);
 }
 
+static void refresh_slots(struct hp_l2_client *router);
+
 static void schedule_reconnect(struct hp_l2_client *cl)
 {
 	if (cl->state == ST_UP)
@@ -283,6 +320,13 @@ static void schedule_reconnect(struct hp_l2_client *cl)
 	cl->state = ST_DOWN;
 	if (cl->destroying)
 		return;
+	if (cl->on_message != NULL && cl->l2->nseeds > 1) {
+		/* Any node carries a cluster's messages: try the next one. */
+		cl->seed = (cl->seed + 1) % cl->l2->nseeds;
+		free(cl->ip);
+		cl->ip = hp_xstrdup(cl->l2->seeds[cl->seed].ip);
+		cl->port = cl->l2->seeds[cl->seed].port;
+	}
 	cl->backoff_ms = cl->backoff_ms == 0 ? BACKOFF_MIN_MS
 					     : HP_MIN(cl->backoff_ms * 2, (uint64_t)BACKOFF_MAX_MS);
 	hp_timer_start(cl->loop, &cl->retry, cl->backoff_ms, on_retry);
@@ -301,6 +345,8 @@ static void on_ping_reply(redisAsyncContext *ac, void *r, void *privdata)
 	cl->backoff_ms = 0;
 	bump(&cl->l2->connects);
 	note_up(cl, true);
+	if (cl->router != NULL && !cl->router->map_loaded)
+		refresh_slots(cl->router);
 }
 
 /* Subscriber: the subscription's confirmation closes the circuit (as the
@@ -358,7 +404,7 @@ static void on_connect(const redisAsyncContext *ac, int status)
 	struct hp_l2_client *cl = ac->data;
 	if (status != REDIS_OK) {
 		/* hiredis frees the context after this returns. */
-		hp_log_debug("l2: connect to %s:%d failed: %s", cl->l2->ip, cl->l2->port,
+		hp_log_debug("l2: connect to %s:%d failed: %s", cl->ip, cl->port,
 			     ac->errstr);
 		schedule_reconnect(cl);
 		return;
@@ -382,14 +428,14 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
 	(void)status;
 	if (cl->state == ST_UP && !cl->destroying)
 		hp_log_info("l2: lost the connection to Redis %s:%d; L1 only until it is back",
-			    cl->l2->ip, cl->l2->port);
+			    cl->ip, cl->port);
 	schedule_reconnect(cl);
 }
 
 static void connect_now(struct hp_l2_client *cl)
 {
 	cl->state = ST_CONNECTING;
-	redisAsyncContext *ac = redisAsyncConnect(cl->l2->ip, cl->l2->port);
+	redisAsyncContext *ac = redisAsyncConnect(cl->ip, cl->port);
 	if (ac == NULL || ac->err) {
 		if (ac != NULL)
 			redisAsyncFree(ac);
@@ -425,7 +471,7 @@ static void trip_circuit(struct hp_deferred *d)
 		return;
 	if (cl->state == ST_UP)
 		hp_log_info("l2: Redis %s:%d failed %u commands in a row; circuit open, L1 only",
-			    cl->l2->ip, cl->l2->port, cl->failures);
+			    cl->ip, cl->port, cl->failures);
 	/* Fails every pending command (their callbacks run now), then the
 	 * disconnect callback schedules the reconnect. */
 	redisAsyncFree(cl->ac);
@@ -445,13 +491,26 @@ static void count_success(struct hp_l2_client *cl)
 	cl->failures = 0;
 }
 
-static struct hp_l2_client *client_new(struct hp_l2 *l2, struct hp_loop *loop,
-				       hp_l2_message_fn *cb, void *data)
+/* One connection to <ip>:<port>; <router> when it is a cluster node's. */
+static struct hp_l2_client *connection_new(struct hp_l2 *l2, struct hp_loop *loop,
+					   const char *ip, int port,
+					   struct hp_l2_client *router)
 {
 	struct hp_l2_client *cl = hp_xcalloc(1, sizeof(*cl));
 	cl->l2 = l2;
 	cl->loop = loop;
 	cl->io.fd = -1;
+	cl->ip = hp_xstrdup(ip);
+	cl->port = port;
+	cl->router = router;
+	return cl;
+}
+
+static struct hp_l2_client *client_new(struct hp_l2 *l2, struct hp_loop *loop,
+				       hp_l2_message_fn *cb, void *data)
+{
+	struct hp_l2_client *cl =
+		connection_new(l2, loop, l2->seeds[0].ip, l2->seeds[0].port, NULL);
 	cl->on_message = cb;
 	cl->message_data = data;
 	if (cb == NULL)
@@ -460,9 +519,233 @@ static struct hp_l2_client *client_new(struct hp_l2 *l2, struct hp_loop *loop,
 	return cl;
 }
 
+/* ==== Cluster routing ==== */
+
+/* The index of the router's node at <ip>:<port>, connecting to it if it
+ * is new; NO_NODE when there are too many. */
+static unsigned node_at(struct hp_l2_client *r, const char *ip, int port)
+{
+	for (size_t i = 0; i < r->nnodes; i++)
+		if (r->nodes[i]->port == port && strcmp(r->nodes[i]->ip, ip) == 0)
+			return (unsigned)i;
+	if (r->nnodes >= MAX_NODES || r->destroying)
+		return NO_NODE;
+	r->nodes = hp_xrealloc(r->nodes, (r->nnodes + 1) * sizeof(*r->nodes));
+	struct hp_l2_client *n = connection_new(r->l2, r->loop, ip, port, r);
+	r->nodes[r->nnodes] = n;
+	connect_now(n);
+	unsigned known = (unsigned)++r->nnodes;
+	unsigned seen = atomic_load_explicit(&r->l2->nodes, memory_order_relaxed);
+	while (seen < known && !atomic_compare_exchange_weak_explicit(
+				       &r->l2->nodes, &seen, known, memory_order_relaxed,
+				       memory_order_relaxed))
+		;
+	return known - 1;
+}
+
+/* A node that can take a command now, NULL if none. */
+static struct hp_l2_client *any_ready_node(struct hp_l2_client *r)
+{
+	for (size_t i = 0; i < r->nnodes; i++)
+		if (hp_l2_client_ready(r->nodes[i]))
+			return r->nodes[i];
+	return NULL;
+}
+
+/* Where the command on the Redis key <name> goes: <cl> itself for one
+ * server; for a cluster the node owning its slot (which may be down: then
+ * the command is skipped, as for one server down), or, slot unknown, any
+ * node up, which redirects us. */
+static struct hp_l2_client *node_for(struct hp_l2_client *cl, const char *name, size_t len)
+{
+	if (cl == NULL || cl->slots == NULL)
+		return cl;
+	unsigned i = cl->slots[hp_l2_key_slot(name, len)];
+	if (i != NO_NODE)
+		return cl->nodes[i];
+	struct hp_l2_client *n = any_ready_node(cl);
+	return n != NULL ? n : cl->nodes[0];
+}
+
+/* "CLUSTER SLOTS": [[start, end, [ip, port, id], replicas...], ...]. The
+ * map is replaced whole; nodes that left keep their (idle) connection. */
+static void on_slots_reply(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct hp_l2_client *node = ac->data;
+	struct hp_l2_client *router = node != NULL ? node->router : NULL;
+	redisReply *reply = r;
+	(void)privdata;
+	if (router == NULL)
+		return;
+	router->refreshing = false;
+	if (router->destroying || reply == NULL)
+		return;
+	if (reply->type != REDIS_REPLY_ARRAY) {
+		/* Say it once: the lookups stay skipped (L1 only) until a map comes. */
+		if (!router->map_loaded && atomic_load_explicit(&router->l2->slot_refreshes,
+								memory_order_relaxed) == 0)
+			hp_log_warn("l2: CLUSTER SLOTS on %s:%d failed (%s): is it a Redis Cluster? "
+				    "L1 only", node->ip, node->port,
+				    reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+		return;
+	}
+	memset(router->slots, NO_NODE, HP_L2_SLOTS);
+	for (size_t i = 0; i < reply->elements; i++) {
+		redisReply *e = reply->element[i];
+		if (e->type != REDIS_REPLY_ARRAY || e->elements < 3 ||
+		    e->element[0]->type != REDIS_REPLY_INTEGER ||
+		    e->element[1]->type != REDIS_REPLY_INTEGER ||
+		    e->element[2]->type != REDIS_REPLY_ARRAY || e->element[2]->elements < 2 ||
+		    e->element[2]->element[0]->type != REDIS_REPLY_STRING ||
+		    e->element[2]->element[1]->type != REDIS_REPLY_INTEGER)
+			continue;
+		long long lo = e->element[0]->integer, hi = e->element[1]->integer;
+		const char *ip = e->element[2]->element[0]->str;
+		/* An empty address means the node we asked. */
+		unsigned idx = node_at(router, ip[0] != '\0' ? ip : node->ip,
+				       (int)e->element[2]->element[1]->integer);
+		for (long long s = HP_MAX(lo, 0LL); s <= hi && s < HP_L2_SLOTS && idx != NO_NODE; s++)
+			router->slots[s] = (uint8_t)idx;
+	}
+	router->map_loaded = true;
+	bump(&router->l2->slot_refreshes);
+}
+
+/* Ask a node up for the slot map, unless a request is in flight. */
+static void refresh_slots(struct hp_l2_client *router)
+{
+	if (router->refreshing || router->destroying)
+		return;
+	struct hp_l2_client *n = any_ready_node(router);
+	if (n == NULL)
+		return;
+	if (redisAsyncCommand(n->ac, on_slots_reply, NULL, "CLUSTER SLOTS") == REDIS_OK)
+		router->refreshing = true;
+}
+
+/* A command sent to a cluster node, kept formatted to be sent again where
+ * a MOVED or ASK answer says. */
+struct routed {
+	redisCallbackFn *fn;
+	void *privdata;
+	struct hp_l2_op *op;           /* its op, moved along with it; NULL for a write */
+	char *cmd;
+	size_t len;
+	unsigned hops;
+};
+
+static void routed_free(struct routed *rt)
+{
+	redisFreeCommand(rt->cmd);
+	free(rt);
+}
+
+static void on_routed_reply(redisAsyncContext *ac, void *r, void *privdata);
+
+/* Follow "MOVED <slot> <ip>:<port>" or "ASK <slot> <ip>:<port>"; false if
+ * <reply> is neither or the command could not be sent again. */
+static bool redirect(struct hp_l2_client *node, redisReply *reply, struct routed *rt)
+{
+	struct hp_l2_client *router = node->router;
+	bool ask = strncmp(reply->str, "ASK ", 4) == 0;
+	if (router == NULL || router->destroying || rt->hops >= MAX_REDIRECTS ||
+	    (!ask && strncmp(reply->str, "MOVED ", 6) != 0))
+		return false;
+	unsigned slot;
+	char ip[64];
+	int port;
+	const char *colon = strrchr(reply->str, ':');
+	if (colon == NULL || sscanf(reply->str + (ask ? 4 : 6), "%u", &slot) != 1 ||
+	    slot >= HP_L2_SLOTS || sscanf(colon + 1, "%d", &port) != 1)
+		return false;
+	const char *sp = strchr(reply->str + (ask ? 4 : 6), ' ');
+	size_t iplen = sp != NULL && sp < colon ? (size_t)(colon - sp - 1) : 0;
+	if (iplen >= sizeof(ip))
+		return false;
+	memcpy(ip, sp + 1, iplen);
+	ip[iplen] = '\0';
+	unsigned idx = node_at(router, iplen > 0 ? ip : node->ip, port);
+	if (idx == NO_NODE)
+		return false;
+	struct hp_l2_client *to = router->nodes[idx];
+	if (!ask) {
+		router->slots[slot] = (uint8_t)idx;
+		refresh_slots(router);
+	}
+	/* A node just met is connecting: hiredis keeps the command until then. */
+	if (to->ac == NULL)
+		return false;
+	if (ask && redisAsyncCommand(to->ac, NULL, NULL, "ASKING") != REDIS_OK)
+		return false;
+	if (redisAsyncFormattedCommand(to->ac, on_routed_reply, rt, rt->cmd, rt->len) != REDIS_OK)
+		return false;
+	rt->hops++;
+	bump(&router->l2->redirects);
+	if (rt->op != NULL) {
+		rt->op->cl->pending--;
+		rt->op->cl = to;
+		to->pending++;
+	}
+	return true;
+}
+
+static void on_routed_reply(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct routed *rt = privdata;
+	struct hp_l2_client *node = ac->data;
+	redisReply *reply = r;
+	if (node != NULL && reply != NULL && reply->type == REDIS_REPLY_ERROR &&
+	    redirect(node, reply, rt))
+		return;
+	rt->fn(ac, r, rt->privdata);
+	routed_free(rt);
+}
+
+/* redisAsyncCommand on <cl>'s connection; for a cluster node's, through
+ * on_routed_reply, which follows redirections. */
+static int command(struct hp_l2_client *cl, struct hp_l2_op *op, redisCallbackFn *fn,
+		   void *privdata, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int rc;
+	if (cl->router == NULL) {
+		rc = redisvAsyncCommand(cl->ac, fn, privdata, fmt, ap);
+	} else {
+		struct routed *rt = hp_xcalloc(1, sizeof(*rt));
+		*rt = (struct routed){.fn = fn, .privdata = privdata, .op = op};
+		int len = redisvFormatCommand(&rt->cmd, fmt, ap);
+		rc = len < 0 ? REDIS_ERR : REDIS_OK;
+		if (rc == REDIS_OK) {
+			rt->len = (size_t)len;
+			rc = redisAsyncFormattedCommand(cl->ac, on_routed_reply, rt, rt->cmd,
+							rt->len);
+		}
+		if (rc != REDIS_OK) {
+			if (rt->cmd != NULL)
+				redisFreeCommand(rt->cmd);
+			free(rt);
+		}
+	}
+	va_end(ap);
+	return rc;
+}
+
+static struct hp_l2_client *router_new(struct hp_l2 *l2, struct hp_loop *loop)
+{
+	struct hp_l2_client *r =
+		connection_new(l2, loop, l2->seeds[0].ip, l2->seeds[0].port, NULL);
+	r->slots = hp_xmalloc(HP_L2_SLOTS);
+	memset(r->slots, NO_NODE, HP_L2_SLOTS);
+	atomic_fetch_add_explicit(&l2->workers, 1, memory_order_relaxed);
+	for (size_t i = 0; i < l2->nseeds; i++)
+		(void)node_at(r, l2->seeds[i].ip, l2->seeds[i].port);
+	return r;
+}
+
 struct hp_l2_client *hp_l2_client_create(struct hp_l2 *l2, struct hp_loop *loop)
 {
-	return client_new(l2, loop, NULL, NULL);
+	return l2->cluster ? router_new(l2, loop) : client_new(l2, loop, NULL, NULL);
 }
 
 struct hp_l2_client *hp_l2_subscriber_create(struct hp_l2 *l2, struct hp_loop *loop,
@@ -477,32 +760,47 @@ void hp_l2_client_destroy(struct hp_l2_client *cl)
 	if (cl == NULL)
 		return;
 	cl->destroying = true;
+	/* A router's nodes first: their pending callbacks may still look at it. */
+	for (size_t i = 0; i < cl->nnodes; i++)
+		hp_l2_client_destroy(cl->nodes[i]);
+	free(cl->nodes);
+	free(cl->slots);
 	hp_timer_stop(cl->loop, &cl->retry);
 	hp_loop_cancel_defer(&cl->trip);
 	if (cl->ac != NULL)
 		redisAsyncFree(cl->ac);
 	if (cl->state == ST_UP)
 		note_up(cl, false);
-	if (cl->on_message == NULL)
+	if (cl->on_message == NULL && cl->router == NULL)
 		atomic_fetch_sub_explicit(&cl->l2->workers, 1, memory_order_relaxed);
 	hp_buf_fini(&cl->key);
+	free(cl->ip);
 	free(cl);
 }
 
 bool hp_l2_client_ready(const struct hp_l2_client *cl)
 {
+	if (cl != NULL && cl->slots != NULL)
+		return cl->map_loaded && any_ready_node((struct hp_l2_client *)cl) != NULL;
 	return cl != NULL && cl->ac != NULL && cl->state == ST_UP && cl->on_message == NULL;
 }
 
 /* ==== Commands ==== */
 
+/* <prefix><kind><key>; for a cluster <prefix><kind>{<key>}, the hash tag
+ * putting an object and its lock in one slot (MGET, and the lock's
+ * script, touch both or one, never two slots). */
 static const char *prefixed_as(struct hp_l2_client *cl, const char *kind, const void *key,
 			       size_t keylen, size_t *len)
 {
 	hp_buf_reset(&cl->key);
 	hp_buf_append(&cl->key, cl->l2->prefix, cl->l2->prefix_len);
 	hp_buf_append_str(&cl->key, kind);
+	if (cl->l2->cluster)
+		hp_buf_append_str(&cl->key, "{");
 	hp_buf_append(&cl->key, key, keylen);
+	if (cl->l2->cluster)
+		hp_buf_append_str(&cl->key, "}");
 	*len = cl->key.len;
 	return hp_buf_data(&cl->key);
 }
@@ -596,19 +894,21 @@ static void on_write_reply(redisAsyncContext *ac, void *r, void *privdata)
 		bump(&cl->l2->errors);
 }
 
-static struct hp_l2_op *new_op(struct hp_l2_client *cl, enum op_kind kind, hp_l2_get_fn *cb,
+/* <node> is node_for()'s answer (the client itself for one server). */
+static struct hp_l2_op *new_op(struct hp_l2_client *node, enum op_kind kind, hp_l2_get_fn *cb,
 			       void *data)
 {
-	if (!hp_l2_client_ready(cl) || cl->pending >= MAX_PENDING) {
-		bump(&cl->l2->skipped);
+	if (!hp_l2_client_ready(node) || node->pending >= MAX_PENDING) {
+		if (node != NULL)
+			bump(&node->l2->skipped);
 		return NULL;
 	}
 	struct hp_l2_op *op = hp_xcalloc(1, sizeof(*op));
-	*op = (struct hp_l2_op){.cl = cl, .kind = kind, .cb = cb, .data = data};
+	*op = (struct hp_l2_op){.cl = node, .kind = kind, .cb = cb, .data = data};
 	return op;
 }
 
-/* <rc> is redisAsyncCommand's: the op is in flight, or freed. */
+/* <rc> is command()'s: the op is in flight, or freed. */
 static struct hp_l2_op *sent(struct hp_l2_op *op, int rc)
 {
 	struct hp_l2_client *cl = op->cl;
@@ -625,33 +925,39 @@ static struct hp_l2_op *sent(struct hp_l2_op *op, int rc)
 struct hp_l2_op *hp_l2_get(struct hp_l2_client *cl, const void *key, size_t keylen,
 			   hp_l2_get_fn *cb, void *data)
 {
-	struct hp_l2_op *op = new_op(cl, OP_GET, cb, data);
-	if (op == NULL)
+	if (cl == NULL)
 		return NULL;
 	size_t len;
 	const char *k = prefixed(cl, key, keylen, &len);
-	return sent(op, redisAsyncCommand(cl->ac, on_get_reply, op, "GET %b", k, len));
+	struct hp_l2_client *n = node_for(cl, k, len);
+	struct hp_l2_op *op = new_op(n, OP_GET, cb, data);
+	if (op == NULL)
+		return NULL;
+	return sent(op, command(n, op, on_get_reply, op, "GET %b", k, len));
 }
 
 struct hp_l2_op *hp_l2_lock(struct hp_l2_client *cl, const void *key, size_t keylen,
 			    const char *token, uint64_t ttl_ms, hp_l2_get_fn *cb, void *data)
 {
-	struct hp_l2_op *op = new_op(cl, OP_LOCK, cb, data);
-	if (op == NULL)
+	if (cl == NULL)
 		return NULL;
 	size_t len;
 	const char *k = prefixed_as(cl, "l:", key, keylen, &len);
-	return sent(op, redisAsyncCommand(cl->ac, on_get_reply, op, "SET %b %s NX PX %llu", k, len,
-					  token, (unsigned long long)ttl_ms));
+	struct hp_l2_client *n = node_for(cl, k, len);
+	struct hp_l2_op *op = new_op(n, OP_LOCK, cb, data);
+	if (op == NULL)
+		return NULL;
+	return sent(op, command(n, op, on_get_reply, op, "SET %b %s NX PX %llu", k, len, token,
+				(unsigned long long)ttl_ms));
 }
 
 struct hp_l2_op *hp_l2_poll(struct hp_l2_client *cl, const void *key, size_t keylen,
 			    hp_l2_get_fn *cb, void *data)
 {
-	struct hp_l2_op *op = new_op(cl, OP_POLL, cb, data);
-	if (op == NULL)
+	if (cl == NULL)
 		return NULL;
-	/* Both names in one buffer: prefixed() reuses its scratch. */
+	/* Both names in one buffer: prefixed() reuses its scratch. In a
+	 * cluster they share a slot (one hash tag). */
 	struct hp_buf both = {0};
 	size_t olen, llen;
 	const char *k = prefixed(cl, key, keylen, &olen);
@@ -659,8 +965,13 @@ struct hp_l2_op *hp_l2_poll(struct hp_l2_client *cl, const void *key, size_t key
 	k = prefixed_as(cl, "l:", key, keylen, &llen);
 	hp_buf_append(&both, k, llen);
 	const char *o = hp_buf_data(&both);
-	int rc = redisAsyncCommand(cl->ac, on_get_reply, op, "MGET %b %b", o, olen, o + olen,
-				   llen);
+	struct hp_l2_client *n = node_for(cl, o, olen);
+	struct hp_l2_op *op = new_op(n, OP_POLL, cb, data);
+	if (op == NULL) {
+		hp_buf_fini(&both);
+		return NULL;
+	}
+	int rc = command(n, op, on_get_reply, op, "MGET %b %b", o, olen, o + olen, llen);
 	hp_buf_fini(&both);
 	return sent(op, rc);
 }
@@ -668,16 +979,27 @@ struct hp_l2_op *hp_l2_poll(struct hp_l2_client *cl, const void *key, size_t key
 struct hp_l2_op *hp_l2_gcra(struct hp_l2_client *cl, const void *key, size_t keylen,
 			    uint64_t interval_us, uint32_t burst, hp_l2_get_fn *cb, void *data)
 {
-	if (cl == NULL || cl->gcra_sha[0] == '\0')
-		return NULL;
-	struct hp_l2_op *op = new_op(cl, OP_GCRA, cb, data);
-	if (op == NULL)
+	if (cl == NULL)
 		return NULL;
 	size_t len;
 	const char *k = prefixed_as(cl, "rl:", key, keylen, &len);
-	return sent(op, redisAsyncCommand(cl->ac, on_get_reply, op, "EVALSHA %s 1 %b %llu %u",
-					  cl->gcra_sha, k, len, (unsigned long long)interval_us,
-					  burst));
+	struct hp_l2_client *n = node_for(cl, k, len);
+	/* The script is loaded on each connection (each node of a cluster). */
+	if (n == NULL || n->gcra_sha[0] == '\0')
+		return NULL;
+	struct hp_l2_op *op = new_op(n, OP_GCRA, cb, data);
+	if (op == NULL)
+		return NULL;
+	return sent(op, command(n, op, on_get_reply, op, "EVALSHA %s 1 %b %llu %u", n->gcra_sha, k,
+				len, (unsigned long long)interval_us, burst));
+}
+
+/* The node for the Redis key <name> if it can take a command now. */
+static struct hp_l2_client *ready_node_for(struct hp_l2_client *cl, const char *name,
+					   size_t len)
+{
+	struct hp_l2_client *n = node_for(cl, name, len);
+	return hp_l2_client_ready(n) ? n : NULL;
 }
 
 bool hp_l2_unlock(struct hp_l2_client *cl, const void *key, size_t keylen, const char *token)
@@ -685,12 +1007,13 @@ bool hp_l2_unlock(struct hp_l2_client *cl, const void *key, size_t keylen, const
 	static const char script[] =
 		"if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) "
 		"end return 0";
-	if (!hp_l2_client_ready(cl))
+	if (cl == NULL)
 		return false;
 	size_t len;
 	const char *k = prefixed_as(cl, "l:", key, keylen, &len);
-	return redisAsyncCommand(cl->ac, on_write_reply, NULL, "EVAL %s 1 %b %s", script, k, len,
-				 token) == REDIS_OK;
+	struct hp_l2_client *n = ready_node_for(cl, k, len);
+	return n != NULL && command(n, NULL, on_write_reply, NULL, "EVAL %s 1 %b %s", script, k,
+				    len, token) == REDIS_OK;
 }
 
 void hp_l2_cancel(struct hp_l2_op *op)
@@ -718,15 +1041,17 @@ static void on_set_reply(redisAsyncContext *ac, void *r, void *privdata)
 bool hp_l2_set(struct hp_l2_client *cl, const void *key, size_t keylen, const void *value,
 	       size_t len, uint64_t ttl_ms)
 {
-	if (!hp_l2_client_ready(cl) || ttl_ms == 0) {
-		if (cl != NULL)
-			bump(&cl->l2->skipped);
+	if (cl == NULL)
 		return false;
-	}
 	size_t klen;
 	const char *k = prefixed(cl, key, keylen, &klen);
-	if (redisAsyncCommand(cl->ac, on_set_reply, NULL, "SET %b %b PX %llu", k, klen, value,
-			      len, (unsigned long long)ttl_ms) != REDIS_OK) {
+	struct hp_l2_client *n = ready_node_for(cl, k, klen);
+	if (n == NULL || ttl_ms == 0) {
+		bump(&cl->l2->skipped);
+		return false;
+	}
+	if (command(n, NULL, on_set_reply, NULL, "SET %b %b PX %llu", k, klen, value, len,
+		    (unsigned long long)ttl_ms) != REDIS_OK) {
 		bump(&cl->l2->skipped);
 		return false;
 	}
@@ -735,20 +1060,75 @@ bool hp_l2_set(struct hp_l2_client *cl, const void *key, size_t keylen, const vo
 }
 
 
+/* The object's name and its variant hash's in <both> (prefixed() reuses
+ * its scratch); *olen is the first's length, *vlen the second's. In a
+ * cluster they share a slot. */
+static void object_and_variants(struct hp_l2_client *cl, const void *key, size_t keylen,
+				struct hp_buf *both, size_t *olen, size_t *vlen)
+{
+	const char *k = prefixed(cl, key, keylen, olen);
+	hp_buf_append(both, k, *olen);
+	k = prefixed_as(cl, "v:", key, keylen, vlen);
+	hp_buf_append(both, k, *vlen);
+}
+
 bool hp_l2_del(struct hp_l2_client *cl, const void *key, size_t keylen)
 {
-	if (!hp_l2_client_ready(cl))
+	if (cl == NULL)
 		return false;
-	size_t klen;
-	const char *k = prefixed(cl, key, keylen, &klen);
-	return redisAsyncCommand(cl->ac, on_write_reply, NULL, "DEL %b", k, klen) == REDIS_OK;
+	struct hp_buf both = {0};
+	size_t olen, vlen;
+	object_and_variants(cl, key, keylen, &both, &olen, &vlen);
+	const char *o = hp_buf_data(&both);
+	struct hp_l2_client *n = ready_node_for(cl, o, olen);
+	bool ok = n != NULL && command(n, NULL, on_write_reply, NULL, "DEL %b %b", o, olen,
+				       o + olen, vlen) == REDIS_OK;
+	hp_buf_fini(&both);
+	return ok;
+}
+
+bool hp_l2_set_variant(struct hp_l2_client *cl, const void *key, size_t keylen,
+		       const void *variant, size_t vlen, const void *value, size_t len,
+		       uint64_t ttl_ms)
+{
+	if (cl == NULL || ttl_ms == 0)
+		return false;
+	size_t hlen;
+	const char *h = prefixed_as(cl, "v:", key, keylen, &hlen);
+	struct hp_l2_client *n = ready_node_for(cl, h, hlen);
+	unsigned long long px = (unsigned long long)ttl_ms;
+	/* The hash lives as long as its latest variant: older ones may go
+	 * sooner than their own TTL (a miss), never stay forever. (PEXPIRE's
+	 * NX and GT would keep the longest, but need Redis 7.) */
+	return n != NULL &&
+	       command(n, NULL, on_set_reply, NULL, "HSET %b %b %b", h, hlen, variant, vlen, value,
+		       len) == REDIS_OK &&
+	       command(n, NULL, on_write_reply, NULL, "PEXPIRE %b %llu", h, hlen, px) == REDIS_OK;
+}
+
+struct hp_l2_op *hp_l2_get_variant(struct hp_l2_client *cl, const void *key, size_t keylen,
+				   const void *variant, size_t vlen, hp_l2_get_fn *cb,
+				   void *data)
+{
+	if (cl == NULL)
+		return NULL;
+	size_t hlen;
+	const char *h = prefixed_as(cl, "v:", key, keylen, &hlen);
+	struct hp_l2_client *n = node_for(cl, h, hlen);
+	struct hp_l2_op *op = new_op(n, OP_GET, cb, data);
+	if (op == NULL)
+		return NULL;
+	return sent(op, command(n, op, on_get_reply, op, "HGET %b %b", h, hlen, variant, vlen));
 }
 
 bool hp_l2_publish(struct hp_l2_client *cl, const void *msg, size_t len)
 {
-	if (!hp_l2_client_ready(cl))
+	/* In a cluster any node broadcasts a message to the subscribers of
+	 * every node. */
+	struct hp_l2_client *n = cl != NULL && cl->slots != NULL ? any_ready_node(cl) : cl;
+	if (!hp_l2_client_ready(n))
 		return false;
-	if (redisAsyncCommand(cl->ac, on_write_reply, NULL, "PUBLISH %s %b", cl->l2->channel, msg,
+	if (redisAsyncCommand(n->ac, on_write_reply, NULL, "PUBLISH %s %b", cl->l2->channel, msg,
 			      len) != REDIS_OK)
 		return false;
 	bump(&cl->l2->bus_published);
@@ -762,20 +1142,45 @@ bool hp_l2_publish(struct hp_l2_client *cl, const void *msg, size_t len)
 bool hp_l2_tag_add(struct hp_l2_client *cl, struct hp_str tag, const void *key, size_t keylen,
 		   uint64_t ttl_ms)
 {
-	if (!hp_l2_client_ready(cl))
+	if (cl == NULL)
 		return false;
-	size_t olen;
-	const char *o = prefixed(cl, key, keylen, &olen);
+	/* The object and its variant hash: a tag purge deletes both. */
 	struct hp_buf obj = {0};
-	hp_buf_append(&obj, o, olen);
+	size_t olen, vlen;
+	object_and_variants(cl, key, keylen, &obj, &olen, &vlen);
+	const char *o = hp_buf_data(&obj);
 	size_t tlen;
 	const char *t = prefixed_as(cl, "t:", tag.ptr, tag.len, &tlen);
-	bool ok = redisAsyncCommand(cl->ac, on_write_reply, NULL, "SADD %b %b", t, tlen,
-				    hp_buf_data(&obj), obj.len) == REDIS_OK &&
-		  redisAsyncCommand(cl->ac, on_write_reply, NULL, "PEXPIRE %b %llu", t, tlen,
-				    (unsigned long long)ttl_ms) == REDIS_OK;
+	struct hp_l2_client *n = ready_node_for(cl, t, tlen);
+	bool ok = n != NULL &&
+		  command(n, NULL, on_write_reply, NULL, "SADD %b %b %b", t, tlen, o, olen,
+			  o + olen, vlen) == REDIS_OK &&
+		  command(n, NULL, on_write_reply, NULL, "PEXPIRE %b %llu", t, tlen,
+			  (unsigned long long)ttl_ms) == REDIS_OK;
 	hp_buf_fini(&obj);
 	return ok;
+}
+
+/* A cluster's tag purge, second half: the members live in many slots, so
+ * each is deleted on its own node (a script may touch one slot only). */
+static void on_tag_members(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct hp_l2_client *node = ac->data;
+	struct hp_l2_client *router = node != NULL ? node->router : NULL;
+	redisReply *reply = r;
+	(void)privdata;
+	if (router == NULL || router->destroying || reply == NULL ||
+	    reply->type != REDIS_REPLY_ARRAY)
+		return;
+	for (size_t i = 0; i < reply->elements; i++) {
+		redisReply *m = reply->element[i];
+		if (m->type != REDIS_REPLY_STRING)
+			continue;
+		struct hp_l2_client *n = ready_node_for(router, m->str, (size_t)m->len);
+		if (n != NULL)
+			(void)command(n, NULL, on_write_reply, NULL, "DEL %b", m->str,
+				      (size_t)m->len);
+	}
 }
 
 bool hp_l2_tag_purge(struct hp_l2_client *cl, struct hp_str tag)
@@ -783,10 +1188,18 @@ bool hp_l2_tag_purge(struct hp_l2_client *cl, struct hp_str tag)
 	static const char script[] =
 		"for _, k in ipairs(redis.call('SMEMBERS', KEYS[1])) do redis.call('DEL', k) end "
 		"return redis.call('DEL', KEYS[1])";
-	if (!hp_l2_client_ready(cl))
+	if (cl == NULL)
 		return false;
 	size_t tlen;
 	const char *t = prefixed_as(cl, "t:", tag.ptr, tag.len, &tlen);
-	return redisAsyncCommand(cl->ac, on_write_reply, NULL, "EVAL %s 1 %b", script, t, tlen) ==
-	       REDIS_OK;
+	struct hp_l2_client *n = ready_node_for(cl, t, tlen);
+	if (n == NULL)
+		return false;
+	if (cl->slots == NULL)
+		return command(n, NULL, on_write_reply, NULL, "EVAL %s 1 %b", script, t, tlen) ==
+		       REDIS_OK;
+	/* SMEMBERS then DEL of the set: queued in this order on one node, so
+	 * the members come back before the set goes. */
+	return command(n, NULL, on_tag_members, NULL, "SMEMBERS %b", t, tlen) == REDIS_OK &&
+	       command(n, NULL, on_write_reply, NULL, "DEL %b", t, tlen) == REDIS_OK;
 }

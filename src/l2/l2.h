@@ -103,11 +103,31 @@ void hp_l2_purge_encode(struct hp_buf *out, const struct hp_l2_purge *p);
 /* Parse <len> bytes at <msg>; views point into it. False if malformed. */
 bool hp_l2_purge_decode(const char *msg, size_t len, struct hp_l2_purge *p);
 
+/* ==== Redis Cluster slots (slot.c) ==== */
+
+#define HP_L2_SLOTS 16384
+/* CRC16-CCITT (XMODEM), the cluster's key hash: "123456789" gives 0x31C3. */
+uint16_t hp_l2_crc16(const void *data, size_t len);
+/* The cluster slot of the Redis key <key>: of its {hash tag} if it has a
+ * non-empty one, else of the whole key. */
+unsigned hp_l2_key_slot(const void *key, size_t len);
+
 /* ==== The shared state ==== */
+
+/* A Redis server's numeric address. */
+struct hp_l2_addr {
+	const char *ip;
+	int port;
+};
 
 struct hp_l2_conf {
 	const char *ip;                /* numeric address of the Redis server (resolved) */
 	int port;
+	/* A Redis Cluster: <seeds> (ip, port above first) are nodes asked for
+	 * the slot map; keys go to the node owning their slot. */
+	bool cluster;
+	const struct hp_l2_addr *seeds;
+	size_t nseeds;
 	uint64_t timeout_ms;           /* limit of one command */
 	const char *prefix;            /* of every key */
 };
@@ -128,6 +148,10 @@ struct hp_l2_stats {
 	uint64_t bus_published;        /* purges published */
 	uint64_t bus_received;         /* purges of other instances received */
 	uint64_t bus_resyncs;          /* resubscriptions after losing the bus */
+	bool cluster;                  /* a Redis Cluster */
+	unsigned nodes;                /* cluster: the most nodes a worker knows; else 1 */
+	uint64_t redirects;            /* cluster: MOVED and ASK answers followed */
+	uint64_t slot_refreshes;       /* cluster: slot maps fetched (CLUSTER SLOTS) */
 };
 
 /* Create the shared state; <conf>'s strings are copied. Makes no connection. */
@@ -140,7 +164,11 @@ void hp_l2_note_miss(struct hp_l2 *l2);
 /* ==== One worker's client ==== */
 
 /* A client on <loop> (the calling thread's); it connects at once, in the
- * background. */
+ * background. For a cluster it is a router: one connection per node, a
+ * slot map fetched from the first node up (CLUSTER SLOTS) and fetched
+ * again after each MOVED; MOVED and ASK are followed (ASKING first for
+ * ASK). Keys are named <prefix><kind>{<cache key>} there, so an object
+ * and its fill lock share a slot. */
 struct hp_l2_client *hp_l2_client_create(struct hp_l2 *l2, struct hp_loop *loop);
 /* Close the connection; pending callbacks are called with an error first. */
 void hp_l2_client_destroy(struct hp_l2_client *cl);
@@ -192,7 +220,8 @@ struct hp_l2_op *hp_l2_gcra(struct hp_l2_client *cl, const void *key, size_t key
 			    uint64_t interval_us, uint32_t burst, hp_l2_get_fn *cb, void *data);
 /* The callback of <op> will not be called; <op> is gone for the caller. */
 void hp_l2_cancel(struct hp_l2_op *op);
-/* DEL the cache key <key>, without waiting. False when not sent. */
+/* DEL the cache key <key> (and its variants), without waiting. False when
+ * not sent. */
 bool hp_l2_del(struct hp_l2_client *cl, const void *key, size_t keylen);
 /* PUBLISH <msg> on the invalidation channel, without waiting. False when
  * not sent. */
@@ -218,6 +247,20 @@ typedef void hp_l2_message_fn(void *data, enum hp_l2_bus_event ev, const char *m
  * reconnects by itself like a client. Destroy with hp_l2_client_destroy(). */
 struct hp_l2_client *hp_l2_subscriber_create(struct hp_l2 *l2, struct hp_loop *loop,
 					     hp_l2_message_fn *cb, void *data);
+
+/*
+ * Vary variants: every variant of a URL also goes into the hash
+ * <prefix>v:<key>, under its variant key (hp_l2_variant_key()); the hash
+ * lives as long as the variant written last.
+ * hp_l2_set_variant() without waiting; hp_l2_get_variant() as hp_l2_get().
+ * hp_l2_del() deletes the hash with the object.
+ */
+bool hp_l2_set_variant(struct hp_l2_client *cl, const void *key, size_t keylen,
+		       const void *variant, size_t vlen, const void *value, size_t len,
+		       uint64_t ttl_ms);
+struct hp_l2_op *hp_l2_get_variant(struct hp_l2_client *cl, const void *key, size_t keylen,
+				   const void *variant, size_t vlen, hp_l2_get_fn *cb,
+				   void *data);
 
 /* SET the cache key <key> to <value> with a TTL of <ttl_ms> (PX), without
  * waiting for the answer. False when not sent (not ready). */

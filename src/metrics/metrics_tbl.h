@@ -146,7 +146,8 @@ HP_METRIC(l2_skipped, "hotpath_l2_skipped_total", counter, SCRAPE, "",
 	  "its circuit open.")
 HP_METRIC(l2_connected, "hotpath_l2_connected_workers", gauge, SCRAPE, "",
 	  "Workers connected to Redis now (equal to the worker count when the L2 tier is "
-	  "healthy; 0 without l2).")
+	  "healthy; 0 without l2). In a Redis Cluster: connections to nodes (workers x "
+	  "nodes when healthy).")
 HP_METRIC(l2_bus_up, "hotpath_l2_bus_up", gauge, SCRAPE, "",
 	  "1 while this instance is subscribed to the invalidation bus in Redis, else 0.")
 HP_METRIC(l2_bus_published, "hotpath_l2_bus_published_total", counter, SCRAPE, "",
@@ -155,3 +156,8 @@ HP_METRIC(l2_bus_received, "hotpath_l2_bus_received_total", counter, SCRAPE, "",
 	  "Purges of other instances received and applied.")
 HP_METRIC(l2_bus_resyncs, "hotpath_l2_bus_resyncs_total", counter, SCRAPE, "",
 	  "Resubscriptions after losing the bus; each emptied the memory cache (docs/l2.md).")
+HP_METRIC(l2_redirects, "hotpath_l2_cluster_redirects_total", counter, SCRAPE, "",
+	  "Redis Cluster: MOVED and ASK answers followed to another node (a resharding, or "
+	  "a slot map not yet fetched).")
+HP_METRIC(l2_slot_refreshes, "hotpath_l2_cluster_slot_refreshes_total", counter, SCRAPE, "",
+	  "Redis Cluster: slot maps fetched (CLUSTER SLOTS), at connect and after a MOVED.")

@@ -7,6 +7,10 @@
  * connection and written after the current round of events. Step l2 (the
  * GET before the origin) is lookup.c's.
  *
+ * A response with Vary is also put in the URL's variant hash, so that
+ * every variant survives, not just the latest (lookup.c asks the hash
+ * when the latest is another variant).
+ *
  * Its tags go into a set per tag in Redis, so that a tag purge deletes the
  * L2 objects of the tag, whichever instance filled them (bus.c).
  *
@@ -108,12 +112,20 @@ void hp_l2_tier_write(struct hp_client *c, struct hp_cache_obj *obj)
 	struct hp_buf enc = {0};
 	hp_l2_encode_head(&enc, &o);
 	append_body(&enc, obj);
-	hp_buf_fini(&variant);
 	if (enc.len <= conf->max_object_size + 4096) {
 		uint64_t px = HP_MIN((uint64_t)keep_s * 1000, conf->max_ttl_ms);
+		/* The URL's key holds the variant written last (a reader learns
+		 * the Vary names from it); a varying object also goes into the
+		 * URL's variant hash, where the other variants stay. */
 		if (hp_l2_set(c->w->l2, t->cache.key, t->cache.keylen, hp_buf_data(&enc), enc.len,
-			      px))
+			      px)) {
+			if (variant.len > 0)
+				(void)hp_l2_set_variant(c->w->l2, t->cache.key, t->cache.keylen,
+							hp_buf_data(&variant), variant.len,
+							hp_buf_data(&enc), enc.len, px);
 			index_tags(c, fields, nfields, conf->max_ttl_ms);
+		}
 	}
+	hp_buf_fini(&variant);
 	hp_buf_fini(&enc);
 }

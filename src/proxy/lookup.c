@@ -324,7 +324,29 @@ static bool fill_from_l2(struct hp_client *c, const struct hp_l2_object *o)
 	return ok;
 }
 
-/* The object came (from a GET or a poll): into L1, then decide again. */
+/* The URL's object in Redis is another variant than this request's: ask
+ * the URL's variant hash for ours, its key computed with the Vary of the
+ * object found (a URL varies the same way whatever the variant). */
+static enum hp_step ask_variant(struct hp_client *c, const struct hp_l2_object *o)
+{
+	struct hp_txn *t = c->t;
+	struct hp_txn_l2 *l2 = &t->l2;
+	struct hp_buf v = {0};
+	if (hp_l2_variant_key(&v, o->fields, o->nfields, l2->req, l2->nreq))
+		l2->op = hp_l2_get_variant(c->w->l2, t->cache.key, t->cache.keylen,
+					   hp_buf_data(&v), v.len, on_l2_answer, c);
+	hp_buf_fini(&v);
+	l2->phase = HP_L2_PHASE_VARIANT;
+	if (l2->op == NULL) {
+		hp_l2_note_miss(c->w->px->l2);
+		return HP_STEP_body;
+	}
+	l2->ask = HP_L2_ASK_WAITING;
+	return HP_STEP_WAIT;
+}
+
+/* The object came (from a GET, the variant hash or a poll): into L1, then
+ * decide again. */
 static enum hp_step take_l2_object(struct hp_client *c)
 {
 	struct hp_txn *t = c->t;
@@ -333,6 +355,9 @@ static enum hp_step take_l2_object(struct hp_client *c)
 	struct hp_http_header *fields = hp_arena_alloc(&t->arena, max * sizeof(*fields));
 	struct hp_l2_object o;
 	enum hp_l2_decode r = hp_l2_decode(l2->value, l2->len, &o, fields, max);
+	if (r == HP_L2_DECODE_OK && l2->phase == HP_L2_PHASE_GET && o.variant.len > 0 &&
+	    !same_variant(&o, l2))
+		return ask_variant(c, &o);
 	if (r != HP_L2_DECODE_OK || !same_variant(&o, l2) ||
 	    hp_bus_purged(c->w->px, t->cache.key, t->cache.keylen, &o,
 			  hp_client_cfg(c)->cache.tag_header)) {
@@ -405,7 +430,9 @@ static enum hp_step poll_later(struct hp_client *c)
 
 /*
  * The answers, by phase:
- *   GET   found: the object; not found: try the lock; error: fetch
+ *   GET   found: the object (another variant: ask VARIANT); not found: try
+ *         the lock; error: fetch
+ *   VARIANT  as GET
  *   LOCK  found (ours): fetch for everyone; not found (theirs): poll; error: fetch
  *   POLL  found: the object; locked: poll again; not found (no lock, no
  *         object: its holder stored nothing, or died): fetch; error: fetch
@@ -417,6 +444,7 @@ static enum hp_step use_l2_answer(struct hp_client *c)
 		return HP_STEP_body;
 	switch (l2->phase) {
 	case HP_L2_PHASE_GET:
+	case HP_L2_PHASE_VARIANT:
 		return l2->result == HP_L2_FOUND ? take_l2_object(c) : try_lock(c);
 	case HP_L2_PHASE_LOCK:
 		if (l2->result != HP_L2_FOUND)

@@ -217,8 +217,8 @@ static json_t *cache_json(struct hp_proxy *px)
 			 (json_int_t)st.bytes, "max_bytes", (json_int_t)st.max_bytes);
 }
 
-/* "up" when every worker is connected, "down" when none is, else
- * "partial"; null without l2. */
+/* "up" when every worker is connected (to every node of a cluster),
+ * "down" when none is, else "partial"; null without l2. */
 static json_t *l2_json(struct hp_proxy *px)
 {
 	if (px->l2 == NULL)
@@ -226,7 +226,7 @@ static json_t *l2_json(struct hp_proxy *px)
 	struct hp_l2_stats st;
 	hp_l2_get_stats(px->l2, &st);
 	const char *state = st.connected == 0 ? "down"
-			    : st.connected >= st.workers ? "up" : "partial";
+			    : st.connected >= st.workers * HP_MAX(st.nodes, 1u) ? "up" : "partial";
 	json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "state", state,
 			      "connected_workers", (json_int_t)st.connected, "workers",
 			      (json_int_t)st.workers, "hits", (json_int_t)st.hits, "misses",
@@ -238,6 +238,11 @@ static json_t *l2_json(struct hp_proxy *px)
 						"published", (json_int_t)st.bus_published,
 						"received", (json_int_t)st.bus_received,
 						"resyncs", (json_int_t)st.bus_resyncs));
+	if (st.cluster)
+		json_object_set_new(o, "cluster",
+				    json_pack("{s:I, s:I, s:I}", "nodes", (json_int_t)st.nodes,
+					      "redirects", (json_int_t)st.redirects,
+					      "slot_refreshes", (json_int_t)st.slot_refreshes));
 	return o;
 }
 

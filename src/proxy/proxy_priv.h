@@ -254,6 +254,7 @@ enum hp_l2_ask {
 
 enum hp_l2_phase {
 	HP_L2_PHASE_GET,     /* is the object in Redis? */
+	HP_L2_PHASE_VARIANT, /* it is another variant: is ours in the URL's variant hash? */
 	HP_L2_PHASE_LOCK,    /* no: may we fetch it (the fill lock)? */
 	HP_L2_PHASE_POLL,    /* another instance fetches it: wait for its object */
 };

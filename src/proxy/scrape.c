@@ -77,6 +77,8 @@ void hp_proxy_metrics(struct hp_proxy *px, struct hp_buf *out)
 		v.l2_bus_published = (double)l2.bus_published;
 		v.l2_bus_received = (double)l2.bus_received;
 		v.l2_bus_resyncs = (double)l2.bus_resyncs;
+		v.l2_redirects = (double)l2.redirects;
+		v.l2_slot_refreshes = (double)l2.slot_refreshes;
 	}
 	v.startup_duration = (double)atomic_load(&px->startup_us) / 1e6;
 	v.config_reload_failures = (double)atomic_load(&px->reload_failures);

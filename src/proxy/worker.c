@@ -249,35 +249,59 @@ static struct hp_cache *cache_for(struct hp_proxy *px, const struct hp_config *c
 	return cache;
 }
 
-/* The Redis tier of the start-up config, its address resolved here (a
+/* One l2.redis address resolved to a numeric ip and port. */
+static bool l2_resolve(const char *addr, char *ip, size_t iplen, int *port, char *err,
+		       size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char why[256];
+	if (hp_net_resolve(addr, &ss, &len, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "l2.redis: %s: %s", addr, why);
+		return false;
+	}
+	hp_net_format_ip((const struct sockaddr *)&ss, ip, iplen);
+	*port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+					       : ((struct sockaddr_in *)&ss)->sin_port);
+	return true;
+}
+
+/* The Redis tier of the start-up config, its addresses resolved here (a
  * worker never resolves). NULL without l2.redis; false on failure. */
 static bool l2_create(struct hp_proxy *px, const struct hp_config *cfg, char *err,
 		      size_t errlen)
 {
-	if (cfg->l2.nredis == 0)
+	size_t n = cfg->l2.nredis;
+	if (n == 0)
 		return true;
-	struct sockaddr_storage ss;
-	socklen_t len;
-	char why[256];
-	if (hp_net_resolve(cfg->l2.redis[0], &ss, &len, why, sizeof(why)) < 0) {
-		snprintf(err, errlen, "l2.redis: %s: %s", cfg->l2.redis[0], why);
-		return false;
+	char (*ips)[INET6_ADDRSTRLEN] = hp_xcalloc(n, sizeof(*ips));
+	struct hp_l2_addr *seeds = hp_xcalloc(n, sizeof(*seeds));
+	bool ok = true;
+	for (size_t i = 0; ok && i < n; i++) {
+		ok = l2_resolve(cfg->l2.redis[i], ips[i], sizeof(ips[i]), &seeds[i].port, err,
+				errlen);
+		seeds[i].ip = ips[i];
 	}
-	char ip[INET6_ADDRSTRLEN];
-	hp_net_format_ip((const struct sockaddr *)&ss, ip, sizeof(ip));
-	int port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-						  : ((struct sockaddr_in *)&ss)->sin_port);
-	struct hp_l2_conf conf = {
-		.ip = ip,
-		.port = port,
-		.timeout_ms = cfg->l2.timeout_ms,
-		.prefix = cfg->l2.prefix,
-	};
-	px->l2 = hp_l2_create(&conf);
-	hp_log_info("l2: Redis at %s:%d, objects up to %llu bytes for at most %llu s", ip, port,
-		    (unsigned long long)cfg->l2.max_object_size,
-		    (unsigned long long)(cfg->l2.max_ttl_ms / 1000));
-	return true;
+	if (ok) {
+		struct hp_l2_conf conf = {
+			.ip = seeds[0].ip,
+			.port = seeds[0].port,
+			.cluster = cfg->l2.cluster,
+			.seeds = seeds,
+			.nseeds = n,
+			.timeout_ms = cfg->l2.timeout_ms,
+			.prefix = cfg->l2.prefix,
+		};
+		px->l2 = hp_l2_create(&conf);
+		hp_log_info("l2: Redis %s%s:%d%s, objects up to %llu bytes for at most %llu s",
+			    cfg->l2.cluster ? "Cluster, seed " : "at ", seeds[0].ip, seeds[0].port,
+			    n > 1 ? " and more" : "",
+			    (unsigned long long)cfg->l2.max_object_size,
+			    (unsigned long long)(cfg->l2.max_ttl_ms / 1000));
+	}
+	free(seeds);
+	free(ips);
+	return ok;
 }
 
 struct hp_proxy *hp_proxy_create(const struct hp_config *cfg, char *err, size_t errlen)
@@ -564,9 +588,10 @@ static void warn_restart_only(const struct hp_proxy *px, const struct hp_config 
 	if (cfg->cache.max_object_size != boot->cache.max_object_size)
 		hp_log_warn("reload: cache.max_object_size changes apply after a restart");
 	if (!same_strings(boot->l2.redis, boot->l2.nredis, cfg->l2.redis, cfg->l2.nredis) ||
-	    cfg->l2.timeout_ms != boot->l2.timeout_ms || strcmp(cfg->l2.prefix, boot->l2.prefix))
-		hp_log_warn("reload: l2.redis, l2.timeout and l2.prefix changes apply after a "
-			    "restart");
+	    cfg->l2.cluster != boot->l2.cluster || cfg->l2.timeout_ms != boot->l2.timeout_ms ||
+	    strcmp(cfg->l2.prefix, boot->l2.prefix))
+		hp_log_warn("reload: l2.redis, l2.cluster, l2.timeout and l2.prefix changes apply "
+			    "after a restart");
 }
 
 int hp_proxy_reload(struct hp_proxy *px, struct hp_config *cfg, char *err, size_t errlen)

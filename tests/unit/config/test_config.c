@@ -132,6 +132,27 @@ static void expect_error(const char *json, const char *want)
 	expect_error_env(json, no_env, NULL, want);
 }
 
+/* l2: several Redis addresses only as a cluster's nodes, in either key
+ * order; the cluster's seeds load. */
+static void test_l2_cluster(void **state)
+{
+	(void)state;
+#define L2UP "\"upstreams\": {\"a\": {\"servers\": [\"http://127.0.0.1:9\"]}}"
+	expect_error("{" L2UP ", \"l2\": {\"redis\": [\"127.0.0.1:7000\", \"127.0.0.1:7001\"]}}",
+		     "hotpath.json:1:65: l2: redis lists 2 servers: several are only for the nodes "
+		     "of a Redis Cluster (\"cluster\": true)");
+	struct hp_config *cfg = load("{" L2UP ", \"l2\": {\"cluster\": true, \"redis\": "
+				     "[\"127.0.0.1:7000\", \"127.0.0.1:7001\", \"127.0.0.1:7002\"]}}",
+				     no_env, NULL);
+	assert_true(cfg->l2.cluster);
+	assert_int_equal(cfg->l2.nredis, 3);
+	hp_config_destroy(cfg);
+	cfg = load("{" L2UP ", \"l2\": {\"redis\": [\"127.0.0.1:7000\"]}}", no_env, NULL);
+	assert_false(cfg->l2.cluster);
+	hp_config_destroy(cfg);
+#undef L2UP
+}
+
 static bool in_list(const struct hp_cidr *list, size_t n, const char *ip)
 {
 	struct sockaddr_in sin = {.sin_family = AF_INET};
@@ -741,6 +762,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_empty_routes),
+		cmocka_unit_test(test_l2_cluster),
 		cmocka_unit_test(test_cache_admin_overrides),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_no_upstream),
