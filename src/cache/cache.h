@@ -342,6 +342,18 @@ size_t hp_cache_purge_prefix(struct hp_cache *c, struct hp_str host, struct hp_s
 /* Would hp_cache_purge_prefix(<host>, <path_prefix>) take the key <key>? */
 bool hp_cache_key_matches_prefix(const void *key, size_t keylen, struct hp_str host,
 				 struct hp_str path_prefix);
+/* The tags of fields f[0..n) as the cache reads them: the members of the
+ * <tag_header> field (comma-separated) and of Surrogate-Key (space-
+ * separated), trimmed, empty ones skipped. Start with *it zeroed; each
+ * call gives the next tag in <*tag> and the index of its field in
+ * it->field; false at the end. */
+struct hp_cache_tag_iter {
+	size_t field;
+	size_t pos;
+};
+bool hp_cache_next_tag(const struct hp_http_header *f, size_t n, const char *tag_header,
+		       struct hp_cache_tag_iter *it, struct hp_str *tag);
+
 /* Every object tagged <tag> (exact bytes) by the tag header (comma-separated)
  * or by Surrogate-Key (space-separated). Costs O(objects carrying <tag>), not
  * O(cache): a tag index is kept as objects are linked and unlinked. */

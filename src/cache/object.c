@@ -402,6 +402,28 @@ static void copy_vary(struct hp_cache_obj *obj, struct hp_buf *mem, const struct
 	}
 }
 
+bool hp_cache_next_tag(const struct hp_http_header *f, size_t n, const char *tag_header,
+		       struct hp_cache_tag_iter *it, struct hp_str *tag)
+{
+	for (; it->field < n; it->field++, it->pos = 0) {
+		struct hp_str name = f[it->field].name;
+		bool surrogate = hp_str_ieq(name, "Surrogate-Key");
+		if (!surrogate && !hp_str_ieq(name, tag_header != NULL ? tag_header : "Cache-Tag"))
+			continue;
+		struct hp_str v = f[it->field].value;
+		char sep = surrogate ? ' ' : ',';
+		while (it->pos < v.len) {
+			const char *s = memchr(v.ptr + it->pos, sep, v.len - it->pos);
+			size_t end = s ? (size_t)(s - v.ptr) : v.len;
+			*tag = hp_str_trim((struct hp_str){v.ptr + it->pos, end - it->pos});
+			it->pos = end + 1;
+			if (tag->len > 0)
+				return true;
+		}
+	}
+	return false;
+}
+
 /* Tags from the tag header (comma-separated) and Surrogate-Key (space-separated),
  * read from the response itself because <mem> moves while we pack. */
 static void pack_tags(const struct hp_cache *c, struct hp_cache_obj *obj, struct hp_buf *mem,
@@ -411,24 +433,15 @@ static void pack_tags(const struct hp_cache *c, struct hp_cache_obj *obj, struct
 	size_t cap = 0;
 
 	for (int pass = 0; pass < 2; pass++) {
-		for (size_t i = 0; i < nresp; i++) {
-			struct hp_str name = resp[i].name;
-			struct hp_str v = resp[i].value;
-			if (!is_tag_field(c, name) || !store_field(cc, name))
+		struct hp_cache_tag_iter it = {0};
+		struct hp_str t;
+		while (hp_cache_next_tag(resp, nresp, c->conf.tag_header, &it, &t)) {
+			if (!store_field(cc, resp[it.field].name))
 				continue;
-			char sep = hp_str_ieq(name, "Surrogate-Key") ? ' ' : ',';
-			for (size_t p = 0; p < v.len;) {
-				const char *s = memchr(v.ptr + p, sep, v.len - p);
-				size_t end = s ? (size_t)(s - v.ptr) : v.len;
-				struct hp_str t = hp_str_trim((struct hp_str){v.ptr + p, end - p});
-				p = end + 1;
-				if (t.len == 0)
-					continue;
-				if (pass == 0)
-					cap++;
-				else
-					obj->tags[obj->ntags++] = pack(mem, t.ptr, t.len);
-			}
+			if (pass == 0)
+				cap++;
+			else
+				obj->tags[obj->ntags++] = pack(mem, t.ptr, t.len);
 		}
 		if (pass == 0)
 			obj->tags = hp_xmalloc((cap ? cap : 1) * sizeof(*obj->tags));

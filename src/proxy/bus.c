@@ -83,22 +83,11 @@ static void log_purge(struct hp_bus *b, const struct hp_l2_purge *p, time_t at)
 static bool has_tag(const struct hp_http_header *f, size_t n, const char *tag_header,
 		    struct hp_str tag)
 {
-	for (size_t i = 0; i < n; i++) {
-		bool comma = hp_str_ieq(f[i].name, tag_header);
-		if (!comma && !hp_str_ieq(f[i].name, "surrogate-key"))
-			continue;
-		struct hp_str v = f[i].value;
-		size_t k = 0;
-		while (k < v.len) {
-			size_t j = k;
-			while (j < v.len && v.ptr[j] != (comma ? ',' : ' '))
-				j++;
-			struct hp_str one = hp_str_trim((struct hp_str){v.ptr + k, j - k});
-			if (one.len == tag.len && memcmp(one.ptr, tag.ptr, tag.len) == 0)
-				return true;
-			k = j + 1;
-		}
-	}
+	struct hp_cache_tag_iter it = {0};
+	struct hp_str one;
+	while (hp_cache_next_tag(f, n, tag_header, &it, &one))
+		if (one.len == tag.len && memcmp(one.ptr, tag.ptr, tag.len) == 0)
+			return true;
 	return false;
 }
 

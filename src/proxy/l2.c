@@ -56,24 +56,10 @@ static void append_body(struct hp_buf *out, const struct hp_cache_obj *obj)
 static void index_tags(struct hp_client *c, const struct hp_http_header *f, size_t n,
 		       uint64_t ttl_ms)
 {
-	const char *tag_header = hp_client_cfg(c)->cache.tag_header;
-	for (size_t i = 0; i < n; i++) {
-		bool comma = hp_str_ieq(f[i].name, tag_header);
-		if (!comma && !hp_str_ieq(f[i].name, "surrogate-key"))
-			continue;
-		struct hp_str v = f[i].value;
-		size_t k = 0;
-		while (k < v.len) {
-			size_t j = k;
-			while (j < v.len && v.ptr[j] != (comma ? ',' : ' '))
-				j++;
-			struct hp_str one = hp_str_trim((struct hp_str){v.ptr + k, j - k});
-			if (one.len > 0)
-				(void)hp_l2_tag_add(c->w->l2, one, c->t->cache.key, c->t->cache.keylen,
-						    ttl_ms);
-			k = j + 1;
-		}
-	}
+	struct hp_cache_tag_iter it = {0};
+	struct hp_str one;
+	while (hp_cache_next_tag(f, n, hp_client_cfg(c)->cache.tag_header, &it, &one))
+		(void)hp_l2_tag_add(c->w->l2, one, c->t->cache.key, c->t->cache.keylen, ttl_ms);
 }
 
 void hp_l2_tier_write(struct hp_client *c, struct hp_cache_obj *obj)

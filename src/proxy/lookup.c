@@ -259,18 +259,6 @@ static void on_l2_answer(void *data, enum hp_l2_result r, const char *value, siz
 	c->drive(c);
 }
 
-/* The parsed fields live in the worker's scratch array, which the next
- * request parsed on this worker overwrites while we wait (route.c does
- * the same for a delay); their views into client->in stay valid. */
-static void keep_parsed_fields(struct hp_client *c)
-{
-	struct hp_http_request *req = &c->t->req.head;
-	size_t bytes = req->num_headers * sizeof(*req->headers);
-	struct hp_http_header *h = hp_arena_alloc(&c->t->arena, bytes ? bytes : 1);
-	memcpy(h, req->headers, bytes);
-	req->headers = h;
-}
-
 static enum hp_step ask_l2(struct hp_client *c)
 {
 	struct hp_txn *t = c->t;
@@ -290,7 +278,7 @@ static enum hp_step ask_l2(struct hp_client *c)
 	if (l2->op == NULL)
 		return HP_STEP_body;
 	l2->ask = HP_L2_ASK_WAITING;
-	keep_parsed_fields(c);
+	hp_txn_keep_request_fields(c->t);
 	return HP_STEP_WAIT;
 }
 

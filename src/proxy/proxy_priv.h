@@ -454,6 +454,11 @@ void hp_txn_free_spares(struct hp_worker *w);
  * and back to them when the connection goes idle. */
 void hp_txn_take_input(struct hp_client *c);
 void hp_txn_give_input(struct hp_client *c);
+/* Before a step waits (a delay, Redis): copy the request's parsed fields
+ * into the transaction's arena, as they live in the worker's scratch array
+ * that the next request parsed on this worker overwrites. Their views into
+ * client->in stay valid: nothing is read from the client meanwhile. */
+void hp_txn_keep_request_fields(struct hp_txn *t);
 /* Give back the upstream connection, to its pool if <reusable>. */
 void hp_txn_release_upstream(struct hp_client *c, bool reusable);
 /* The io callback of an upstream connection the transaction holds, and its

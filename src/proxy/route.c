@@ -96,15 +96,7 @@ static enum hp_step delay_request(struct hp_client *c)
 		uint64_t ms = t->limit.verdict.delay_ns / 1000000;
 		if (ms == 0)
 			return HP_STEP_lookup;
-		/* The parsed fields live in the worker's scratch array, which
-		 * the next request parsed on this worker overwrites: keep a
-		 * copy. Their views into client->in stay valid, as nothing
-		 * reads from the client until the head is consumed. */
-		struct hp_http_request *req = &t->req.head;
-		size_t bytes = req->num_headers * sizeof(*req->headers);
-		struct hp_http_header *h = hp_arena_alloc(&t->arena, bytes ? bytes : 1);
-		memcpy(h, req->headers, bytes);
-		req->headers = h;
+		hp_txn_keep_request_fields(t);
 		t->limit.delaying = true;
 		t->limit.outcome = HP_METRICS_LIMIT_DELAYED;
 		hp_client_arm_timer(c, CT_DELAY, ms);
@@ -207,13 +199,7 @@ static bool ask_shared(struct hp_client *c, const struct hp_config_rate_limit *r
 					c);
 	if (t->limit.shared_op == NULL)
 		return false;
-	/* The fields live in the worker's scratch array, which the next request
-	 * parsed on this worker overwrites while we wait (as in delay_request). */
-	struct hp_http_request *req = &t->req.head;
-	size_t bytes = req->num_headers * sizeof(*req->headers);
-	struct hp_http_header *h = hp_arena_alloc(&t->arena, bytes ? bytes : 1);
-	memcpy(h, req->headers, bytes);
-	req->headers = h;
+	hp_txn_keep_request_fields(t);
 	t->limit.shared = HP_LIMIT_SHARED_WAITING;
 	return true;
 }

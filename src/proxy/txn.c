@@ -126,6 +126,15 @@ void hp_txn_begin(struct hp_client *c)
 	c->t = t;
 }
 
+void hp_txn_keep_request_fields(struct hp_txn *t)
+{
+	struct hp_http_request *req = &t->req.head;
+	size_t bytes = req->num_headers * sizeof(*req->headers);
+	struct hp_http_header *h = hp_arena_alloc(&t->arena, bytes ? bytes : 1);
+	memcpy(h, req->headers, bytes);
+	req->headers = h;
+}
+
 void hp_txn_release_upstream(struct hp_client *c, bool reusable)
 {
 	struct hp_txn *t = c->t;
