@@ -103,8 +103,10 @@ run_unit() {
 		passed=$((passed + p))
 		failed=$((failed + f))
 		if [ "$f" -gt 0 ]; then
+			# The passing cases' RUN/OK lines only hide the failure in a
+			# long CI log: show everything else.
 			echo "FAIL unit $bin (exit $rc):"
-			sed 's/^/    /' "$out"
+			grep -v -e '^\[ RUN      \]' -e '^\[       OK \]' "$out" | sed 's/^/    /'
 		else
 			echo "ok   unit $bin: $p passed"
 		fi

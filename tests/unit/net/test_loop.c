@@ -725,7 +725,7 @@ struct mt_node {
 static struct {
 	struct mt_node nodes[NTHREADS][NODES_PER_THREAD];
 	struct hp_post done[NTHREADS];
-	atomic_int finished;
+	int dones; /* done posts run so far (loop thread) */
 } M;
 
 static void on_mt_node(struct hp_post *p)
@@ -735,10 +735,16 @@ static void on_mt_node(struct hp_post *p)
 	n->calls++;
 }
 
+/*
+ * Each thread posts its done node after its last round, so posts being run
+ * in order, every node has had its final call once all the done nodes have
+ * run. (Counting finished threads instead raced: a thread's done could run
+ * after another thread had finished but before that thread's last posts.)
+ */
 static void on_mt_done(struct hp_post *p)
 {
 	(void)p;
-	if (atomic_load(&M.finished) == NTHREADS)
+	if (++M.dones == NTHREADS)
 		hp_loop_stop(T.loop);
 }
 
@@ -754,7 +760,6 @@ static void *mt_poster(void *arg)
 		if (r % 100 == 0)
 			sleep_ms(1);
 	}
-	atomic_fetch_add(&M.finished, 1);
 	hp_loop_post_node(T.loop, &M.done[t], on_mt_done);
 	return NULL;
 }
