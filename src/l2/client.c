@@ -922,33 +922,40 @@ static struct hp_l2_op *sent(struct hp_l2_op *op, int rc)
 	return op;
 }
 
-struct hp_l2_op *hp_l2_get(struct hp_l2_client *cl, const void *key, size_t keylen,
-			   hp_l2_get_fn *cb, void *data)
+/*
+ * An op on one Redis key, <prefix><kind><key>, made on the key's node:
+ * the name is left in <name> (the router's scratch, valid until its next
+ * key) and the node in op->cl. NULL when no node can take it now.
+ */
+static struct hp_l2_op *keyed_op(struct hp_l2_client *cl, const char *kind, const void *key,
+				 size_t keylen, enum op_kind op_kind, hp_l2_get_fn *cb, void *data,
+				 struct hp_str *name)
 {
 	if (cl == NULL)
 		return NULL;
-	size_t len;
-	const char *k = prefixed(cl, key, keylen, &len);
-	struct hp_l2_client *n = node_for(cl, k, len);
-	struct hp_l2_op *op = new_op(n, OP_GET, cb, data);
+	name->ptr = prefixed_as(cl, kind, key, keylen, &name->len);
+	return new_op(node_for(cl, name->ptr, name->len), op_kind, cb, data);
+}
+
+struct hp_l2_op *hp_l2_get(struct hp_l2_client *cl, const void *key, size_t keylen,
+			   hp_l2_get_fn *cb, void *data)
+{
+	struct hp_str k;
+	struct hp_l2_op *op = keyed_op(cl, "o:", key, keylen, OP_GET, cb, data, &k);
 	if (op == NULL)
 		return NULL;
-	return sent(op, command(n, op, on_get_reply, op, "GET %b", k, len));
+	return sent(op, command(op->cl, op, on_get_reply, op, "GET %b", k.ptr, k.len));
 }
 
 struct hp_l2_op *hp_l2_lock(struct hp_l2_client *cl, const void *key, size_t keylen,
 			    const char *token, uint64_t ttl_ms, hp_l2_get_fn *cb, void *data)
 {
-	if (cl == NULL)
-		return NULL;
-	size_t len;
-	const char *k = prefixed_as(cl, "l:", key, keylen, &len);
-	struct hp_l2_client *n = node_for(cl, k, len);
-	struct hp_l2_op *op = new_op(n, OP_LOCK, cb, data);
+	struct hp_str k;
+	struct hp_l2_op *op = keyed_op(cl, "l:", key, keylen, OP_LOCK, cb, data, &k);
 	if (op == NULL)
 		return NULL;
-	return sent(op, command(n, op, on_get_reply, op, "SET %b %s NX PX %llu", k, len, token,
-				(unsigned long long)ttl_ms));
+	return sent(op, command(op->cl, op, on_get_reply, op, "SET %b %s NX PX %llu", k.ptr, k.len,
+				token, (unsigned long long)ttl_ms));
 }
 
 struct hp_l2_op *hp_l2_poll(struct hp_l2_client *cl, const void *key, size_t keylen,
@@ -979,19 +986,18 @@ struct hp_l2_op *hp_l2_poll(struct hp_l2_client *cl, const void *key, size_t key
 struct hp_l2_op *hp_l2_gcra(struct hp_l2_client *cl, const void *key, size_t keylen,
 			    uint64_t interval_us, uint32_t burst, hp_l2_get_fn *cb, void *data)
 {
-	if (cl == NULL)
-		return NULL;
-	size_t len;
-	const char *k = prefixed_as(cl, "rl:", key, keylen, &len);
-	struct hp_l2_client *n = node_for(cl, k, len);
-	/* The script is loaded on each connection (each node of a cluster). */
-	if (n == NULL || n->gcra_sha[0] == '\0')
-		return NULL;
-	struct hp_l2_op *op = new_op(n, OP_GCRA, cb, data);
+	struct hp_str k;
+	struct hp_l2_op *op = keyed_op(cl, "rl:", key, keylen, OP_GCRA, cb, data, &k);
 	if (op == NULL)
 		return NULL;
-	return sent(op, command(n, op, on_get_reply, op, "EVALSHA %s 1 %b %llu %u", n->gcra_sha, k,
-				len, (unsigned long long)interval_us, burst));
+	/* The script is loaded on each connection (each node of a cluster). */
+	struct hp_l2_client *n = op->cl;
+	if (n->gcra_sha[0] == '\0') {
+		free(op);
+		return NULL;
+	}
+	return sent(op, command(n, op, on_get_reply, op, "EVALSHA %s 1 %b %llu %u", n->gcra_sha,
+				k.ptr, k.len, (unsigned long long)interval_us, burst));
 }
 
 /* The node for the Redis key <name> if it can take a command now. */
@@ -1110,15 +1116,12 @@ struct hp_l2_op *hp_l2_get_variant(struct hp_l2_client *cl, const void *key, siz
 				   const void *variant, size_t vlen, hp_l2_get_fn *cb,
 				   void *data)
 {
-	if (cl == NULL)
-		return NULL;
-	size_t hlen;
-	const char *h = prefixed_as(cl, "v:", key, keylen, &hlen);
-	struct hp_l2_client *n = node_for(cl, h, hlen);
-	struct hp_l2_op *op = new_op(n, OP_GET, cb, data);
+	struct hp_str h;
+	struct hp_l2_op *op = keyed_op(cl, "v:", key, keylen, OP_GET, cb, data, &h);
 	if (op == NULL)
 		return NULL;
-	return sent(op, command(n, op, on_get_reply, op, "HGET %b %b", h, hlen, variant, vlen));
+	return sent(op, command(op->cl, op, on_get_reply, op, "HGET %b %b", h.ptr, h.len, variant,
+				vlen));
 }
 
 bool hp_l2_publish(struct hp_l2_client *cl, const void *msg, size_t len)
