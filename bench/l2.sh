@@ -16,8 +16,9 @@
 #    key (its /stats), for 3 hotpath instances sharing Redis against 3 independent nginx
 #    proxy_cache servers (proxy_cache_lock on) in front of the same origin; L2_KEYS keys.
 #
-# Redis: redis-server on L2_REDIS_PORT (default 36399), no disk. Nothing is pinned (the
-# machine may be shared: the figures are for comparing the rows of one run).
+# Redis: redis-server on L2_REDIS_PORT (default 23399, below the ephemeral range), no
+# disk. Nothing is pinned (the machine may be shared: the figures are for comparing the
+# rows of one run).
 # Usage: sh bench/l2.sh [-o dir]   (environment: the L2_* above)
 set -u
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
@@ -30,7 +31,7 @@ PROCS=${L2_PROCS:-2}
 ROUNDS=${L2_PURGE_ROUNDS:-30}
 STAMPEDE=${L2_STAMPEDE:-100}
 KEYS=${L2_KEYS:-3}
-REDIS_PORT=${L2_REDIS_PORT:-36399}
+REDIS_PORT=${L2_REDIS_PORT:-23399}
 CPU=${L2_CPUS:-0-$(($(nproc) - 1))}
 DRIVER="python3 $BENCH_DIR/l2_driver.py"
 while getopts o:h opt; do
