@@ -113,6 +113,7 @@ enum op_kind {
 	OP_LOCK,
 	OP_POLL,
 	OP_GCRA,
+	OP_JOURNAL,
 };
 
 /* GCRA (ratelimit.h) in Redis, on Redis's clock in microseconds, so that
@@ -365,11 +366,13 @@ static void on_sub_reply(redisAsyncContext *ac, void *r, void *privdata)
 		cl->state = ST_UP;
 		cl->backoff_ms = 0;
 		note_up(cl, true);
+		enum hp_l2_bus_event ev = HP_L2_BUS_SUBSCRIBED;
 		if (cl->subscribed_once) {
 			bump(&cl->l2->bus_resyncs);
-			cl->on_message(cl->message_data, HP_L2_BUS_RESYNC, NULL, 0);
+			ev = HP_L2_BUS_RESYNC;
 		}
 		cl->subscribed_once = true;
+		cl->on_message(cl->message_data, ev, NULL, 0);
 	} else if (strcmp(what, "message") == 0 &&
 		   reply->element[2]->type == REDIS_REPLY_STRING) {
 		cl->on_message(cl->message_data, HP_L2_BUS_MESSAGE, reply->element[2]->str,
@@ -828,6 +831,20 @@ static void on_get_timeout(struct hp_timer *t)
 	answer(op, HP_L2_ERROR, NULL, 0);
 }
 
+/* LRANGE's entries, packed for the answer (hp_l2_journal_pack()). */
+static void answer_journal(struct hp_l2_op *op, const redisReply *reply)
+{
+	struct hp_buf packed = {0};
+	for (size_t i = 0; reply->type == REDIS_REPLY_ARRAY && i < reply->elements; i++) {
+		const redisReply *e = reply->element[i];
+		if (e->type == REDIS_REPLY_STRING)
+			hp_l2_journal_pack(&packed, e->str, (size_t)e->len);
+	}
+	answer(op, packed.len > 0 ? HP_L2_FOUND : HP_L2_NOT_FOUND, hp_buf_data(&packed),
+	       packed.len);
+	hp_buf_fini(&packed);
+}
+
 static void on_get_reply(redisAsyncContext *ac, void *r, void *privdata)
 {
 	struct hp_l2_op *op = privdata;
@@ -871,6 +888,9 @@ static void on_get_reply(redisAsyncContext *ac, void *r, void *privdata)
 										  : HP_L2_NOT_FOUND,
 			       NULL, 0);
 		}
+	} else if (op->kind == OP_JOURNAL) {
+		count_success(cl);
+		answer_journal(op, reply);
 	} else if (reply->type == REDIS_REPLY_STRING) {
 		count_success(cl);
 		if (!answered)
@@ -1122,6 +1142,40 @@ struct hp_l2_op *hp_l2_get_variant(struct hp_l2_client *cl, const void *key, siz
 		return NULL;
 	return sent(op, command(op->cl, op, on_get_reply, op, "HGET %b %b", h.ptr, h.len, variant,
 				vlen));
+}
+
+/* The journal's name: one key (on one node of a cluster). */
+#define JOURNAL "purges"
+
+bool hp_l2_journal_add(struct hp_l2_client *cl, const void *entry, size_t len, uint64_t ttl_ms)
+{
+	if (cl == NULL || ttl_ms == 0)
+		return false;
+	size_t jlen;
+	const char *j = prefixed_as(cl, JOURNAL, "", 0, &jlen);
+	struct hp_l2_client *n = ready_node_for(cl, j, jlen);
+	if (n == NULL)
+		return false;
+	/* Newest first; the newest HP_L2_JOURNAL_SIZE; as long as an object
+	 * written now can live. */
+	int rc = command(n, NULL, on_write_reply, NULL, "LPUSH %b %b", j, jlen, entry, len);
+	if (rc == REDIS_OK)
+		rc = command(n, NULL, on_write_reply, NULL, "LTRIM %b 0 %d", j, jlen,
+			     HP_L2_JOURNAL_SIZE - 1);
+	if (rc == REDIS_OK)
+		rc = command(n, NULL, on_write_reply, NULL, "PEXPIRE %b %llu", j, jlen,
+			     (unsigned long long)ttl_ms);
+	return rc == REDIS_OK;
+}
+
+struct hp_l2_op *hp_l2_journal_read(struct hp_l2_client *cl, hp_l2_get_fn *cb, void *data)
+{
+	struct hp_str j;
+	struct hp_l2_op *op = keyed_op(cl, JOURNAL, "", 0, OP_JOURNAL, cb, data, &j);
+	if (op == NULL)
+		return NULL;
+	return sent(op, command(op->cl, op, on_get_reply, op, "LRANGE %b 0 %d", j.ptr, j.len,
+				HP_L2_JOURNAL_SIZE - 1));
 }
 
 bool hp_l2_publish(struct hp_l2_client *cl, const void *msg, size_t len)

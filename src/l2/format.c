@@ -244,3 +244,36 @@ bool hp_l2_purge_decode(const char *msg, size_t len, struct hp_l2_purge *p)
 	p->b = (struct hp_str){(const char *)r.p, r.left};
 	return true;
 }
+
+/* ==== The purge journal ==== */
+
+/* u64 wall time of the purge, then its message. */
+void hp_l2_journal_entry(struct hp_buf *out, int64_t at, const char *msg, size_t len)
+{
+	put_u(out, (uint64_t)at, 8);
+	hp_buf_append(out, msg, len);
+}
+
+bool hp_l2_journal_entry_decode(const char *e, size_t len, int64_t *at, struct hp_l2_purge *p)
+{
+	struct reader r = {(const unsigned char *)e, len, false};
+	*at = (int64_t)get_u(&r, 8);
+	return !r.short_read && hp_l2_purge_decode((const char *)r.p, r.left, p);
+}
+
+void hp_l2_journal_pack(struct hp_buf *out, const char *entry, size_t len)
+{
+	put_str(out, (struct hp_str){entry, len});
+}
+
+bool hp_l2_journal_unpack(const char **cur, const char *end, struct hp_str *entry)
+{
+	struct reader r = {(const unsigned char *)*cur, (size_t)(end - *cur), false};
+	if (r.left == 0)
+		return false;
+	*entry = get_str(&r);
+	if (r.short_read)
+		return false;
+	*cur = (const char *)r.p;
+	return true;
+}

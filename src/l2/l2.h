@@ -103,6 +103,27 @@ void hp_l2_purge_encode(struct hp_buf *out, const struct hp_l2_purge *p);
 /* Parse <len> bytes at <msg>; views point into it. False if malformed. */
 bool hp_l2_purge_decode(const char *msg, size_t len, struct hp_l2_purge *p);
 
+/*
+ * The purge journal: prefix and all purges cannot delete their L2 objects
+ * (Redis cannot list them without a scan), so they also go into the list
+ * <prefix>purges, newest first, HP_L2_JOURNAL_SIZE at most, kept l2.max_ttl
+ * after the newest. An instance that starts, or subscribes again, after
+ * they went by reads it and still ignores the L2 copies they purged.
+ * An entry is the purge's wall time and its message.
+ */
+#define HP_L2_JOURNAL_SIZE 256
+/* Append the entry of the purge made at <at> whose message (hp_l2_purge_encode())
+ * is <msg>. */
+void hp_l2_journal_entry(struct hp_buf *out, int64_t at, const char *msg, size_t len);
+/* Views point into <e>. False if malformed. */
+bool hp_l2_journal_entry_decode(const char *e, size_t len, int64_t *at, struct hp_l2_purge *p);
+/* A journal read answers with its entries packed, each a u32 length and
+ * its bytes: hp_l2_journal_pack() appends one to <out>;
+ * hp_l2_journal_unpack() takes the next from *cur (moved past it), false
+ * at <end> or when the rest is malformed. */
+void hp_l2_journal_pack(struct hp_buf *out, const char *entry, size_t len);
+bool hp_l2_journal_unpack(const char **cur, const char *end, struct hp_str *entry);
+
 /* ==== Redis Cluster slots (slot.c) ==== */
 
 #define HP_L2_SLOTS 16384
@@ -232,11 +253,18 @@ bool hp_l2_tag_add(struct hp_l2_client *cl, struct hp_str tag, const void *key, 
 		   uint64_t ttl_ms);
 /* Delete every object of tag <tag>, and the set (one script). No answer. */
 bool hp_l2_tag_purge(struct hp_l2_client *cl, struct hp_str tag);
+/* The purge journal (above): add <entry> (LPUSH, LTRIM, PEXPIRE <ttl_ms>),
+ * without waiting; read it whole: answered HP_L2_FOUND with the entries
+ * packed (hp_l2_journal_unpack()), HP_L2_NOT_FOUND when empty, or
+ * HP_L2_ERROR, as hp_l2_get(). */
+bool hp_l2_journal_add(struct hp_l2_client *cl, const void *entry, size_t len, uint64_t ttl_ms);
+struct hp_l2_op *hp_l2_journal_read(struct hp_l2_client *cl, hp_l2_get_fn *cb, void *data);
 /* A purge received (the subscriber counts it). */
 void hp_l2_note_received(struct hp_l2 *l2);
 
 enum hp_l2_bus_event {
 	HP_L2_BUS_MESSAGE,             /* a message: msg, len */
+	HP_L2_BUS_SUBSCRIBED,          /* subscribed for the first time */
 	HP_L2_BUS_RESYNC,              /* subscribed again after losing the connection:
 					  messages may have been missed */
 };

@@ -5,7 +5,9 @@
  * too); every truncation of a valid encoding is refused, never read past
  * its end; another version byte, too many fields and trailing bytes are
  * refused; the variant key follows Vary (case, several fields, "*"); and
- * the invalidation bus's messages round-trip and refuse what is malformed.
+ * the invalidation bus's messages round-trip and refuse what is malformed;
+ * purge journal entries keep their time and message, and a journal read's
+ * packed answer gives back its entries in order and stops at a cut one.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -232,6 +234,64 @@ static void test_purge_messages(void **state)
 	assert_true(hp_l2_purge_decode("HP1 x a0 \0\0\0\0", 13, &p));
 }
 
+/* A journal entry: its time (negative too: it is a wall clock) and its
+ * purge; cut anywhere, refused. */
+static void test_journal_entry(void **state)
+{
+	(void)state;
+	const struct hp_l2_purge purge = {'p', true, S("0123456789abcdef"), S("example.com"),
+					  S("/api/")};
+	const int64_t times[] = {1796000000, 0, -5};
+	for (size_t i = 0; i < HP_ARRAY_SIZE(times); i++) {
+		struct hp_buf msg = {0}, e = {0};
+		hp_l2_purge_encode(&msg, &purge);
+		hp_l2_journal_entry(&e, times[i], hp_buf_data(&msg), msg.len);
+		int64_t at;
+		struct hp_l2_purge p;
+		assert_true(hp_l2_journal_entry_decode(hp_buf_data(&e), e.len, &at, &p));
+		assert_int_equal(at, times[i]);
+		assert_int_equal(p.kind, 'p');
+		assert_true(p.soft);
+		assert_true(str_eq(p.a, purge.a));
+		assert_true(str_eq(p.b, purge.b));
+		for (size_t len = 0; len < 8 + 4; len++)
+			assert_false(hp_l2_journal_entry_decode(hp_buf_data(&e), len, &at, &p));
+		hp_buf_fini(&msg);
+		hp_buf_fini(&e);
+	}
+}
+
+/* The packed answer of a journal read: entries in order, empty ones too;
+ * a cut entry ends the walk without reading past the end. */
+static void test_journal_pack(void **state)
+{
+	(void)state;
+	const struct hp_str entries[] = {S("first"), {"", 0}, S("third\0with a NUL")};
+	struct hp_buf b = {0};
+	for (size_t i = 0; i < HP_ARRAY_SIZE(entries); i++)
+		hp_l2_journal_pack(&b, entries[i].ptr, entries[i].len);
+	const char *cur = hp_buf_data(&b), *end = cur + b.len;
+	struct hp_str e;
+	for (size_t i = 0; i < HP_ARRAY_SIZE(entries); i++) {
+		assert_true(hp_l2_journal_unpack(&cur, end, &e));
+		assert_true(str_eq(e, entries[i]));
+	}
+	assert_false(hp_l2_journal_unpack(&cur, end, &e));
+	assert_ptr_equal(cur, end);
+	/* Cut in the last entry (a copy exactly that long, for ASan): two
+	 * entries, then the end. */
+	size_t cut = b.len - 3;
+	char *copy = malloc(cut);
+	memcpy(copy, hp_buf_data(&b), cut);
+	cur = copy;
+	size_t n = 0;
+	while (hp_l2_journal_unpack(&cur, copy + cut, &e))
+		n++;
+	assert_int_equal(n, 2);
+	free(copy);
+	hp_buf_fini(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -242,6 +302,8 @@ int main(void)
 		cmocka_unit_test(test_huge_length),
 		cmocka_unit_test(test_variant_key),
 		cmocka_unit_test(test_purge_messages),
+		cmocka_unit_test(test_journal_entry),
+		cmocka_unit_test(test_journal_pack),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
