@@ -17,6 +17,11 @@
  * lost, messages may have been missed: on resubscribing, the instance
  * drops its whole L1 and logs a purge of everything at that time, so that
  * nothing from before the gap is served, from L1 or L2 (docs/l2.md).
+ *
+ * The log is memory: an instance started later would not know of the
+ * prefix and all purges made before it. So those also go into Redis's
+ * purge journal (l2.h), which each instance reads into its log when it
+ * subscribes; until it has read it, every L2 object counts as purged.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +33,8 @@
 #include "proxy/proxy_priv.h"
 
 #define LOG_SIZE 256
+#define JOURNAL_RETRY_MS 50      /* first retry of a failed read, doubling */
+#define JOURNAL_RETRY_MAX_MS 5000
 
 struct logged {
 	time_t at;                     /* wall s of the purge */
@@ -38,7 +45,9 @@ struct logged {
 
 struct queued {
 	struct hp_list link;
-	char kind;                     /* 'k': DEL the key; 't': purge the tag's set */
+	char kind;                     /* 'k': DEL the key; 't': purge the tag's set;
+					  'p', 'a': into the journal */
+	time_t at;                     /* wall s of the purge */
 	size_t keylen;                 /* 'k', 't': the key or tag, at the front of data */
 	size_t len;                    /* the message, after the key */
 	char data[];
@@ -54,7 +63,13 @@ struct hp_bus {
 	time_t floor;                  /* objects from before this are purged: entries dropped
 					  from the ring, read as a purge of everything */
 	struct hp_list queue;          /* struct queued, for worker 0 to publish */
+	bool journal_read;             /* the journal is in the log: L2 objects may be used */
+	/* Worker 0's loop only. */
 	struct hp_post drain;          /* posted to worker 0 */
+	uint64_t journal_ttl_ms;       /* l2.max_ttl: no L2 object outlives that */
+	struct hp_l2_op *journal_op;   /* the journal's read in flight */
+	struct hp_timer journal_retry; /* the next try after a failed read */
+	uint64_t journal_retry_ms;     /* its delay: 0 after a success */
 };
 
 /* ==== The log ==== */
@@ -116,7 +131,7 @@ bool hp_bus_purged(struct hp_proxy *px, const void *key, size_t keylen,
 		return false;
 	bool purged = false;
 	HP_AZ(pthread_mutex_lock(&b->lock));
-	if (o->response_time <= b->floor)
+	if (!b->journal_read || o->response_time <= b->floor)
 		purged = true;
 	for (size_t i = 0; i < LOG_SIZE && !purged; i++) {
 		const struct logged *e = &b->log[i];
@@ -147,10 +162,17 @@ static void drain_queue(struct hp_post *post)
 	while (!hp_list_empty(&todo)) {
 		struct queued *q = HP_LIST_FIRST(&todo, struct queued, link);
 		hp_list_unlink(&q->link);
-		if (q->kind == 'k')
+		if (q->kind == 'k') {
 			(void)hp_l2_del(cl, q->data, q->keylen);
-		else if (q->kind == 't')
+		} else if (q->kind == 't') {
 			(void)hp_l2_tag_purge(cl, (struct hp_str){q->data, q->keylen});
+		} else {
+			struct hp_buf entry = {0};
+			hp_l2_journal_entry(&entry, q->at, q->data + q->keylen, q->len);
+			(void)hp_l2_journal_add(cl, hp_buf_data(&entry), entry.len,
+						b->journal_ttl_ms);
+			hp_buf_fini(&entry);
+		}
 		if (!hp_l2_publish(cl, q->data + q->keylen, q->len))
 			hp_log_info("l2: purge not published (Redis unavailable); other "
 				    "instances keep their copies until they expire");
@@ -171,12 +193,14 @@ void hp_proxy_publish_purge(struct hp_proxy *px, char kind, struct hp_str a, str
 		.a = a,
 		.b = b_,
 	};
-	log_purge(b, &p, hp_clock_wall_s());
+	time_t at = hp_clock_wall_s();
+	log_purge(b, &p, at);
 	struct hp_buf msg = {0};
 	hp_l2_purge_encode(&msg, &p);
 	size_t keylen = kind == 'k' || kind == 't' ? a.len : 0;
 	struct queued *q = hp_xmalloc(sizeof(*q) + keylen + msg.len);
 	q->kind = kind;
+	q->at = at;
 	q->keylen = keylen;
 	q->len = msg.len;
 	memcpy(q->data, a.ptr, keylen);
@@ -213,15 +237,87 @@ static void apply(struct hp_bus *b, const struct hp_l2_purge *p)
 	}
 }
 
+/* ==== The journal: the prefix and all purges made before we listened ==== */
+
+static void read_journal(struct hp_bus *b);
+
+static void on_journal_retry(struct hp_timer *t)
+{
+	read_journal(HP_CONTAINER_OF(t, struct hp_bus, journal_retry));
+}
+
+/* Worker 0's connection may not be up yet, or Redis may be gone again. */
+static void retry_journal(struct hp_bus *b)
+{
+	b->journal_retry_ms = HP_MIN(HP_MAX(b->journal_retry_ms * 2, (uint64_t)JOURNAL_RETRY_MS),
+				     (uint64_t)JOURNAL_RETRY_MAX_MS);
+	hp_timer_start(b->px->workers[0].loop, &b->journal_retry, b->journal_retry_ms,
+		       on_journal_retry);
+}
+
+/* Into the log, oldest first, so that the newest stay in its ring; how
+ * many. */
+static size_t log_journal(struct hp_bus *b, const char *packed, size_t len)
+{
+	struct hp_str entries[HP_L2_JOURNAL_SIZE];
+	size_t n = 0;
+	const char *cur = packed, *end = packed + len;
+	while (n < HP_ARRAY_SIZE(entries) && hp_l2_journal_unpack(&cur, end, &entries[n]))
+		n++;
+	size_t logged = 0;
+	for (size_t i = n; i-- > 0;) {
+		int64_t at;
+		struct hp_l2_purge p;
+		if (hp_l2_journal_entry_decode(entries[i].ptr, entries[i].len, &at, &p) &&
+		    (p.kind == 'p' || p.kind == 'a')) {
+			log_purge(b, &p, (time_t)at);
+			logged++;
+		}
+	}
+	return logged;
+}
+
+static void on_journal(void *data, enum hp_l2_result r, const char *value, size_t len)
+{
+	struct hp_bus *b = data;
+	b->journal_op = NULL;
+	if (r == HP_L2_ERROR) {
+		retry_journal(b);
+		return;
+	}
+	b->journal_retry_ms = 0;
+	size_t n = r == HP_L2_FOUND ? log_journal(b, value, len) : 0;
+	hp_log_info("l2: purge journal read: %zu prefix or all purge%s made earlier", n,
+		    n == 1 ? "" : "s");
+	HP_AZ(pthread_mutex_lock(&b->lock));
+	b->journal_read = true;
+	HP_AZ(pthread_mutex_unlock(&b->lock));
+}
+
+/* On worker 0, through its own connection (the subscriber's is taken). */
+static void read_journal(struct hp_bus *b)
+{
+	if (b->journal_op != NULL)
+		return;
+	b->journal_op = hp_l2_journal_read(b->px->workers[0].l2, on_journal, b);
+	if (b->journal_op == NULL)
+		retry_journal(b);
+}
+
 static void on_message(void *data, enum hp_l2_bus_event ev, const char *msg, size_t len)
 {
 	struct hp_bus *b = data;
+	if (ev == HP_L2_BUS_SUBSCRIBED) {
+		read_journal(b);
+		return;
+	}
 	if (ev == HP_L2_BUS_RESYNC) {
 		/* Purges may have gone by while we were away. */
 		struct hp_l2_purge all = {.kind = 'a', .a = {"", 0}, .b = {"", 0}};
 		apply(b, &all);
 		hp_log_info("l2: invalidation bus back after a loss: the memory cache was emptied "
 			    "and older L2 objects are ignored");
+		read_journal(b);
 		return;
 	}
 	struct hp_l2_purge p;
@@ -250,6 +346,7 @@ void hp_bus_create(struct hp_proxy *px)
 	snprintf(b->instance, sizeof(b->instance), "%016llx", (unsigned long long)r);
 	HP_AZ(pthread_mutex_init(&b->lock, NULL));
 	hp_list_init(&b->queue);
+	b->journal_ttl_ms = px->boot->l2.max_ttl_ms;
 	px->bus = b;
 	/* Before the workers' threads start: their loops are not running. */
 	b->sub = hp_l2_subscriber_create(px->l2, px->workers[0].loop, on_message, b);
@@ -261,8 +358,11 @@ void hp_bus_destroy(struct hp_proxy *px)
 	if (b == NULL)
 		return;
 	hp_l2_client_destroy(b->sub);
-	if (px->workers[0].loop != NULL)
+	hp_l2_cancel(b->journal_op);
+	if (px->workers[0].loop != NULL) {
+		hp_timer_stop(px->workers[0].loop, &b->journal_retry);
 		(void)hp_loop_post_cancel(px->workers[0].loop, &b->drain);
+	}
 	while (!hp_list_empty(&b->queue)) {
 		struct queued *q = HP_LIST_FIRST(&b->queue, struct queued, link);
 		hp_list_unlink(&q->link);
