@@ -33,7 +33,8 @@
 #include "proxy/proxy_priv.h"
 
 #define LOG_SIZE 256
-#define JOURNAL_RETRY_MS 50      /* first retry of a failed read, doubling */
+#define JOURNAL_RETRY_MS 5       /* first retry of a failed read, doubling: worker 0's
+				   connection is often up a moment after the subscriber */
 #define JOURNAL_RETRY_MAX_MS 5000
 
 struct logged {
