@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * clock.c - clocks and the HTTP date codec. Dates are converted without
+ * clock.c - clocks, back-off delays and the HTTP date codec. Dates are converted without
  * the C library's timezone machinery (timegm is not in C11), by counting
  * days from the civil date.
  */
 #include "core/clock.h"
+#include "core/core.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -37,6 +38,11 @@ time_t hp_clock_wall_s(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return ts.tv_sec;
+}
+
+uint64_t hp_backoff_next(uint64_t cur_ms, uint64_t min_ms, uint64_t max_ms)
+{
+	return cur_ms < min_ms ? min_ms : HP_MIN(cur_ms * 2, max_ms);
 }
 
 void hp_http_date_format(time_t t, char *out)

@@ -36,6 +36,7 @@
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "l2/l2.h"
 #include "net/net.h"
@@ -328,8 +329,7 @@ static void schedule_reconnect(struct hp_l2_client *cl)
 		cl->ip = hp_xstrdup(cl->l2->seeds[cl->seed].ip);
 		cl->port = cl->l2->seeds[cl->seed].port;
 	}
-	cl->backoff_ms = cl->backoff_ms == 0 ? BACKOFF_MIN_MS
-					     : HP_MIN(cl->backoff_ms * 2, (uint64_t)BACKOFF_MAX_MS);
+	cl->backoff_ms = hp_backoff_next(cl->backoff_ms, BACKOFF_MIN_MS, BACKOFF_MAX_MS);
 	hp_timer_start(cl->loop, &cl->retry, cl->backoff_ms, on_retry);
 }
 

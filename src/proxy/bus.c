@@ -250,8 +250,8 @@ static void on_journal_retry(struct hp_timer *t)
 /* Worker 0's connection may not be up yet, or Redis may be gone again. */
 static void retry_journal(struct hp_bus *b)
 {
-	b->journal_retry_ms = HP_MIN(HP_MAX(b->journal_retry_ms * 2, (uint64_t)JOURNAL_RETRY_MS),
-				     (uint64_t)JOURNAL_RETRY_MAX_MS);
+	b->journal_retry_ms =
+		hp_backoff_next(b->journal_retry_ms, JOURNAL_RETRY_MS, JOURNAL_RETRY_MAX_MS);
 	hp_timer_start(b->px->workers[0].loop, &b->journal_retry, b->journal_retry_ms,
 		       on_journal_retry);
 }

@@ -232,6 +232,20 @@ static void test_clocks(void **state)
 	assert_true(now > 1700000000 && now < 4102444800);
 }
 
+/* Doubling from the minimum up to the maximum, and starting over from 0. */
+static void test_backoff(void **state)
+{
+	(void)state;
+	const uint64_t want[] = {5, 10, 20, 40, 80, 100, 100};
+	uint64_t d = 0;
+	for (size_t i = 0; i < HP_ARRAY_SIZE(want); i++) {
+		d = hp_backoff_next(d, 5, 100);
+		assert_int_equal(d, want[i]);
+	}
+	assert_int_equal(hp_backoff_next(0, 5, 100), 5);
+	assert_int_equal(hp_backoff_next(3, 5, 100), 5);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -239,7 +253,7 @@ int main(void)
 	    cmocka_unit_test(test_format_known), cmocka_unit_test(test_parse_three_forms),
 	    cmocka_unit_test(test_parse_known),	 cmocka_unit_test(test_parse_invalid),
 	    cmocka_unit_test(test_round_trip),	 cmocka_unit_test(test_obsolete_forms_match_libc),
-	    cmocka_unit_test(test_clocks),
+	    cmocka_unit_test(test_clocks),	 cmocka_unit_test(test_backoff),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
